@@ -1,0 +1,5 @@
+"""Bank Desktop: an event-sourced desktop application for bank clerks."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

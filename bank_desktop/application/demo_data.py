@@ -1,0 +1,267 @@
+"""Realistic sample data: accounts, deposits, withdrawals, transfers and a few closures.
+
+Every event is decided by the real deciders from a simulated clerk's command and carries the
+same metadata a clerk's command would, so the result is indistinguishable from history made
+through :class:`BankService` (and passes the same invariants), only much faster to produce:
+commands are written in large multi-stream transactions where the store offers them.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from bank_desktop import __version__
+from bank_desktop.application.clock import wire_precision
+from bank_desktop.application.command_handling import command_fingerprint
+from bank_desktop.application.deciders import ACCOUNTS, TRANSFERS, Decider
+from bank_desktop.application.ids import account_id_for, transfer_id_for
+from bank_desktop.domain import accounts as acc
+from bank_desktop.domain import transfers as tr
+from bank_desktop.eventstore.port import (
+    NO_STREAM,
+    AppendRequest,
+    EventStore,
+    MultiStreamAppender,
+    NewEvent,
+)
+
+CLERKS = ("clerk-alice", "clerk-bob", "clerk-carol", "clerk-dave")
+DEPOSITS = ("Paycheck", "Cash deposit", "Cheque deposit", "Pension", "Refund", "Savings")
+WITHDRAWALS = ("ATM withdrawal", "Rent", "Groceries", "Utilities", "Coffee", "Insurance")
+TRANSFERS_TEXT = ("Rent share", "Loan repayment", "Gift", "Invoice 2291", None, None)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSummary:
+    accounts: int
+    events: int
+    transfers: int
+    closed: int
+    seconds: float
+
+
+class _Simulation:
+    """The simulated branch: states of every stream, and the writes not yet flushed."""
+
+    def __init__(self, store: EventStore, rng: random.Random, start: datetime, step: float) -> None:
+        self.store = store
+        self.rng = rng
+        self.now = start
+        self.step = step
+        self.states: dict[tuple[str, str], Any] = {}
+        self.open_ids: list[str] = []
+        self._open_index: dict[str, int] = {}
+        self.positions: dict[str, int] = {}
+        self.pending: list[AppendRequest] = []
+        self.pending_events = 0
+        self.written = 0
+        self.transfers = 0
+        self.closed = 0
+
+    def tick(self) -> datetime:
+        self.now += timedelta(seconds=self.step * 2 * self.rng.random())
+        return wire_precision(self.now)
+
+    def command_id(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def money(self, low: int, high: int) -> Decimal:
+        return Decimal(self.rng.randint(low * 100, high * 100)) / 100
+
+    def balance(self, account_id: str) -> Decimal:
+        state: acc.AccountState = self.states[(ACCOUNTS.name, account_id)]
+        return state.balance
+
+    def add_open(self, account_id: str) -> None:
+        self._open_index[account_id] = len(self.open_ids)
+        self.open_ids.append(account_id)
+
+    def remove_open(self, account_id: str) -> None:
+        index = self._open_index.pop(account_id)
+        last = self.open_ids.pop()
+        if last != account_id:
+            self.open_ids[index] = last
+            self._open_index[last] = index
+
+    def run(self, stream_id: str, command: Any, decider: Decider[Any, Any, Any], key: str) -> None:
+        """Decide ``command`` like the command handler would and queue its events."""
+        slot = (decider.name, stream_id)
+        state = self.states[slot] if slot in self.states else decider.initial_state()
+        decided = decider.decide(command, state)
+        for event in decided:
+            state = decider.evolve(state, event)
+        self.states[slot] = state
+        correlation = key.split(":", 1)[0]
+        metadata = {
+            "clerkId": self.rng.choice(CLERKS),
+            "correlationId": correlation,
+            "causationId": correlation,
+            "appVersion": __version__,
+            "commandId": key,
+            "requestHash": command_fingerprint(command),
+        }
+        events = [NewEvent(*decider.encode(e), metadata) for e in decided]
+        position = self.positions.get(stream_id, 0)
+        self.pending.append(AppendRequest(stream_id, events, position or NO_STREAM))
+        self.positions[stream_id] = position + len(events)
+        self.pending_events += len(events)
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        if isinstance(self.store, MultiStreamAppender):
+            self.store.append_many(self.pending)
+        else:
+            for request in self.pending:
+                self.store.append(request.stream_id, request.events, request.expected)
+        self.written += self.pending_events
+        self.pending, self.pending_events = [], 0
+
+
+def fill_demo_data(
+    store: EventStore,
+    *,
+    events: int = 2_000,
+    accounts: int | None = None,
+    seed: int = 7,
+    end: datetime | None = None,
+    days: int = 120,
+    chunk: int = 5_000,
+    progress: Callable[[int, int], None] | None = None,
+) -> DemoSummary:
+    """Append about ``events`` events (a transfer's five are never split) for ``accounts``
+    accounts (default: one per ten events) spread over the ``days`` before ``end``."""
+    if events < 1:
+        raise ValueError("Demo data needs at least one event.")
+    started = time.perf_counter()
+    target_accounts = max(2, accounts if accounts is not None else events // 10)
+    target_accounts = min(target_accounts, events)
+    finish = end or datetime.now(UTC)
+    rng = random.Random(f"{seed}:{store.head_position()}")
+    sim = _Simulation(store, rng, finish - timedelta(days=days), days * 86_400 / events)
+    produced = 0
+    opened = 0
+    while produced < events:
+        remaining = events - produced
+        must_open = target_accounts - opened
+        roll = rng.random()
+        if must_open > 0 and (opened < 2 or roll < min(1.0, 2.5 * must_open / remaining)):
+            produced += _open(sim, opened)
+            opened += 1
+        elif len(sim.open_ids) >= 2 and roll < 0.17 and remaining >= 5:
+            produced += _transfer(sim)
+        elif roll < 0.6:
+            produced += _deposit(sim)
+        elif roll < 0.995 or remaining < 2:
+            produced += _withdraw(sim)
+        else:
+            produced += _close(sim)
+        if sim.pending_events >= chunk:
+            sim.flush()
+            if progress is not None:
+                progress(sim.written, events)
+    sim.flush()
+    if progress is not None:
+        progress(sim.written, events)
+    return DemoSummary(
+        accounts=opened,
+        events=sim.written,
+        transfers=sim.transfers,
+        closed=sim.closed,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _open(sim: _Simulation, index: int) -> int:
+    key = sim.command_id()
+    account_id = account_id_for(key)
+    customer = f"cust-{sim.rng.randint(1, max(1, int(index * 0.8) + 1)):06d}"
+    initial = sim.money(0, 2_000) if sim.rng.random() < 0.7 else Decimal("0.00")
+    sim.run(account_id, acc.OpenAccount(account_id, customer, initial, sim.tick()), ACCOUNTS, key)
+    sim.add_open(account_id)
+    return 1
+
+
+def _deposit(sim: _Simulation) -> int:
+    account_id = sim.rng.choice(sim.open_ids)
+    amount = sim.money(500, 4_000) if sim.rng.random() < 0.3 else sim.money(5, 400)
+    command = acc.DepositMoney(account_id, amount, sim.rng.choice(DEPOSITS), sim.tick())
+    sim.run(account_id, command, ACCOUNTS, sim.command_id())
+    return 1
+
+
+def _withdraw(sim: _Simulation) -> int:
+    account_id = sim.rng.choice(sim.open_ids)
+    balance = sim.balance(account_id)
+    if balance < Decimal("1.00"):
+        return _deposit(sim)
+    amount = min(balance, sim.money(1, 300))
+    command = acc.WithdrawMoney(account_id, amount, sim.rng.choice(WITHDRAWALS), sim.tick())
+    sim.run(account_id, command, ACCOUNTS, sim.command_id())
+    return 1
+
+
+def _transfer(sim: _Simulation) -> int:
+    source, target = sim.rng.sample(sim.open_ids, 2)
+    balance = sim.balance(source)
+    if balance < Decimal("1.00"):
+        return _deposit(sim)
+    amount = min(balance, sim.money(10, 800))
+    key = sim.command_id()
+    transfer_id = transfer_id_for(key)
+    text = sim.rng.choice(TRANSFERS_TEXT)
+    at = sim.tick()
+    sim.run(
+        transfer_id,
+        tr.RequestTransfer(transfer_id, source, target, amount, text, at),
+        TRANSFERS,
+        key,
+    )
+    legs: Sequence[tuple[str, Any, Decider[Any, Any, Any], str]] = (
+        (
+            source,
+            acc.DebitForTransfer(
+                source, transfer_id, target, amount, text or f"Transfer to {target}", at
+            ),
+            ACCOUNTS,
+            "debit",
+        ),
+        (transfer_id, tr.RecordDebit(transfer_id, at), TRANSFERS, "record-debit"),
+        (
+            target,
+            acc.CreditForTransfer(
+                target, transfer_id, source, amount, text or f"Transfer from {source}", at
+            ),
+            ACCOUNTS,
+            "credit",
+        ),
+        (transfer_id, tr.CompleteTransfer(transfer_id, at), TRANSFERS, "complete"),
+    )
+    for stream_id, command, decider, step in legs:
+        sim.run(stream_id, command, decider, f"{transfer_id}:{step}")
+    sim.transfers += 1
+    return 5
+
+
+def _close(sim: _Simulation) -> int:
+    if len(sim.open_ids) <= 2:
+        return _deposit(sim)
+    account_id = sim.rng.choice(sim.open_ids)
+    written = 0
+    balance = sim.balance(account_id)
+    if balance > 0:
+        command = acc.WithdrawMoney(account_id, balance, "Closing withdrawal", sim.tick())
+        sim.run(account_id, command, ACCOUNTS, sim.command_id())
+        written += 1
+    command_close = acc.CloseAccount(account_id, "Customer request", sim.tick())
+    sim.run(account_id, command_close, ACCOUNTS, sim.command_id())
+    sim.remove_open(account_id)
+    sim.closed += 1
+    return written + 1

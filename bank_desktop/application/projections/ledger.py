@@ -1,0 +1,240 @@
+"""Ledgers: an account's transactions with a running balance, the clerk and the counterpart.
+
+A ledger is the fold of one account stream, so it is built on demand from that stream (one
+indexed read) rather than kept for every account in memory: a desk with a million events
+holds only the ledgers it is looking at. A :class:`LedgerBook` keeps those few live, applying
+new events in global order; a gap in an account's positions means an event was missed, and the
+ledger is reloaded rather than shown wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from bank_desktop.application.errors import MalformedEventError
+from bank_desktop.application.event_codec import decode_account_event
+from bank_desktop.domain import accounts as acc
+from bank_desktop.domain.money import ZERO
+from bank_desktop.eventstore.port import EventStore, RecordedEvent
+
+_log = logging.getLogger(__name__)
+
+EntryKind = Literal[
+    "opened",
+    "deposit",
+    "withdrawal",
+    "transfer_in",
+    "transfer_out",
+    "reversal",
+    "refused",
+    "closed",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    account_id: str
+    stream_position: int
+    global_position: int
+    occurred_at: datetime
+    kind: EntryKind
+    description: str
+    amount: Decimal  #: signed: money in is positive, money out negative; 0 for non-money lines
+    balance: Decimal  #: running balance after this entry
+    clerk_id: str | None
+    counterparty_account_id: str | None
+    transfer_id: str | None
+    event_id: str
+
+
+class Ledger:
+    """One account's entries in stream order, extended one event at a time."""
+
+    def __init__(self, account_id: str) -> None:
+        self.account_id = account_id
+        self.entries: list[LedgerEntry] = []
+        self.position = 0
+        self.balance = ZERO
+
+    def apply(self, recorded: RecordedEvent) -> LedgerEntry | None:
+        """Append the entry for ``recorded``; None if it was already applied or is no entry."""
+        if recorded.stream_position <= self.position:
+            return None
+        if recorded.stream_position != self.position + 1:
+            raise LookupError(
+                f"Ledger of {self.account_id} at {self.position} got position "
+                f"{recorded.stream_position}; reload it."
+            )
+        self.position = recorded.stream_position
+        try:
+            event = decode_account_event(recorded)
+        except MalformedEventError as exc:
+            _log.warning("Ledger skips %s", exc)
+            return None
+        if event is None:
+            return None
+        entry = self._entry(recorded, event)
+        self.balance = entry.balance
+        self.entries.append(entry)
+        return entry
+
+    def _entry(self, recorded: RecordedEvent, event: acc.AccountEvent) -> LedgerEntry:
+        kind: EntryKind
+        counterparty = transfer = None
+        match event:
+            case acc.AccountOpened():
+                kind, amount, at, text = (
+                    "opened",
+                    event.initial_balance,
+                    event.opened_at,
+                    "Account opened",
+                )
+                balance = event.initial_balance
+            case acc.MoneyDeposited():
+                kind = (
+                    "reversal"
+                    if event.reversal
+                    else "transfer_in"
+                    if event.transfer_id
+                    else "deposit"
+                )
+                amount, at, text = event.amount, event.deposited_at, event.description or "Deposit"
+                counterparty, transfer = event.counterparty_account_id, event.transfer_id
+                balance = self.balance + amount
+            case acc.MoneyWithdrawn():
+                kind = "transfer_out" if event.transfer_id else "withdrawal"
+                amount, at = -event.amount, event.withdrawn_at
+                text = event.description or "Withdrawal"
+                counterparty, transfer = event.counterparty_account_id, event.transfer_id
+                balance = self.balance + amount
+            case acc.WithdrawalRefused():
+                kind, amount, at = "refused", ZERO, event.refused_at
+                text = f"Transfer of {event.amount} refused: {event.reason}"
+                counterparty, transfer = event.counterparty_account_id, event.transfer_id
+                balance = self.balance
+            case acc.AccountClosed():
+                kind, amount, at = "closed", ZERO, event.closed_at
+                text = f"Account closed: {event.reason}" if event.reason else "Account closed"
+                balance = self.balance
+        clerk = recorded.metadata.get("clerkId")
+        return LedgerEntry(
+            account_id=self.account_id,
+            stream_position=recorded.stream_position,
+            global_position=recorded.global_position,
+            occurred_at=at,
+            kind=kind,
+            description=text,
+            amount=amount,
+            balance=balance,
+            clerk_id=clerk if isinstance(clerk, str) else None,
+            counterparty_account_id=counterparty,
+            transfer_id=transfer,
+            event_id=recorded.event_id,
+        )
+
+
+def build_ledger(account_id: str, events: Iterable[RecordedEvent]) -> Ledger:
+    ledger = Ledger(account_id)
+    for recorded in events:
+        ledger.apply(recorded)
+    return ledger
+
+
+def load_ledger(store: EventStore, account_id: str, *, page: int = 5000) -> Ledger:
+    """Read an account's stream and fold it into its ledger (call off the GUI thread)."""
+    ledger = Ledger(account_id)
+    while True:
+        events = store.read_stream(account_id, after=ledger.position, limit=page)
+        for recorded in events:
+            ledger.apply(recorded)
+        if len(events) < page:
+            return ledger
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """An account's entries in ``[start, end)`` with the balances either side of the period."""
+
+    account_id: str
+    start: datetime
+    end: datetime
+    opening_balance: Decimal
+    closing_balance: Decimal
+    entries: tuple[LedgerEntry, ...]
+
+    @property
+    def total_in(self) -> Decimal:
+        return sum((e.amount for e in self.entries if e.amount > 0), ZERO)
+
+    @property
+    def total_out(self) -> Decimal:
+        return sum((-e.amount for e in self.entries if e.amount < 0), ZERO)
+
+
+def statement(ledger: Ledger, start: datetime, end: datetime) -> Statement:
+    """The statement for ``[start, end)``: opening = balance before start, closing = at end."""
+    if end < start:
+        raise ValueError("The statement period ends before it starts.")
+    opening = ZERO
+    closing = ZERO
+    selected: list[LedgerEntry] = []
+    for entry in ledger.entries:
+        if entry.occurred_at < start:
+            opening = closing = entry.balance
+        elif entry.occurred_at < end:
+            selected.append(entry)
+            closing = entry.balance
+    return Statement(ledger.account_id, start, end, opening, closing, tuple(selected))
+
+
+class LedgerBook:
+    """Ledgers of the accounts someone is looking at, kept live from the global event feed."""
+
+    def __init__(self, store: EventStore, *, capacity: int = 64) -> None:
+        self._store = store
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self._ledgers: OrderedDict[str, Ledger] = OrderedDict()
+
+    def get(self, account_id: str) -> Ledger:
+        """The account's ledger, loaded from the store on first use (blocking: not on the GUI
+        thread)."""
+        with self._lock:
+            ledger = self._ledgers.get(account_id)
+            if ledger is not None:
+                self._ledgers.move_to_end(account_id)
+                return ledger
+        ledger = load_ledger(self._store, account_id)
+        with self._lock:
+            self._ledgers[account_id] = ledger
+            while len(self._ledgers) > self._capacity:
+                self._ledgers.popitem(last=False)
+        return ledger
+
+    def cached(self, account_id: str) -> Ledger | None:
+        with self._lock:
+            return self._ledgers.get(account_id)
+
+    def apply(self, events: Sequence[RecordedEvent]) -> set[str]:
+        """Extend the loaded ledgers; returns the accounts whose ledger changed. A ledger that
+        sees a gap is dropped, to be reloaded whole on its next ``get``."""
+        changed: set[str] = set()
+        with self._lock:
+            for recorded in events:
+                ledger = self._ledgers.get(recorded.stream_id)
+                if ledger is None:
+                    continue
+                try:
+                    if ledger.apply(recorded) is not None:
+                        changed.add(recorded.stream_id)
+                except LookupError:
+                    del self._ledgers[recorded.stream_id]
+                    changed.add(recorded.stream_id)
+        return changed

@@ -1,0 +1,226 @@
+"""``bank-desktop``: the command line, and the composition root for headless use.
+
+Exit codes: 0 done, 1 refused by a business rule, 2 bad usage or configuration, 3 the store
+is unavailable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from bank_desktop import __version__
+from bank_desktop.application import BankService
+from bank_desktop.application.demo_data import fill_demo_data
+from bank_desktop.application.projections import ReadModel, catch_up, load_ledger
+from bank_desktop.config import Settings, resolve_settings
+from bank_desktop.domain import DomainError, format_money
+from bank_desktop.eventstore import (
+    EventStore,
+    EventStoreError,
+    StoreConfigError,
+    open_snapshot_store,
+    open_store,
+    redact_url,
+)
+
+_log = logging.getLogger("bank_desktop")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bank-desktop", description="Event-sourced banking for clerks."
+    )
+    parser.add_argument("--store", metavar="URL", help="event store URL (default: embedded SQLite)")
+    parser.add_argument("--clerk", metavar="ID", help="clerk id recorded on every event")
+    parser.add_argument("--version", action="store_true", help="print version and store, then exit")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = commands.add_parser("demo-data", help="fill the store with realistic sample data")
+    demo.add_argument("--events", type=_positive_int, default=2_000, help="events to write")
+    demo.add_argument("--accounts", type=_positive_int, help="accounts (default: events / 10)")
+    demo.add_argument("--seed", type=int, default=7, help="random seed")
+    demo.add_argument("--days", type=_positive_int, default=120, help="days of history")
+
+    listing = commands.add_parser("accounts", help="list accounts and balances")
+    listing.add_argument("--limit", type=_positive_int, default=50, help="rows to show")
+
+    show = commands.add_parser("show", help="show one account and its ledger")
+    show.add_argument("account")
+
+    opening = commands.add_parser("open", help="open an account")
+    opening.add_argument("--customer", required=True, help="customer id")
+    opening.add_argument("--initial", default="0", help="initial balance, e.g. 1,234.56")
+    _request_id(opening)
+
+    for name, verb in (("deposit", "deposit into"), ("withdraw", "withdraw from")):
+        sub = commands.add_parser(name, help=f"{verb} an account")
+        sub.add_argument("account")
+        sub.add_argument("amount", help="amount, e.g. 1,234.56")
+        sub.add_argument("--description")
+        _request_id(sub)
+
+    transfer = commands.add_parser("transfer", help="move money between accounts")
+    transfer.add_argument("source")
+    transfer.add_argument("target")
+    transfer.add_argument("amount")
+    transfer.add_argument("--description")
+    _request_id(transfer)
+
+    close = commands.add_parser("close", help="close an account (balance must be zero)")
+    close.add_argument("account")
+    close.add_argument("--reason")
+    _request_id(close)
+
+    commands.add_parser("recover", help="finish or reverse interrupted transfers")
+    return parser
+
+
+def _request_id(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--request-id", help="idempotency key: repeating it never applies the command twice"
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    settings = resolve_settings(store_url=args.store, clerk_id=args.clerk)
+    if args.version:
+        print(f"bank-desktop {__version__} (store: {redact_url(settings.store_url)})", file=out)
+        return 0
+    try:
+        store = open_store(settings.store_url)
+    except StoreConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except EventStoreError as exc:
+        print(f"error: the store is unavailable: {exc}", file=sys.stderr)
+        return 3
+    try:
+        return _dispatch(args, settings, store, out)
+    except DomainError as exc:
+        print(f"refused: {exc.message}", file=sys.stderr)
+        return 1
+    except StoreConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except EventStoreError as exc:
+        print(f"error: the store is unavailable: {exc}", file=sys.stderr)
+        return 3
+    except TypeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings, store: EventStore, out: TextIO) -> int:
+    bank = BankService(store, clerk_id=settings.clerk_id)
+    command: str | None = args.command
+    say: Callable[[str], None] = lambda text: print(text, file=out)  # noqa: E731
+    match command:
+        case None | "accounts":
+            _print_accounts(settings, store, say, getattr(args, "limit", 20))
+        case "demo-data":
+            summary = fill_demo_data(
+                store, events=args.events, accounts=args.accounts, seed=args.seed, days=args.days
+            )
+            say(
+                f"Wrote {summary.events:,} events: {summary.accounts:,} accounts, "
+                f"{summary.transfers:,} transfers, {summary.closed:,} closed "
+                f"in {summary.seconds:.1f} s to {redact_url(store.url)}"
+            )
+        case "show":
+            _print_account(bank, store, args.account, say)
+        case "open":
+            account_id = bank.open_account(args.customer, args.initial, command_id=args.request_id)
+            say(f"Opened {account_id} for {args.customer}")
+        case "deposit":
+            balance = bank.deposit(
+                args.account, args.amount, args.description, command_id=args.request_id
+            )
+            say(f"Deposited into {args.account}; balance {format_money(balance)}")
+        case "withdraw":
+            balance = bank.withdraw(
+                args.account, args.amount, args.description, command_id=args.request_id
+            )
+            say(f"Withdrew from {args.account}; balance {format_money(balance)}")
+        case "transfer":
+            transfer_id = bank.transfer(
+                args.source, args.target, args.amount, args.description, command_id=args.request_id
+            )
+            say(f"Transfer {transfer_id} completed")
+        case "close":
+            bank.close_account(args.account, args.reason, command_id=args.request_id)
+            say(f"Closed {args.account}")
+        case "recover":
+            report = bank.recover()
+            say(
+                f"Recovered {report.finished} transfers: {len(report.completed)} completed, "
+                f"{len(report.reversed)} reversed, {len(report.rejected)} rejected, "
+                f"{len(report.failed)} failed"
+            )
+            return 3 if report.failed else 0
+    return 0
+
+
+def _print_accounts(
+    settings: Settings, store: EventStore, say: Callable[[str], None], limit: int
+) -> None:
+    snapshots = open_snapshot_store(settings.store_url, settings.data_dir)
+    model = ReadModel.restore(snapshots, store) or ReadModel()
+    if catch_up(model, store):
+        model.save(snapshots)
+    total = model.balances.total()
+    say(
+        f"{len(model.balances):,} accounts, total {format_money(total)}, "
+        f"{len(model.transfers.unfinished())} transfers in flight, "
+        f"events to {model.checkpoint:,} ({redact_url(store.url)})"
+    )
+    for index, row in enumerate(model.balances):
+        if index >= limit:
+            say(f"… {len(model.balances) - limit:,} more")
+            break
+        status = "open" if row.is_open else "closed"
+        say(
+            f"{row.account_id:<22} {row.customer_id:<14} {format_money(row.balance):>16} "
+            f"{status:<6} {row.last_activity_at:%Y-%m-%d %H:%M}"
+        )
+
+
+def _print_account(
+    bank: BankService, store: EventStore, account_id: str, say: Callable[[str], None]
+) -> None:
+    state = bank.get_account(account_id)
+    status = "open" if state.is_open else "closed"
+    say(f"{account_id}  customer {state.customer_id}  {status}  {format_money(state.balance)}")
+    for entry in load_ledger(store, account_id).entries:
+        amount = format_money(entry.amount) if entry.amount else ""
+        say(
+            f"{entry.occurred_at:%Y-%m-%d %H:%M:%S}  {entry.kind:<12} {amount:>14} "
+            f"{format_money(entry.balance):>14}  {entry.clerk_id or '':<12} {entry.description}"
+        )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,407 @@
+"""The account decider: the seed's four commands and events, its rules, and their state.
+
+``decide`` is pure: the time of every event arrives inside the command, amounts arrive as
+exact Decimals already parsed by :func:`~bank_desktop.domain.money.parse_money`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import ClassVar, Literal, assert_never
+
+from bank_desktop.domain.errors import (
+    AccountNotFoundError,
+    DomainError,
+    IllegalStateError,
+    ValidationError,
+)
+from bank_desktop.domain.money import ZERO, format_money
+from bank_desktop.domain.text import optional_text, required_text
+
+AccountStatus = Literal["not_found", "open", "closed"]
+
+# ── Commands (intent; can be refused) ─────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAccount:
+    type: ClassVar[str] = "account.open"
+    account_id: str
+    customer_id: str
+    initial_balance: Decimal
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DepositMoney:
+    type: ClassVar[str] = "money.deposit"
+    account_id: str
+    amount: Decimal
+    description: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawMoney:
+    type: ClassVar[str] = "money.withdraw"
+    account_id: str
+    amount: Decimal
+    description: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CloseAccount:
+    type: ClassVar[str] = "account.close"
+    account_id: str
+    reason: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DebitForTransfer:
+    """The debit leg of a transfer.
+
+    Unlike a clerk's withdrawal, a refusal here is recorded (``WithdrawalRefused``) instead of
+    raised: the record consumes the leg's command id in the account stream, so a second
+    driver of the same transfer (a recovering process) can never debit it after the refusal.
+    """
+
+    type: ClassVar[str] = "transfer.debit"
+    account_id: str
+    transfer_id: str
+    to_account_id: str
+    amount: Decimal
+    description: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CreditForTransfer:
+    """The credit leg of a transfer; refused only for a missing or closed account (permanent)."""
+
+    type: ClassVar[str] = "transfer.credit"
+    account_id: str
+    transfer_id: str
+    from_account_id: str
+    amount: Decimal
+    description: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RefundTransfer:
+    """Pays a debited transfer back to its source when the credit side refused it.
+
+    A compensating entry: it lands even on an account closed in the meantime, because the
+    alternative is money that vanishes with the failed transfer.
+    """
+
+    type: ClassVar[str] = "transfer.refund"
+    account_id: str
+    transfer_id: str
+    to_account_id: str
+    amount: Decimal
+    reason: str
+    at: datetime
+
+
+AccountCommand = (
+    OpenAccount
+    | DepositMoney
+    | WithdrawMoney
+    | CloseAccount
+    | DebitForTransfer
+    | CreditForTransfer
+    | RefundTransfer
+)
+
+# ── Events (facts; immutable, past tense) ─────────────────────────────────────────────────
+
+
+@dataclass(frozen=True, slots=True)
+class AccountOpened:
+    type: ClassVar[str] = "account.opened"
+    account_id: str
+    customer_id: str
+    initial_balance: Decimal
+    opened_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MoneyDeposited:
+    type: ClassVar[str] = "money.deposited"
+    account_id: str
+    amount: Decimal
+    description: str | None
+    deposited_at: datetime
+    transfer_id: str | None = None
+    counterparty_account_id: str | None = None
+    reversal: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MoneyWithdrawn:
+    type: ClassVar[str] = "money.withdrawn"
+    account_id: str
+    amount: Decimal
+    description: str | None
+    withdrawn_at: datetime
+    transfer_id: str | None = None
+    counterparty_account_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawalRefused:
+    """A transfer's debit leg was refused; the balance is unchanged."""
+
+    type: ClassVar[str] = "money.withdrawal_refused"
+    account_id: str
+    amount: Decimal
+    reason: str
+    refused_at: datetime
+    transfer_id: str
+    counterparty_account_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountClosed:
+    type: ClassVar[str] = "account.closed"
+    account_id: str
+    reason: str | None
+    closed_at: datetime
+
+
+AccountEvent = AccountOpened | MoneyDeposited | MoneyWithdrawn | WithdrawalRefused | AccountClosed
+ACCOUNT_EVENT_TYPES: tuple[str, ...] = (
+    AccountOpened.type,
+    MoneyDeposited.type,
+    MoneyWithdrawn.type,
+    WithdrawalRefused.type,
+    AccountClosed.type,
+)
+
+# ── State ─────────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """What the rules need to know about one account, folded from its stream."""
+
+    account_id: str | None = None
+    customer_id: str | None = None
+    balance: Decimal = ZERO
+    status: AccountStatus = "not_found"
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
+    last_activity_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+    @property
+    def exists(self) -> bool:
+        return self.status != "not_found"
+
+
+def initial_state() -> AccountState:
+    return AccountState()
+
+
+# ── decide ────────────────────────────────────────────────────────────────────────────────
+
+
+def decide(command: AccountCommand, state: AccountState) -> list[AccountEvent]:
+    match command:
+        case OpenAccount():
+            return [_open(command, state)]
+        case DepositMoney():
+            return [_deposit(command, state)]
+        case WithdrawMoney():
+            return [_withdraw(command, state)]
+        case CloseAccount():
+            return [_close(command, state)]
+        case DebitForTransfer():
+            return [_debit_for_transfer(command, state)]
+        case CreditForTransfer():
+            return [_credit_for_transfer(command, state)]
+        case RefundTransfer():
+            return [_refund(command, state)]
+        case _:
+            assert_never(command)
+
+
+def _open(command: OpenAccount, state: AccountState) -> AccountOpened:
+    if state.exists:
+        raise IllegalStateError(
+            f"Account {command.account_id} already exists.",
+            {"accountId": command.account_id},
+            state=state.status,
+            action="open account",
+        )
+    customer_id = required_text(command.customer_id, "Customer id", max_length=64)
+    if command.initial_balance < 0:
+        raise ValidationError(
+            "Initial balance must be non-negative.",
+            {"initialBalance": str(command.initial_balance)},
+        )
+    return AccountOpened(
+        account_id=command.account_id,
+        customer_id=customer_id,
+        initial_balance=command.initial_balance,
+        opened_at=command.at,
+    )
+
+
+def _deposit(command: DepositMoney, state: AccountState) -> MoneyDeposited:
+    _require_open(state, command.account_id, "deposit money")
+    _require_positive(command.amount, "Deposit amount")
+    return MoneyDeposited(
+        account_id=command.account_id,
+        amount=command.amount,
+        description=optional_text(command.description, "Description", max_length=200),
+        deposited_at=command.at,
+    )
+
+
+def _withdraw(command: WithdrawMoney, state: AccountState) -> MoneyWithdrawn:
+    _require_funds(state, command.account_id, command.amount, "withdraw money")
+    return MoneyWithdrawn(
+        account_id=command.account_id,
+        amount=command.amount,
+        description=optional_text(command.description, "Description", max_length=200),
+        withdrawn_at=command.at,
+    )
+
+
+def _debit_for_transfer(
+    command: DebitForTransfer, state: AccountState
+) -> MoneyWithdrawn | WithdrawalRefused:
+    if not state.exists:  # nothing to fence in a stream that does not exist
+        raise AccountNotFoundError(command.account_id, "transfer money")
+    try:
+        _require_funds(state, command.account_id, command.amount, "transfer money")
+    except DomainError as refusal:
+        return WithdrawalRefused(
+            account_id=command.account_id,
+            amount=command.amount,
+            reason=refusal.message,
+            refused_at=command.at,
+            transfer_id=command.transfer_id,
+            counterparty_account_id=command.to_account_id,
+        )
+    return MoneyWithdrawn(
+        account_id=command.account_id,
+        amount=command.amount,
+        description=optional_text(command.description, "Description", max_length=200),
+        withdrawn_at=command.at,
+        transfer_id=command.transfer_id,
+        counterparty_account_id=command.to_account_id,
+    )
+
+
+def _credit_for_transfer(command: CreditForTransfer, state: AccountState) -> MoneyDeposited:
+    _require_open(state, command.account_id, "receive a transfer")
+    _require_positive(command.amount, "Transfer amount")
+    return MoneyDeposited(
+        account_id=command.account_id,
+        amount=command.amount,
+        description=optional_text(command.description, "Description", max_length=200),
+        deposited_at=command.at,
+        transfer_id=command.transfer_id,
+        counterparty_account_id=command.from_account_id,
+    )
+
+
+def _refund(command: RefundTransfer, state: AccountState) -> MoneyDeposited:
+    if not state.exists:
+        raise AccountNotFoundError(command.account_id, "refund a transfer")
+    _require_positive(command.amount, "Refund amount")
+    return MoneyDeposited(
+        account_id=command.account_id,
+        amount=command.amount,
+        description=f"Reversal: transfer to {command.to_account_id} failed",
+        deposited_at=command.at,
+        transfer_id=command.transfer_id,
+        counterparty_account_id=command.to_account_id,
+        reversal=True,
+    )
+
+
+def _close(command: CloseAccount, state: AccountState) -> AccountClosed:
+    _require_open(state, command.account_id, "close account")
+    if state.balance != 0:
+        raise ValidationError(
+            f"Cannot close account with non-zero balance: {format_money(state.balance)}",
+            {"balance": str(state.balance)},
+        )
+    return AccountClosed(
+        account_id=command.account_id,
+        reason=optional_text(command.reason, "Reason", max_length=200),
+        closed_at=command.at,
+    )
+
+
+def _require_positive(amount: Decimal, what: str) -> None:
+    if amount <= 0:
+        raise ValidationError(f"{what} must be positive.", {"amount": str(amount)})
+
+
+def _require_funds(state: AccountState, account_id: str, amount: Decimal, action: str) -> None:
+    _require_open(state, account_id, action)
+    _require_positive(amount, "Withdrawal amount")
+    if state.balance < amount:
+        raise ValidationError(
+            f"Insufficient funds. Balance: {format_money(state.balance)}, "
+            f"Requested: {format_money(amount)}",
+            {"balance": str(state.balance), "requested": str(amount)},
+        )
+
+
+def _require_open(state: AccountState, account_id: str, action: str) -> None:
+    if state.status == "open":
+        return
+    if state.status == "not_found":
+        raise AccountNotFoundError(account_id, action)
+    raise IllegalStateError(
+        f"Account {account_id} is closed.", {"accountId": account_id}, state="closed", action=action
+    )
+
+
+# ── evolve ────────────────────────────────────────────────────────────────────────────────
+
+
+def evolve(state: AccountState, event: AccountEvent) -> AccountState:
+    match event:
+        case AccountOpened():
+            return AccountState(
+                account_id=event.account_id,
+                customer_id=event.customer_id,
+                balance=event.initial_balance,
+                status="open",
+                opened_at=event.opened_at,
+                last_activity_at=event.opened_at,
+            )
+        case MoneyDeposited():
+            return replace(
+                state,
+                balance=state.balance + event.amount,
+                last_activity_at=event.deposited_at,
+            )
+        case MoneyWithdrawn():
+            return replace(
+                state,
+                balance=state.balance - event.amount,
+                last_activity_at=event.withdrawn_at,
+            )
+        case WithdrawalRefused():
+            return state
+        case AccountClosed():
+            return replace(
+                state, status="closed", closed_at=event.closed_at, last_activity_at=event.closed_at
+            )
+        case _:
+            assert_never(event)

@@ -1,0 +1,80 @@
+"""The domain's error family: every rejection a clerk can see, with a message written for them.
+
+Messages are complete sentences a clerk can act on; ``details`` carries the same facts in
+structured form for the HTTP API and for logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class DomainError(Exception):
+    """A command was refused by a business rule; nothing was written."""
+
+    def __init__(self, message: str, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = dict(details or {})
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, {self.details!r})"
+
+
+class ValidationError(DomainError):
+    """A value breaks a rule: a malformed or non-positive amount, insufficient funds, …"""
+
+
+class IllegalStateError(DomainError):
+    """The target is in the wrong state: it exists already, is missing, or is closed."""
+
+    def __init__(
+        self,
+        message: str,
+        details: Mapping[str, Any] | None = None,
+        *,
+        state: str,
+        action: str,
+    ) -> None:
+        super().__init__(message, {**(details or {}), "state": state, "action": action})
+        self.state = state
+        self.action = action
+
+
+class AccountNotFoundError(IllegalStateError):
+    """The account was never opened (the HTTP API answers 404 for this one)."""
+
+    def __init__(self, account_id: str, action: str) -> None:
+        super().__init__(
+            f"Account {account_id} does not exist.",
+            {"accountId": account_id},
+            state="not_found",
+            action=action,
+        )
+        self.account_id = account_id
+
+
+class CommandIdReusedError(DomainError):
+    """A command id (idempotency key) was sent again with a different request."""
+
+    def __init__(self, command_id: str) -> None:
+        super().__init__(
+            f"Request id {command_id} was already used for a different request; "
+            "nothing was changed. Start a new request.",
+            {"commandId": command_id},
+        )
+        self.command_id = command_id
+
+
+class TransferReversedError(DomainError):
+    """The transfer's target refused the credit; the debited amount was paid back."""
+
+    def __init__(self, transfer_id: str, reason: str, from_account_id: str) -> None:
+        super().__init__(
+            f"Transfer {transfer_id} was reversed: {reason} "
+            f"The amount was returned to {from_account_id}.",
+            {"transferId": transfer_id, "reason": reason, "accountId": from_account_id},
+        )
+        self.transfer_id = transfer_id
+        self.reason = reason

@@ -1,0 +1,103 @@
+"""Exact money: one parser for everything a clerk or a client types, one formatter for display.
+
+Amounts are ``Decimal`` values with two places (cents). Floats are refused outright, because a
+float has already lost the exact value by the time it reaches us (0.1 + 0.2 != 0.3).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation, localcontext
+from typing import Final
+
+from bank_desktop.domain.errors import ValidationError
+
+CENT: Final = Decimal("0.01")
+ZERO: Final = Decimal("0.00")
+#: The largest amount a single command may carry: one trillion minus a cent. Anything larger is
+#: a typo or an attack, not a teller transaction.
+MAX_AMOUNT: Final = Decimal("999999999999.99")
+_MAX_TEXT_LENGTH: Final = 40
+
+# Optional sign, optional "$", then either plain digits or correctly grouped thousands, then an
+# optional fraction. No exponents, no spaces inside, no other currency symbols.
+_AMOUNT_TEXT: Final = re.compile(
+    r"(?P<sign>[+-])?\$?(?P<whole>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)?(?:\.(?P<frac>[0-9]*))?"
+)
+
+MoneyInput = str | Decimal | int
+
+
+def parse_money(value: MoneyInput, *, field: str = "Amount") -> Decimal:
+    """Turn clerk or client input into an exact two-place Decimal, or say clearly why not.
+
+    The sign is kept: whether a negative or zero amount is acceptable is a business rule the
+    decider states in its own words ("Deposit amount must be positive").
+    """
+    if isinstance(value, bool):
+        raise TypeError(f"{field} must be text or a Decimal, not a bool")
+    if isinstance(value, float):
+        raise TypeError(
+            f"{field} must be text or a Decimal, not a float: floats cannot hold cents exactly"
+        )
+    if isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, str):
+        amount = _parse_text(value, field)
+    else:
+        raise TypeError(f"{field} must be text or a Decimal, not {type(value).__name__}")
+    return _checked(amount, field, shown=value)
+
+
+def _parse_text(text: str, field: str) -> Decimal:
+    cleaned = text.strip()
+    if not cleaned:
+        raise ValidationError(f"{field} is required.", {"field": field, "value": text})
+    if len(cleaned) > _MAX_TEXT_LENGTH:
+        raise ValidationError(
+            f"{field} is too long to be an amount.", {"field": field, "value": text[:60]}
+        )
+    match = _AMOUNT_TEXT.fullmatch(cleaned)
+    if match is None or not (match["whole"] or match["frac"]):
+        raise ValidationError(
+            f"{field} must be a number like 1,234.56 (got {cleaned!r}).",
+            {"field": field, "value": text},
+        )
+    whole = (match["whole"] or "0").replace(",", "")
+    digits = f"{match['sign'] or ''}{whole}.{match['frac'] or '0'}"
+    return Decimal(digits)
+
+
+def _checked(amount: Decimal, field: str, *, shown: object) -> Decimal:
+    if not amount.is_finite():
+        raise ValidationError(
+            f"{field} must be a finite number.", {"field": field, "value": str(shown)}
+        )
+    if abs(amount) > MAX_AMOUNT:
+        raise ValidationError(
+            f"{field} is too large: the limit is {format_money(MAX_AMOUNT)}.",
+            {"field": field, "value": str(shown)[:60], "limit": str(MAX_AMOUNT)},
+        )
+    with localcontext() as ctx:
+        ctx.prec = 40
+        try:
+            cents = amount.quantize(CENT)
+        except InvalidOperation as exc:  # pragma: no cover - guarded by the limit above
+            raise ValidationError(f"{field} is not a valid amount.", {"field": field}) from exc
+    if cents != amount:
+        raise ValidationError(
+            f"{field} can have at most 2 decimal places (got {shown}).",
+            {"field": field, "value": str(shown)},
+        )
+    return cents + ZERO  # normalises -0.00 to 0.00
+
+
+def format_money(amount: Decimal, currency: str = "$") -> str:
+    """Format for clerks: ``$1,234.56``, ``-$5.00``; never rounds away a cent it was given."""
+    sign = "-" if amount < 0 else ""
+    magnitude = abs(amount)
+    if magnitude == magnitude.quantize(CENT):
+        return f"{sign}{currency}{magnitude.quantize(CENT):,.2f}"
+    return f"{sign}{currency}{magnitude:,f}"

@@ -1,0 +1,68 @@
+"""JSON encoding shared by the adapters: Decimals go out as JSON numbers and come back exact.
+
+A number with a fraction or an exponent is decoded straight from its text into ``Decimal``
+(never through ``float``), so ``120.35`` written by the seed's TypeScript service reads back as
+exactly 120.35. Integers stay ``int``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+_log = logging.getLogger(__name__)
+
+_encoder = msgspec.json.Encoder(decimal_format="number")
+_decoder = msgspec.json.Decoder(float_hook=Decimal)
+
+
+def encode_json(value: Mapping[str, Any]) -> str:
+    """Compact JSON text; raises TypeError for values JSON cannot carry (floats are allowed)."""
+    try:
+        return _encoder.encode(value if isinstance(value, dict) else dict(value)).decode()
+    except (TypeError, msgspec.EncodeError) as exc:
+        raise TypeError(f"Event payload is not JSON-compatible: {exc}") from exc
+
+
+def decode_json(text: str | bytes) -> Any:
+    """Decode JSON with exact decimals; raises ValueError on malformed input."""
+    try:
+        return _decoder.decode(text)
+    except msgspec.DecodeError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def decode_payload(text: str | bytes, stream_id: str, position: int) -> Any:
+    """Decode a stored payload; damaged bytes become ``None`` with a warning, never a crash."""
+    try:
+        return _decoder.decode(text)
+    except msgspec.DecodeError as exc:
+        _log.warning("Undecodable event payload at %s@%s: %s", stream_id, position, exc)
+        return None
+
+
+def decode_metadata(text: str | bytes, stream_id: str, position: int) -> Mapping[str, Any]:
+    value = decode_payload(text, stream_id, position)
+    if not isinstance(value, dict):
+        if value is not None:
+            _log.warning("Event metadata at %s@%s is not an object; ignored", stream_id, position)
+        return {}
+    return value
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """ISO-8601 UTC with microseconds, sortable as text."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_timestamp(text: str) -> datetime:
+    return datetime.fromisoformat(text)

@@ -1,0 +1,184 @@
+"""In-process event store for tests and demos.
+
+Payloads are stored as encoded JSON and decoded on read, exactly like the durable adapters,
+so code that passes against ``memory://`` does not rely on sharing mutable dicts or on values
+JSON cannot carry.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bank_desktop.eventstore.codec import decode_metadata, decode_payload, encode_json, utc_now
+from bank_desktop.eventstore.errors import ConcurrencyError, EventStoreError
+from bank_desktop.eventstore.port import (
+    AppendRequest,
+    AppendResult,
+    ExpectedPosition,
+    NewEvent,
+    RecordedEvent,
+    expectation_met,
+)
+from bank_desktop.eventstore.validation import check_new_events, check_read_args, check_stream_id
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    event_id: str
+    type: str
+    data: str
+    metadata: str
+    stream_id: str
+    stream_position: int
+    global_position: int
+    created_at: datetime
+
+    def recorded(self) -> RecordedEvent:
+        return RecordedEvent(
+            event_id=self.event_id,
+            type=self.type,
+            data=decode_payload(self.data, self.stream_id, self.stream_position),
+            stream_id=self.stream_id,
+            stream_position=self.stream_position,
+            global_position=self.global_position,
+            created_at=self.created_at,
+            metadata_loader=lambda: decode_metadata(
+                self.metadata, self.stream_id, self.stream_position
+            ),
+        )
+
+
+class MemoryEventStore:
+    """A thread-safe event store that lives and dies with the process."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._rows: list[_Row] = []
+        self._streams: dict[str, list[_Row]] = {}
+        self._closed = False
+
+    @property
+    def url(self) -> str:
+        return "memory://"
+
+    def append(
+        self, stream_id: str, events: Sequence[NewEvent], expected: ExpectedPosition
+    ) -> AppendResult:
+        return self.append_many([AppendRequest(stream_id, events, expected)])[0]
+
+    def append_many(self, requests: Sequence[AppendRequest]) -> list[AppendResult]:
+        encoded = []
+        for request in requests:
+            check_stream_id(request.stream_id)
+            check_new_events(request.events)
+            encoded.append(
+                [(e, encode_json(e.data), encode_json(e.metadata)) for e in request.events]
+            )
+        with self._changed:
+            self._check_open()
+            pending: dict[str, int] = {}
+            for request in requests:
+                actual = pending.get(
+                    request.stream_id, len(self._streams.get(request.stream_id, ()))
+                )
+                if not expectation_met(request.expected, actual):
+                    raise ConcurrencyError(request.stream_id, request.expected, actual)
+                pending[request.stream_id] = actual + len(request.events)
+            now = utc_now()
+            results = []
+            for request, items in zip(requests, encoded, strict=True):
+                stream = self._streams.setdefault(request.stream_id, [])
+                recorded = []
+                for event, data, meta in items:
+                    row = _Row(
+                        event.event_id,
+                        event.type,
+                        data,
+                        meta,
+                        request.stream_id,
+                        len(stream) + 1,
+                        len(self._rows) + 1,
+                        now,
+                    )
+                    self._rows.append(row)
+                    stream.append(row)
+                    recorded.append(
+                        RecordedEvent(
+                            event_id=row.event_id,
+                            type=row.type,
+                            data=event.data,
+                            metadata=event.metadata,
+                            stream_id=row.stream_id,
+                            stream_position=row.stream_position,
+                            global_position=row.global_position,
+                            created_at=now,
+                        )
+                    )
+                if not stream:
+                    del self._streams[request.stream_id]
+                results.append(AppendResult(request.stream_id, len(stream), tuple(recorded)))
+            self._changed.notify_all()
+        return results
+
+    def read_stream(
+        self, stream_id: str, *, after: int = 0, limit: int | None = None
+    ) -> list[RecordedEvent]:
+        check_stream_id(stream_id)
+        check_read_args(after, limit)
+        with self._changed:
+            self._check_open()
+            stream = self._streams.get(stream_id, [])
+            end = len(stream) if limit is None else min(len(stream), after + limit)
+            rows = stream[after:end]
+        return [r.recorded() for r in rows]
+
+    def stream_position(self, stream_id: str) -> int:
+        check_stream_id(stream_id)
+        with self._changed:
+            self._check_open()
+            return len(self._streams.get(stream_id, ()))
+
+    def read_all(
+        self, *, after: int = 0, limit: int = 1000, types: Collection[str] | None = None
+    ) -> list[RecordedEvent]:
+        check_read_args(after, limit)
+        with self._changed:
+            self._check_open()
+            if types is None:
+                rows = self._rows[after : after + limit]
+            else:
+                wanted = frozenset(types)
+                rows = []
+                for row in self._rows[after:]:
+                    if row.type in wanted:
+                        rows.append(row)
+                        if len(rows) >= limit:
+                            break
+        return [r.recorded() for r in rows]
+
+    def head_position(self) -> int:
+        with self._changed:
+            self._check_open()
+            return len(self._rows)
+
+    def wait_for_events(self, after: int, timeout: float) -> bool:
+        with self._changed:
+            self._check_open()
+            return (
+                self._changed.wait_for(
+                    lambda: self._closed or len(self._rows) > after, timeout=timeout
+                )
+                and not self._closed
+            )
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise EventStoreError("The event store is closed.")

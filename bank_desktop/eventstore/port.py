@@ -1,0 +1,256 @@
+"""The event store port: the protocol every adapter implements and the envelope types it speaks.
+
+Positions are 1-based and gap-free: a stream's first event is at stream position 1 and the
+store's first event at global position 1, so "after=0" means "from the beginning" and the
+position a writer last saw is simply the number of events it has read.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+
+class StreamState(enum.Enum):
+    """Expectations about a stream that are not an exact position."""
+
+    NO_STREAM = "no_stream"  #: the stream must not exist yet
+    STREAM_EXISTS = "stream_exists"  #: the stream must have at least one event
+    ANY = "any"  #: no check at all
+
+
+NO_STREAM = StreamState.NO_STREAM
+STREAM_EXISTS = StreamState.STREAM_EXISTS
+ANY = StreamState.ANY
+
+#: What a writer expects of the stream: the exact position it last saw, or a StreamState.
+ExpectedPosition = int | StreamState
+
+
+def expectation_met(expected: ExpectedPosition, actual: int) -> bool:
+    """Whether a stream currently at ``actual`` (0 = no stream) satisfies ``expected``."""
+    if expected is ANY:
+        return True
+    if expected is NO_STREAM:
+        return actual == 0
+    if expected is STREAM_EXISTS:
+        return actual > 0
+    return expected == actual
+
+
+def _new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to append. ``data`` and ``metadata`` must be JSON-compatible (Decimal allowed)."""
+
+    type: str
+    data: Mapping[str, Any]
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    event_id: str = field(default_factory=_new_event_id)
+
+
+class RecordedEvent:
+    """An event as stored, with the positions and time the store assigned.
+
+    ``data`` is the decoded JSON payload (numbers with a fraction arrive as exact ``Decimal``),
+    or ``None`` when the stored bytes were not valid JSON: readers decide how to treat a
+    damaged event instead of the store stalling every subscriber on it. ``metadata`` is decoded
+    on first access, because projections rebuilding millions of events rarely need it.
+    Treat instances as immutable.
+    """
+
+    __slots__ = (
+        "_metadata",
+        "_metadata_loader",
+        "created_at",
+        "data",
+        "event_id",
+        "global_position",
+        "stream_id",
+        "stream_position",
+        "type",
+    )
+
+    def __init__(
+        self,
+        *,
+        event_id: str,
+        type: str,
+        data: Any,
+        stream_id: str,
+        stream_position: int,
+        global_position: int,
+        created_at: datetime,
+        metadata: Mapping[str, Any] | None = None,
+        metadata_loader: Callable[[], Mapping[str, Any]] | None = None,
+    ) -> None:
+        self.event_id = event_id
+        self.type = type
+        self.data = data
+        self.stream_id = stream_id
+        self.stream_position = stream_position
+        self.global_position = global_position
+        self.created_at = created_at
+        self._metadata = metadata
+        self._metadata_loader = metadata_loader
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        if self._metadata is None:
+            loader, self._metadata_loader = self._metadata_loader, None
+            self._metadata = loader() if loader is not None else {}
+        return self._metadata
+
+    def _key(self) -> tuple[Any, ...]:
+        return (
+            self.event_id,
+            self.type,
+            self.data,
+            dict(self.metadata),
+            self.stream_id,
+            self.stream_position,
+            self.global_position,
+            self.created_at,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RecordedEvent):
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"RecordedEvent(type={self.type!r}, stream_id={self.stream_id!r}, "
+            f"stream_position={self.stream_position}, global_position={self.global_position}, "
+            f"event_id={self.event_id!r})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """What an append wrote: the stream's new position and the recorded events."""
+
+    stream_id: str
+    stream_position: int
+    events: tuple[RecordedEvent, ...]
+
+    @property
+    def global_positions(self) -> tuple[int, ...]:
+        return tuple(e.global_position for e in self.events)
+
+    @property
+    def last_global_position(self) -> int:
+        return self.events[-1].global_position if self.events else 0
+
+
+@runtime_checkable
+class EventStore(Protocol):
+    """Append-only event storage with optimistic concurrency and a gap-free global order.
+
+    Implementations are safe to share between threads. Every failure surfaces as an
+    :class:`~bank_desktop.eventstore.errors.EventStoreError`; no driver exception escapes.
+    """
+
+    @property
+    def url(self) -> str:
+        """The store's URL with any secret masked: safe to show and log."""
+        ...
+
+    def append(
+        self, stream_id: str, events: Sequence[NewEvent], expected: ExpectedPosition
+    ) -> AppendResult:
+        """Append atomically, or raise ``ConcurrencyError`` and write nothing."""
+        ...
+
+    def read_stream(
+        self, stream_id: str, *, after: int = 0, limit: int | None = None
+    ) -> list[RecordedEvent]:
+        """Events of one stream with stream position > ``after``, in stream order."""
+        ...
+
+    def stream_position(self, stream_id: str) -> int:
+        """The stream's current position; 0 when it does not exist."""
+        ...
+
+    def read_all(
+        self, *, after: int = 0, limit: int = 1000, types: Collection[str] | None = None
+    ) -> list[RecordedEvent]:
+        """Up to ``limit`` events with global position > ``after``, in global order.
+
+        A reader that has seen global position N never later finds a committed event below N.
+        """
+        ...
+
+    def head_position(self) -> int:
+        """The highest committed global position; 0 for an empty store."""
+        ...
+
+    def wait_for_events(self, after: int, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds until an event beyond ``after`` may exist.
+
+        Returns True when there may be news (callers then read), False on timeout. It is the
+        adapter's cheapest way to notice other writers: a condition variable in memory, a
+        change counter for SQLite, LISTEN/NOTIFY for PostgreSQL, a WebSocket for DeltaBase.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release connections; the store must not be used afterwards."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AppendRequest:
+    """One stream's part of a multi-stream append."""
+
+    stream_id: str
+    events: Sequence[NewEvent]
+    expected: ExpectedPosition
+
+
+@runtime_checkable
+class MultiStreamAppender(Protocol):
+    """Optional capability: append to several streams in one all-or-nothing transaction.
+
+    Stores with real transactions (memory, SQLite, PostgreSQL) offer it; bulk loaders use it
+    when present and fall back to one append per stream otherwise. Business processes do not
+    depend on it (transfers are a process exactly so that DeltaBase, which lacks it, works).
+    """
+
+    def append_many(self, requests: Sequence[AppendRequest]) -> list[AppendResult]:
+        """Check every expectation, then write all streams, or raise and write nothing."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A projection's state as of a global position, so a restart need not replay history.
+
+    ``checkpoint_event_id`` is the id of the event at ``checkpoint``: a reader checks it against
+    the store before trusting the snapshot, which catches a store that was replaced or reset.
+    """
+
+    name: str
+    version: int
+    checkpoint: int
+    checkpoint_event_id: str | None
+    state: Any
+
+
+class SnapshotStore(Protocol):
+    """Where projections keep their snapshots; writes are atomic (all or nothing)."""
+
+    def save(self, snapshot: Snapshot) -> None: ...
+
+    def load(self, name: str) -> Snapshot | None:
+        """The last saved snapshot, or None when there is none or it is unreadable."""
+        ...

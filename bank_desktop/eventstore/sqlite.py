@@ -1,0 +1,370 @@
+"""The embedded store: one SQLite file, safe for several threads and processes on one machine.
+
+- WAL journal with ``synchronous=FULL``: a committed deposit survives a power cut.
+- Every append runs in ``BEGIN IMMEDIATE``, which takes SQLite's single write lock before the
+  stream position is checked, so the check and the insert cannot interleave with another
+  writer (thread or process). Global positions are assigned under that same lock, so they are
+  allocated in commit order: a reader can never see position N+1 before N (no gaps, ever).
+- Readers run outside transactions; each statement sees the latest committed snapshot.
+- The file is created with mode 0600 (SQLite gives its -wal/-shm files the same mode).
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+from bank_desktop.eventstore.codec import (
+    decode_metadata,
+    decode_payload,
+    encode_json,
+    format_timestamp,
+    utc_now,
+)
+from bank_desktop.eventstore.errors import (
+    ConcurrencyError,
+    EventStoreError,
+    StoreConfigError,
+    StoreUnavailableError,
+)
+from bank_desktop.eventstore.port import (
+    AppendRequest,
+    AppendResult,
+    ExpectedPosition,
+    NewEvent,
+    RecordedEvent,
+    expectation_met,
+)
+from bank_desktop.eventstore.validation import check_new_events, check_read_args, check_stream_id
+
+_log = logging.getLogger(__name__)
+
+SCHEMA_VERSION: Final = 1
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS events (
+    global_position INTEGER PRIMARY KEY,
+    stream_id       TEXT    NOT NULL,
+    stream_position INTEGER NOT NULL,
+    event_id        TEXT    NOT NULL,
+    type            TEXT    NOT NULL,
+    data            TEXT    NOT NULL,
+    metadata        TEXT    NOT NULL,
+    created_at      TEXT    NOT NULL,
+    UNIQUE (stream_id, stream_position)
+);
+CREATE INDEX IF NOT EXISTS events_by_type ON events (type, global_position);
+"""
+_COLUMNS: Final = (
+    "global_position, stream_id, stream_position, event_id, type, data, metadata, created_at"
+)
+
+Row = tuple[int, str, int, str, str, str, str, str]
+
+
+class SqliteEventStore:
+    """Event store on a local SQLite file (``sqlite:///path/to/bank.db``)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 5.0,
+        poll_interval: float = 0.05,
+    ) -> None:
+        self._path = Path(path)
+        self._busy_timeout = busy_timeout
+        self._poll_interval = poll_interval
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._appended = threading.Condition()
+        self._closed = False
+        self._create_file()
+        with self._translated("open the store"):
+            self._prepare_schema()
+
+    # ── connections ───────────────────────────────────────────────────────────────────────
+
+    @property
+    def url(self) -> str:
+        return f"sqlite://{self._path}" if self._path.is_absolute() else f"sqlite:{self._path}"
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def _create_file(self) -> None:
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self._path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            return
+        except OSError as exc:
+            raise StoreUnavailableError(
+                f"Cannot create the store file {self._path}: {exc.strerror}."
+            ) from exc
+        os.close(fd)
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        if self._closed:
+            raise EventStoreError("The event store is closed.")
+        conn = sqlite3.connect(
+            self._path,
+            timeout=self._busy_timeout,
+            isolation_level=None,
+            check_same_thread=False,
+            cached_statements=32,
+        )
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
+        self._local.conn = conn
+        with self._connections_lock:
+            self._connections.append(conn)
+        return conn
+
+    def _prepare_schema(self) -> None:
+        conn = self._connection()
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise StoreUnavailableError(f"Cannot switch {self._path} to WAL mode (got {mode}).")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreConfigError(
+                f"{self._path} was written by a newer Bank Desktop (schema {version}); "
+                "upgrade the application."
+            )
+        if version == SCHEMA_VERSION:
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executescript(f"{_SCHEMA}; PRAGMA user_version={SCHEMA_VERSION};")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def _translated(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if "locked" in text or "busy" in text:
+                raise StoreUnavailableError(
+                    f"The store is busy (another process holds it); could not {action}. "
+                    "Try again in a moment."
+                ) from exc
+            raise StoreUnavailableError(f"Could not {action}: {exc}.") from exc
+        except sqlite3.DatabaseError as exc:
+            raise StoreConfigError(
+                f"{self._path} is damaged or is not a Bank Desktop store ({exc})."
+            ) from exc
+        except sqlite3.Error as exc:  # pragma: no cover - other driver failures
+            raise EventStoreError(f"Could not {action}: {exc}.") from exc
+
+    # ── writing ───────────────────────────────────────────────────────────────────────────
+
+    def append(
+        self, stream_id: str, events: Sequence[NewEvent], expected: ExpectedPosition
+    ) -> AppendResult:
+        return self.append_many([AppendRequest(stream_id, events, expected)])[0]
+
+    def append_many(self, requests: Sequence[AppendRequest]) -> list[AppendResult]:
+        encoded = []
+        for request in requests:
+            check_stream_id(request.stream_id)
+            check_new_events(request.events)
+            encoded.append(
+                [
+                    (e.event_id, e.type, encode_json(e.data), encode_json(e.metadata))
+                    for e in request.events
+                ]
+            )
+        rows: list[Row] = []
+        heads: list[int] = []
+        with self._translated(f"append to {requests[0].stream_id if requests else 'the store'}"):
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                head = conn.execute("SELECT max(global_position) FROM events").fetchone()[0] or 0
+                now = utc_now()
+                stamp = format_timestamp(now)
+                pending: dict[str, int] = {}
+                for request, items in zip(requests, encoded, strict=True):
+                    stream_id = request.stream_id
+                    actual = pending.get(stream_id)
+                    if actual is None:
+                        actual = (
+                            conn.execute(
+                                "SELECT max(stream_position) FROM events WHERE stream_id = ?",
+                                (stream_id,),
+                            ).fetchone()[0]
+                            or 0
+                        )
+                    if not expectation_met(request.expected, actual):
+                        raise ConcurrencyError(stream_id, request.expected, actual)
+                    for event_id, type_, data, meta in items:
+                        head += 1
+                        actual += 1
+                        rows.append((head, stream_id, actual, event_id, type_, data, meta, stamp))
+                    pending[stream_id] = actual
+                    heads.append(actual)
+                conn.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)", rows)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        if rows:
+            with self._appended:
+                self._appended.notify_all()
+        results = []
+        row_iter = iter(rows)
+        for request, head_position in zip(requests, heads, strict=True):
+            recorded = []
+            for event in request.events:
+                row = next(row_iter)
+                recorded.append(
+                    RecordedEvent(
+                        event_id=event.event_id,
+                        type=event.type,
+                        data=event.data,
+                        metadata=event.metadata,
+                        stream_id=request.stream_id,
+                        stream_position=row[2],
+                        global_position=row[0],
+                        created_at=now,
+                    )
+                )
+            results.append(AppendResult(request.stream_id, head_position, tuple(recorded)))
+        return results
+
+    # ── reading ───────────────────────────────────────────────────────────────────────────
+
+    def read_stream(
+        self, stream_id: str, *, after: int = 0, limit: int | None = None
+    ) -> list[RecordedEvent]:
+        check_stream_id(stream_id)
+        check_read_args(after, limit)
+        with self._translated(f"read {stream_id}"):
+            rows = (
+                self._connection()
+                .execute(
+                    f"SELECT {_COLUMNS} FROM events WHERE stream_id = ? AND stream_position > ? "
+                    "ORDER BY stream_position LIMIT ?",
+                    (stream_id, after, -1 if limit is None else limit),
+                )
+                .fetchall()
+            )
+        return _recorded(rows)
+
+    def stream_position(self, stream_id: str) -> int:
+        check_stream_id(stream_id)
+        with self._translated(f"read {stream_id}"):
+            value = (
+                self._connection()
+                .execute(
+                    "SELECT max(stream_position) FROM events WHERE stream_id = ?", (stream_id,)
+                )
+                .fetchone()[0]
+            )
+        return int(value or 0)
+
+    def read_all(
+        self, *, after: int = 0, limit: int = 1000, types: Collection[str] | None = None
+    ) -> list[RecordedEvent]:
+        check_read_args(after, limit)
+        with self._translated("read events"):
+            conn = self._connection()
+            if types is None:
+                rows = conn.execute(
+                    f"SELECT {_COLUMNS} FROM events WHERE global_position > ? "
+                    "ORDER BY global_position LIMIT ?",
+                    (after, limit),
+                ).fetchall()
+            else:
+                # One index range per type, merged: each costs O(limit), where a single
+                # "type IN (...)" query would sort every matching event after ``after``.
+                per_type = [
+                    conn.execute(
+                        f"SELECT {_COLUMNS} FROM events WHERE type = ? AND global_position > ? "
+                        "ORDER BY global_position LIMIT ?",
+                        (type_, after, limit),
+                    ).fetchall()
+                    for type_ in sorted(set(types))
+                ]
+                rows = list(heapq.merge(*per_type))[:limit]
+        return _recorded(rows)
+
+    def head_position(self) -> int:
+        with self._translated("read the store position"):
+            value = (
+                self._connection().execute("SELECT max(global_position) FROM events").fetchone()[0]
+            )
+        return int(value or 0)
+
+    def wait_for_events(self, after: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self._closed:
+            if self.head_position() > after:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            # Appends from this process wake us at once; other processes are seen by polling
+            # the head, an O(1) lookup on the primary key.
+            with self._appended:
+                self._appended.wait(min(self._poll_interval, remaining))
+        return False
+
+    def close(self) -> None:
+        self._closed = True
+        with self._appended:
+            self._appended.notify_all()
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            try:
+                conn.close()
+            except sqlite3.Error:  # pragma: no cover - closing is best effort
+                _log.debug("closing a connection failed", exc_info=True)
+
+    def __repr__(self) -> str:
+        return f"SqliteEventStore({str(self._path)!r})"
+
+
+def _recorded(rows: list[Any]) -> list[RecordedEvent]:
+    fromiso = datetime.fromisoformat
+    out = []
+    for gpos, sid, spos, event_id, type_, data, meta, created in rows:
+        out.append(
+            RecordedEvent(
+                event_id=event_id,
+                type=type_,
+                data=decode_payload(data, sid, spos),
+                stream_id=sid,
+                stream_position=spos,
+                global_position=gpos,
+                created_at=fromiso(created),
+                metadata_loader=_metadata_loader(meta, sid, spos),
+            )
+        )
+    return out
+
+
+def _metadata_loader(text: str, stream_id: str, position: int) -> Any:
+    return lambda: decode_metadata(text, stream_id, position)

@@ -1,0 +1,43 @@
+"""Argument checks every adapter applies the same way, so bad input fails alike everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from bank_desktop.eventstore.port import NewEvent
+
+MAX_STREAM_ID_LENGTH: Final = 200
+
+
+def check_stream_id(stream_id: str) -> None:
+    if not isinstance(stream_id, str) or not stream_id:
+        raise ValueError("Stream id must be a non-empty string.")
+    if len(stream_id) > MAX_STREAM_ID_LENGTH:
+        raise ValueError(f"Stream id is longer than {MAX_STREAM_ID_LENGTH} characters.")
+    if "\x00" in stream_id:
+        raise ValueError("Stream id must not contain NUL characters.")
+
+
+def check_read_args(after: int, limit: int | None) -> None:
+    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+        raise ValueError(f"'after' must be a non-negative integer, got {after!r}.")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ValueError(f"'limit' must be a positive integer, got {limit!r}.")
+
+
+MAX_EVENT_TYPE_LENGTH: Final = 100
+
+
+def check_new_events(events: object) -> None:
+    if not isinstance(events, list | tuple):
+        raise TypeError("Events must be a list or tuple of NewEvent.")
+    for event in events:
+        if not isinstance(event, NewEvent):
+            raise TypeError(f"Expected NewEvent, got {type(event).__name__}.")
+        if not isinstance(event.type, str) or not event.type:
+            raise ValueError("Event type must be a non-empty string.")
+        if len(event.type) > MAX_EVENT_TYPE_LENGTH:
+            raise ValueError(f"Event type is longer than {MAX_EVENT_TYPE_LENGTH} characters.")
+        if not isinstance(event.data, Mapping) or not isinstance(event.metadata, Mapping):
+            raise TypeError("Event data and metadata must be mappings.")
