@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from bank_desktop.eventstore.errors import EventStoreError
 from bank_desktop.eventstore.port import RecordedEvent
 
 
-class MalformedEventError(Exception):
+class MalformedEventError(EventStoreError):
     """A stored event does not match its type's schema.
 
     Projections skip such an event with a warning; command handling refuses to act on a

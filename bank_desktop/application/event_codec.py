@@ -8,18 +8,16 @@ out when empty, so old readers are unaffected by new optional fields and vice ve
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
-from bank_desktop.application.errors import MalformedEventError
+from bank_desktop.application import wire_fields as f
 from bank_desktop.domain import accounts as acc
 from bank_desktop.domain import transfers as tr
 from bank_desktop.eventstore.port import RecordedEvent
 
 Data = dict[str, Any]
-E = TypeVar("E")
 
 
 def wire_time(moment: datetime) -> str:
@@ -115,103 +113,87 @@ def encode_transfer_event(event: tr.TransferEvent) -> tuple[str, Data]:
 # ── decoding ──────────────────────────────────────────────────────────────────────────────
 
 
-class _Fields:
-    """Typed access to one event's ``data`` that names the field when something is wrong."""
-
-    __slots__ = ("_data", "_event")
-
-    def __init__(self, event: RecordedEvent) -> None:
-        if not isinstance(event.data, dict):
-            raise MalformedEventError(event, "its data is not a JSON object")
-        self._event = event
-        self._data: Mapping[str, Any] = event.data
-
-    def text(self, key: str) -> str:
-        value = self._data.get(key)
-        if not isinstance(value, str) or not value:
-            raise MalformedEventError(self._event, f"field {key!r} must be a non-empty string")
-        return value
-
-    def optional_text(self, key: str) -> str | None:
-        value = self._data.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise MalformedEventError(self._event, f"field {key!r} must be a string")
-        return value
-
-    def money(self, key: str) -> Decimal:
-        value = self._data.get(key)
-        if isinstance(value, Decimal):
-            if value.is_finite():
-                return value
-        elif isinstance(value, int) and not isinstance(value, bool):
-            return Decimal(value)
-        raise MalformedEventError(self._event, f"field {key!r} must be a finite number")
-
-    def time(self, key: str) -> datetime:
-        value = self._data.get(key)
-        if isinstance(value, str):
-            try:
-                moment = datetime.fromisoformat(value)
-            except ValueError:
-                pass
-            else:
-                return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        raise MalformedEventError(self._event, f"field {key!r} must be an ISO-8601 timestamp")
-
-    def flag(self, key: str) -> bool:
-        value = self._data.get(key, False)
-        if not isinstance(value, bool):
-            raise MalformedEventError(self._event, f"field {key!r} must be true or false")
-        return value
-
-
-def _opened(f: _Fields) -> acc.AccountOpened:
+def _opened(ev: RecordedEvent, d: Data) -> acc.AccountOpened:
     return acc.AccountOpened(
-        f.text("accountId"), f.text("customerId"), f.money("initialBalance"), f.time("openedAt")
+        f.text(ev, d, "accountId"),
+        f.text(ev, d, "customerId"),
+        f.money(ev, d, "initialBalance"),
+        f.moment(ev, d, "openedAt"),
     )
 
 
-def _deposited(f: _Fields) -> acc.MoneyDeposited:
+def _deposited(ev: RecordedEvent, d: Data) -> acc.MoneyDeposited:
     return acc.MoneyDeposited(
-        f.text("accountId"),
-        f.money("amount"),
-        f.optional_text("description"),
-        f.time("depositedAt"),
-        f.optional_text("transferId"),
-        f.optional_text("counterpartyAccountId"),
-        f.flag("reversal"),
+        f.text(ev, d, "accountId"),
+        f.money(ev, d, "amount"),
+        f.optional_text(ev, d, "description"),
+        f.moment(ev, d, "depositedAt"),
+        f.optional_text(ev, d, "transferId"),
+        f.optional_text(ev, d, "counterpartyAccountId"),
+        f.flag(ev, d, "reversal"),
     )
 
 
-def _withdrawn(f: _Fields) -> acc.MoneyWithdrawn:
+def _withdrawn(ev: RecordedEvent, d: Data) -> acc.MoneyWithdrawn:
     return acc.MoneyWithdrawn(
-        f.text("accountId"),
-        f.money("amount"),
-        f.optional_text("description"),
-        f.time("withdrawnAt"),
-        f.optional_text("transferId"),
-        f.optional_text("counterpartyAccountId"),
+        f.text(ev, d, "accountId"),
+        f.money(ev, d, "amount"),
+        f.optional_text(ev, d, "description"),
+        f.moment(ev, d, "withdrawnAt"),
+        f.optional_text(ev, d, "transferId"),
+        f.optional_text(ev, d, "counterpartyAccountId"),
     )
 
 
-def _refused(f: _Fields) -> acc.WithdrawalRefused:
+def _refused(ev: RecordedEvent, d: Data) -> acc.WithdrawalRefused:
     return acc.WithdrawalRefused(
-        f.text("accountId"),
-        f.money("amount"),
-        f.text("reason"),
-        f.time("refusedAt"),
-        f.text("transferId"),
-        f.text("counterpartyAccountId"),
+        f.text(ev, d, "accountId"),
+        f.money(ev, d, "amount"),
+        f.text(ev, d, "reason"),
+        f.moment(ev, d, "refusedAt"),
+        f.text(ev, d, "transferId"),
+        f.text(ev, d, "counterpartyAccountId"),
     )
 
 
-def _closed(f: _Fields) -> acc.AccountClosed:
-    return acc.AccountClosed(f.text("accountId"), f.optional_text("reason"), f.time("closedAt"))
+def _closed(ev: RecordedEvent, d: Data) -> acc.AccountClosed:
+    return acc.AccountClosed(
+        f.text(ev, d, "accountId"), f.optional_text(ev, d, "reason"), f.moment(ev, d, "closedAt")
+    )
 
 
-_ACCOUNT_DECODERS: dict[str, Callable[[_Fields], acc.AccountEvent]] = {
+def _requested(ev: RecordedEvent, d: Data) -> tr.TransferRequested:
+    return tr.TransferRequested(
+        f.text(ev, d, "transferId"),
+        f.text(ev, d, "fromAccountId"),
+        f.text(ev, d, "toAccountId"),
+        f.money(ev, d, "amount"),
+        f.optional_text(ev, d, "description"),
+        f.moment(ev, d, "requestedAt"),
+    )
+
+
+def _debited(ev: RecordedEvent, d: Data) -> tr.TransferDebited:
+    return tr.TransferDebited(f.text(ev, d, "transferId"), f.moment(ev, d, "debitedAt"))
+
+
+def _completed(ev: RecordedEvent, d: Data) -> tr.TransferCompleted:
+    return tr.TransferCompleted(f.text(ev, d, "transferId"), f.moment(ev, d, "completedAt"))
+
+
+def _rejected(ev: RecordedEvent, d: Data) -> tr.TransferRejected:
+    return tr.TransferRejected(
+        f.text(ev, d, "transferId"), f.text(ev, d, "reason"), f.moment(ev, d, "rejectedAt")
+    )
+
+
+def _reversed(ev: RecordedEvent, d: Data) -> tr.TransferReversed:
+    return tr.TransferReversed(
+        f.text(ev, d, "transferId"), f.text(ev, d, "reason"), f.moment(ev, d, "reversedAt")
+    )
+
+
+_ACCOUNT_DECODERS: dict[str, Callable[[RecordedEvent, Data], acc.AccountEvent]] = {
     acc.AccountOpened.type: _opened,
     acc.MoneyDeposited.type: _deposited,
     acc.MoneyWithdrawn.type: _withdrawn,
@@ -219,37 +201,22 @@ _ACCOUNT_DECODERS: dict[str, Callable[[_Fields], acc.AccountEvent]] = {
     acc.AccountClosed.type: _closed,
 }
 
-_TRANSFER_DECODERS: dict[str, Callable[[_Fields], tr.TransferEvent]] = {
-    tr.TransferRequested.type: lambda f: tr.TransferRequested(
-        f.text("transferId"),
-        f.text("fromAccountId"),
-        f.text("toAccountId"),
-        f.money("amount"),
-        f.optional_text("description"),
-        f.time("requestedAt"),
-    ),
-    tr.TransferDebited.type: lambda f: tr.TransferDebited(
-        f.text("transferId"), f.time("debitedAt")
-    ),
-    tr.TransferCompleted.type: lambda f: tr.TransferCompleted(
-        f.text("transferId"), f.time("completedAt")
-    ),
-    tr.TransferRejected.type: lambda f: tr.TransferRejected(
-        f.text("transferId"), f.text("reason"), f.time("rejectedAt")
-    ),
-    tr.TransferReversed.type: lambda f: tr.TransferReversed(
-        f.text("transferId"), f.text("reason"), f.time("reversedAt")
-    ),
+_TRANSFER_DECODERS: dict[str, Callable[[RecordedEvent, Data], tr.TransferEvent]] = {
+    tr.TransferRequested.type: _requested,
+    tr.TransferDebited.type: _debited,
+    tr.TransferCompleted.type: _completed,
+    tr.TransferRejected.type: _rejected,
+    tr.TransferReversed.type: _reversed,
 }
 
 
 def decode_account_event(event: RecordedEvent) -> acc.AccountEvent | None:
     """The domain event, None for a type accounts do not know, or MalformedEventError."""
     decoder = _ACCOUNT_DECODERS.get(event.type)
-    return None if decoder is None else decoder(_Fields(event))
+    return None if decoder is None else decoder(event, f.payload(event))
 
 
 def decode_transfer_event(event: RecordedEvent) -> tr.TransferEvent | None:
     """The domain event, None for a type transfers do not know, or MalformedEventError."""
     decoder = _TRANSFER_DECODERS.get(event.type)
-    return None if decoder is None else decoder(_Fields(event))
+    return None if decoder is None else decoder(event, f.payload(event))

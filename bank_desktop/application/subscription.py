@@ -74,6 +74,7 @@ class SubscriptionRunner:
         max_backoff: float = 10.0,
         clock: Clock = system_clock,
         name: str = "subscription",
+        with_metadata: bool = True,
     ) -> None:
         self._store = store
         self._on_events = on_events
@@ -84,6 +85,7 @@ class SubscriptionRunner:
         self._max_backoff = max_backoff
         self._clock = clock
         self._name = name
+        self._with_metadata = with_metadata
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._status = SubscriptionStatus(SubscriptionState.STARTING, after)
@@ -156,7 +158,9 @@ class SubscriptionRunner:
 
     def poll_once(self) -> int:
         """Deliver one page, or wait for news when there is none; returns events delivered."""
-        events = self._store.read_all(after=self._position, limit=self._batch_size)
+        events = self._store.read_all(
+            after=self._position, limit=self._batch_size, with_metadata=self._with_metadata
+        )
         if events:
             if len(events) == self._batch_size:
                 behind = max(0, self._store.head_position() - events[-1].global_position)

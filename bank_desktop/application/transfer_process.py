@@ -256,9 +256,13 @@ class TransferProcess:
         """Finish or reverse every unfinished transfer requested at least ``older_than`` ago."""
         self._scan()
         report = RecoveryReport()
-        cutoff = self._now() - older_than
+        # With no minimum age every unfinished transfer qualifies: comparing with a clock from
+        # another clerk's machine would skip transfers stamped by a clock running ahead.
+        cutoff = self._now() - older_than if older_than > timedelta(0) else None
         with self._lock:
-            candidates = [tid for tid, at in self._unfinished.items() if at <= cutoff]
+            candidates = [
+                tid for tid, at in self._unfinished.items() if cutoff is None or at <= cutoff
+            ]
         for transfer_id in candidates:
             try:
                 state, _ = self._handler.current(transfer_id, TRANSFERS)
@@ -282,7 +286,9 @@ class TransferProcess:
         while True:
             with self._lock:
                 after = self._scanned_to
-            batch = store.read_all(after=after, limit=1000, types=transfers.TRANSFER_EVENT_TYPES)
+            batch = store.read_all(
+                after=after, limit=1000, types=transfers.TRANSFER_EVENT_TYPES, with_metadata=False
+            )
             with self._lock:
                 for recorded in batch:
                     self._scanned_to = max(self._scanned_to, recorded.global_position)

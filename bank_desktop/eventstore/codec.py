@@ -37,6 +37,11 @@ def decode_json(text: str | bytes) -> Any:
         raise ValueError(str(exc)) from exc
 
 
+def fast_decode(text: str | bytes) -> Any:
+    """Decode with exact decimals; raises ValueError (msgspec.DecodeError) on bad input."""
+    return _decoder.decode(text)
+
+
 def decode_payload(text: str | bytes, stream_id: str, position: int) -> Any:
     """Decode a stored payload; damaged bytes become ``None`` with a warning, never a crash."""
     try:

@@ -38,16 +38,14 @@ class _Row:
 
     def recorded(self) -> RecordedEvent:
         return RecordedEvent(
-            event_id=self.event_id,
-            type=self.type,
-            data=decode_payload(self.data, self.stream_id, self.stream_position),
-            stream_id=self.stream_id,
-            stream_position=self.stream_position,
-            global_position=self.global_position,
-            created_at=self.created_at,
-            metadata_loader=lambda: decode_metadata(
-                self.metadata, self.stream_id, self.stream_position
-            ),
+            self.event_id,
+            self.type,
+            decode_payload(self.data, self.stream_id, self.stream_position),
+            self.stream_id,
+            self.stream_position,
+            self.global_position,
+            self.created_at,
+            decode_metadata(self.metadata, self.stream_id, self.stream_position),
         )
 
 
@@ -107,14 +105,14 @@ class MemoryEventStore:
                     stream.append(row)
                     recorded.append(
                         RecordedEvent(
-                            event_id=row.event_id,
-                            type=row.type,
-                            data=event.data,
-                            metadata=event.metadata,
-                            stream_id=row.stream_id,
-                            stream_position=row.stream_position,
-                            global_position=row.global_position,
-                            created_at=now,
+                            row.event_id,
+                            row.type,
+                            event.data,
+                            row.stream_id,
+                            row.stream_position,
+                            row.global_position,
+                            now,
+                            event.metadata,
                         )
                     )
                 if not stream:
@@ -142,7 +140,12 @@ class MemoryEventStore:
             return len(self._streams.get(stream_id, ()))
 
     def read_all(
-        self, *, after: int = 0, limit: int = 1000, types: Collection[str] | None = None
+        self,
+        *,
+        after: int = 0,
+        limit: int = 1000,
+        types: Collection[str] | None = None,
+        with_metadata: bool = True,
     ) -> list[RecordedEvent]:
         check_read_args(after, limit)
         with self._changed:

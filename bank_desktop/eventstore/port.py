@@ -61,14 +61,14 @@ class RecordedEvent:
 
     ``data`` is the decoded JSON payload (numbers with a fraction arrive as exact ``Decimal``),
     or ``None`` when the stored bytes were not valid JSON: readers decide how to treat a
-    damaged event instead of the store stalling every subscriber on it. ``metadata`` is decoded
-    on first access, because projections rebuilding millions of events rarely need it.
-    Treat instances as immutable.
+    damaged event instead of the store stalling every subscriber on it. ``metadata`` may be
+    decoded on first access (adapters pass a zero-argument loader), and is absent altogether
+    for events read with ``read_all(..., with_metadata=False)``: touching it then raises
+    ``LookupError`` rather than pretending the event had none. Treat instances as immutable.
     """
 
     __slots__ = (
         "_metadata",
-        "_metadata_loader",
         "created_at",
         "data",
         "event_id",
@@ -78,9 +78,8 @@ class RecordedEvent:
         "type",
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - positional on purpose: adapters build millions of these
         self,
-        *,
         event_id: str,
         type: str,
         data: Any,
@@ -88,8 +87,7 @@ class RecordedEvent:
         stream_position: int,
         global_position: int,
         created_at: datetime,
-        metadata: Mapping[str, Any] | None = None,
-        metadata_loader: Callable[[], Mapping[str, Any]] | None = None,
+        metadata: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None,
     ) -> None:
         self.event_id = event_id
         self.type = type
@@ -99,21 +97,29 @@ class RecordedEvent:
         self.global_position = global_position
         self.created_at = created_at
         self._metadata = metadata
-        self._metadata_loader = metadata_loader
+
+    @property
+    def has_metadata(self) -> bool:
+        return self._metadata is not None
 
     @property
     def metadata(self) -> Mapping[str, Any]:
-        if self._metadata is None:
-            loader, self._metadata_loader = self._metadata_loader, None
-            self._metadata = loader() if loader is not None else {}
-        return self._metadata
+        value = self._metadata
+        if callable(value):
+            value = self._metadata = value()
+        if value is None:
+            raise LookupError(
+                f"Event {self.event_id} was read without metadata "
+                "(read_all(..., with_metadata=False))."
+            )
+        return value
 
     def _key(self) -> tuple[Any, ...]:
         return (
             self.event_id,
             self.type,
             self.data,
-            dict(self.metadata),
+            dict(self.metadata) if self.has_metadata else None,
             self.stream_id,
             self.stream_position,
             self.global_position,
@@ -182,11 +188,18 @@ class EventStore(Protocol):
         ...
 
     def read_all(
-        self, *, after: int = 0, limit: int = 1000, types: Collection[str] | None = None
+        self,
+        *,
+        after: int = 0,
+        limit: int = 1000,
+        types: Collection[str] | None = None,
+        with_metadata: bool = True,
     ) -> list[RecordedEvent]:
         """Up to ``limit`` events with global position > ``after``, in global order.
 
         A reader that has seen global position N never later finds a committed event below N.
+        ``with_metadata=False`` lets an adapter skip loading metadata (projections rebuilding
+        millions of events do not need it); adapters that get it for free may still attach it.
         """
         ...
 

@@ -20,6 +20,7 @@ import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -27,6 +28,7 @@ from bank_desktop.eventstore.codec import (
     decode_metadata,
     decode_payload,
     encode_json,
+    fast_decode,
     format_timestamp,
     utc_now,
 )
@@ -64,8 +66,11 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_type ON events (type, global_position);
 """
 _COLUMNS: Final = (
-    "global_position, stream_id, stream_position, event_id, type, data, metadata, created_at"
+    "global_position, stream_id, stream_position, event_id, type, data, created_at, metadata"
 )
+_INSERT: Final = f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)"
+_SELECT: Final = f"SELECT {_COLUMNS} FROM events"
+_SELECT_LEAN: Final = f"SELECT {_COLUMNS.rsplit(',', 1)[0]} FROM events"
 
 Row = tuple[int, str, int, str, str, str, str, str]
 
@@ -220,10 +225,10 @@ class SqliteEventStore:
                     for event_id, type_, data, meta in items:
                         head += 1
                         actual += 1
-                        rows.append((head, stream_id, actual, event_id, type_, data, meta, stamp))
+                        rows.append((head, stream_id, actual, event_id, type_, data, stamp, meta))
                     pending[stream_id] = actual
                     heads.append(actual)
-                conn.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)", rows)
+                conn.executemany(_INSERT, rows)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -240,14 +245,14 @@ class SqliteEventStore:
                 row = next(row_iter)
                 recorded.append(
                     RecordedEvent(
-                        event_id=event.event_id,
-                        type=event.type,
-                        data=event.data,
-                        metadata=event.metadata,
-                        stream_id=request.stream_id,
-                        stream_position=row[2],
-                        global_position=row[0],
-                        created_at=now,
+                        event.event_id,
+                        event.type,
+                        event.data,
+                        request.stream_id,
+                        row[2],
+                        row[0],
+                        now,
+                        event.metadata,
                     )
                 )
             results.append(AppendResult(request.stream_id, head_position, tuple(recorded)))
@@ -285,15 +290,20 @@ class SqliteEventStore:
         return int(value or 0)
 
     def read_all(
-        self, *, after: int = 0, limit: int = 1000, types: Collection[str] | None = None
+        self,
+        *,
+        after: int = 0,
+        limit: int = 1000,
+        types: Collection[str] | None = None,
+        with_metadata: bool = True,
     ) -> list[RecordedEvent]:
         check_read_args(after, limit)
+        select = _SELECT if with_metadata else _SELECT_LEAN
         with self._translated("read events"):
             conn = self._connection()
             if types is None:
                 rows = conn.execute(
-                    f"SELECT {_COLUMNS} FROM events WHERE global_position > ? "
-                    "ORDER BY global_position LIMIT ?",
+                    f"{select} WHERE global_position > ? ORDER BY global_position LIMIT ?",
                     (after, limit),
                 ).fetchall()
             else:
@@ -301,7 +311,7 @@ class SqliteEventStore:
                 # "type IN (...)" query would sort every matching event after ``after``.
                 per_type = [
                     conn.execute(
-                        f"SELECT {_COLUMNS} FROM events WHERE type = ? AND global_position > ? "
+                        f"{select} WHERE type = ? AND global_position > ? "
                         "ORDER BY global_position LIMIT ?",
                         (type_, after, limit),
                     ).fetchall()
@@ -348,23 +358,28 @@ class SqliteEventStore:
 
 
 def _recorded(rows: list[Any]) -> list[RecordedEvent]:
+    """Rows to envelopes: the hot loop of every catch-up, so it keeps per-row work minimal."""
     fromiso = datetime.fromisoformat
-    out = []
-    for gpos, sid, spos, event_id, type_, data, meta, created in rows:
-        out.append(
+    decode = fast_decode
+    out: list[RecordedEvent] = []
+    append = out.append
+    for row in rows:
+        global_position, stream_id, position, event_id, type_, text, created = row[:7]
+        try:
+            data = decode(text)
+        except ValueError:  # damaged payload: logged, delivered as None
+            data = decode_payload(text, stream_id, position)
+        metadata = partial(decode_metadata, row[7], stream_id, position) if len(row) > 7 else None
+        append(
             RecordedEvent(
-                event_id=event_id,
-                type=type_,
-                data=decode_payload(data, sid, spos),
-                stream_id=sid,
-                stream_position=spos,
-                global_position=gpos,
-                created_at=fromiso(created),
-                metadata_loader=_metadata_loader(meta, sid, spos),
+                event_id,
+                type_,
+                data,
+                stream_id,
+                position,
+                global_position,
+                fromiso(created),
+                metadata,
             )
         )
     return out
-
-
-def _metadata_loader(text: str, stream_id: str, position: int) -> Any:
-    return lambda: decode_metadata(text, stream_id, position)

@@ -7,13 +7,23 @@ webhook batch replayed out of order, changes nothing the second time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
+from bank_desktop.application import wire_fields as f
 from bank_desktop.domain import accounts as acc
+from bank_desktop.eventstore.port import RecordedEvent
+
+UNCHANGED: Final = 0
+OPENED: Final = 1
+CHANGED: Final = 2
+
+
+def _unchanged(_: RecordedEvent) -> int:
+    return UNCHANGED
 
 
 @dataclass(slots=True)
@@ -55,41 +65,64 @@ class BalancesProjection:
     def total(self) -> Decimal:
         return sum((row.balance for row in self._rows.values()), Decimal("0.00"))
 
-    def apply(self, event: acc.AccountEvent, stream_id: str, position: int) -> bool:
-        """Apply one event of stream ``stream_id``; True when a row was added or changed."""
-        row = self._rows.get(stream_id)
-        if isinstance(event, acc.AccountOpened):
-            if row is not None:
-                return False
-            self._rows[stream_id] = AccountBalance(
-                account_id=event.account_id,
-                customer_id=event.customer_id,
-                balance=event.initial_balance,
-                is_open=True,
-                opened_at=event.opened_at,
-                closed_at=None,
-                last_activity_at=event.opened_at,
-                revision=position,
-            )
-            self._order.append(stream_id)
-            return True
-        if row is None or row.revision >= position:
-            return False
-        row.revision = position
-        match event:
-            case acc.MoneyDeposited():
-                row.balance += event.amount
-                row.last_activity_at = event.deposited_at
-            case acc.MoneyWithdrawn():
-                row.balance -= event.amount
-                row.last_activity_at = event.withdrawn_at
-            case acc.AccountClosed():
-                row.is_open = False
-                row.closed_at = event.closed_at
-                row.last_activity_at = event.closed_at
-            case acc.WithdrawalRefused():
-                return False
-        return True
+    def handlers(self) -> dict[str, Callable[[RecordedEvent], int]]:
+        """Event type → fold step returning OPENED, CHANGED or UNCHANGED."""
+        return {
+            acc.AccountOpened.type: self._opened,
+            acc.MoneyDeposited.type: self._deposited,
+            acc.MoneyWithdrawn.type: self._withdrawn,
+            acc.AccountClosed.type: self._closed,
+            acc.WithdrawalRefused.type: _unchanged,
+        }
+
+    # Each step reads and checks every field before touching the row, so a malformed event
+    # (MalformedEventError) leaves the projection exactly as it was.
+
+    def _opened(self, event: RecordedEvent) -> int:
+        stream_id = event.stream_id
+        if stream_id in self._rows:
+            return UNCHANGED
+        data = f.payload(event)
+        customer = f.text(event, data, "customerId")
+        initial = f.money(event, data, "initialBalance")
+        opened_at = f.moment(event, data, "openedAt")
+        self._rows[stream_id] = AccountBalance(
+            stream_id, customer, initial, True, opened_at, None, opened_at, event.stream_position
+        )
+        self._order.append(stream_id)
+        return OPENED
+
+    def _deposited(self, event: RecordedEvent) -> int:
+        row = self._rows.get(event.stream_id)
+        if row is None or row.revision >= event.stream_position:
+            return UNCHANGED
+        data = f.payload(event)
+        amount = f.money(event, data, "amount")
+        row.last_activity_at = f.moment(event, data, "depositedAt")
+        row.balance += amount
+        row.revision = event.stream_position
+        return CHANGED
+
+    def _withdrawn(self, event: RecordedEvent) -> int:
+        row = self._rows.get(event.stream_id)
+        if row is None or row.revision >= event.stream_position:
+            return UNCHANGED
+        data = f.payload(event)
+        amount = f.money(event, data, "amount")
+        row.last_activity_at = f.moment(event, data, "withdrawnAt")
+        row.balance -= amount
+        row.revision = event.stream_position
+        return CHANGED
+
+    def _closed(self, event: RecordedEvent) -> int:
+        row = self._rows.get(event.stream_id)
+        if row is None or row.revision >= event.stream_position:
+            return UNCHANGED
+        closed_at = f.moment(event, f.payload(event), "closedAt")
+        row.is_open = False
+        row.closed_at = row.last_activity_at = closed_at
+        row.revision = event.stream_position
+        return CHANGED
 
     def snapshot_state(self) -> list[list[Any]]:
         """Rows as lists (bump the read model's snapshot version when the layout changes)."""

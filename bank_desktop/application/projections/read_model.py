@@ -12,24 +12,23 @@ reset) store is discarded instead of trusted.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from bank_desktop.application.errors import MalformedEventError
-from bank_desktop.application.event_codec import decode_account_event, decode_transfer_event
-from bank_desktop.application.projections.balances import BalancesProjection
+from bank_desktop.application.projections.balances import (
+    OPENED,
+    UNCHANGED,
+    BalancesProjection,
+)
 from bank_desktop.application.projections.transfers import TransfersProjection
-from bank_desktop.domain import accounts as acc
-from bank_desktop.domain import transfers as tr
 from bank_desktop.eventstore.port import EventStore, RecordedEvent, Snapshot, SnapshotStore
 
 _log = logging.getLogger(__name__)
 
 SNAPSHOT_NAME: Final = "read-model"
 SNAPSHOT_VERSION: Final = 1
-_ACCOUNT_TYPES: Final = frozenset(acc.ACCOUNT_EVENT_TYPES)
-_TRANSFER_TYPES: Final = frozenset(tr.TRANSFER_EVENT_TYPES)
 
 
 @dataclass(slots=True)
@@ -62,49 +61,66 @@ class ReadModel:
         self.checkpoint = checkpoint
         self.checkpoint_event_id = checkpoint_event_id
         self.skipped_events = 0
+        self._unknown_types: dict[str, int] = {}
+        self._handlers = self._dispatch()
+
+    def _dispatch(self) -> dict[str, tuple[Callable[[RecordedEvent], int], bool]]:
+        table = {t: (step, True) for t, step in self.balances.handlers().items()}
+        table.update({t: (step, False) for t, step in self.transfers.handlers().items()})
+        return table
 
     def apply(self, events: Sequence[RecordedEvent]) -> ReadModelChanges:
+        """Fold events in global order; those at or below the checkpoint are skipped."""
         changes = ReadModelChanges()
-        balances, transfers = self.balances, self.transfers
+        dispatch = self._handlers
         checkpoint = self.checkpoint
         last_id = self.checkpoint_event_id
-        for recorded in events:
-            position = recorded.global_position
+        opened, changed, transfers = (
+            changes.opened_accounts,
+            changes.changed_accounts,
+            changes.changed_transfers,
+        )
+        applied = skipped = 0
+        for event in events:
+            position = event.global_position
             if position <= checkpoint:
                 continue
-            checkpoint, last_id = position, recorded.event_id
-            changes.applied += 1
-            type_ = recorded.type
+            checkpoint, last_id = position, event.event_id
+            applied += 1
+            entry = dispatch.get(event.type)
+            if entry is None:
+                skipped += 1
+                self._unknown_type(event)
+                continue
+            step, is_account = entry
             try:
-                if type_ in _ACCOUNT_TYPES:
-                    event = decode_account_event(recorded)
-                    is_new = balances.get(recorded.stream_id) is None
-                    if event is not None and balances.apply(
-                        event, recorded.stream_id, recorded.stream_position
-                    ):
-                        if is_new:
-                            changes.opened_accounts.append(recorded.stream_id)
-                        else:
-                            changes.changed_accounts.add(recorded.stream_id)
-                elif type_ in _TRANSFER_TYPES:
-                    transfer = decode_transfer_event(recorded)
-                    if transfer is not None and transfers.apply(
-                        transfer, recorded.stream_id, recorded.stream_position
-                    ):
-                        changes.changed_transfers.add(recorded.stream_id)
-                else:
-                    _log.warning(
-                        "Skipping event of unknown type %r at global position %s",
-                        type_,
-                        position,
-                    )
-                    changes.skipped += 1
+                outcome = step(event)
             except MalformedEventError as exc:
                 _log.warning("Skipping %s", exc)
-                changes.skipped += 1
+                skipped += 1
+                continue
+            if outcome == UNCHANGED:
+                continue
+            if not is_account:
+                transfers.add(event.stream_id)
+            elif outcome == OPENED:
+                opened.append(event.stream_id)
+            else:
+                changed.add(event.stream_id)
         self.checkpoint, self.checkpoint_event_id = checkpoint, last_id
-        self.skipped_events += changes.skipped
+        changes.applied, changes.skipped = applied, skipped
+        self.skipped_events += skipped
         return changes
+
+    def _unknown_type(self, event: RecordedEvent) -> None:
+        count = self._unknown_types.get(event.type, 0)
+        self._unknown_types[event.type] = count + 1
+        if count == 0:  # once per type, or a foreign service's events would flood the log
+            _log.warning(
+                "Skipping events of unknown type %r (first at global position %s)",
+                event.type,
+                event.global_position,
+            )
 
     # ── persistence ───────────────────────────────────────────────────────────────────────
 
@@ -162,11 +178,11 @@ class ReadModel:
         snapshots.save(self.snapshot())
 
 
-def catch_up(model: ReadModel, store: EventStore, *, batch_size: int = 2000) -> int:
+def catch_up(model: ReadModel, store: EventStore, *, batch_size: int = 5000) -> int:
     """Apply every event after the model's checkpoint; returns how many were read."""
     total = 0
     while True:
-        events = store.read_all(after=model.checkpoint, limit=batch_size)
+        events = store.read_all(after=model.checkpoint, limit=batch_size, with_metadata=False)
         if not events:
             return total
         model.apply(events)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from bank_desktop.application import wire_fields as f
+from bank_desktop.application.projections.balances import CHANGED, OPENED, UNCHANGED
 from bank_desktop.domain import transfers as tr
+from bank_desktop.eventstore.port import RecordedEvent
 
 
 @dataclass(slots=True)
@@ -52,37 +55,52 @@ class TransfersProjection:
             Decimal("0.00"),
         )
 
-    def apply(self, event: tr.TransferEvent, stream_id: str, position: int) -> bool:
-        row = self._rows.get(stream_id)
-        if isinstance(event, tr.TransferRequested):
-            if row is not None:
-                return False
-            self._rows[stream_id] = TransferSummary(
-                event.transfer_id,
-                event.from_account_id,
-                event.to_account_id,
-                event.amount,
-                event.description,
-                "requested",
-                event.requested_at,
-                event.requested_at,
-                None,
-                position,
-            )
-            return True
-        if row is None or row.revision >= position:
-            return False
-        row.revision = position
-        match event:
-            case tr.TransferDebited():
-                row.status, row.updated_at = "debited", event.debited_at
-            case tr.TransferCompleted():
-                row.status, row.updated_at = "completed", event.completed_at
-            case tr.TransferRejected():
-                row.status, row.updated_at, row.reason = "rejected", event.rejected_at, event.reason
-            case tr.TransferReversed():
-                row.status, row.updated_at, row.reason = "reversed", event.reversed_at, event.reason
-        return True
+    def handlers(self) -> dict[str, Callable[[RecordedEvent], int]]:
+        """Event type → fold step returning OPENED (new transfer), CHANGED or UNCHANGED."""
+        return {
+            tr.TransferRequested.type: self._requested,
+            tr.TransferDebited.type: self._step("debited", "debitedAt"),
+            tr.TransferCompleted.type: self._step("completed", "completedAt"),
+            tr.TransferRejected.type: self._step("rejected", "rejectedAt", with_reason=True),
+            tr.TransferReversed.type: self._step("reversed", "reversedAt", with_reason=True),
+        }
+
+    def _requested(self, event: RecordedEvent) -> int:
+        if event.stream_id in self._rows:
+            return UNCHANGED
+        data = f.payload(event)
+        at = f.moment(event, data, "requestedAt")
+        self._rows[event.stream_id] = TransferSummary(
+            event.stream_id,
+            f.text(event, data, "fromAccountId"),
+            f.text(event, data, "toAccountId"),
+            f.money(event, data, "amount"),
+            f.optional_text(event, data, "description"),
+            "requested",
+            at,
+            at,
+            None,
+            event.stream_position,
+        )
+        return OPENED
+
+    def _step(
+        self, status: tr.TransferStatus, time_field: str, *, with_reason: bool = False
+    ) -> Callable[[RecordedEvent], int]:
+        rows = self._rows
+
+        def apply(event: RecordedEvent) -> int:
+            row = rows.get(event.stream_id)
+            if row is None or row.revision >= event.stream_position:
+                return UNCHANGED
+            data = f.payload(event)
+            at = f.moment(event, data, time_field)
+            reason = f.text(event, data, "reason") if with_reason else row.reason
+            row.status, row.updated_at, row.reason = status, at, reason
+            row.revision = event.stream_position
+            return CHANGED
+
+        return apply
 
     def snapshot_state(self) -> list[list[Any]]:
         return [

@@ -1,0 +1,71 @@
+"""Reading one field of a stored event's ``data``: the single definition of what is valid.
+
+Both the codec (stored event → domain event, for command handling) and the projections
+(which fold millions of payloads and cannot afford a dataclass per event) read fields through
+these functions, so a malformed payload is refused the same way everywhere, naming the field.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from bank_desktop.application.errors import MalformedEventError
+from bank_desktop.eventstore.port import RecordedEvent
+
+Data = dict[str, Any]
+_fromiso = datetime.fromisoformat
+
+
+def payload(event: RecordedEvent) -> Data:
+    data = event.data
+    if type(data) is not dict:
+        raise MalformedEventError(event, "its data is not a JSON object")
+    return data
+
+
+def text(event: RecordedEvent, data: Data, key: str) -> str:
+    value = data.get(key)
+    if type(value) is not str or not value:
+        raise MalformedEventError(event, f"field {key!r} must be a non-empty string")
+    return value
+
+
+def optional_text(event: RecordedEvent, data: Data, key: str) -> str | None:
+    value = data.get(key)
+    if value is None or type(value) is str:
+        return value
+    raise MalformedEventError(event, f"field {key!r} must be a string")
+
+
+def money(event: RecordedEvent, data: Data, key: str) -> Decimal:
+    """A JSON number as an exact Decimal (the store decodes fractions straight to Decimal)."""
+    value: Any = data.get(key)
+    kind = type(value)
+    if kind is Decimal:
+        if value.is_finite():
+            return value  # type: ignore[no-any-return]
+    elif kind is int:
+        return Decimal(value)
+    raise MalformedEventError(event, f"field {key!r} must be a finite number")
+
+
+def moment(event: RecordedEvent, data: Data, key: str) -> datetime:
+    """An ISO-8601 timestamp; one without a zone is taken as UTC."""
+    value = data.get(key)
+    if type(value) is str:
+        try:
+            parsed = _fromiso(value)
+        except ValueError:
+            pass
+        else:
+            return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    raise MalformedEventError(event, f"field {key!r} must be an ISO-8601 timestamp")
+
+
+def flag(event: RecordedEvent, data: Data, key: str) -> bool:
+    value = data.get(key, False)
+    if type(value) is not bool:
+        raise MalformedEventError(event, f"field {key!r} must be true or false")
+    return value
