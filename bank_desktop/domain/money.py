@@ -19,10 +19,11 @@ ZERO: Final = Decimal("0.00")
 MAX_AMOUNT: Final = Decimal("999999999999.99")
 _MAX_TEXT_LENGTH: Final = 40
 
-# Optional sign, optional "$", then either plain digits or correctly grouped thousands, then an
-# optional fraction. No exponents, no spaces inside, no other currency symbols.
+# Optional sign, optional "$", then either plain digits or correctly grouped thousands (never
+# "0,123", which reads like a decimal comma), then an optional fraction. No exponents, no
+# spaces inside, no other currency symbols.
 _AMOUNT_TEXT: Final = re.compile(
-    r"(?P<sign>[+-])?\$?(?P<whole>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)?(?:\.(?P<frac>[0-9]*))?"
+    r"(?P<sign>[+-])?\$?(?P<whole>[1-9][0-9]{0,2}(?:,[0-9]{3})+|[0-9]+)?(?:\.(?P<frac>[0-9]*))?"
 )
 
 MoneyInput = str | Decimal | int
@@ -98,6 +99,9 @@ def format_money(amount: Decimal, currency: str = "$") -> str:
     """Format for clerks: ``$1,234.56``, ``-$5.00``; never rounds away a cent it was given."""
     sign = "-" if amount < 0 else ""
     magnitude = abs(amount)
-    if magnitude == magnitude.quantize(CENT):
-        return f"{sign}{currency}{magnitude.quantize(CENT):,.2f}"
-    return f"{sign}{currency}{magnitude:,f}"
+    with localcontext() as ctx:
+        ctx.prec = max(40, len(magnitude.as_tuple().digits) + 4)
+        cents = magnitude.quantize(CENT)
+        if magnitude == cents:
+            return f"{sign}{currency}{cents:,.2f}"
+        return f"{sign}{currency}{magnitude:,f}"

@@ -1,13 +1,20 @@
 """Rules for the free-text fields clerks type: ids, descriptions and reasons.
 
-Control characters are refused because they corrupt statements, logs and CSV exports.
+Control characters, line separators and bidirectional overrides are refused: they corrupt
+statements, logs and CSV exports, and an override can make "100" display as "001".
 """
 
 from __future__ import annotations
 
 import unicodedata
+from typing import Final
 
 from bank_desktop.domain.errors import ValidationError
+
+_REFUSED_CATEGORIES: Final = frozenset({"Cc", "Zl", "Zp"})
+_BIDI_CONTROLS: Final = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
 
 
 def required_text(value: str, field: str, *, max_length: int) -> str:

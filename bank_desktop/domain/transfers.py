@@ -192,16 +192,16 @@ def _request(command: RequestTransfer, state: TransferState) -> TransferRequeste
             state=state.status,
             action="request transfer",
         )
-    if command.from_account_id == command.to_account_id:
-        raise ValidationError(
-            "Cannot transfer to the same account.", {"accountId": command.from_account_id}
-        )
+    source = required_text(command.from_account_id, "Source account", max_length=200)
+    target = required_text(command.to_account_id, "Target account", max_length=200)
+    if source == target:
+        raise ValidationError("Cannot transfer to the same account.", {"accountId": source})
     if command.amount <= 0:
         raise ValidationError("Transfer amount must be positive.", {"amount": str(command.amount)})
     return TransferRequested(
         transfer_id=command.transfer_id,
-        from_account_id=required_text(command.from_account_id, "Source account", max_length=80),
-        to_account_id=required_text(command.to_account_id, "Target account", max_length=80),
+        from_account_id=source,
+        to_account_id=target,
         amount=command.amount,
         description=optional_text(command.description, "Description", max_length=200),
         requested_at=command.at,
