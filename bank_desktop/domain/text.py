@@ -39,6 +39,8 @@ def optional_text(value: str | None, field: str, *, max_length: int) -> str | No
             f"{field} is too long: at most {max_length} characters.",
             {"field": field, "length": len(cleaned), "limit": max_length},
         )
-    if any(unicodedata.category(ch) == "Cc" for ch in cleaned):
+    if any(
+        ch in _BIDI_CONTROLS or unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in cleaned
+    ):
         raise ValidationError(f"{field} must not contain control characters.", {"field": field})
     return cleaned
