@@ -187,7 +187,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings, store: EventStore, o
 def _print_accounts(
     settings: Settings, store: EventStore, say: Callable[[str], None], limit: int
 ) -> None:
-    snapshots = open_snapshot_store(settings.store_url, settings.data_dir)
+    snapshots = open_snapshot_store(store, settings.data_dir)
     model = ReadModel.restore(snapshots, store) or ReadModel()
     if catch_up(model, store):
         model.save(snapshots)

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
@@ -22,11 +22,42 @@ _decoder = msgspec.json.Decoder(float_hook=Decimal)
 
 
 def encode_json(value: Mapping[str, Any]) -> str:
-    """Compact JSON text; raises TypeError for values JSON cannot carry (floats are allowed)."""
+    """Compact JSON text of plain JSON values (str, int, bool, None, finite Decimal, lists and
+    string-keyed dicts); anything else (floats, NaN, dates, sets, bytes) is a TypeError, so
+    nothing is written that would not read back exactly as it went in."""
+    _check_json(value, "$")
     try:
         return _encoder.encode(value if isinstance(value, dict) else dict(value)).decode()
-    except (TypeError, msgspec.EncodeError) as exc:
+    except (TypeError, msgspec.EncodeError) as exc:  # pragma: no cover - guarded above
         raise TypeError(f"Event payload is not JSON-compatible: {exc}") from exc
+
+
+_SCALARS: Final = frozenset({str, int, bool, type(None)})
+
+
+def _check_json(value: Any, path: str) -> None:
+    kind = type(value)
+    if kind in _SCALARS:
+        return
+    if kind is Decimal:
+        if not value.is_finite():
+            raise TypeError(f"{path} is {value}, which JSON cannot carry")
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if type(key) is not str:
+                raise TypeError(f"{path} has a non-string key {key!r}")
+            item_kind = type(item)
+            if item_kind in _SCALARS or (item_kind is Decimal and item.is_finite()):
+                continue  # the common case, without a call per field
+            _check_json(item, f"{path}.{key}")
+        return
+    if kind is list or kind is tuple:
+        for index, item in enumerate(value):
+            _check_json(item, f"{path}[{index}]")
+        return
+    hint = " (use Decimal for amounts)" if kind is float else ""
+    raise TypeError(f"{path} is a {kind.__name__}, which events cannot carry{hint}")
 
 
 def decode_json(text: str | bytes) -> Any:

@@ -147,7 +147,7 @@ class MemoryEventStore:
         types: Collection[str] | None = None,
         with_metadata: bool = True,
     ) -> list[RecordedEvent]:
-        check_read_args(after, limit)
+        check_read_args(after, limit, limit_required=True)
         with self._changed:
             self._check_open()
             if types is None:

@@ -16,6 +16,16 @@ from bank_desktop.eventstore.port import Snapshot
 _log = logging.getLogger(__name__)
 
 
+def check_snapshot_name(name: str) -> str:
+    if (
+        not isinstance(name, str)
+        or not name.replace("-", "").replace("_", "").isascii()
+        or not (name.replace("-", "").replace("_", "").isalnum())
+    ):
+        raise ValueError(f"Snapshot name {name!r} must be letters, digits, '-' or '_'.")
+    return name
+
+
 class FileSnapshotStore:
     """One JSON file per projection, replaced by write-fsync-rename so a crash never tears it."""
 
@@ -27,9 +37,7 @@ class FileSnapshotStore:
         return self._directory
 
     def _file(self, name: str) -> Path:
-        if not name.replace("-", "").replace("_", "").isalnum():
-            raise ValueError(f"Snapshot name {name!r} must be letters, digits, '-' or '_'.")
-        return self._directory / f"{name}.snapshot.json"
+        return self._directory / f"{check_snapshot_name(name)}.snapshot.json"
 
     def save(self, snapshot: Snapshot) -> None:
         target = self._file(snapshot.name)
@@ -92,20 +100,25 @@ class MemorySnapshotStore:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._snapshots: dict[str, Snapshot] = {}
+        self._snapshots: dict[str, tuple[Snapshot, str]] = {}
 
     def save(self, snapshot: Snapshot) -> None:
-        # Round-trip through JSON so a test cannot pass by sharing live objects.
-        state = decode_json(encode_json({"state": snapshot.state}))["state"]
+        # Stored as JSON text and decoded on every load, like a file: neither the saver nor
+        # a loader can change what the next load returns by mutating shared objects.
+        body = encode_json({"state": snapshot.state})
         with self._lock:
-            self._snapshots[snapshot.name] = Snapshot(
-                snapshot.name,
-                snapshot.version,
-                snapshot.checkpoint,
-                snapshot.checkpoint_event_id,
-                state,
-            )
+            self._snapshots[check_snapshot_name(snapshot.name)] = (snapshot, body)
 
     def load(self, name: str) -> Snapshot | None:
         with self._lock:
-            return self._snapshots.get(name)
+            entry = self._snapshots.get(check_snapshot_name(name))
+        if entry is None:
+            return None
+        snapshot, body = entry
+        return Snapshot(
+            snapshot.name,
+            snapshot.version,
+            snapshot.checkpoint,
+            snapshot.checkpoint_event_id,
+            decode_json(body)["state"],
+        )

@@ -68,6 +68,16 @@ CREATE INDEX IF NOT EXISTS events_by_type ON events (type, global_position);
 _COLUMNS: Final = (
     "global_position, stream_id, stream_position, event_id, type, data, created_at, metadata"
 )
+_EXPECTED_COLUMNS: Final = (
+    "global_position",
+    "stream_id",
+    "stream_position",
+    "event_id",
+    "type",
+    "data",
+    "metadata",
+    "created_at",
+)
 _INSERT: Final = f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)"
 _SELECT: Final = f"SELECT {_COLUMNS} FROM events"
 _SELECT_LEAN: Final = f"SELECT {_COLUMNS.rsplit(',', 1)[0]} FROM events"
@@ -85,7 +95,9 @@ class SqliteEventStore:
         busy_timeout: float = 5.0,
         poll_interval: float = 0.05,
     ) -> None:
-        self._path = Path(path)
+        # Absolute once, here: every thread opens its own connection later, and a relative
+        # path would follow the process's current directory wherever it goes.
+        self._path = Path(path).absolute()
         self._busy_timeout = busy_timeout
         self._poll_interval = poll_interval
         self._local = threading.local()
@@ -120,11 +132,11 @@ class SqliteEventStore:
         os.close(fd)
 
     def _connection(self) -> sqlite3.Connection:
+        if self._closed:
+            raise EventStoreError("The event store is closed.")
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None:
             return conn
-        if self._closed:
-            raise EventStoreError("The event store is closed.")
         conn = sqlite3.connect(
             self._path,
             timeout=self._busy_timeout,
@@ -141,7 +153,17 @@ class SqliteEventStore:
 
     def _prepare_schema(self) -> None:
         conn = self._connection()
-        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        # Switching to WAL needs an exclusive lock and SQLite does not apply the busy timeout
+        # to it: several processes opening a fresh file at once must retry by hand.
+        deadline = time.monotonic() + self._busy_timeout
+        while True:
+            try:
+                mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.005)
         if str(mode).lower() != "wal":
             raise StoreUnavailableError(f"Cannot switch {self._path} to WAL mode (got {mode}).")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -150,20 +172,28 @@ class SqliteEventStore:
                 f"{self._path} was written by a newer Bank Desktop (schema {version}); "
                 "upgrade the application."
             )
-        if version == SCHEMA_VERSION:
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.executescript(f"{_SCHEMA}; PRAGMA user_version={SCHEMA_VERSION};")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        if conn.in_transaction:
-            conn.execute("COMMIT")
+        if version < SCHEMA_VERSION:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(events)")]
+        if columns != list(_EXPECTED_COLUMNS):
+            raise StoreConfigError(
+                f"{self._path} has an 'events' table that is not Bank Desktop's "
+                f"(columns {', '.join(columns) or 'none'}); choose another file."
+            )
 
     @contextmanager
     def _translated(self, action: str) -> Iterator[None]:
+        """Driver errors in, the store's error family out, each with a message that fits."""
         try:
             yield
         except sqlite3.OperationalError as exc:
@@ -173,8 +203,18 @@ class SqliteEventStore:
                     f"The store is busy (another process holds it); could not {action}. "
                     "Try again in a moment."
                 ) from exc
+            if "no such table" in text or "no such column" in text:
+                raise StoreConfigError(
+                    f"{self._path} is not a Bank Desktop store ({exc}); choose another file."
+                ) from exc
             raise StoreUnavailableError(f"Could not {action}: {exc}.") from exc
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.ProgrammingError as exc:
+            if self._closed:
+                raise EventStoreError("The event store is closed.") from exc
+            raise EventStoreError(f"Could not {action}: {exc}.") from exc
+        except (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.InterfaceError) as exc:
+            raise EventStoreError(f"Could not {action}: {exc}.") from exc
+        except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed", …
             raise StoreConfigError(
                 f"{self._path} is damaged or is not a Bank Desktop store ({exc})."
             ) from exc
@@ -297,7 +337,7 @@ class SqliteEventStore:
         types: Collection[str] | None = None,
         with_metadata: bool = True,
     ) -> list[RecordedEvent]:
-        check_read_args(after, limit)
+        check_read_args(after, limit, limit_required=True)
         select = _SELECT if with_metadata else _SELECT_LEAN
         with self._translated("read events"):
             conn = self._connection()

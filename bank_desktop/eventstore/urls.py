@@ -17,25 +17,23 @@ from bank_desktop.eventstore.errors import StoreConfigError
 from bank_desktop.eventstore.port import EventStore, SnapshotStore
 
 SUPPORTED = "memory://, sqlite:///absolute/path/bank.db"
-_SECRET_QUERY = re.compile(r"(?i)((?:api[_-]?key|key|token|password|secret)=)[^&]+")
+_SECRET_QUERY = re.compile(
+    r"(?i)((?:api[_-]?key|apikey|key|token|auth[_-]?token|password|secret)=)[^&#]+"
+)
+
+
+_USERINFO = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:@/?#]*):(?P<password>.*)@")
 
 
 def redact_url(url: str) -> str:
-    """The URL with passwords and keys replaced by ``***``: safe to log and to show."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<invalid url>"
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}:***@{host}" if ":" in userinfo else f"{user}@{host}"
-    query = _SECRET_QUERY.sub(r"\1***", parts.query)
-    rebuilt = f"{parts.scheme}://{netloc}{parts.path}" if parts.scheme else url
-    if parts.scheme == "sqlite" and not url.startswith("sqlite://"):
-        rebuilt = url.split("?", 1)[0]
-    return f"{rebuilt}?{query}" if query else rebuilt
+    """The URL with passwords and keys replaced by ``***``: safe to log and to show.
+
+    Works on the raw text rather than a URL parser, because a password with an unescaped
+    ``#``, ``?`` or ``/`` fools parsers into showing it. When in doubt it masks too much
+    (everything up to the last ``@``), never too little.
+    """
+    masked = _USERINFO.sub(lambda m: f"{m['head']}:***@", url, count=1)
+    return _SECRET_QUERY.sub(r"\1***", masked)
 
 
 def sqlite_path(url: str) -> Path:
@@ -75,11 +73,16 @@ def open_store(url: str) -> EventStore:
     raise StoreConfigError(f"Unsupported store URL {redact_url(url)!r}; supported: {SUPPORTED}")
 
 
-def open_snapshot_store(store_url: str, base_directory: Path) -> SnapshotStore:
-    """Where projections of this store keep snapshots: a per-store folder under ``base``."""
+def open_snapshot_store(store: EventStore, base_directory: Path) -> SnapshotStore:
+    """Where projections of ``store`` keep snapshots: a folder per store under ``base``.
+
+    Keyed by the store's own normalised URL (an absolute path for SQLite), so two spellings
+    of one file share their snapshots and a relative path does not depend on the directory
+    the app was started from.
+    """
     from bank_desktop.eventstore.snapshots import FileSnapshotStore, MemorySnapshotStore
 
-    if store_url.strip().lower().startswith("memory:"):
+    if store.url.startswith("memory:"):
         return MemorySnapshotStore()
-    key = hashlib.sha256(redact_url(store_url.strip()).encode()).hexdigest()[:16]
+    key = hashlib.sha256(redact_url(store.url).encode()).hexdigest()[:16]
     return FileSnapshotStore(base_directory / "projections" / key)

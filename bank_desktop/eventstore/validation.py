@@ -19,14 +19,17 @@ def check_stream_id(stream_id: str) -> None:
         raise ValueError("Stream id must not contain NUL characters.")
 
 
-def check_read_args(after: int, limit: int | None) -> None:
+def check_read_args(after: int, limit: int | None, *, limit_required: bool = False) -> None:
     if isinstance(after, bool) or not isinstance(after, int) or after < 0:
         raise ValueError(f"'after' must be a non-negative integer, got {after!r}.")
+    if limit is None and limit_required:
+        raise ValueError("'limit' must be a positive integer, got None.")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise ValueError(f"'limit' must be a positive integer, got {limit!r}.")
 
 
 MAX_EVENT_TYPE_LENGTH: Final = 100
+MAX_EVENT_ID_LENGTH: Final = 100
 
 
 def check_new_events(events: object) -> None:
@@ -41,3 +44,7 @@ def check_new_events(events: object) -> None:
             raise ValueError(f"Event type is longer than {MAX_EVENT_TYPE_LENGTH} characters.")
         if not isinstance(event.data, Mapping) or not isinstance(event.metadata, Mapping):
             raise TypeError("Event data and metadata must be mappings.")
+        if not isinstance(event.event_id, str) or not event.event_id:
+            raise ValueError("Event id must be a non-empty string.")
+        if len(event.event_id) > MAX_EVENT_ID_LENGTH:
+            raise ValueError(f"Event id is longer than {MAX_EVENT_ID_LENGTH} characters.")
