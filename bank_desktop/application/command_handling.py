@@ -17,13 +17,12 @@ already holds the id, or its stale append conflicts and the catch-up reads it.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
@@ -81,20 +80,28 @@ class _View(Generic[S]):
 
 
 def command_fingerprint(command: object) -> str:
-    """A stable hash of what a command asks for (its time excluded), for idempotency checks."""
-    payload: dict[str, Any] = {"type": getattr(command, "type", type(command).__name__)}
-    if is_dataclass(command):
-        for f in fields(command):
-            if f.name != "at":
-                payload[f.name] = getattr(command, f.name)
-    canonical = json.dumps(payload, sort_keys=True, default=_canonical, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+    """A stable hash of what a command asks for (its time excluded), for idempotency checks.
+
+    Decimals are normalised (5.0 and 5.00 ask for the same), so only a real difference in the
+    request makes a reused command id a conflict.
+    """
+    kind = type(command)
+    names = _FINGERPRINT_FIELDS.get(kind)
+    if names is None:
+        names = tuple(f.name for f in fields(command) if f.name != "at")  # type: ignore[arg-type]
+        _FINGERPRINT_FIELDS[kind] = names
+    parts = [str(getattr(command, "type", kind.__name__))]
+    parts.extend(f"{name}={_canonical(getattr(command, name))}" for name in names)
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+_FINGERPRINT_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _canonical(value: object) -> str:
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
-    return str(value)
+    return repr(value)
 
 
 class CommandHandler:

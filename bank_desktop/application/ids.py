@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import uuid
 
 from bank_desktop.domain.errors import ValidationError
 from bank_desktop.domain.text import required_text
+from bank_desktop.eventstore.port import new_event_id
 
 
 def new_command_id() -> str:
-    return str(uuid.uuid4())
+    return new_event_id()
 
 
 def checked_command_id(command_id: str | None) -> str:

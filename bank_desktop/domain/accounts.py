@@ -6,7 +6,7 @@ exact Decimals already parsed by :func:`~bank_desktop.domain.money.parse_money`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import ClassVar, Literal, assert_never
@@ -375,33 +375,50 @@ def _require_open(state: AccountState, account_id: str, action: str) -> None:
 
 
 def evolve(state: AccountState, event: AccountEvent) -> AccountState:
+    # Explicit constructors rather than dataclasses.replace: this runs for every event of a
+    # stream when it is first loaded, and replace() costs several times more.
     match event:
         case AccountOpened():
             return AccountState(
-                account_id=event.account_id,
-                customer_id=event.customer_id,
-                balance=event.initial_balance,
-                status="open",
-                opened_at=event.opened_at,
-                last_activity_at=event.opened_at,
+                event.account_id,
+                event.customer_id,
+                event.initial_balance,
+                "open",
+                event.opened_at,
+                None,
+                event.opened_at,
             )
         case MoneyDeposited():
-            return replace(
-                state,
-                balance=state.balance + event.amount,
-                last_activity_at=event.deposited_at,
+            return AccountState(
+                state.account_id,
+                state.customer_id,
+                state.balance + event.amount,
+                state.status,
+                state.opened_at,
+                state.closed_at,
+                event.deposited_at,
             )
         case MoneyWithdrawn():
-            return replace(
-                state,
-                balance=state.balance - event.amount,
-                last_activity_at=event.withdrawn_at,
+            return AccountState(
+                state.account_id,
+                state.customer_id,
+                state.balance - event.amount,
+                state.status,
+                state.opened_at,
+                state.closed_at,
+                event.withdrawn_at,
             )
         case WithdrawalRefused():
             return state
         case AccountClosed():
-            return replace(
-                state, status="closed", closed_at=event.closed_at, last_activity_at=event.closed_at
+            return AccountState(
+                state.account_id,
+                state.customer_id,
+                state.balance,
+                "closed",
+                state.opened_at,
+                event.closed_at,
+                event.closed_at,
             )
         case _:
             assert_never(event)

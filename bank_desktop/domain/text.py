@@ -39,7 +39,9 @@ def optional_text(value: str | None, field: str, *, max_length: int) -> str | No
             f"{field} is too long: at most {max_length} characters.",
             {"field": field, "length": len(cleaned), "limit": max_length},
         )
-    if any(
+    # isprintable() is False for every refused character (and for some harmless ones such as
+    # a no-break space): a cheap C check first, the precise one only when it fails.
+    if not cleaned.isprintable() and any(
         ch in _BIDI_CONTROLS or unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in cleaned
     ):
         raise ValidationError(f"{field} must not contain control characters.", {"field": field})

@@ -8,7 +8,7 @@ position a writer last saw is simply the number of events it has read.
 from __future__ import annotations
 
 import enum
-import uuid
+import os
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,8 +42,14 @@ def expectation_met(expected: ExpectedPosition, actual: int) -> bool:
     return expected == actual
 
 
-def _new_event_id() -> str:
-    return str(uuid.uuid4())
+def new_event_id() -> str:
+    """A random (version 4) UUID in its usual text form; a third of ``str(uuid.uuid4())``'s
+    cost, which matters at thousands of appends a second."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +59,7 @@ class NewEvent:
     type: str
     data: Mapping[str, Any]
     metadata: Mapping[str, Any] = field(default_factory=dict)
-    event_id: str = field(default_factory=_new_event_id)
+    event_id: str = field(default_factory=new_event_id)
 
 
 class RecordedEvent:
@@ -68,8 +74,8 @@ class RecordedEvent:
     """
 
     __slots__ = (
+        "_created_at",
         "_metadata",
-        "created_at",
         "data",
         "event_id",
         "global_position",
@@ -86,7 +92,7 @@ class RecordedEvent:
         stream_id: str,
         stream_position: int,
         global_position: int,
-        created_at: datetime,
+        created_at: datetime | str,
         metadata: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None,
     ) -> None:
         self.event_id = event_id
@@ -95,8 +101,17 @@ class RecordedEvent:
         self.stream_id = stream_id
         self.stream_position = stream_position
         self.global_position = global_position
-        self.created_at = created_at
+        self._created_at = created_at
         self._metadata = metadata
+
+    @property
+    def created_at(self) -> datetime:
+        """When the store recorded the event (adapters may hand over ISO text, parsed here on
+        first use: projections rebuilding millions of events never look at it)."""
+        value = self._created_at
+        if type(value) is str:
+            value = self._created_at = datetime.fromisoformat(value)
+        return value  # type: ignore[return-value]
 
     @property
     def has_metadata(self) -> bool:

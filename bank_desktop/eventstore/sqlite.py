@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, Final
@@ -77,6 +76,11 @@ _EXPECTED_COLUMNS: Final = (
     "data",
     "metadata",
     "created_at",
+)
+# Both heads in one round trip: the store's global position and the first stream's position.
+_HEADS: Final = (
+    "SELECT (SELECT max(global_position) FROM events), "
+    "(SELECT max(stream_position) FROM events WHERE stream_id = ?)"
 )
 _INSERT: Final = f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)"
 _SELECT: Final = f"SELECT {_COLUMNS} FROM events"
@@ -245,10 +249,12 @@ class SqliteEventStore:
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                head = conn.execute("SELECT max(global_position) FROM events").fetchone()[0] or 0
+                first_stream = requests[0].stream_id if requests else ""
+                head, first_actual = conn.execute(_HEADS, (first_stream,)).fetchone()
+                head = head or 0
                 now = utc_now()
                 stamp = format_timestamp(now)
-                pending: dict[str, int] = {}
+                pending: dict[str, int] = {first_stream: first_actual or 0}
                 for request, items in zip(requests, encoded, strict=True):
                     stream_id = request.stream_id
                     actual = pending.get(stream_id)
@@ -398,18 +404,18 @@ class SqliteEventStore:
 
 
 def _recorded(rows: list[Any]) -> list[RecordedEvent]:
-    """Rows to envelopes: the hot loop of every catch-up, so it keeps per-row work minimal."""
-    fromiso = datetime.fromisoformat
+    """Rows to envelopes: the hot loop of every catch-up, so it keeps per-row work minimal
+    (the payload decoded by msgspec directly, the timestamp left as text until asked for)."""
+    if rows and len(rows[0]) == 7:
+        return _recorded_lean(rows)
     decode = fast_decode
     out: list[RecordedEvent] = []
     append = out.append
-    for row in rows:
-        global_position, stream_id, position, event_id, type_, text, created = row[:7]
+    for global_position, stream_id, position, event_id, type_, text, created, meta in rows:
         try:
             data = decode(text)
         except ValueError:  # damaged payload: logged, delivered as None
             data = decode_payload(text, stream_id, position)
-        metadata = partial(decode_metadata, row[7], stream_id, position) if len(row) > 7 else None
         append(
             RecordedEvent(
                 event_id,
@@ -418,8 +424,26 @@ def _recorded(rows: list[Any]) -> list[RecordedEvent]:
                 stream_id,
                 position,
                 global_position,
-                fromiso(created),
-                metadata,
+                created,
+                partial(decode_metadata, meta, stream_id, position),
+            )
+        )
+    return out
+
+
+def _recorded_lean(rows: list[Any]) -> list[RecordedEvent]:
+    """Rows read without metadata (``read_all(..., with_metadata=False)``)."""
+    decode = fast_decode
+    out: list[RecordedEvent] = []
+    append = out.append
+    for global_position, stream_id, position, event_id, type_, text, created in rows:
+        try:
+            data = decode(text)
+        except ValueError:
+            data = decode_payload(text, stream_id, position)
+        append(
+            RecordedEvent(
+                event_id, type_, data, stream_id, position, global_position, created, None
             )
         )
     return out

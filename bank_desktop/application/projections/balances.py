@@ -26,6 +26,25 @@ def _unchanged(_: RecordedEvent) -> int:
     return UNCHANGED
 
 
+_fromiso = datetime.fromisoformat
+
+
+def _amount_and_time(event: RecordedEvent, time_field: str) -> tuple[Decimal, datetime]:
+    """The amount and time of a deposit or withdrawal: a fast path for well-formed payloads
+    (the millions of a rebuild), the field-by-field checks of ``wire_fields`` otherwise."""
+    data = event.data
+    try:
+        amount = data["amount"]
+        at = _fromiso(data[time_field])
+    except (TypeError, KeyError, ValueError):
+        pass
+    else:
+        if type(amount) is Decimal and at.tzinfo is not None:
+            return amount, at
+    payload = f.payload(event)
+    return f.money(event, payload, "amount"), f.moment(event, payload, time_field)
+
+
 @dataclass(slots=True)
 class AccountBalance:
     account_id: str
@@ -96,10 +115,9 @@ class BalancesProjection:
         row = self._rows.get(event.stream_id)
         if row is None or row.revision >= event.stream_position:
             return UNCHANGED
-        data = f.payload(event)
-        amount = f.money(event, data, "amount")
-        row.last_activity_at = f.moment(event, data, "depositedAt")
+        amount, at = _amount_and_time(event, "depositedAt")
         row.balance += amount
+        row.last_activity_at = at
         row.revision = event.stream_position
         return CHANGED
 
@@ -107,10 +125,9 @@ class BalancesProjection:
         row = self._rows.get(event.stream_id)
         if row is None or row.revision >= event.stream_position:
             return UNCHANGED
-        data = f.payload(event)
-        amount = f.money(event, data, "amount")
-        row.last_activity_at = f.moment(event, data, "withdrawnAt")
+        amount, at = _amount_and_time(event, "withdrawnAt")
         row.balance -= amount
+        row.last_activity_at = at
         row.revision = event.stream_position
         return CHANGED
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from bank_desktop.application.bulk import collector_paused
 from bank_desktop.application.errors import MalformedEventError
 from bank_desktop.application.projections.balances import (
     OPENED,
@@ -181,9 +182,10 @@ class ReadModel:
 def catch_up(model: ReadModel, store: EventStore, *, batch_size: int = 5000) -> int:
     """Apply every event after the model's checkpoint; returns how many were read."""
     total = 0
-    while True:
-        events = store.read_all(after=model.checkpoint, limit=batch_size, with_metadata=False)
-        if not events:
-            return total
-        model.apply(events)
-        total += len(events)
+    with collector_paused():
+        while True:
+            events = store.read_all(after=model.checkpoint, limit=batch_size, with_metadata=False)
+            if not events:
+                return total
+            model.apply(events)
+            total += len(events)
