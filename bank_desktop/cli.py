@@ -38,6 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--clerk", metavar="ID", help="clerk id recorded on every event")
     parser.add_argument("--version", action="store_true", help="print version and store, then exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    parser.add_argument(
+        "--demo",
+        nargs="?",
+        type=_positive_int,
+        const=20_000,
+        metavar="EVENTS",
+        help="with the window: fill an empty store with sample data first (default 20,000 events)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = commands.add_parser("demo-data", help="fill the store with realistic sample data")
@@ -80,6 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stored() -> dict[str, str]:
+    """Settings the clerk saved in the window (QSettings), between defaults and environment."""
+    try:
+        from bank_desktop.gui.settings import as_mapping, load_settings
+    except ImportError:  # a headless install without Qt's libraries
+        return {}
+    return as_mapping(load_settings())
+
+
 def _request_id(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--request-id", help="idempotency key: repeating it never applies the command twice"
@@ -104,10 +121,14 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    settings = resolve_settings(store_url=args.store, clerk_id=args.clerk)
+    settings = resolve_settings(store_url=args.store, clerk_id=args.clerk, stored=_stored())
     if args.version:
         print(f"bank-desktop {__version__} (store: {redact_url(settings.store_url)})", file=out)
         return 0
+    if args.command is None:
+        from bank_desktop.gui.app import run  # Qt is loaded only for the window
+
+        return run(settings, demo_events=args.demo or 0)
     try:
         store = open_store(settings.store_url)
     except StoreConfigError as exc:
@@ -139,8 +160,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings, store: EventStore, o
     command: str | None = args.command
     say: Callable[[str], None] = lambda text: print(text, file=out)  # noqa: E731
     match command:
-        case None | "accounts":
-            _print_accounts(settings, store, say, getattr(args, "limit", 20))
+        case "accounts":
+            _print_accounts(settings, store, say, args.limit)
         case "demo-data":
             summary = fill_demo_data(
                 store, events=args.events, accounts=args.accounts, seed=args.seed, days=args.days

@@ -16,4 +16,11 @@ def _isolated_data_dir(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.delenv("BANK_DESKTOP_STORE_URL", raising=False)
     monkeypatch.delenv("BANK_DESKTOP_CLERK_ID", raising=False)
+    # Qt reads XDG_CONFIG_HOME only for the first QSettings of the process: point every
+    # QSettings of this test (the window's and the CLI's) at this test's folder explicitly.
+    from PySide6.QtCore import QSettings
+
+    QSettings.setPath(
+        QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(home / "config")
+    )
     return home

@@ -157,9 +157,18 @@ class BankService:
             raise AccountNotFoundError(account, "look up the account")
         return state
 
-    def recover(self, *, older_than: timedelta = timedelta(0)) -> RecoveryReport:
-        """Finish or reverse unfinished transfers (run at start-up and now and then)."""
-        return self._transfers.recover(older_than=older_than)
+    def recover(
+        self,
+        *,
+        older_than: timedelta = timedelta(0),
+        candidates: Mapping[str, datetime] | None = None,
+    ) -> RecoveryReport:
+        """Finish or reverse unfinished transfers (run at start-up and now and then).
+
+        Without ``candidates`` every transfer event in the store is scanned once per service;
+        a caller holding a read model passes its unfinished transfers (id → requested at).
+        """
+        return self._transfers.recover(older_than=older_than, candidates=candidates)
 
 
 def _account_id(value: object, field: str = "Account id") -> str:

@@ -257,3 +257,20 @@ def test_recover_leaves_young_transfers_to_their_driver(store: EventStore) -> No
         BankService(store, on_transfer_step=crash_at("requested")).transfer(source, target, "30")
     assert setup.recover(older_than=timedelta(minutes=5)).finished == 0
     assert setup.recover().completed
+
+
+def test_recover_can_start_from_known_candidates_instead_of_scanning(store: EventStore) -> None:
+    from bank_desktop.application.projections import ReadModel, catch_up
+
+    setup = BankService(store)
+    source = setup.open_account("cust-1", "100")
+    target = setup.open_account("cust-2", "0")
+    with pytest.raises(Crash):
+        BankService(store, on_transfer_step=crash_at("debited")).transfer(source, target, "30")
+    model = ReadModel()
+    catch_up(model, store)
+    pending = {t.transfer_id: t.requested_at for t in model.transfers.unfinished()}
+    assert len(pending) == 1
+    report = BankService(store).recover(candidates=pending)
+    assert len(report.completed) == 1
+    assert setup.get_account(target).balance == Decimal("30.00")

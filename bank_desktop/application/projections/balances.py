@@ -63,6 +63,7 @@ class BalancesProjection:
     def __init__(self) -> None:
         self._rows: dict[str, AccountBalance] = {}
         self._order: list[str] = []
+        self._index: dict[str, int] = {}
 
     def __len__(self) -> int:
         return len(self._order)
@@ -79,7 +80,8 @@ class BalancesProjection:
         return self._rows[self._order[index]]
 
     def index_of(self, account_id: str) -> int:
-        return self._order.index(account_id)
+        """The row of ``account_id`` in opening order; KeyError if unknown."""
+        return self._index[account_id]
 
     def total(self) -> Decimal:
         return sum((row.balance for row in self._rows.values()), Decimal("0.00"))
@@ -108,6 +110,7 @@ class BalancesProjection:
         self._rows[stream_id] = AccountBalance(
             stream_id, customer, initial, True, opened_at, None, opened_at, event.stream_position
         )
+        self._index[stream_id] = len(self._order)
         self._order.append(stream_id)
         return OPENED
 
@@ -172,5 +175,6 @@ class BalancesProjection:
                 fromiso(last),
                 int(revision),
             )
+            projection._index[account_id] = len(projection._order)
             projection._order.append(account_id)
         return projection

@@ -1,0 +1,22 @@
+"""The clerk's window (PySide6). The only package that imports Qt.
+
+``create_main_window`` is imported on first use, so importing one widget module (or a test of
+it) does not load the whole window and everything it depends on.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bank_desktop.gui.app import create_main_window
+
+__all__ = ["create_main_window"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "create_main_window":
+        from bank_desktop.gui.app import create_main_window
+
+        return create_main_window
+    raise AttributeError(name)

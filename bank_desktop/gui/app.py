@@ -1,0 +1,76 @@
+"""Starting the window: the QApplication, the style, the composition root, the event loop."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from bank_desktop import __version__
+from bank_desktop.config import APP_NAME, Settings
+from bank_desktop.eventstore import EventStoreError
+from bank_desktop.gui import assets
+from bank_desktop.gui.context import AppContext
+from bank_desktop.gui.main_window import MainWindow
+
+ORGANIZATION = "BankDesktop"
+
+
+def application() -> QApplication:
+    """The process's QApplication, created and styled once."""
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        QCoreApplication.setOrganizationName(ORGANIZATION)
+        QCoreApplication.setApplicationName(APP_NAME)
+        QCoreApplication.setApplicationVersion(__version__)
+        app = QApplication(sys.argv[:1])
+    if not app.property("bankDesktopStyled"):
+        app.setStyleSheet(assets.style_sheet())
+        app.setWindowIcon(assets.app_icon())
+        app.setProperty("bankDesktopStyled", True)
+    return app
+
+
+def create_main_window(
+    store_url: str,
+    *,
+    clerk_id: str,
+    data_dir: Path | None = None,
+    demo_events: int = 0,
+    start: bool = True,
+) -> MainWindow:
+    """The window on ``store_url`` for ``clerk_id``; loading starts at once in the background.
+
+    Raises EventStoreError when the store cannot be opened (bad URL, damaged file).
+    """
+    application()
+    context = AppContext.open(
+        store_url, clerk_id=clerk_id, data_dir=data_dir, demo_events=demo_events
+    )
+    window = MainWindow(context)
+    if start:
+        window.start()
+    return window
+
+
+def run(settings: Settings, *, demo_events: int = 0) -> int:
+    """Show the window and run the event loop until the clerk quits."""
+    app = application()
+    try:
+        window = create_main_window(
+            settings.store_url,
+            clerk_id=settings.clerk_id,
+            data_dir=settings.data_dir,
+            demo_events=demo_events,
+        )
+    except EventStoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        QMessageBox.critical(None, "Bank Desktop cannot start", str(exc))
+        return 2
+    geometry = QSettings().value("window/geometry")
+    if geometry is not None:
+        window.restoreGeometry(geometry)
+    window.show()
+    return app.exec()

@@ -1,0 +1,152 @@
+"""The clerk's command forms: open account, deposit, withdraw, transfer, close account."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from PySide6.QtCore import QStringListModel, Qt
+from PySide6.QtWidgets import QCompleter, QWidget
+
+from bank_desktop.application import BankService
+from bank_desktop.domain import format_money
+from bank_desktop.gui.forms.base import CommandForm, amount_edit, line_edit
+
+
+class OpenAccountForm(CommandForm):
+    """Customer id and initial balance; succeeds with the new account id."""
+
+    def __init__(self, bank: BankService, parent: QWidget | None = None) -> None:
+        super().__init__("Open account", "Open account", parent)
+        self._bank = bank
+        self.customer = line_edit("customerIdEdit", placeholder="cust-123")
+        self.initial = amount_edit("initialBalanceEdit", "Initial balance", allow_zero=True)
+        self.initial.setText("0.00")
+        self.add_field("&Customer id:", self.customer)
+        self.add_field("&Initial balance:", self.initial)
+
+    def validate(self) -> str | None:
+        if not self.customer.text().strip():
+            return "Customer id is required."
+        return super().validate()
+
+    def perform(self) -> str:
+        return self._bank.open_account(
+            self.customer.text(), self.initial.amount(), command_id=self.command_id
+        )
+
+
+class MoneyForm(CommandForm):
+    """Deposit or withdrawal on one account; succeeds with the new balance."""
+
+    def __init__(
+        self,
+        bank: BankService,
+        account_id: str,
+        *,
+        withdraw: bool,
+        balance: Decimal | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        verb = "Withdraw" if withdraw else "Deposit"
+        super().__init__(f"{verb} – {account_id}", verb, parent)
+        self._bank = bank
+        self._withdraw = withdraw
+        self.account_id = account_id
+        self.add_info("Account:", account_id)
+        if balance is not None:
+            self.add_info("Balance:", format_money(balance))
+        self.amount = amount_edit("amountEdit", "Amount")
+        self.description = line_edit(
+            "descriptionEdit", placeholder="Cash withdrawal" if withdraw else "Paycheck"
+        )
+        self.add_field("&Amount:", self.amount)
+        self.add_field("&Description:", self.description)
+
+    def perform(self) -> Decimal:
+        run = self._bank.withdraw if self._withdraw else self._bank.deposit
+        return run(
+            self.account_id,
+            self.amount.amount(),
+            self.description.text() or None,
+            command_id=self.command_id,
+        )
+
+
+class TransferForm(CommandForm):
+    """Source is the selected account; the target completes by account id or customer."""
+
+    def __init__(
+        self,
+        bank: BankService,
+        account_id: str,
+        *,
+        targets: Sequence[tuple[str, str]],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(f"Transfer from {account_id}", "Transfer", parent)
+        self._bank = bank
+        self.account_id = account_id
+        self.add_info("From:", account_id)
+        self.target = line_edit("targetAccountEdit", placeholder="account id or customer")
+        choices = [f"{acct}  ({customer})" for acct, customer in targets if acct != account_id]
+        completer = QCompleter(QStringListModel(choices, self), self)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setMaxVisibleItems(12)
+        self.target.setCompleter(completer)
+        self.amount = amount_edit("amountEdit", "Amount")
+        self.description = line_edit("descriptionEdit", placeholder="Rent share")
+        self.add_field("&To account:", self.target)
+        self.add_field("&Amount:", self.amount)
+        self.add_field("&Description:", self.description)
+
+    def target_account(self) -> str:
+        """The account id typed or picked ("account-x  (cust-1)" → "account-x")."""
+        return self.target.text().strip().split("  (", 1)[0].strip()
+
+    def validate(self) -> str | None:
+        target = self.target_account()
+        if not target:
+            return "Target account is required."
+        if target == self.account_id:
+            return "Cannot transfer to the same account."
+        return super().validate()
+
+    def perform(self) -> str:
+        return self._bank.transfer(
+            self.account_id,
+            self.target_account(),
+            self.amount.amount(),
+            self.description.text() or None,
+            command_id=self.command_id,
+        )
+
+
+class CloseAccountForm(CommandForm):
+    """The confirmation itself: the clerk sees what is closed and confirms with Enter."""
+
+    def __init__(
+        self,
+        bank: BankService,
+        account_id: str,
+        *,
+        balance: Decimal | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(f"Close {account_id}?", "Close account", parent)
+        self._bank = bank
+        self.account_id = account_id
+        self.add_info("Account:", account_id)
+        if balance is not None:
+            self.add_info("Balance:", format_money(balance))
+        warning = self.add_info("", "Closing is final. The balance must be zero.")
+        warning.setObjectName("closeWarning")
+        self.reason = line_edit("reasonEdit", placeholder="Customer request")
+        self.add_field("&Reason:", self.reason)
+
+    def perform(self) -> str:
+        self._bank.close_account(
+            self.account_id, self.reason.text() or None, command_id=self.command_id
+        )
+        return self.account_id

@@ -1,0 +1,202 @@
+"""What every command form shares: keyboard flow, inline validation, one posting per request.
+
+Focus starts in the first field and Tab follows the fields in order; Enter submits (the submit
+button is the dialog's default), Esc cancels. The command id is fixed when the form opens, so
+a double Enter, a retry after an error, or a retry after a lost answer never posts twice. While
+the command is in flight the submit button is disabled; a refusal shows in ``formError`` and
+keeps what the clerk typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bank_desktop.application.ids import new_command_id
+from bank_desktop.domain import DomainError, ValidationError, parse_money
+from bank_desktop.gui.messages import describe_error
+from bank_desktop.gui.workers import run_in_background
+
+#: After this long in flight the form says it is still waiting (a slow or dead store).
+SLOW_AFTER_MS = 800
+
+
+class AmountEdit(QLineEdit):
+    """A money field checked as the clerk types (``1,234.56`` is fine, ``0.001`` is not)."""
+
+    def __init__(
+        self, field: str, *, allow_zero: bool = False, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._field = field
+        self._allow_zero = allow_zero
+        self.setPlaceholderText("0.00")
+        self.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.problem = QLabel(self)
+        self.problem.setObjectName(f"{field.replace(' ', '')}Problem")
+        self.problem.setWordWrap(True)
+        self.problem.setVisible(False)
+        self.textChanged.connect(self._check)
+
+    def amount(self) -> Decimal:
+        """The parsed amount; raises ValidationError with the clerk-facing reason."""
+        value = parse_money(self.text(), field=self._field)
+        if value < 0 or (value == 0 and not self._allow_zero):
+            rule = "must not be negative" if self._allow_zero else "must be positive"
+            raise ValidationError(f"{self._field} {rule}.", {"field": self._field})
+        return value
+
+    def error(self) -> str | None:
+        try:
+            self.amount()
+        except DomainError as exc:
+            return exc.message
+        return None
+
+    def _check(self) -> None:
+        problem = self.error() if self.text().strip() else None
+        self.setProperty("invalid", problem is not None)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.problem.setText(problem or "")
+        self.problem.setVisible(problem is not None)
+        self.setToolTip(problem or "")
+
+
+class CommandForm(QDialog):
+    """A dialog that runs one command off the GUI thread; subclasses add fields and ``perform``."""
+
+    succeeded = Signal(object)
+
+    def __init__(self, title: str, submit_text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.command_id = new_command_id()
+        self._in_flight = False
+        self._fields: list[QWidget] = []
+        self.form = QFormLayout()
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        self.error_label = QLabel()
+        self.error_label.setObjectName("formError")
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.submit_button = QPushButton(submit_text)
+        self.submit_button.setDefault(True)
+        self.submit_button.setAutoDefault(True)
+        self.buttons.addButton(self.submit_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(self.form)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.buttons)
+        self._slow = QTimer(self)
+        self._slow.setSingleShot(True)
+        self._slow.setInterval(SLOW_AFTER_MS)
+        self._slow.timeout.connect(self._still_waiting)
+
+    # ── building ──────────────────────────────────────────────────────────────────────────
+
+    def add_field(self, label: str, widget: QWidget) -> None:
+        """Add a row; Tab follows the order rows were added in."""
+        self.form.addRow(label, widget)
+        if isinstance(widget, AmountEdit):
+            self.form.addRow("", widget.problem)
+        if self._fields:
+            QWidget.setTabOrder(self._fields[-1], widget)
+        self._fields.append(widget)
+
+    def add_info(self, label: str, text: str) -> QLabel:
+        info = QLabel(text)
+        info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.form.addRow(label, info)
+        return info
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if self._fields:
+            QTimer.singleShot(0, self._fields[0].setFocus)
+
+    # ── submitting ────────────────────────────────────────────────────────────────────────
+
+    def validate(self) -> str | None:
+        """A reason the input cannot be sent, or None; checked before anything is sent."""
+        for widget in self._fields:
+            if isinstance(widget, AmountEdit):
+                problem = widget.error()
+                if problem:
+                    return problem
+        return None
+
+    def perform(self) -> Any:
+        """Run the command (on a worker thread) and return what ``succeeded`` carries."""
+        raise NotImplementedError
+
+    def accept(self) -> None:
+        self.submit()
+
+    def submit(self) -> None:
+        if self._in_flight:
+            return  # a second Enter while the first is still on its way
+        problem = self.validate()
+        if problem:
+            self.show_error(problem)
+            return
+        self._in_flight = True
+        self.submit_button.setEnabled(False)
+        self.error_label.setText("")
+        self._slow.start()
+        run_in_background(self.perform, on_success=self._done, on_failure=self._failed)
+
+    @property
+    def in_flight(self) -> bool:
+        return self._in_flight
+
+    def _still_waiting(self) -> None:
+        if self._in_flight:
+            self.error_label.setText("Still waiting for the store… (nothing is lost)")
+
+    def _done(self, result: Any) -> None:
+        self._slow.stop()
+        self._in_flight = False
+        self.succeeded.emit(result)
+        super().accept()
+
+    def _failed(self, exc: BaseException) -> None:
+        self._slow.stop()
+        self._in_flight = False
+        self.submit_button.setEnabled(True)
+        self.show_error(describe_error(exc))
+
+    def show_error(self, message: str) -> None:
+        self.error_label.setText(message)
+
+
+def line_edit(object_name: str, *, placeholder: str = "") -> QLineEdit:
+    edit = QLineEdit()
+    edit.setObjectName(object_name)
+    edit.setPlaceholderText(placeholder)
+    return edit
+
+
+def amount_edit(object_name: str, field: str, *, allow_zero: bool = False) -> AmountEdit:
+    edit = AmountEdit(field, allow_zero=allow_zero)
+    edit.setObjectName(object_name)
+    return edit
+
+
+Action = Callable[[], Any]

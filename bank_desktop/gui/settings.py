@@ -1,0 +1,255 @@
+"""The settings a clerk keeps between sessions (store URL, clerk id), and the dialog to edit them.
+
+They live in QSettings: on Linux ``$XDG_CONFIG_HOME/BankDesktop/bank-desktop.conf`` (by default
+``~/.config/...``). Qt works that path out once per process, so tests point it at a temporary
+folder with ``QSettings.setPath`` rather than relying on ``XDG_CONFIG_HOME`` alone.
+
+The store URL may carry a password or an API key. The OS keyring would be the better home, but
+``keyring`` has no backend on a headless Linux desk (see PLATFORM-NOTES), so the user's own
+settings file is the fallback. QSettings creates it with the user's umask (0644 under the usual
+umask 022, readable by other local accounts), so :func:`save_settings` restricts it to its
+owner (0600) before writing. The full URL is never logged and never shown: the dialog shows it
+through :func:`bank_desktop.eventstore.redact_url`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bank_desktop.domain.errors import ValidationError
+from bank_desktop.domain.text import optional_text, required_text
+from bank_desktop.eventstore import redact_url
+
+ORGANIZATION: Final = "BankDesktop"
+APPLICATION: Final = "bank-desktop"
+#: Store URL beginnings the dialog accepts; server stores work once their adapters are set up.
+SUPPORTED_STORE_PREFIXES: Final = (
+    "memory:",
+    "sqlite:",
+    "postgresql://",
+    "deltabase+http://",
+    "deltabase+https://",
+)
+CLERK_ID_MAX_LENGTH: Final = 64
+STORE_URL_MAX_LENGTH: Final = 2048
+RESTART_NOTE: Final = "A changed store takes effect after you restart the app."
+
+_STORE_URL_KEY: Final = "store_url"
+_CLERK_ID_KEY: Final = "clerk_id"
+_MASK: Final = "***"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSettings:
+    """What the clerk saved; ``None`` means "not set, use the environment or the default"."""
+
+    store_url: str | None = None
+    clerk_id: str | None = None
+
+    def __repr__(self) -> str:
+        url = None if self.store_url is None else redact_url(self.store_url)
+        return f"StoredSettings(store_url={url!r}, clerk_id={self.clerk_id!r})"
+
+
+def _open_settings() -> QSettings:
+    return QSettings(
+        QSettings.Format.NativeFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION
+    )
+
+
+def _text_value(settings: QSettings, key: str) -> str | None:
+    value = settings.value(key)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None  # missing, empty, or mangled by hand-editing (e.g. read back as a list)
+
+
+def load_settings() -> StoredSettings:
+    """The settings saved by this user, or empty ones when none are saved."""
+    settings = _open_settings()
+    return StoredSettings(
+        store_url=_text_value(settings, _STORE_URL_KEY),
+        clerk_id=_text_value(settings, _CLERK_ID_KEY),
+    )
+
+
+def save_settings(settings: StoredSettings) -> None:
+    """Write ``settings`` to disk now (``None`` removes a value); raises OSError on failure."""
+    store = _open_settings()
+    _restrict_to_owner(Path(store.fileName()))
+    for key, value in ((_STORE_URL_KEY, settings.store_url), (_CLERK_ID_KEY, settings.clerk_id)):
+        if value is None:
+            store.remove(key)
+        else:
+            store.setValue(key, value)
+    store.sync()
+    if store.status() != QSettings.Status.NoError:
+        raise OSError(f"Could not write the settings file {store.fileName()}")
+
+
+def _restrict_to_owner(path: Path) -> None:
+    """Create ``path`` (and its folder) readable by its owner only, before a secret goes in."""
+    if os.name != "posix":
+        return  # on Windows the file lives in the user's own profile (or the registry)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # never truncates an existing file
+    os.chmod(path, 0o600)  # QSettings keeps the mode of an existing file when it rewrites it
+
+
+def as_mapping(settings: StoredSettings) -> dict[str, str]:
+    """The set values, keyed for ``bank_desktop.config.resolve_settings(stored=...)``."""
+    pairs = ((_STORE_URL_KEY, settings.store_url), (_CLERK_ID_KEY, settings.clerk_id))
+    return {key: value for key, value in pairs if value is not None}
+
+
+def parse_store_url(text: str) -> str | None:
+    """The trimmed store URL, ``None`` when empty; ValidationError for an unsupported one."""
+    url = optional_text(text, "Store URL", max_length=STORE_URL_MAX_LENGTH)
+    if url is None:
+        return None
+    if not url.lower().startswith(SUPPORTED_STORE_PREFIXES):
+        raise ValidationError(
+            "Store URL must start with one of: " + ", ".join(SUPPORTED_STORE_PREFIXES) + ".",
+            {"field": "Store URL"},
+        )
+    return url
+
+
+class SettingsDialog(QDialog):
+    """Edits the stored settings (loaded when ``stored`` is not given); Enter saves, Esc cancels.
+
+    The store URL is shown masked. Leaving the field as shown keeps the saved URL with its
+    secret; typing a new URL replaces it. Emits ``saved`` with the new settings after writing.
+    Open it with ``open()``.
+    """
+
+    saved = Signal(object)  #: StoredSettings
+
+    def __init__(
+        self, parent: QWidget | None = None, *, stored: StoredSettings | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._stored = load_settings() if stored is None else stored
+        self._masked_url = (
+            "" if self._stored.store_url is None else redact_url(self._stored.store_url)
+        )
+        self.setObjectName("settingsDialog")
+        self.setWindowTitle("Settings")
+
+        self.store_url_edit = QLineEdit(self._masked_url)
+        self.store_url_edit.setObjectName("storeUrlEdit")
+        self.store_url_edit.setPlaceholderText("Empty: the embedded store in your data folder")
+        self.store_url_edit.setToolTip(
+            "Supported: " + ", ".join(SUPPORTED_STORE_PREFIXES) + ". Passwords and keys "
+            "are shown as ***; leave the field as it is to keep them."
+        )
+        self.clerk_id_edit = QLineEdit(self._stored.clerk_id or "")
+        self.clerk_id_edit.setObjectName("clerkIdEdit")
+        self.clerk_id_edit.setPlaceholderText("Your clerk id, recorded on every change you make")
+
+        self.form_error = QLabel()
+        self.form_error.setObjectName("formError")
+        self.form_error.setWordWrap(True)
+        self.form_error.setTextFormat(Qt.TextFormat.PlainText)
+        self.form_error.setAccessibleName("Error")
+        self.form_error.hide()
+
+        note = QLabel(RESTART_NOTE)
+        note.setObjectName("restartNote")
+        note.setWordWrap(True)
+
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setDefault(True)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+
+        form = QFormLayout()
+        store_label = QLabel("&Store URL:")
+        store_label.setBuddy(self.store_url_edit)
+        clerk_label = QLabel("&Clerk id:")
+        clerk_label.setBuddy(self.clerk_id_edit)
+        form.addRow(store_label, self.store_url_edit)
+        form.addRow(clerk_label, self.clerk_id_edit)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.form_error)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+
+        for edit in (self.store_url_edit, self.clerk_id_edit):
+            edit.textEdited.connect(lambda _text, field=edit: _mark_invalid(field, False))
+        self.store_url_edit.setFocus()
+        self.resize(520, self.sizeHint().height())
+
+    def accept(self) -> None:
+        """Validate, save and close; on a problem show it and keep everything typed."""
+        self._show_error(None, "")
+        try:
+            store_url = self._chosen_store_url()
+        except ValidationError as exc:
+            self._show_error(self.store_url_edit, exc.message)
+            return
+        try:
+            clerk_id = required_text(
+                self.clerk_id_edit.text(), "Clerk id", max_length=CLERK_ID_MAX_LENGTH
+            )
+        except ValidationError as exc:
+            self._show_error(self.clerk_id_edit, exc.message)
+            return
+        result = StoredSettings(store_url=store_url, clerk_id=clerk_id)
+        try:
+            save_settings(result)
+        except OSError as exc:
+            self._show_error(None, f"The settings could not be saved: {exc}")
+            return
+        self.saved.emit(result)
+        super().accept()
+
+    def _chosen_store_url(self) -> str | None:
+        text = self.store_url_edit.text()
+        if self._stored.store_url is not None and text == self._masked_url:
+            return self._stored.store_url  # unchanged: keep the secret the mask hides
+        if _MASK in self._masked_url and _MASK in text:
+            raise ValidationError(
+                "The store URL was edited but still contains *** where its password or key "
+                "was hidden: type the whole URL with its password or key, or press Esc to "
+                "keep the saved one.",
+                {"field": "Store URL"},
+            )
+        return parse_store_url(text)
+
+    def _show_error(self, field: QLineEdit | None, message: str) -> None:
+        for edit in (self.store_url_edit, self.clerk_id_edit):
+            _mark_invalid(edit, edit is field)
+        self.form_error.setText(message)
+        self.form_error.setVisible(bool(message))
+        if field is not None:
+            field.setFocus()
+
+
+def _mark_invalid(edit: QLineEdit, invalid: bool) -> None:
+    """Set the ``invalid`` property the style sheet draws as a red border, and repaint."""
+    if bool(edit.property("invalid")) == invalid:
+        return
+    edit.setProperty("invalid", invalid)
+    style = edit.style()
+    style.unpolish(edit)
+    style.polish(edit)
+    edit.update()

@@ -1,0 +1,380 @@
+"""Export one account's statement for a date range, as PDF or CSV, without freezing the window.
+
+The dialog only collects and checks input. Reading the ledger, folding the statement and writing
+the file happen on a worker thread (:func:`run_in_background`) with values captured on the GUI
+thread first, so no widget is touched off it. The keyboard flow matches the command forms:
+focus starts in the first field, Tab follows the fields, Enter exports, Esc cancels; a failure
+shows in ``formError`` and keeps everything the clerk entered.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any, Final
+
+import shiboken6
+from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bank_desktop.application.projections import Ledger, statement
+from bank_desktop.gui.messages import describe_error
+from bank_desktop.gui.statements import write_csv, write_pdf
+from bank_desktop.gui.workers import run_in_background
+
+FORMATS: Final = ("PDF", "CSV")
+_SUFFIXES: Final = {"PDF": ".pdf", "CSV": ".csv"}
+_FILTERS: Final = {"PDF": "PDF documents (*.pdf)", "CSV": "CSV spreadsheets (*.csv)"}
+_UNSAFE_IN_NAME: Final = re.compile(r"[^A-Za-z0-9._-]+")
+_DATE_FORMAT: Final = "yyyy-MM-dd"
+#: After this long the form says the export is still running.
+SLOW_AFTER_MS: Final = 800
+
+
+class ExportCancelledError(Exception):
+    """The clerk cancelled before the file was written; nothing was saved."""
+
+
+def period_bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    """``[first 00:00 local, last + 1 day 00:00 local)`` as aware datetimes (DST-correct)."""
+    start = datetime.combine(first, time(0)).astimezone()
+    end = datetime.combine(last + timedelta(days=1), time(0)).astimezone()
+    return start, end
+
+
+def default_file_name(account_id: str, first: date, last: date, file_format: str) -> str:
+    """``statement-<account>-<from>-<to>.pdf``, with anything unsafe in a name replaced."""
+    account = _UNSAFE_IN_NAME.sub("_", account_id)
+    return f"statement-{account}-{first:%Y-%m-%d}-{last:%Y-%m-%d}{_SUFFIXES[file_format]}"
+
+
+def _as_date(value: QDate) -> date:
+    return date(value.year(), value.month(), value.day())
+
+
+class DateField(QDateEdit):
+    """A date edit that Tab leaves at once, like every other field.
+
+    QDateEdit's Tab walks year, month, day first: three presses per date for a clerk who only
+    wants the next field. Digits still fill the sections in turn ("20261101"), and Left/Right
+    move between them.
+    """
+
+    def focusNextPrevChild(self, forward: bool) -> bool:  # Qt calls it for Tab and Backtab
+        return QWidget.focusNextPrevChild(self, forward)
+
+
+class StatementDialog(QDialog):
+    """Pick a period, a format and a file; ``exported(Path)`` once the file is written."""
+
+    exported = Signal(Path)
+
+    def __init__(
+        self,
+        account_id: str,
+        load_ledger: Callable[[], Ledger],
+        *,
+        customer_id: str | None,
+        default_directory: Path,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("statementDialog")
+        self.setWindowTitle(f"Export statement — {account_id}")
+        self._account_id = account_id
+        self._load_ledger = load_ledger
+        self._customer_id = customer_id
+        self._directory = default_directory
+        self._in_flight = False
+        self._cancel: threading.Event | None = None
+        self._file_dialog: QFileDialog | None = None
+        self._slow = QTimer(self)
+        self._slow.setSingleShot(True)
+        self._slow.setInterval(SLOW_AFTER_MS)
+        self._slow.timeout.connect(self._still_working)
+
+        today = QDate.currentDate()
+        self.from_edit = self._date_edit("statementFromEdit", QDate(today.year(), today.month(), 1))
+        self.to_edit = self._date_edit("statementToEdit", today)
+        self.format_combo = QComboBox()
+        self.format_combo.setObjectName("statementFormatCombo")
+        self.format_combo.addItems(list(FORMATS))
+        self.path_edit = QLineEdit()
+        self.path_edit.setObjectName("statementPathEdit")
+        self.path_edit.setMinimumWidth(420)  # room for a folder and the suggested name
+        self.browse_button = QPushButton("&Browse…")
+        self.browse_button.setObjectName("statementBrowseButton")
+        self.browse_button.setAutoDefault(False)  # Enter in the dialog exports, never browses
+        self._auto_path = self._suggested_path()
+        self.path_edit.setText(str(self._auto_path))
+        self.error_label = QLabel()
+        self.error_label.setObjectName("formError")
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.export_button = QPushButton("Export")
+        self.export_button.setObjectName("statementExportButton")
+        self.export_button.setDefault(True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.addButton(self.export_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        self._lay_out(account_id)
+        self._connect()
+        self.from_edit.setFocus()
+
+    def _lay_out(self, account_id: str) -> None:
+        file_row = QHBoxLayout()
+        file_row.addWidget(self.path_edit, 1)
+        file_row.addWidget(self.browse_button)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        form.addRow("Account:", QLabel(account_id))
+        form.addRow("&From:", self.from_edit)
+        form.addRow("&To:", self.to_edit)
+        form.addRow("F&ormat:", self.format_combo)
+        file_label = QLabel("&File:")
+        file_label.setBuddy(self.path_edit)  # a row of a layout gets no buddy by itself
+        form.addRow(file_label, file_row)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.buttons)
+        for before, after in (
+            (self.from_edit, self.to_edit),
+            (self.to_edit, self.format_combo),
+            (self.format_combo, self.path_edit),
+            (self.path_edit, self.browse_button),
+            (self.browse_button, self.export_button),
+        ):
+            QWidget.setTabOrder(before, after)
+
+    def _connect(self) -> None:
+        self.buttons.accepted.connect(self.export)
+        self.buttons.rejected.connect(self.reject)
+        self.from_edit.dateChanged.connect(self._dates_changed)
+        self.to_edit.dateChanged.connect(self._dates_changed)
+        self.format_combo.currentTextChanged.connect(self._format_changed)
+        self.browse_button.clicked.connect(self.browse)
+        self.path_edit.textEdited.connect(lambda _: self.error_label.clear())
+
+    @staticmethod
+    def _date_edit(object_name: str, value: QDate) -> DateField:
+        edit = DateField(value)
+        edit.setObjectName(object_name)
+        edit.setDisplayFormat(_DATE_FORMAT)  # digits only: typing "20261101" fills it
+        edit.setCalendarPopup(True)
+        return edit
+
+    # ── reading the form ──────────────────────────────────────────────────────────────────
+
+    @property
+    def in_flight(self) -> bool:
+        return self._in_flight
+
+    def file_format(self) -> str:
+        return self.format_combo.currentText()
+
+    def period(self) -> tuple[datetime, datetime]:
+        """The chosen period, ``[from 00:00, to + 1 day 00:00)`` in local time."""
+        return period_bounds(_as_date(self.from_edit.date()), _as_date(self.to_edit.date()))
+
+    def target_path(self) -> Path | None:
+        """The file to write: a relative name lands in the default folder; the format's
+        extension is added when the name has none."""
+        text = self.path_edit.text().strip()
+        if not text:
+            return None
+        path = Path(text).expanduser()
+        if not path.is_absolute():
+            path = self._directory / path
+        if not path.suffix:
+            path = path.with_suffix(_SUFFIXES[self.file_format()])
+        return path
+
+    def validate(self) -> tuple[str, QWidget] | None:
+        """Why the form cannot be exported, and the field to fix; None if it can."""
+        if self.from_edit.date() > self.to_edit.date():
+            return "The start date must be on or before the end date.", self.from_edit
+        path = self.target_path()
+        if path is None:
+            return "Choose a file to save the statement to.", self.path_edit
+        if not path.parent.is_dir():
+            return f"The folder {path.parent} does not exist.", self.path_edit
+        if path.is_dir():
+            return f"{path} is a folder; add a file name.", self.path_edit
+        return None
+
+    # ── keeping the path in step ──────────────────────────────────────────────────────────
+
+    def _suggested_path(self) -> Path:
+        first, last = _as_date(self.from_edit.date()), _as_date(self.to_edit.date())
+        return self._directory / default_file_name(
+            self._account_id, first, last, self.file_format()
+        )
+
+    def _dates_changed(self) -> None:
+        """Rename the suggested file with the dates, unless the clerk typed a name."""
+        if self.path_edit.text() == str(self._auto_path):
+            self._auto_path = self._suggested_path()
+            self.path_edit.setText(str(self._auto_path))
+        self.error_label.clear()
+
+    def _format_changed(self, file_format: str) -> None:
+        """Switch a ``.pdf``/``.csv`` extension to match; other names are the clerk's."""
+        suffix = _SUFFIXES[file_format]
+        self._auto_path = self._auto_path.with_suffix(suffix)
+        text = self.path_edit.text().strip()
+        if text and Path(text).suffix.lower() in _SUFFIXES.values():
+            self.path_edit.setText(str(Path(text).with_suffix(suffix)))
+        self.error_label.clear()
+
+    def browse(self) -> None:
+        """Pick the file in a save dialog opened with ``open()``: the window keeps running."""
+        if self._file_dialog is not None and self._file_dialog.isVisible():
+            self._file_dialog.raise_()
+            return
+        current = self.target_path() or self._directory
+        dialog = QFileDialog(self, "Save statement as", str(current.parent))
+        dialog.setObjectName("statementFileDialog")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setFileMode(QFileDialog.FileMode.AnyFile)
+        dialog.setNameFilter(_FILTERS[self.file_format()])
+        dialog.setDefaultSuffix(_SUFFIXES[self.file_format()].lstrip("."))
+        dialog.selectFile(current.name)
+        dialog.fileSelected.connect(self._file_chosen)
+        self._file_dialog = dialog
+        dialog.open()
+
+    def _file_chosen(self, name: str) -> None:
+        if name:
+            self.path_edit.setText(name)
+            self.error_label.clear()
+        self.path_edit.setFocus()
+
+    # ── exporting ─────────────────────────────────────────────────────────────────────────
+
+    def accept(self) -> None:
+        """Enter and the Export button both export; the dialog closes only once it worked."""
+        self.export()
+
+    def export(self) -> None:
+        """Check the input, then write the statement on a worker thread."""
+        if self._in_flight:
+            return  # a second Enter while the first export is running
+        problem = self.validate()
+        if problem is not None:
+            message, field = problem
+            self.show_error(message)
+            field.setFocus()
+            return
+        path = self.target_path()
+        assert path is not None  # validate() checked it
+        start, end = self.period()
+        job = _ExportJob(
+            load_ledger=self._load_ledger,
+            start=start,
+            end=end,
+            file_format=self.file_format(),
+            path=path,
+            customer_id=self._customer_id,
+            cancel=threading.Event(),
+        )
+        self._cancel = job.cancel
+        self._in_flight = True
+        self.export_button.setEnabled(False)
+        self.show_error("")
+        run_in_background(
+            job, on_success=partial(self._done, job), on_failure=partial(self._failed, job)
+        )
+        self._slow.start()
+
+    def reject(self) -> None:
+        """Esc or Cancel: close now. An export still reading the ledger is told not to write;
+        one already writing finishes, but its result is ignored."""
+        if self._cancel is not None:
+            self._cancel.set()
+            self._cancel = None
+        self._in_flight = False
+        self._slow.stop()
+        self.export_button.setEnabled(True)
+        super().reject()
+
+    def show_error(self, message: str) -> None:
+        self.error_label.setText(message)
+
+    def _still_working(self) -> None:
+        if self._in_flight and not self.error_label.text():
+            self.error_label.setText("Exporting… (large statements take a few seconds)")
+
+    def _current(self, job: _ExportJob) -> bool:
+        """Whether ``job`` is the export this dialog still waits for (not cancelled, not an
+        earlier one, and the dialog not deleted meanwhile)."""
+        return shiboken6.isValid(self) and self._in_flight and job.cancel is self._cancel
+
+    def _done(self, job: _ExportJob, path: Any) -> None:
+        if not self._current(job):
+            return
+        self._in_flight = False
+        self._cancel = None
+        self._slow.stop()
+        self.error_label.clear()
+        self.export_button.setEnabled(True)
+        self.exported.emit(path)
+        super().accept()
+
+    def _failed(self, job: _ExportJob, exc: BaseException) -> None:
+        if not self._current(job):
+            return
+        self._in_flight = False
+        self._cancel = None
+        self._slow.stop()
+        self.export_button.setEnabled(True)
+        self.show_error(_describe(exc))
+
+
+@dataclass(frozen=True, slots=True)
+class _ExportJob:
+    """What runs on the worker: read, fold, write. Holds plain values, never a widget."""
+
+    load_ledger: Callable[[], Ledger]
+    start: datetime
+    end: datetime
+    file_format: str
+    path: Path
+    customer_id: str | None
+    cancel: threading.Event
+
+    def __call__(self) -> Path:
+        result = statement(self.load_ledger(), self.start, self.end)
+        if self.cancel.is_set():
+            raise ExportCancelledError("The export was cancelled; nothing was saved.")
+        if self.file_format == "CSV":
+            write_csv(result, self.path, customer_id=self.customer_id)
+        else:
+            write_pdf(result, self.path, customer_id=self.customer_id)
+        return self.path
+
+
+def _describe(exc: BaseException) -> str:
+    """A sentence for the clerk: file problems name the file, the rest go through the seam."""
+    if isinstance(exc, OSError):
+        reason = exc.strerror or str(exc)
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"Could not save the statement: {reason}{where}. Nothing was written."
+    return describe_error(exc)

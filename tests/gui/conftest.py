@@ -1,0 +1,87 @@
+"""The window as a clerk gets it: a real SQLite store in a temp folder, driven by keyboard."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import shiboken6
+from PySide6.QtWidgets import QApplication, QDialog, QWidget
+from pytestqt.qtbot import QtBot
+
+from bank_desktop.gui.app import create_main_window
+from bank_desktop.gui.main_window import MainWindow
+from bank_desktop.gui.workers import running_count
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    return f"sqlite://{tmp_path / 'bank.db'}"
+
+
+@pytest.fixture
+def make_window(
+    qtbot: QtBot, tmp_path: Path, store_url: str
+) -> Iterator[Callable[..., MainWindow]]:
+    windows: list[MainWindow] = []
+
+    def make(**options: object) -> MainWindow:
+        window = create_main_window(
+            store_url,
+            clerk_id="clerk-7",
+            data_dir=tmp_path / "data",
+            **options,  # type: ignore[arg-type]
+        )
+        qtbot.addWidget(window)
+        windows.append(window)
+        with qtbot.waitActive(window):
+            window.show()
+            window.activateWindow()
+        qtbot.waitUntil(lambda: window.connection_label.text() == "● live", timeout=10_000)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+    qtbot.waitUntil(lambda: running_count() == 0, timeout=10_000)
+
+
+@pytest.fixture
+def window(make_window: Callable[..., MainWindow]) -> MainWindow:
+    return make_window()
+
+
+def active_dialog(qtbot: QtBot) -> QDialog:
+    """The dialog the last shortcut opened, once it has focus."""
+    found: list[QDialog] = []
+
+    def ready() -> bool:
+        widget = QApplication.activeWindow()
+        if isinstance(widget, QDialog) and widget.isVisible():
+            found[:] = [widget]
+            return True
+        return False
+
+    qtbot.waitUntil(ready, timeout=5_000)
+    return found[0]
+
+
+def focused(qtbot: QtBot, object_name: str) -> QWidget:
+    """Wait until the widget named ``object_name`` has keyboard focus, and return it."""
+    holder: list[QWidget] = []
+
+    def ready() -> bool:
+        widget = QApplication.focusWidget()
+        if widget is not None and widget.objectName() == object_name:
+            holder[:] = [widget]
+            return True
+        return False
+
+    qtbot.waitUntil(ready, timeout=5_000)
+    return holder[0]
+
+
+def gone(widget: QWidget) -> bool:
+    """Closed (and perhaps already deleted, as the window deletes finished forms)."""
+    return not shiboken6.isValid(widget) or not widget.isVisible()
