@@ -245,6 +245,28 @@ def test_statement_balances_equal_the_fold() -> None:
         statement(ledger, datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC))
 
 
+def test_statement_adds_up_when_clerk_clocks_step_backwards() -> None:
+    store = open_store("memory://")
+    clock = StepClock(datetime(2026, 3, 10, tzinfo=UTC))
+    bank = BankService(store, clock=clock)
+    account = bank.open_account("cust-1", "10")
+    bank.deposit(account, "5")  # 2026-03-10
+    clock.now = datetime(2026, 2, 27, tzinfo=UTC)  # a clerk whose clock is two weeks behind
+    bank.deposit(account, "7")
+    clock.now = datetime(2026, 3, 20, tzinfo=UTC)
+    bank.withdraw(account, "2")
+    ledger = load_ledger(store, account)
+    march = statement(ledger, datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
+    assert march.closing_balance == march.opening_balance + sum(e.amount for e in march.entries)
+    assert march.closing_balance == Decimal("20.00")
+    early = statement(ledger, datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC))
+    assert (early.opening_balance, early.closing_balance, early.entries) == (
+        Decimal("0.00"),
+        Decimal("0.00"),
+        (),
+    )
+
+
 def test_ledger_book_keeps_loaded_ledgers_live_and_reloads_after_a_gap(store: EventStore) -> None:
     bank = BankService(store, clock=StepClock())
     account = bank.open_account("cust-1", "10")

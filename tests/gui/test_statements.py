@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtWidgets import QApplication, QFileDialog
@@ -340,6 +341,7 @@ def open_dialog(
     qtbot: QtBot, tmp_path: Path, store: EventStore, account: str
 ) -> Iterator[Callable[..., StatementDialog]]:
     """Opens the dialog the way the window does (``open()``), and waits for focus."""
+    dialogs: list[StatementDialog] = []
 
     def make(load: Callable[[], Ledger] | None = None) -> StatementDialog:
         dialog = StatementDialog(
@@ -348,7 +350,7 @@ def open_dialog(
             customer_id="cust-42",
             default_directory=tmp_path,
         )
-        qtbot.addWidget(dialog)
+        dialogs.append(dialog)
         with qtbot.waitActive(dialog):
             dialog.open()
             dialog.activateWindow()
@@ -357,6 +359,10 @@ def open_dialog(
 
     yield make
     qtbot.waitUntil(lambda: running_count() == 0, timeout=10_000)
+    for dialog in dialogs:  # not qtbot.addWidget: a test may delete its dialog, as the window does
+        if shiboken6.isValid(dialog):
+            dialog.close()
+            dialog.deleteLater()
 
 
 def enter_march(qtbot: QtBot) -> None:

@@ -179,19 +179,25 @@ class Statement:
 
 
 def statement(ledger: Ledger, start: datetime, end: datetime) -> Statement:
-    """The statement for ``[start, end)``: opening = balance before start, closing = at end."""
+    """The statement for ``[start, end)``: opening = balance before the period, closing = at
+    its end, and always ``closing == opening + sum(amounts)``.
+
+    The period is a contiguous run of entries in stream order (from the first entry at or
+    after ``start`` to the last before ``end``), because entry times are stamped by clerks'
+    machines and may step backwards between clocks; cutting by time alone could then drop an
+    entry from the middle and the balances would no longer add up.
+    """
     if end < start:
         raise ValueError("The statement period ends before it starts.")
-    opening = ZERO
-    closing = ZERO
-    selected: list[LedgerEntry] = []
-    for entry in ledger.entries:
-        if entry.occurred_at < start:
-            opening = closing = entry.balance
-        elif entry.occurred_at < end:
-            selected.append(entry)
-            closing = entry.balance
-    return Statement(ledger.account_id, start, end, opening, closing, tuple(selected))
+    entries = ledger.entries
+    first = next((i for i, e in enumerate(entries) if e.occurred_at >= start), len(entries))
+    last = next((i for i in range(len(entries) - 1, -1, -1) if entries[i].occurred_at < end), -1)
+    if first > last:  # nothing in the period: both balances are the balance at that moment
+        balance = entries[last].balance if last >= 0 else ZERO
+        return Statement(ledger.account_id, start, end, balance, balance, ())
+    opening = entries[first - 1].balance if first > 0 else ZERO
+    selected = tuple(entries[first : last + 1])
+    return Statement(ledger.account_id, start, end, opening, selected[-1].balance, selected)
 
 
 class LedgerBook:

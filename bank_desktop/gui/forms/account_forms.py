@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QCompleter, QWidget
 
 from bank_desktop.application import BankService
 from bank_desktop.domain import format_money
-from bank_desktop.gui.forms.base import CommandForm, amount_edit, line_edit
+from bank_desktop.gui.forms.base import Action, CommandForm, amount_edit, line_edit
 
 
 class OpenAccountForm(CommandForm):
@@ -30,10 +30,10 @@ class OpenAccountForm(CommandForm):
             return "Customer id is required."
         return super().validate()
 
-    def perform(self) -> str:
-        return self._bank.open_account(
-            self.customer.text(), self.initial.amount(), command_id=self.command_id
-        )
+    def command(self) -> Action:
+        bank, key = self._bank, self.command_id
+        customer, initial = self.customer.text(), self.initial.amount()
+        return lambda: bank.open_account(customer, initial, command_id=key)
 
 
 class MoneyForm(CommandForm):
@@ -63,14 +63,11 @@ class MoneyForm(CommandForm):
         self.add_field("&Amount:", self.amount)
         self.add_field("&Description:", self.description)
 
-    def perform(self) -> Decimal:
+    def command(self) -> Action:
         run = self._bank.withdraw if self._withdraw else self._bank.deposit
-        return run(
-            self.account_id,
-            self.amount.amount(),
-            self.description.text() or None,
-            command_id=self.command_id,
-        )
+        account, key = self.account_id, self.command_id
+        amount, description = self.amount.amount(), self.description.text() or None
+        return lambda: run(account, amount, description, command_id=key)
 
 
 class TransferForm(CommandForm):
@@ -113,14 +110,11 @@ class TransferForm(CommandForm):
             return "Cannot transfer to the same account."
         return super().validate()
 
-    def perform(self) -> str:
-        return self._bank.transfer(
-            self.account_id,
-            self.target_account(),
-            self.amount.amount(),
-            self.description.text() or None,
-            command_id=self.command_id,
-        )
+    def command(self) -> Action:
+        bank, source, key = self._bank, self.account_id, self.command_id
+        target, amount = self.target_account(), self.amount.amount()
+        description = self.description.text() or None
+        return lambda: bank.transfer(source, target, amount, description, command_id=key)
 
 
 class CloseAccountForm(CommandForm):
@@ -145,8 +139,12 @@ class CloseAccountForm(CommandForm):
         self.reason = line_edit("reasonEdit", placeholder="Customer request")
         self.add_field("&Reason:", self.reason)
 
-    def perform(self) -> str:
-        self._bank.close_account(
-            self.account_id, self.reason.text() or None, command_id=self.command_id
-        )
-        return self.account_id
+    def command(self) -> Action:
+        bank, account, key = self._bank, self.account_id, self.command_id
+        reason = self.reason.text() or None
+
+        def close() -> str:
+            bank.close_account(account, reason, command_id=key)
+            return account
+
+        return close

@@ -77,7 +77,7 @@ class AmountEdit(QLineEdit):
 
 
 class CommandForm(QDialog):
-    """A dialog that runs one command off the GUI thread; subclasses add fields and ``perform``."""
+    """A dialog that runs one command off the GUI thread; subclasses add fields and ``command``."""
 
     succeeded = Signal(object)
 
@@ -142,8 +142,12 @@ class CommandForm(QDialog):
                     return problem
         return None
 
-    def perform(self) -> Any:
-        """Run the command (on a worker thread) and return what ``succeeded`` carries."""
+    def command(self) -> Action:
+        """Read the fields (here, on the GUI thread) and return the work to run on a worker.
+
+        The returned callable must not touch widgets: Qt widgets are not thread-safe, so every
+        value it needs is captured now.
+        """
         raise NotImplementedError
 
     def accept(self) -> None:
@@ -156,11 +160,16 @@ class CommandForm(QDialog):
         if problem:
             self.show_error(problem)
             return
+        try:
+            work = self.command()
+        except DomainError as exc:
+            self.show_error(exc.message)
+            return
         self._in_flight = True
         self.submit_button.setEnabled(False)
         self.error_label.setText("")
         self._slow.start()
-        run_in_background(self.perform, on_success=self._done, on_failure=self._failed)
+        run_in_background(work, on_success=self._done, on_failure=self._failed)
 
     @property
     def in_flight(self) -> bool:
