@@ -17,17 +17,11 @@ from typing import Any, Final
 from PySide6.QtCore import QModelIndex, QSettings, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QMessageBox,
-    QSplitter,
-    QTableView,
     QTabWidget,
     QToolBar,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -38,7 +32,7 @@ from bank_desktop.application.projections import Ledger, ReadModel, catch_up, lo
 from bank_desktop.domain import format_money
 from bank_desktop.eventstore import RecordedEvent
 from bank_desktop.gui import assets
-from bank_desktop.gui.chart import BalanceChart
+from bank_desktop.gui.accounts_page import AccountsPage
 from bank_desktop.gui.context import AppContext
 from bank_desktop.gui.event_log import EventLogWidget
 from bank_desktop.gui.forms.account_forms import (
@@ -147,60 +141,21 @@ class MainWindow(QMainWindow):
         ]
 
     def _build_central(self) -> None:
-        self.account_filter = QLineEdit()
-        self.account_filter.setObjectName("accountFilter")
-        self.account_filter.setPlaceholderText("Find account or customer (Ctrl+F)")
-        self.account_filter.setClearButtonEnabled(True)
+        page = AccountsPage(self.accounts_proxy, self.ledger_model)
+        self.account_filter = page.account_filter
+        self.accounts_table = page.accounts_table
+        self.ledger_table = page.ledger_table
+        self.ledger_title = page.ledger_title
+        self.chart = page.chart
         self.account_filter.textChanged.connect(self._filter_changed)
-
-        self.accounts_table = _table("accountsTable", self.accounts_proxy)
-        self.accounts_table.setSortingEnabled(True)
-        self.accounts_table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
-        header = self.accounts_table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((170, 105, 115, 60, 125, 125)):
-            self.accounts_table.setColumnWidth(column, width)
         self.accounts_table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.accounts_table.doubleClicked.connect(lambda _: self.deposit_form())
-
-        self.ledger_table = _table("transactionsTable", self.ledger_model)
-        widths = (150, 95, 200, 100, 105, 85, 170)
-        for column, width in enumerate(widths):
-            self.ledger_table.setColumnWidth(column, width)
-        self.chart = BalanceChart()
-        self.ledger_title = QLabel("Select an account to see its transactions.")
-        self.ledger_title.setObjectName("ledgerTitle")
-
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(self.account_filter)
-        left_layout.addWidget(self.accounts_table)
-
-        ledger_box = QWidget()
-        ledger_layout = QVBoxLayout(ledger_box)
-        ledger_layout.setContentsMargins(0, 0, 0, 0)
-        ledger_layout.addWidget(self.ledger_title)
-        ledger_layout.addWidget(self.ledger_table)
-
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(ledger_box)
-        right.addWidget(self.chart)
-        right.setSizes([460, 300])
-
-        accounts_page = QSplitter(Qt.Orientation.Horizontal)
-        accounts_page.addWidget(left)
-        accounts_page.addWidget(right)
-        accounts_page.setSizes([720, 680])
-
         self.event_log = EventLogWidget()
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")
-        self.tabs.addTab(accounts_page, "&Accounts")
+        self.tabs.addTab(page, "&Accounts")
         self.tabs.addTab(self.event_log, "Event &log")
         self.setCentralWidget(self.tabs)
-        QWidget.setTabOrder(self.account_filter, self.accounts_table)
-        QWidget.setTabOrder(self.accounts_table, self.ledger_table)
 
     def _build_menus_and_toolbar(self) -> None:
         bar = self.menuBar()
@@ -636,19 +591,3 @@ class MainWindow(QMainWindow):
         QSettings().setValue("window/geometry", self.saveGeometry())
         self._context.close()
         super().closeEvent(event)
-
-
-def _table(object_name: str, model: Any) -> QTableView:
-    table = QTableView()
-    table.setObjectName(object_name)
-    table.setModel(model)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setAlternatingRowColors(True)
-    table.setWordWrap(False)
-    table.verticalHeader().setVisible(False)
-    table.verticalHeader().setDefaultSectionSize(24)
-    table.horizontalHeader().setStretchLastSection(True)
-    table.horizontalHeader().setHighlightSections(False)
-    table.setTabKeyNavigation(False)
-    return table

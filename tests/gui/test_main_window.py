@@ -258,3 +258,51 @@ def test_demo_data_fills_an_empty_store(
     window = make_window(demo_events=events)
     qtbot.waitUntil(lambda: len(window.accounts_model.projection) == events // 10)
     assert window.accounts_proxy.rowCount() == events // 10
+
+
+def test_transfer_target_completes_by_customer(qtbot: QtBot, window: MainWindow) -> None:
+    source = open_account(qtbot, window, "alice", "50")
+    target = open_account(qtbot, window, "bob-the-builder", "0")
+    assert window.select_account(source)
+    qtbot.waitUntil(lambda: window.selected_account() == source)
+    press(qtbot, Qt.Key.Key_F4)
+    active_dialog(qtbot)
+    field = focused(qtbot, "targetAccountEdit")
+    type_text(qtbot, "builder")
+    completer = field.completer()  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: completer.popup().isVisible())
+    qtbot.keyClick(completer.popup(), Qt.Key.Key_Down)
+    qtbot.keyClick(completer.popup(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: field.text().startswith(target))  # type: ignore[attr-defined]
+    press(qtbot, Qt.Key.Key_Tab)
+    focused(qtbot, "amountEdit")
+    type_text(qtbot, "12.50")
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: balance(window, target) == Decimal("12.50"))
+
+
+def test_statement_export_by_keyboard(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    account = open_account(qtbot, window, "cust-1", "100")
+    money(qtbot, Qt.Key.Key_F2, "23.45", "Interest")
+    qtbot.waitUntil(lambda: balance(window, account) == Decimal("123.45"))
+    press(qtbot, Qt.Key.Key_E, CTRL)
+    dialog = active_dialog(qtbot)
+    path_field = dialog.findChild(QLineEdit, "statementPathEdit")
+    assert path_field is not None
+    from PySide6.QtWidgets import QComboBox
+
+    combo = dialog.findChild(QComboBox, "statementFormatCombo")
+    assert combo is not None
+    combo.setFocus()
+    qtbot.waitUntil(combo.hasFocus)
+    qtbot.keyClicks(combo, "CSV")
+    target = tmp_path / "statement.csv"
+    path_field.setFocus()
+    qtbot.waitUntil(path_field.hasFocus)
+    replace_text(qtbot, str(target))
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(target.exists, timeout=10_000)
+    text = target.read_text(encoding="utf-8-sig")
+    assert account in text
+    assert "123.45" in text
+    qtbot.waitUntil(lambda: gone(dialog))
