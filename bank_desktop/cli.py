@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="store_true", help="print version and store, then exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="check this installation: open an account and deposit in a hidden window, then exit",
+    )
+    parser.add_argument(
         "--demo",
         nargs="?",
         type=_positive_int,
@@ -121,6 +126,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.smoke:
+        from bank_desktop.gui.smoke import run_smoke
+
+        return run_smoke()
     settings = resolve_settings(store_url=args.store, clerk_id=args.clerk, stored=_stored())
     if args.version:
         print(f"bank-desktop {__version__} (store: {redact_url(settings.store_url)})", file=out)
