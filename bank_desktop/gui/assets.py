@@ -43,7 +43,9 @@ def resource_path(name: str) -> Traversable:
     parts = name.split("/")
     if not name or name.startswith("/") or any(part in ("", ".", "..") for part in parts):
         raise ValueError(f"Resource names are relative paths inside the package: {name!r}")
-    resource = files(RESOURCE_PACKAGE).joinpath(*parts)
+    resource = files(RESOURCE_PACKAGE)
+    for part in parts:  # one segment at a time: some readers (a PyInstaller bundle's) take one
+        resource = resource.joinpath(part)
     if not resource.is_file():
         raise FileNotFoundError(f"No packaged resource {name!r} in {RESOURCE_PACKAGE}")
     return resource
