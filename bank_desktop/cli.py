@@ -24,6 +24,7 @@ from bank_desktop.eventstore import (
     StoreConfigError,
     open_snapshot_store,
     open_store,
+    prepare_store,
     redact_url,
 )
 
@@ -90,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     _request_id(close)
 
     commands.add_parser("recover", help="finish or reverse interrupted transfers")
+
+    deploy = commands.add_parser(
+        "deploy", help="prepare the store (create the PostgreSQL schema); safe to run again"
+    )
+    deploy.add_argument("--dry-run", action="store_true", help="say what would be done")
     return parser
 
 
@@ -138,6 +144,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         from bank_desktop.gui.app import run  # Qt is loaded only for the window
 
         return run(settings, demo_events=args.demo or 0)
+    if args.command == "deploy":
+        return _deploy(settings.store_url, dry_run=args.dry_run, out=out)
     try:
         store = open_store(settings.store_url)
     except StoreConfigError as exc:
@@ -162,6 +170,25 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         return 2
     finally:
         store.close()
+
+
+def _deploy(url: str, *, dry_run: bool, out: TextIO) -> int:
+    """Create what the store needs (idempotent); --dry-run only says what would happen."""
+    shown = redact_url(url)
+    if dry_run:
+        print(f"plan: prepare the Bank Desktop schema in {shown} (tables are kept)", file=out)
+        return 0
+    try:
+        store, created = prepare_store(url)
+    except StoreConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except EventStoreError as exc:
+        print(f"error: the store is unavailable: {exc}", file=sys.stderr)
+        return 3
+    store.close()
+    print(f"{'created' if created else 'unchanged'}: Bank Desktop schema in {shown}", file=out)
+    return 0
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings, store: EventStore, out: TextIO) -> int:

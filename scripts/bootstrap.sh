@@ -22,6 +22,14 @@ if ((${#need_apt[@]})) && command -v apt-get >/dev/null 2>&1; then
   fi
 fi
 
+# The PostgreSQL tests use the machine's server for real: start it if it is down.
+if command -v pg_lsclusters >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  if pg_lsclusters --no-header 2>/dev/null | grep -q " down "; then
+    echo "bootstrap: starting PostgreSQL" >&2
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start || true
+  fi
+fi
+
 venv="$root/.venv"
 stamp="$venv/.installed-$(sha256sum "$root/pyproject.toml" | cut -c1-16)"
 if [ ! -x "$venv/bin/python" ]; then

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,3 +27,27 @@ def _isolated_data_dir(
         QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(home / "config")
     )
     return home
+
+
+#: The PostgreSQL server the machine runs (trust auth). Tests use it for real; each gets a
+#: schema of its own, dropped afterwards, so tests never see each other's events.
+POSTGRES_SERVER = os.environ.get(
+    "BANK_DESKTOP_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    try:
+        admin = psycopg.connect(POSTGRES_SERVER, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:  # a failure, not a skip: CI must run these
+        pytest.fail(f"PostgreSQL at {POSTGRES_SERVER} is not reachable: {exc}")
+    with admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+        try:
+            yield f"{POSTGRES_SERVER}?options=-csearch_path%3D{schema}"
+        finally:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")

@@ -93,3 +93,19 @@ def test_the_console_script_runs_as_a_program(tmp_path: Path) -> None:
         check=True,
     )
     assert result.stdout.strip() == f"bank-desktop {__version__} (store: memory://)"
+
+
+def test_deploy_prepares_postgresql_once(postgres_url: str) -> None:
+    code, text = run("--store", postgres_url, "deploy")
+    assert (code, text.split(":")[0]) == (0, "created")
+    code, text = run("--store", postgres_url, "deploy")
+    assert (code, text.split(":")[0]) == (0, "unchanged")
+    code, text = run("--store", postgres_url, "open", "--customer", "cust-1", "--initial", "5")
+    assert code == 0
+    assert run("--store", postgres_url, "deploy", "--dry-run")[1].startswith("plan:")
+
+
+def test_deploy_names_a_missing_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    url = "postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dno_such_schema"
+    assert run("--store", url, "deploy")[0] == 2
+    assert "does not exist" in capsys.readouterr().err

@@ -23,7 +23,12 @@ from bank_desktop.eventstore.port import (
     SnapshotStore,
     StreamState,
 )
-from bank_desktop.eventstore.urls import open_snapshot_store, open_store, redact_url
+from bank_desktop.eventstore.urls import (
+    open_snapshot_store,
+    open_store,
+    prepare_store,
+    redact_url,
+)
 
 __all__ = [
     "ANY",
@@ -45,5 +50,6 @@ __all__ = [
     "StreamState",
     "open_snapshot_store",
     "open_store",
+    "prepare_store",
     "redact_url",
 ]

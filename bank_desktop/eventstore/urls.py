@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 from bank_desktop.eventstore.errors import StoreConfigError
 from bank_desktop.eventstore.port import EventStore, SnapshotStore
 
-SUPPORTED = "memory://, sqlite:///absolute/path/bank.db"
+SUPPORTED = "memory://, sqlite:///absolute/path/bank.db, postgresql://user@host:5432/database"
 _SECRET_QUERY = re.compile(
     r"(?i)((?:api[_-]?key|apikey|key|token|auth[_-]?token|password|secret)=)[^&#]+"
 )
@@ -70,7 +70,34 @@ def open_store(url: str) -> EventStore:
         from bank_desktop.eventstore.sqlite import SqliteEventStore
 
         return SqliteEventStore(sqlite_path(url))
+    if scheme in ("postgresql", "postgres"):
+        from bank_desktop.eventstore.postgres import PostgresEventStore
+
+        return PostgresEventStore(url, display_url=redact_url(url))
     raise StoreConfigError(f"Unsupported store URL {redact_url(url)!r}; supported: {SUPPORTED}")
+
+
+def prepare_store(url: str) -> tuple[EventStore, bool]:
+    """Open the store a URL names, creating its schema if needed (``bank-desktop deploy``).
+
+    Returns the store and whether anything was created. SQLite files and memory stores
+    prepare themselves on open; PostgreSQL gets its tables and index here.
+    """
+    scheme = url.strip().split(":", 1)[0].lower() if ":" in url else ""
+    if scheme in ("postgresql", "postgres"):
+        from bank_desktop.eventstore.postgres import PostgresEventStore
+
+        store = PostgresEventStore(url.strip(), display_url=redact_url(url), check_schema=False)
+        try:
+            created = store.prepare_schema()
+        except BaseException:
+            store.close()
+            raise
+        return store, created
+    if scheme == "sqlite":
+        existed = sqlite_path(url.strip()).exists()
+        return open_store(url), not existed
+    return open_store(url), False
 
 
 def open_snapshot_store(store: EventStore, base_directory: Path) -> SnapshotStore:

@@ -42,6 +42,8 @@ def check_new_events(events: object) -> None:
             raise ValueError("Event type must be a non-empty string.")
         if len(event.type) > MAX_EVENT_TYPE_LENGTH:
             raise ValueError(f"Event type is longer than {MAX_EVENT_TYPE_LENGTH} characters.")
+        if "\x00" in event.type or "\x00" in str(event.event_id):
+            raise ValueError("Event types and ids must not contain NUL characters.")
         if not isinstance(event.data, Mapping) or not isinstance(event.metadata, Mapping):
             raise TypeError("Event data and metadata must be mappings.")
         if not isinstance(event.event_id, str) or not event.event_id:

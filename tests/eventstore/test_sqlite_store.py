@@ -39,9 +39,6 @@ class TestSqliteEventStore(EventStoreContract):
     def make_store(self, tmp_path: Path) -> EventStore:
         return SqliteEventStore(tmp_path / "store" / "events.db")
 
-    def test_read_all_rejects_limit_none(self, store: EventStore) -> None:
-        super().test_read_all_rejects_limit_none(store)
-
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)

@@ -1,0 +1,415 @@
+"""The branch store: PostgreSQL through psycopg 3 and a connection pool.
+
+**Global order without gaps.** Concurrent transactions commit out of sequence order, so a
+reader that saw position N+1 could later find N appear (the classic trap with sequences). Here
+every append takes one transaction-scoped advisory lock before it allocates positions, and
+keeps it until it commits: positions are handed out strictly in commit order, so a committed
+N+1 implies a committed N. The price is that appends to the whole store are serialised — the
+commit itself (fsync) is the cost either way, and a branch's clerks produce far fewer commands
+than PostgreSQL commits per second (see bench/postgres.py). The alternative, reading only below
+the oldest in-flight transaction (``pg_snapshot_xmin``), keeps appends parallel but makes every
+reader lag behind the slowest writer and needs care with subtransactions; serialising is the
+choice that is obviously correct.
+
+**Expected positions** are checked under that same lock; the unique (stream, position) key
+backs them up, so no read-then-write race can write a stream twice at one position.
+
+**Live delivery** uses LISTEN/NOTIFY: every append notifies at commit; ``wait_for_events`` first
+checks the head, then waits for a notification. A lost notification or a dropped connection
+costs at most one wait: callers always re-read from their position, so nothing is skipped.
+
+The schema is created by ``bank-desktop deploy`` (``prepare_schema``) and checked at start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import datetime
+from typing import Any, Final
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from bank_desktop.eventstore.codec import (
+    decode_metadata,
+    decode_payload,
+    encode_json,
+    fast_decode,
+    utc_now,
+)
+from bank_desktop.eventstore.errors import (
+    ConcurrencyError,
+    EventStoreError,
+    StoreConfigError,
+    StoreUnavailableError,
+)
+from bank_desktop.eventstore.port import (
+    AppendRequest,
+    AppendResult,
+    ExpectedPosition,
+    NewEvent,
+    RecordedEvent,
+    expectation_met,
+)
+from bank_desktop.eventstore.validation import check_new_events, check_read_args, check_stream_id
+
+_log = logging.getLogger(__name__)
+
+SCHEMA_STATEMENTS: Final = (
+    """
+    CREATE TABLE IF NOT EXISTS bank_events (
+        global_position BIGINT      PRIMARY KEY,
+        stream_id       TEXT        NOT NULL,
+        stream_position BIGINT      NOT NULL,
+        event_id        TEXT        NOT NULL,
+        type            TEXT        NOT NULL,
+        data            TEXT        NOT NULL,
+        metadata        TEXT        NOT NULL,
+        created_at      TIMESTAMPTZ NOT NULL,
+        UNIQUE (stream_id, stream_position)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS bank_events_by_type ON bank_events (type, global_position)",
+)
+_COLUMNS: Final = (
+    "global_position, stream_id, stream_position, event_id, type, data, created_at, metadata"
+)
+_LEAN_COLUMNS: Final = _COLUMNS.rsplit(",", 1)[0]
+_INSERT: Final = f"INSERT INTO bank_events ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+_HEADS: Final = (
+    "SELECT (SELECT coalesce(max(global_position), 0) FROM bank_events), "
+    "(SELECT coalesce(max(stream_position), 0) FROM bank_events WHERE stream_id = %s)"
+)
+
+
+class PostgresEventStore:
+    """Event store on a PostgreSQL database (``postgresql://user@host:5432/db``)."""
+
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        display_url: str,
+        pool_size: int = 8,
+        timeout: float = 5.0,
+        check_schema: bool = True,
+    ) -> None:
+        self._conninfo = conninfo
+        self._display_url = display_url
+        self._timeout = timeout
+        self._closed = False
+        self._listen_lock = threading.Lock()
+        self._listener: psycopg.Connection[Any] | None = None
+        self._pool = ConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=pool_size,
+            timeout=timeout,
+            open=False,
+            check=ConnectionPool.check_connection,
+            kwargs={"connect_timeout": max(1, int(timeout))},
+            name="bank-desktop",
+        )
+        try:
+            self._pool.open(wait=True, timeout=timeout)
+        except PoolTimeout as exc:
+            self._pool.close()
+            raise StoreUnavailableError(
+                f"Cannot connect to the PostgreSQL store {display_url} within {timeout:.0f} s."
+            ) from exc
+        with self._translated("read the schema"), self._pool.connection() as conn:
+            schema = conn.execute("SELECT current_schema()").fetchone()
+            self._namespace = str(schema[0] if schema else "public")
+            present = conn.execute("SELECT to_regclass('bank_events')").fetchone()
+        # Per schema, so separate stores in one database neither block nor wake each other.
+        digest = hashlib.sha256(f"bank-desktop:{self._namespace}".encode()).digest()
+        self._lock_key = int.from_bytes(digest[:8], "big", signed=True)
+        self._channel = f"bank_events_{digest[:6].hex()}"
+        if check_schema and (present is None or present[0] is None):
+            self._pool.close()
+            raise StoreConfigError(
+                f"The PostgreSQL store {display_url} has no Bank Desktop schema yet: "
+                f"run `bank-desktop deploy --store {display_url}` first."
+            )
+
+    # ── administration ────────────────────────────────────────────────────────────────────
+
+    @property
+    def url(self) -> str:
+        return self._display_url
+
+    def prepare_schema(self) -> bool:
+        """Create the tables and index if missing (``deploy``); True when anything was created."""
+        with self._translated("create the schema"), self._pool.connection() as conn:
+            existed = conn.execute("SELECT to_regclass('bank_events')").fetchone()
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+            for statement in SCHEMA_STATEMENTS:
+                conn.execute(statement)
+        return existed is None or existed[0] is None
+
+    @contextmanager
+    def _translated(self, action: str) -> Iterator[None]:
+        """psycopg errors in, the store's error family out; no DSN (or password) in messages."""
+        try:
+            yield
+        except PoolTimeout as exc:
+            raise StoreUnavailableError(
+                f"The PostgreSQL store {self._display_url} is not reachable; could not {action}."
+            ) from exc
+        except pg_errors.UndefinedTable as exc:
+            raise StoreConfigError(
+                f"The PostgreSQL store {self._display_url} has no Bank Desktop schema: "
+                "run `bank-desktop deploy` first."
+            ) from exc
+        except pg_errors.InvalidSchemaName as exc:
+            raise StoreConfigError(
+                f"The schema named in the search_path of {self._display_url} does not exist; "
+                "create it (CREATE SCHEMA …) or use the database's default schema."
+            ) from exc
+        except pg_errors.InsufficientPrivilege as exc:
+            raise StoreConfigError(
+                f"The database user of {self._display_url} may not {action}: "
+                f"{exc.diag.message_primary}."
+            ) from exc
+        except pg_errors.UniqueViolation as exc:
+            raise EventStoreError(f"Could not {action}: {exc.diag.message_primary}.") from exc
+        except (psycopg.OperationalError, pg_errors.QueryCanceled) as exc:
+            raise StoreUnavailableError(
+                f"The PostgreSQL store {self._display_url} failed; could not {action} "
+                f"({type(exc).__name__})."
+            ) from exc
+        except psycopg.Error as exc:
+            raise EventStoreError(f"Could not {action}: {exc.diag.message_primary}.") from exc
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise EventStoreError("The event store is closed.")
+
+    # ── writing ───────────────────────────────────────────────────────────────────────────
+
+    def append(
+        self, stream_id: str, events: Sequence[NewEvent], expected: ExpectedPosition
+    ) -> AppendResult:
+        return self.append_many([AppendRequest(stream_id, events, expected)])[0]
+
+    def append_many(self, requests: Sequence[AppendRequest]) -> list[AppendResult]:
+        self._check_open()
+        encoded = []
+        for request in requests:
+            check_stream_id(request.stream_id)
+            check_new_events(request.events)
+            encoded.append(
+                [
+                    (e.event_id, e.type, encode_json(e.data), encode_json(e.metadata))
+                    for e in request.events
+                ]
+            )
+        rows: list[tuple[Any, ...]] = []
+        heads: list[int] = []
+        now = utc_now()
+        first = requests[0].stream_id if requests else ""
+        action = f"append to {first or 'the store'}"
+        with self._translated(action), self._pool.connection() as conn, conn.transaction():
+            # one transaction: lock, check, insert, notify; committed on leaving the block
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+            found = conn.execute(_HEADS, (first,)).fetchone()
+            head, first_actual = (int(found[0]), int(found[1])) if found else (0, 0)
+            pending: dict[str, int] = {first: first_actual}
+            for request, items in zip(requests, encoded, strict=True):
+                stream_id = request.stream_id
+                actual = pending.get(stream_id)
+                if actual is None:
+                    row = conn.execute(
+                        "SELECT coalesce(max(stream_position), 0) FROM bank_events "
+                        "WHERE stream_id = %s",
+                        (stream_id,),
+                    ).fetchone()
+                    actual = int(row[0]) if row else 0
+                if not expectation_met(request.expected, actual):
+                    raise ConcurrencyError(stream_id, request.expected, actual)
+                for event_id, type_, data, meta in items:
+                    head += 1
+                    actual += 1
+                    rows.append((head, stream_id, actual, event_id, type_, data, now, meta))
+                pending[stream_id] = actual
+                heads.append(actual)
+            if rows:
+                with conn.cursor() as cursor:
+                    cursor.executemany(_INSERT, rows)
+                conn.execute("SELECT pg_notify(%s, %s)", (self._channel, str(head)))
+        results = []
+        row_iter = iter(rows)
+        for request, head_position in zip(requests, heads, strict=True):
+            recorded = []
+            for event in request.events:
+                position, _, stream_position, *_rest = next(row_iter)
+                recorded.append(
+                    RecordedEvent(
+                        event.event_id,
+                        event.type,
+                        event.data,
+                        request.stream_id,
+                        stream_position,
+                        position,
+                        now,
+                        event.metadata,
+                    )
+                )
+            results.append(AppendResult(request.stream_id, head_position, tuple(recorded)))
+        return results
+
+    # ── reading ───────────────────────────────────────────────────────────────────────────
+
+    def _query(self, action: str, sql: str, params: Sequence[Any]) -> list[Any]:
+        self._check_open()
+        with self._translated(action), self._pool.connection() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def read_stream(
+        self, stream_id: str, *, after: int = 0, limit: int | None = None
+    ) -> list[RecordedEvent]:
+        check_stream_id(stream_id)
+        check_read_args(after, limit)
+        rows = self._query(
+            f"read {stream_id}",
+            f"SELECT {_COLUMNS} FROM bank_events WHERE stream_id = %s AND stream_position > %s "
+            "ORDER BY stream_position LIMIT %s",
+            (stream_id, after, limit),
+        )
+        return _recorded(rows)
+
+    def stream_position(self, stream_id: str) -> int:
+        check_stream_id(stream_id)
+        rows = self._query(
+            f"read {stream_id}",
+            "SELECT coalesce(max(stream_position), 0) FROM bank_events WHERE stream_id = %s",
+            (stream_id,),
+        )
+        return int(rows[0][0])
+
+    def read_all(
+        self,
+        *,
+        after: int = 0,
+        limit: int = 1000,
+        types: Collection[str] | None = None,
+        with_metadata: bool = True,
+    ) -> list[RecordedEvent]:
+        check_read_args(after, limit, limit_required=True)
+        columns = _COLUMNS if with_metadata else _LEAN_COLUMNS
+        if types is None:
+            sql = (
+                f"SELECT {columns} FROM bank_events WHERE global_position > %s "
+                "ORDER BY global_position LIMIT %s"
+            )
+            params: list[Any] = [after, limit]
+        else:
+            wanted = sorted(set(types))
+            if not wanted:
+                return []
+            # One ordered index range per type, merged by PostgreSQL (Merge Append): each
+            # costs O(limit) where "type = ANY(...)" would sort every match after ``after``.
+            parts = [
+                f"(SELECT {columns} FROM bank_events WHERE type = %s AND global_position > %s "
+                "ORDER BY global_position LIMIT %s)"
+                for _ in wanted
+            ]
+            sql = (
+                f"SELECT * FROM ({' UNION ALL '.join(parts)}) AS matching "
+                "ORDER BY global_position LIMIT %s"
+            )
+            params = [value for type_ in wanted for value in (type_, after, limit)]
+            params.append(limit)
+        return _recorded(self._query("read events", sql, params))
+
+    def head_position(self) -> int:
+        rows = self._query(
+            "read the store position",
+            "SELECT coalesce(max(global_position), 0) FROM bank_events",
+            (),
+        )
+        return int(rows[0][0])
+
+    def wait_for_events(self, after: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._listen_lock:
+            listener = self._listening()  # listening before the head check: no commit slips by
+            if self.head_position() > after:
+                return True
+            try:
+                for _ in listener.notifies(
+                    timeout=max(0.0, deadline - time.monotonic()), stop_after=1
+                ):
+                    break
+            except psycopg.OperationalError as exc:
+                self._drop_listener()
+                raise StoreUnavailableError(
+                    f"Lost the live connection to {self._display_url}."
+                ) from exc
+        # Notified or not, the head decides: a notification may have been lost or be stale.
+        return self.head_position() > after
+
+    def _listening(self) -> psycopg.Connection[Any]:
+        if self._listener is None or self._listener.closed:
+            self._check_open()
+            with self._translated("listen for new events"):
+                conn = psycopg.connect(
+                    self._conninfo, autocommit=True, connect_timeout=max(1, int(self._timeout))
+                )
+                conn.execute(f"LISTEN {self._channel}")
+            self._listener = conn
+        return self._listener
+
+    def _drop_listener(self) -> None:
+        if self._listener is not None:
+            with suppress(psycopg.Error):  # closing a broken connection
+                self._listener.close()
+            self._listener = None
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with self._listen_lock:
+            self._drop_listener()
+        self._pool.close()
+
+    def __repr__(self) -> str:
+        return f"PostgresEventStore({self._display_url!r})"
+
+
+def _recorded(rows: list[Any]) -> list[RecordedEvent]:
+    decode = fast_decode
+    out: list[RecordedEvent] = []
+    append = out.append
+    for row in rows:
+        global_position, stream_id, position, event_id, type_, text, created = row[:7]
+        try:
+            data = decode(text)
+        except ValueError:
+            data = decode_payload(text, stream_id, position)
+        metadata = (
+            (lambda text=row[7], sid=stream_id, pos=position: decode_metadata(text, sid, pos))
+            if len(row) > 7
+            else None
+        )
+        created_at: datetime = created
+        append(
+            RecordedEvent(
+                event_id,
+                type_,
+                data,
+                stream_id,
+                int(position),
+                int(global_position),
+                created_at,
+                metadata,
+            )
+        )
+    return out
