@@ -48,7 +48,8 @@ class FileSnapshotStore:
                 "checkpoint": snapshot.checkpoint,
                 "checkpointEventId": snapshot.checkpoint_event_id,
                 "state": snapshot.state,
-            }
+            },
+            checked=False,  # our own projection rows, not payloads from outside
         )
         try:
             self._directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -105,7 +106,7 @@ class MemorySnapshotStore:
     def save(self, snapshot: Snapshot) -> None:
         # Stored as JSON text and decoded on every load, like a file: neither the saver nor
         # a loader can change what the next load returns by mutating shared objects.
-        body = encode_json({"state": snapshot.state})
+        body = encode_json({"state": snapshot.state}, checked=False)
         with self._lock:
             self._snapshots[check_snapshot_name(snapshot.name)] = (snapshot, body)
 

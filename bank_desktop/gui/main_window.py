@@ -9,6 +9,8 @@ through the forms; nothing in a slot waits on the store.
 from __future__ import annotations
 
 import logging
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -45,7 +47,7 @@ from bank_desktop.gui.forms.base import CommandForm
 from bank_desktop.gui.help_dialog import ShortcutHelpDialog
 from bank_desktop.gui.live_feed import LiveFeed
 from bank_desktop.gui.messages import describe_error
-from bank_desktop.gui.models.accounts import AccountsModel, AccountsProxy
+from bank_desktop.gui.models.accounts import AccountsModel, AccountsProxy, search_keys_of
 from bank_desktop.gui.models.ledger import LedgerModel
 from bank_desktop.gui.settings import SettingsDialog
 from bank_desktop.gui.statement_dialog import StatementDialog
@@ -58,6 +60,10 @@ SAVE_AFTER_EVENTS: Final = 1_000
 RECOVERY_INTERVAL_MS: Final = 60_000
 RECOVERY_MIN_AGE: Final = timedelta(seconds=30)
 DEMO_EVENTS: Final = 20_000
+#: Events per page from the live feed, and how long one turn of the event loop may spend
+#: applying pages: small enough that typing and painting never wait more than a frame or two.
+FEED_PAGE: Final = 250
+SLICE_SECONDS: Final = 0.012
 
 
 class MainWindow(QMainWindow):
@@ -70,6 +76,8 @@ class MainWindow(QMainWindow):
         self._selected: str | None = None
         self._open_forms: list[QWidget] = []
         self._closing = False
+        self._pending_pages: deque[tuple[LiveFeed | None, list[RecordedEvent]]] = deque()
+        self._draining = False
         self.setWindowTitle(f"Bank Desktop – {context.clerk_id}")
         self.setWindowIcon(assets.app_icon())
         self.resize(1280, 820)
@@ -219,7 +227,7 @@ class MainWindow(QMainWindow):
         self.connection_label.setText("loading…")
         run_in_background(self._load, on_success=self._loaded, on_failure=self._load_failed)
 
-    def _load(self) -> ReadModel:
+    def _load(self) -> tuple[ReadModel, list[str]]:
         context = self._context
         if context.demo_events and context.store.head_position() == 0:
             fill_demo_data(context.store, events=context.demo_events)
@@ -227,13 +235,14 @@ class MainWindow(QMainWindow):
         replayed = catch_up(model, context.store)
         if replayed >= SAVE_AFTER_EVENTS:
             model.save(context.snapshots)
-        return model
+        return model, search_keys_of(model.balances)  # built here, not on the GUI thread
 
-    def _loaded(self, model: ReadModel) -> None:
+    def _loaded(self, loaded: tuple[ReadModel, list[str]]) -> None:
         if self._closing:
             return
+        model, keys = loaded
         self._read_model = model
-        self.accounts_model.set_projection(model.balances)
+        self.accounts_model.set_projection(model.balances, keys)
         self._show_position(model.checkpoint)
         self._start_feed(model.checkpoint)
         self._update_actions()
@@ -252,7 +261,9 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(3_000, self.start)  # the store may come back
 
     def _start_feed(self, after: int) -> None:
-        feed = LiveFeed(self._context.store, after=after, parent=self)
+        feed = LiveFeed(
+            self._context.store, after=after, batch_size=FEED_PAGE, in_flight=8, parent=self
+        )
         feed.events.connect(self._on_events)
         feed.status.connect(self._on_status)
         self._feed = feed
@@ -266,13 +277,29 @@ class MainWindow(QMainWindow):
             feed.deleteLater()
 
     def _on_events(self, batch: list[RecordedEvent]) -> None:
+        """Queue a page; pages are applied in slices so input and paints get turns between."""
         feed = self.sender()
-        try:
-            if self._read_model is not None and batch:
-                self._apply(batch)
-        finally:
-            if isinstance(feed, LiveFeed):
-                feed.batch_done()
+        self._pending_pages.append((feed if isinstance(feed, LiveFeed) else None, batch))
+        if not self._draining:
+            self._draining = True
+            QTimer.singleShot(0, self._drain)
+
+    def _drain(self) -> None:
+        deadline = time.perf_counter() + SLICE_SECONDS
+        while self._pending_pages:
+            feed, batch = self._pending_pages.popleft()
+            try:
+                if self._read_model is not None and batch and not self._closing:
+                    self._apply(batch)
+            finally:
+                if feed is not None and feed is self._feed:
+                    feed.batch_done()
+            if time.perf_counter() >= deadline:
+                break
+        if self._pending_pages:
+            QTimer.singleShot(0, self._drain)
+        else:
+            self._draining = False
 
     def _apply(self, batch: Sequence[RecordedEvent]) -> None:
         assert self._read_model is not None

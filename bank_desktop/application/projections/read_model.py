@@ -170,7 +170,8 @@ class ReadModel:
                 )
                 return None
         try:
-            return cls.from_snapshot(snapshot)
+            with collector_paused():  # 100k rows of new objects: nothing cyclic to collect
+                return cls.from_snapshot(snapshot)
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             _log.warning("Read model snapshot is damaged (%s); rebuilding", exc)
             return None

@@ -25,6 +25,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     Qt,
     QTimer,
+    Signal,
 )
 from PySide6.QtGui import QBrush, QColor
 
@@ -46,12 +47,20 @@ def _when(moment: datetime | None) -> str:
 
 
 class AccountsModel(QAbstractTableModel):
-    """Accounts in opening order; ``apply_changes`` after the read model applied a batch."""
+    """Accounts in opening order; ``sync`` after the read model applied a batch.
+
+    Besides Qt's signals it emits ``rows_changed`` with exactly the rows whose values moved,
+    so the proxy re-sorts those and not the whole table, and keeps each row's search text
+    (account and customer, lower case), which never changes once the account exists.
+    """
+
+    rows_changed = Signal(list)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._balances = BalancesProjection()
         self._count = 0
+        self._search: list[str] = []
         self._highlight_until: dict[str, float] = {}
         self._clock: Callable[[], float] = time.monotonic
         self._fade = QTimer(self)
@@ -60,11 +69,15 @@ class AccountsModel(QAbstractTableModel):
 
     # ── feeding ───────────────────────────────────────────────────────────────────────────
 
-    def set_projection(self, balances: BalancesProjection) -> None:
-        """Show another projection (once, when the read model has loaded)."""
+    def set_projection(
+        self, balances: BalancesProjection, search_keys: list[str] | None = None
+    ) -> None:
+        """Show another projection (once, when the read model has loaded). ``search_keys``
+        may come precomputed from the loading worker (see :func:`search_keys`)."""
         self.beginResetModel()
         self._balances = balances
         self._count = len(balances)
+        self._search = search_keys if search_keys is not None else search_keys_of(balances)
         self._highlight_until.clear()
         self.endResetModel()
 
@@ -72,14 +85,17 @@ class AccountsModel(QAbstractTableModel):
         """Announce accounts the projection gained and rows whose values changed."""
         total = len(self._balances)
         if total > self._count:
+            for row in range(self._count, total):
+                self._search.append(search_key(self._balances.at(row)))
             self.beginInsertRows(QModelIndex(), self._count, total - 1)
             self._count = total
             self.endInsertRows()
         rows = []
         until = self._clock() + HIGHLIGHT_SECONDS
+        index_of = self._balances.index_of
         for account_id in changed:
             try:
-                row = self._balances.index_of(account_id)
+                row = index_of(account_id)
             except KeyError:
                 continue
             if row < self._count:
@@ -87,6 +103,7 @@ class AccountsModel(QAbstractTableModel):
                 if highlight:
                     self._highlight_until[account_id] = until
         if rows:
+            self.rows_changed.emit(rows)
             self.dataChanged.emit(
                 self.index(min(rows), BALANCE), self.index(max(rows), LAST_ACTIVITY)
             )
@@ -96,10 +113,12 @@ class AccountsModel(QAbstractTableModel):
     def _expire_highlights(self) -> None:
         now = self._clock()
         expired = [a for a, until in self._highlight_until.items() if until <= now]
+        rows = []
         for account_id in expired:
             del self._highlight_until[account_id]
-            row = self._balances.index_of(account_id)
-            self.dataChanged.emit(self.index(row, 0), self.index(row, len(HEADERS) - 1))
+            rows.append(self._balances.index_of(account_id))
+        if rows:  # one range: a view repaints what it shows, however wide the range
+            self.dataChanged.emit(self.index(min(rows), 0), self.index(max(rows), len(HEADERS) - 1))
         if not self._highlight_until:
             self._fade.stop()
 
@@ -118,6 +137,11 @@ class AccountsModel(QAbstractTableModel):
 
     def account_at(self, row: int) -> AccountBalance:
         return self._balances.at(row)
+
+    @property
+    def search_keys(self) -> list[str]:
+        """Per row, "account customer" in lower case (what the filter matches)."""
+        return self._search
 
     def is_highlighted(self, account_id: str) -> bool:
         return self._highlight_until.get(account_id, 0.0) > self._clock()
@@ -177,6 +201,15 @@ def _display(row: AccountBalance, column: int) -> str:
     return ""
 
 
+def search_key(row: AccountBalance) -> str:
+    return f"{row.account_id} {row.customer_id}".casefold()
+
+
+def search_keys_of(balances: BalancesProjection) -> list[str]:
+    """Every row's search text; cheap enough for a worker thread, ~60 ms per 100k rows."""
+    return [search_key(row) for row in balances]
+
+
 def _sort_key(row: AccountBalance, column: int) -> Any:
     match column:
         case 0:
@@ -197,10 +230,15 @@ def _sort_key(row: AccountBalance, column: int) -> Any:
 class AccountsProxy(QAbstractProxyModel):
     """Filter (account or customer contains the text) and sort over ``AccountsModel``.
 
-    A filter change resets the proxy (the clerk asked for another set of rows); live changes
-    never do: new accounts are inserted where they belong, and when a sorted value moves a row
-    the proxy re-sorts with ``layoutChanged``, which keeps the selection and scroll position.
+    A filter change resets the proxy (the clerk asked for another set of rows); typing more
+    of the same search only narrows the rows already shown. Live changes never reset: new
+    accounts are inserted where they belong, and rows whose sorted value moved are taken out
+    and put back in place (``layoutChanged``, which keeps the selection and scroll position).
     """
+
+    #: Source ranges wider than this are forwarded as "everything may have changed": a view
+    #: repaints only what it shows, where mapping each row costs a Python call per row.
+    WIDE_RANGE: Final = 64
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -208,9 +246,9 @@ class AccountsProxy(QAbstractProxyModel):
         self._column: int | None = None
         self._order = Qt.SortOrder.AscendingOrder
         self._rows: list[int] = []  # source rows in view order
-        self._keys: list[Any] = []  # their sort keys, when sorted
-        self._position: dict[int, int] = {}
-        self._haystack: list[str] = []  # per source row: "account customer", lower case
+        self._keys: list[Any] = []  # (sort key, source row) in view order, when sorted
+        self._key_of: dict[int, Any] = {}  # source row -> its entry in _keys, when sorted
+        self._position_cache: dict[int, int] | None = None
 
     # ── wiring ────────────────────────────────────────────────────────────────────────────
 
@@ -222,9 +260,11 @@ class AccountsProxy(QAbstractProxyModel):
     def setSourceModel(self, source: QAbstractTableModel) -> None:  # type: ignore[override]
         self.beginResetModel()
         super().setSourceModel(source)
+        assert isinstance(source, AccountsModel)
         source.modelReset.connect(self._reset)
         source.rowsInserted.connect(self._inserted)
         source.dataChanged.connect(self._changed)
+        source.rows_changed.connect(self._moved)
         self._rebuild()
         self.endResetModel()
 
@@ -232,6 +272,13 @@ class AccountsProxy(QAbstractProxyModel):
         self.beginResetModel()
         self._rebuild()
         self.endResetModel()
+
+    @property
+    def _position(self) -> dict[int, int]:
+        """Source row -> proxy row, built on first use after the order changed."""
+        if self._position_cache is None:
+            self._position_cache = {r: i for i, r in enumerate(self._rows)}
+        return self._position_cache
 
     # ── filter and sort ───────────────────────────────────────────────────────────────────
 
@@ -243,102 +290,127 @@ class AccountsProxy(QAbstractProxyModel):
         needle = text.strip().casefold()
         if needle == self._needle:
             return
+        narrowing = bool(self._needle) and self._needle in needle
         self.beginResetModel()
         self._needle = needle
-        self._rebuild()
+        if narrowing:  # typing on: only rows already shown can still match, order is kept
+            keys = self.accounts().search_keys
+            kept = [r for r in self._rows if needle in keys[r]]
+            if self._column is not None:
+                self._keys = [self._key_of[r] for r in kept]
+                self._key_of = {r: self._key_of[r] for r in kept}
+            self._rows = kept
+            self._position_cache = None
+        else:
+            self._rebuild()
         self.endResetModel()
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self._column = column if 0 <= column < len(HEADERS) else None
         self._order = order
-        self._relayout()
-
-    def _matches(self, source_row: int) -> bool:
-        return not self._needle or self._needle in self._haystack[source_row]
+        self._relayout(lambda: self._arrange(list(self._rows)))
 
     def _rebuild(self) -> None:
-        source = self.accounts()
-        count = source.rowCount()
-        self._haystack = [self._hay(source.account_at(r)) for r in range(count)]
-        rows = [r for r in range(count) if self._matches(r)]
+        needle = self._needle
+        keys = self.accounts().search_keys
+        if needle:
+            rows = [r for r, key in enumerate(keys) if needle in key]
+        else:
+            rows = list(range(len(keys)))
         self._arrange(rows)
 
-    @staticmethod
-    def _hay(row: AccountBalance) -> str:
-        return f"{row.account_id} {row.customer_id}".casefold()
-
     def _arrange(self, rows: list[int]) -> None:
+        self._position_cache = None
         if self._column is None:
-            self._rows, self._keys = rows, []
-        else:
-            source = self.accounts()
-            column = self._column
-            decorated = sorted(
-                ((_sort_key(source.account_at(r), column), r) for r in rows),
-                reverse=self._order == Qt.SortOrder.DescendingOrder,
-            )
-            self._keys = list(decorated)
-            self._rows = [r for _, r in decorated]
-        self._position = {r: i for i, r in enumerate(self._rows)}
+            self._rows, self._keys, self._key_of = rows, [], {}
+            return
+        source, column = self.accounts(), self._column
+        decorated = sorted(
+            ((_sort_key(source.account_at(r), column), r) for r in rows),
+            reverse=self._order == Qt.SortOrder.DescendingOrder,
+        )
+        self._keys = decorated
+        self._key_of = {entry[1]: entry for entry in decorated}
+        self._rows = [r for _, r in decorated]
 
-    def _relayout(self) -> None:
+    def _relayout(self, change: Callable[[], None]) -> None:
         self.layoutAboutToBeChanged.emit()
         persistent = self.persistentIndexList()
         sources = [self.mapToSource(index) for index in persistent]
-        self._arrange(list(self._rows))
+        change()
         self.changePersistentIndexList(persistent, [self.mapFromSource(s) for s in sources])
         self.layoutChanged.emit()
+
+    @property
+    def _descending(self) -> bool:
+        return self._order == Qt.SortOrder.DescendingOrder
 
     # ── live changes ──────────────────────────────────────────────────────────────────────
 
     def _inserted(self, _parent: QModelIndex, first: int, last: int) -> None:
         source = self.accounts()
+        keys = source.search_keys
         for row in range(first, last + 1):
-            self._haystack.append(self._hay(source.account_at(row)))
-        for row in range(first, last + 1):
-            if not self._matches(row):
+            if self._needle and self._needle not in keys[row]:
                 continue
             if self._column is None:
                 at = len(self._rows)
                 self.beginInsertRows(QModelIndex(), at, at)
                 self._rows.append(row)
-                self._position[row] = at
+                if self._position_cache is not None:
+                    self._position_cache[row] = at
                 self.endInsertRows()
                 continue
-            key = (_sort_key(source.account_at(row), self._column), row)
-            descending = self._order == Qt.SortOrder.DescendingOrder
-            at = _insertion_point(self._keys, key, descending=descending)
+            entry = (_sort_key(source.account_at(row), self._column), row)
+            at = _locate(self._keys, entry, descending=self._descending)
             self.beginInsertRows(QModelIndex(), at, at)
-            self._keys.insert(at, key)
+            self._keys.insert(at, entry)
             self._rows.insert(at, row)
-            self._position = {r: i for i, r in enumerate(self._rows)}
+            self._key_of[row] = entry
+            self._position_cache = None
             self.endInsertRows()
 
-    def _changed(self, top_left: QModelIndex, bottom_right: QModelIndex, roles: Any = ()) -> None:
+    def _moved(self, rows: list[int]) -> None:
+        """Rows whose values changed: when sorted, take out and put back those that moved."""
         if self._column is None:
-            self._forward(top_left, bottom_right)
             return
-        source = self.accounts()
-        moved = False
-        for row in range(top_left.row(), bottom_right.row() + 1):
-            at = self._position.get(row)
-            if at is None:
-                continue
-            key = (_sort_key(source.account_at(row), self._column), row)
-            if key != self._keys[at]:
-                moved = True
-                break
-        if moved:
-            self._relayout()
-        else:
-            self._forward(top_left, bottom_right)
+        source, column, descending = self.accounts(), self._column, self._descending
+        moves = []
+        for row in rows:
+            old = self._key_of.get(row)
+            if old is None:
+                continue  # filtered out
+            new = (_sort_key(source.account_at(row), column), row)
+            if new != old:
+                moves.append((old, new))
+        if not moves:
+            return
 
-    def _forward(self, top_left: QModelIndex, bottom_right: QModelIndex) -> None:
-        proxied = [
-            self._position[r]
-            for r in range(top_left.row(), bottom_right.row() + 1)
-            if r in self._position
-        ]
+        def reposition() -> None:
+            for old, new in moves:
+                at = _locate(self._keys, old, descending=descending)
+                del self._keys[at]
+                del self._rows[at]
+                at = _locate(self._keys, new, descending=descending)
+                self._keys.insert(at, new)
+                self._rows.insert(at, new[1])
+                self._key_of[new[1]] = new
+            self._position_cache = None
+
+        self._relayout(reposition)
+
+    def _changed(self, top_left: QModelIndex, bottom_right: QModelIndex, roles: Any = ()) -> None:
+        if not self._rows:
+            return
+        first, last = top_left.row(), bottom_right.row()
+        if last - first > self.WIDE_RANGE:
+            self.dataChanged.emit(
+                self.index(0, top_left.column()),
+                self.index(len(self._rows) - 1, bottom_right.column()),
+            )
+            return
+        position = self._position
+        proxied = [position[r] for r in range(first, last + 1) if r in position]
         if proxied:
             self.dataChanged.emit(
                 self.index(min(proxied), top_left.column()),
@@ -390,13 +462,14 @@ class AccountsProxy(QAbstractProxyModel):
         return None if source_row is None else self._position.get(source_row)
 
 
-def _insertion_point(keys: list[Any], key: Any, *, descending: bool) -> int:
+def _locate(keys: list[Any], entry: Any, *, descending: bool) -> int:
+    """Where ``entry`` is (or would go) in ``keys``, which is sorted in view order."""
     if not descending:
-        return bisect.bisect_left(keys, key)
+        return bisect.bisect_left(keys, entry)
     low, high = 0, len(keys)
     while low < high:  # bisect on a descending list
         middle = (low + high) // 2
-        if keys[middle] > key:
+        if keys[middle] > entry:
             low = middle + 1
         else:
             high = middle

@@ -1,0 +1,110 @@
+"""The accounts model and its proxy under live changes: order, filter and Qt's model rules."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from PySide6.QtCore import Qt
+
+from bank_desktop.application import BankService
+from bank_desktop.application.projections import ReadModel, catch_up
+from bank_desktop.eventstore import open_store
+from bank_desktop.eventstore.port import EventStore
+from bank_desktop.gui.models.accounts import BALANCE, AccountsModel, AccountsProxy
+
+Setup = tuple[EventStore, BankService, ReadModel, AccountsModel, AccountsProxy, list[str]]
+
+
+@pytest.fixture
+def setup(qapp: object) -> Setup:
+    store = open_store("memory://")
+    bank = BankService(store)
+    accounts = [bank.open_account(f"cust-{i % 7}", str(10 * i)) for i in range(40)]
+    model = ReadModel()
+    catch_up(model, store)
+    source = AccountsModel()
+    source.set_projection(model.balances)
+    proxy = AccountsProxy()
+    proxy.setSourceModel(source)
+    return store, bank, model, source, proxy, accounts
+
+
+def shown(proxy: AccountsProxy) -> list[str]:
+    return [proxy.account_id_at(r) or "" for r in range(proxy.rowCount())]
+
+
+def live(store: EventStore, model: ReadModel, source: AccountsModel) -> None:
+    changes = model.apply(store.read_all(after=model.checkpoint, limit=10_000))
+    source.sync(changes.changed_accounts)
+
+
+def test_sorted_rows_move_in_place_as_balances_change(
+    qtmodeltester,
+    setup,  # type: ignore[no-untyped-def]
+) -> None:
+    store, bank, model, source, proxy, accounts = setup
+    qtmodeltester.check(proxy)
+    proxy.sort(BALANCE, Qt.SortOrder.DescendingOrder)
+    before = shown(proxy)
+    assert before[0] == accounts[-1]  # the richest first
+    bank.deposit(accounts[0], "10000")
+    bank.withdraw(accounts[-1], "390")
+    bank.transfer(accounts[5], accounts[6], "7")
+    live(store, model, source)
+    after = shown(proxy)
+    assert after[0] == accounts[0]
+    expected = sorted(
+        accounts,
+        key=lambda a: (model.balances.get(a).balance, source.row_of(a)),
+        reverse=True,  # type: ignore[union-attr]
+    )
+    assert after == expected
+
+
+def test_typing_more_narrows_and_backspace_widens(setup) -> None:  # type: ignore[no-untyped-def]
+    _store, _bank, _model, _source, proxy, _accounts = setup
+    proxy.set_filter_text("CUST")
+    assert proxy.rowCount() == 40
+    proxy.set_filter_text("cust-3")
+    narrowed = shown(proxy)
+    assert len(narrowed) == len([i for i in range(40) if i % 7 == 3])
+    proxy.set_filter_text("cust-")
+    assert proxy.rowCount() == 40
+    proxy.set_filter_text("")
+    assert proxy.rowCount() == 40
+
+
+def test_new_accounts_land_where_they_belong(
+    qtmodeltester,
+    setup,  # type: ignore[no-untyped-def]
+) -> None:
+    store, bank, model, source, proxy, _accounts = setup
+    qtmodeltester.check(proxy)
+    proxy.sort(BALANCE, Qt.SortOrder.AscendingOrder)
+    proxy.set_filter_text("cust-2")
+    middle = bank.open_account("cust-2", "155")
+    outside = bank.open_account("cust-9", "1")
+    live(store, model, source)
+    rows = shown(proxy)
+    assert middle in rows
+    assert outside not in rows
+    balances = [model.balances.get(a).balance for a in rows]  # type: ignore[union-attr]
+    assert balances == sorted(balances)
+    assert balances[rows.index(middle)] == Decimal("155.00")
+
+
+def test_the_selection_survives_a_resort(qtbot, setup) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QTableView
+
+    store, bank, model, source, proxy, accounts = setup
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(proxy)
+    proxy.sort(BALANCE, Qt.SortOrder.DescendingOrder)
+    target = accounts[10]
+    view.setCurrentIndex(proxy.index(proxy.row_of(target) or 0, 0))
+    bank.deposit(target, "5000")
+    live(store, model, source)
+    assert proxy.account_id_at(view.currentIndex().row()) == target
+    assert view.currentIndex().row() == 0
