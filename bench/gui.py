@@ -293,10 +293,10 @@ def install_wrappers() -> None:
         finally:
             LOG["apply"].append((t0, clock() - t0, len(batch)))
 
-    def timed_relayout(self: Any) -> None:
+    def timed_relayout(self: Any, *args: Any) -> None:
         t0 = clock()
         try:
-            relayout(self)
+            relayout(self, *args)
         finally:
             LOG["relayout"].append((t0, clock() - t0, len(self._rows)))
 

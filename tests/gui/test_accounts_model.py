@@ -37,6 +37,7 @@ def shown(proxy: AccountsProxy) -> list[str]:
 def live(store: EventStore, model: ReadModel, source: AccountsModel) -> None:
     changes = model.apply(store.read_all(after=model.checkpoint, limit=10_000))
     source.sync(changes.changed_accounts)
+    source.flush()
 
 
 def test_sorted_rows_move_in_place_as_balances_change(
