@@ -42,6 +42,16 @@ _HIGHLIGHT: Final = QColor(255, 236, 153)
 _CLOSED: Final = QColor(120, 120, 120)
 
 Index = QModelIndex | QPersistentModelIndex
+_ANSWERED_ROLES: Final = frozenset(
+    {
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.TextAlignmentRole,
+        Qt.ItemDataRole.BackgroundRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.ToolTipRole,
+        ACCOUNT_ID_ROLE,
+    }
+)
 
 
 def _when(moment: datetime | None) -> str:
@@ -181,7 +191,9 @@ class AccountsModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < self._count:
+        # A view asks for about ten roles per visible cell on every repaint; the ones this
+        # model never answers are turned away before any lookup.
+        if role not in _ANSWERED_ROLES or not index.isValid() or not 0 <= index.row() < self._count:
             return None
         row = self._balances.at(index.row())
         column = index.column()
@@ -480,6 +492,11 @@ class AccountsProxy(QAbstractProxyModel):
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         return self.accounts().headerData(section, orientation, role)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role not in _ANSWERED_ROLES:
+            return None  # without mapping the index: most of a repaint's questions
+        return self.accounts().data(self.mapToSource(index), role)
 
     def account_id_at(self, row: int) -> str | None:
         if not 0 <= row < self._count():
