@@ -12,17 +12,17 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bank_desktop.eventstore.codec import decode_metadata, decode_payload, encode_json, utc_now
-from bank_desktop.eventstore.errors import ConcurrencyError, EventStoreError
+from bank_desktop.eventstore.batches import allocate, encode_requests, results
+from bank_desktop.eventstore.codec import decode_metadata, decode_payload, utc_now
+from bank_desktop.eventstore.errors import EventStoreError
 from bank_desktop.eventstore.port import (
     AppendRequest,
     AppendResult,
     ExpectedPosition,
     NewEvent,
     RecordedEvent,
-    expectation_met,
 )
-from bank_desktop.eventstore.validation import check_new_events, check_read_args, check_stream_id
+from bank_desktop.eventstore.validation import check_read_args, check_stream_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,58 +68,22 @@ class MemoryEventStore:
         return self.append_many([AppendRequest(stream_id, events, expected)])[0]
 
     def append_many(self, requests: Sequence[AppendRequest]) -> list[AppendResult]:
-        encoded = []
-        for request in requests:
-            check_stream_id(request.stream_id)
-            check_new_events(request.events)
-            encoded.append(
-                [(e, encode_json(e.data), encode_json(e.metadata)) for e in request.events]
-            )
+        encoded = encode_requests(requests)
         with self._changed:
             self._check_open()
-            pending: dict[str, int] = {}
-            for request in requests:
-                actual = pending.get(
-                    request.stream_id, len(self._streams.get(request.stream_id, ()))
-                )
-                if not expectation_met(request.expected, actual):
-                    raise ConcurrencyError(request.stream_id, request.expected, actual)
-                pending[request.stream_id] = actual + len(request.events)
+            rows, heads = allocate(
+                requests,
+                encoded,
+                head=len(self._rows),
+                position_of=lambda stream_id: len(self._streams.get(stream_id, ())),
+            )
             now = utc_now()
-            results = []
-            for request, items in zip(requests, encoded, strict=True):
-                stream = self._streams.setdefault(request.stream_id, [])
-                recorded = []
-                for event, data, meta in items:
-                    row = _Row(
-                        event.event_id,
-                        event.type,
-                        data,
-                        meta,
-                        request.stream_id,
-                        len(stream) + 1,
-                        len(self._rows) + 1,
-                        now,
-                    )
-                    self._rows.append(row)
-                    stream.append(row)
-                    recorded.append(
-                        RecordedEvent(
-                            row.event_id,
-                            row.type,
-                            event.data,
-                            row.stream_id,
-                            row.stream_position,
-                            row.global_position,
-                            now,
-                            event.metadata,
-                        )
-                    )
-                if not stream:
-                    del self._streams[request.stream_id]
-                results.append(AppendResult(request.stream_id, len(stream), tuple(recorded)))
+            for position, stream_id, stream_position, event_id, type_, data, meta in rows:
+                row = _Row(event_id, type_, data, meta, stream_id, stream_position, position, now)
+                self._rows.append(row)
+                self._streams.setdefault(stream_id, []).append(row)
             self._changed.notify_all()
-        return results
+        return results(requests, rows, heads, now)
 
     def read_stream(
         self, stream_id: str, *, after: int = 0, limit: int | None = None

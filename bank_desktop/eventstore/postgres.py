@@ -36,15 +36,14 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from bank_desktop.eventstore.batches import allocate, encode_requests, results
 from bank_desktop.eventstore.codec import (
     decode_metadata,
     decode_payload,
-    encode_json,
     fast_decode,
     utc_now,
 )
 from bank_desktop.eventstore.errors import (
-    ConcurrencyError,
     EventStoreError,
     StoreConfigError,
     StoreUnavailableError,
@@ -55,9 +54,8 @@ from bank_desktop.eventstore.port import (
     ExpectedPosition,
     NewEvent,
     RecordedEvent,
-    expectation_met,
 )
-from bank_desktop.eventstore.validation import check_new_events, check_read_args, check_stream_id
+from bank_desktop.eventstore.validation import check_read_args, check_stream_id
 
 _log = logging.getLogger(__name__)
 
@@ -82,6 +80,9 @@ _COLUMNS: Final = (
 )
 _LEAN_COLUMNS: Final = _COLUMNS.rsplit(",", 1)[0]
 _INSERT: Final = f"INSERT INTO bank_events ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+_STREAM_HEAD: Final = (
+    "SELECT coalesce(max(stream_position), 0) FROM bank_events WHERE stream_id = %s"
+)
 _HEADS: Final = (
     "SELECT (SELECT coalesce(max(global_position), 0) FROM bank_events), "
     "(SELECT coalesce(max(stream_position), 0) FROM bank_events WHERE stream_id = %s)"
@@ -200,18 +201,7 @@ class PostgresEventStore:
 
     def append_many(self, requests: Sequence[AppendRequest]) -> list[AppendResult]:
         self._check_open()
-        encoded = []
-        for request in requests:
-            check_stream_id(request.stream_id)
-            check_new_events(request.events)
-            encoded.append(
-                [
-                    (e.event_id, e.type, encode_json(e.data), encode_json(e.metadata))
-                    for e in request.events
-                ]
-            )
-        rows: list[tuple[Any, ...]] = []
-        heads: list[int] = []
+        encoded = encode_requests(requests)
         now = utc_now()
         first = requests[0].stream_id if requests else ""
         action = f"append to {first or 'the store'}"
@@ -219,50 +209,22 @@ class PostgresEventStore:
             # one transaction: lock, check, insert, notify; committed on leaving the block
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
             found = conn.execute(_HEADS, (first,)).fetchone()
-            head, first_actual = (int(found[0]), int(found[1])) if found else (0, 0)
-            pending: dict[str, int] = {first: first_actual}
-            for request, items in zip(requests, encoded, strict=True):
-                stream_id = request.stream_id
-                actual = pending.get(stream_id)
-                if actual is None:
-                    row = conn.execute(
-                        "SELECT coalesce(max(stream_position), 0) FROM bank_events "
-                        "WHERE stream_id = %s",
-                        (stream_id,),
-                    ).fetchone()
-                    actual = int(row[0]) if row else 0
-                if not expectation_met(request.expected, actual):
-                    raise ConcurrencyError(stream_id, request.expected, actual)
-                for event_id, type_, data, meta in items:
-                    head += 1
-                    actual += 1
-                    rows.append((head, stream_id, actual, event_id, type_, data, now, meta))
-                pending[stream_id] = actual
-                heads.append(actual)
+            head, first_position = (int(found[0]), int(found[1])) if found else (0, 0)
+
+            def position_of(stream_id: str) -> int:
+                if stream_id == first:
+                    return first_position
+                row = conn.execute(_STREAM_HEAD, (stream_id,)).fetchone()
+                return int(row[0]) if row else 0
+
+            rows, heads = allocate(requests, encoded, head=head, position_of=position_of)
             if rows:
                 with conn.cursor() as cursor:
-                    cursor.executemany(_INSERT, rows)
-                conn.execute("SELECT pg_notify(%s, %s)", (self._channel, str(head)))
-        results = []
-        row_iter = iter(rows)
-        for request, head_position in zip(requests, heads, strict=True):
-            recorded = []
-            for event in request.events:
-                position, _, stream_position, *_rest = next(row_iter)
-                recorded.append(
-                    RecordedEvent(
-                        event.event_id,
-                        event.type,
-                        event.data,
-                        request.stream_id,
-                        stream_position,
-                        position,
-                        now,
-                        event.metadata,
+                    cursor.executemany(
+                        _INSERT, [(g, s, p, e, t, d, now, m) for g, s, p, e, t, d, m in rows]
                     )
-                )
-            results.append(AppendResult(request.stream_id, head_position, tuple(recorded)))
-        return results
+                conn.execute("SELECT pg_notify(%s, %s)", (self._channel, str(rows[-1][0])))
+        return results(requests, rows, heads, now)
 
     # ── reading ───────────────────────────────────────────────────────────────────────────
 
@@ -286,11 +248,7 @@ class PostgresEventStore:
 
     def stream_position(self, stream_id: str) -> int:
         check_stream_id(stream_id)
-        rows = self._query(
-            f"read {stream_id}",
-            "SELECT coalesce(max(stream_position), 0) FROM bank_events WHERE stream_id = %s",
-            (stream_id,),
-        )
+        rows = self._query(f"read {stream_id}", _STREAM_HEAD, (stream_id,))
         return int(rows[0][0])
 
     def read_all(

@@ -23,16 +23,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
+from bank_desktop.eventstore.batches import allocate, encode_requests, results
 from bank_desktop.eventstore.codec import (
     decode_metadata,
     decode_payload,
-    encode_json,
     fast_decode,
     format_timestamp,
     utc_now,
 )
 from bank_desktop.eventstore.errors import (
-    ConcurrencyError,
     EventStoreError,
     StoreConfigError,
     StoreUnavailableError,
@@ -43,9 +42,8 @@ from bank_desktop.eventstore.port import (
     ExpectedPosition,
     NewEvent,
     RecordedEvent,
-    expectation_met,
 )
-from bank_desktop.eventstore.validation import check_new_events, check_read_args, check_stream_id
+from bank_desktop.eventstore.validation import check_read_args, check_stream_id
 
 _log = logging.getLogger(__name__)
 
@@ -77,6 +75,7 @@ _EXPECTED_COLUMNS: Final = (
     "metadata",
     "created_at",
 )
+_STREAM_HEAD: Final = "SELECT max(stream_position) FROM events WHERE stream_id = ?"
 # Both heads in one round trip: the store's global position and the first stream's position.
 _HEADS: Final = (
     "SELECT (SELECT max(global_position) FROM events), "
@@ -233,48 +232,28 @@ class SqliteEventStore:
         return self.append_many([AppendRequest(stream_id, events, expected)])[0]
 
     def append_many(self, requests: Sequence[AppendRequest]) -> list[AppendResult]:
-        encoded = []
-        for request in requests:
-            check_stream_id(request.stream_id)
-            check_new_events(request.events)
-            encoded.append(
-                [
-                    (e.event_id, e.type, encode_json(e.data), encode_json(e.metadata))
-                    for e in request.events
-                ]
-            )
-        rows: list[Row] = []
-        heads: list[int] = []
-        with self._translated(f"append to {requests[0].stream_id if requests else 'the store'}"):
+        encoded = encode_requests(requests)
+        first = requests[0].stream_id if requests else ""
+        with self._translated(f"append to {first or 'the store'}"):
             conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("BEGIN IMMEDIATE")  # the write lock, before any position is read
             try:
-                first_stream = requests[0].stream_id if requests else ""
-                head, first_actual = conn.execute(_HEADS, (first_stream,)).fetchone()
-                head = head or 0
+                head, first_position = conn.execute(_HEADS, (first,)).fetchone()
+
+                def position_of(stream_id: str) -> int:
+                    if stream_id == first:
+                        return int(first_position or 0)
+                    found = conn.execute(_STREAM_HEAD, (stream_id,)).fetchone()[0]
+                    return int(found or 0)
+
+                rows, heads = allocate(
+                    requests, encoded, head=int(head or 0), position_of=position_of
+                )
                 now = utc_now()
                 stamp = format_timestamp(now)
-                pending: dict[str, int] = {first_stream: first_actual or 0}
-                for request, items in zip(requests, encoded, strict=True):
-                    stream_id = request.stream_id
-                    actual = pending.get(stream_id)
-                    if actual is None:
-                        actual = (
-                            conn.execute(
-                                "SELECT max(stream_position) FROM events WHERE stream_id = ?",
-                                (stream_id,),
-                            ).fetchone()[0]
-                            or 0
-                        )
-                    if not expectation_met(request.expected, actual):
-                        raise ConcurrencyError(stream_id, request.expected, actual)
-                    for event_id, type_, data, meta in items:
-                        head += 1
-                        actual += 1
-                        rows.append((head, stream_id, actual, event_id, type_, data, stamp, meta))
-                    pending[stream_id] = actual
-                    heads.append(actual)
-                conn.executemany(_INSERT, rows)
+                conn.executemany(
+                    _INSERT, [(g, s, p, e, t, d, stamp, m) for g, s, p, e, t, d, m in rows]
+                )
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -283,26 +262,7 @@ class SqliteEventStore:
         if rows:
             with self._appended:
                 self._appended.notify_all()
-        results = []
-        row_iter = iter(rows)
-        for request, head_position in zip(requests, heads, strict=True):
-            recorded = []
-            for event in request.events:
-                row = next(row_iter)
-                recorded.append(
-                    RecordedEvent(
-                        event.event_id,
-                        event.type,
-                        event.data,
-                        request.stream_id,
-                        row[2],
-                        row[0],
-                        now,
-                        event.metadata,
-                    )
-                )
-            results.append(AppendResult(request.stream_id, head_position, tuple(recorded)))
-        return results
+        return results(requests, rows, heads, now)
 
     # ── reading ───────────────────────────────────────────────────────────────────────────
 
