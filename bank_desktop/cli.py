@@ -92,6 +92,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("recover", help="finish or reverse interrupted transfers")
 
+    serve = commands.add_parser(
+        "serve",
+        help="run the seed's REST API and projection webhook (headless)",
+        description="Serve the seed-compatible REST API on uvicorn. The webhook needs "
+        "PROJECTION_AUTH_TOKEN set to a secret (the seed's 'dev-token' only with --dev).",
+    )
+    # SUPPRESS: given after "serve" they override the global flags, and are absent otherwise
+    serve.add_argument("--store", metavar="URL", default=argparse.SUPPRESS, help="event store URL")
+    serve.add_argument("--clerk", metavar="ID", default=argparse.SUPPRESS, help="default clerk id")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument(
+        "--port", type=_port, default=None, help="port (default: $PORT or 3001; 0 picks one)"
+    )
+    serve.add_argument(
+        "--dev", action="store_true", help="allow the seed's default webhook token 'dev-token'"
+    )
+
     deploy = commands.add_parser(
         "deploy", help="prepare the store (create the PostgreSQL schema); safe to run again"
     )
@@ -112,6 +129,12 @@ def _request_id(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--request-id", help="idempotency key: repeating it never applies the command twice"
     )
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)")
+    return int(text)
 
 
 def _positive_int(text: str) -> int:
@@ -146,6 +169,18 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         return run(settings, demo_events=args.demo or 0)
     if args.command == "deploy":
         return _deploy(settings.store_url, dry_run=args.dry_run, out=out)
+    if args.command == "serve":
+        from bank_desktop.http.server import default_port, serve
+
+        return serve(
+            store_url=settings.store_url,
+            clerk_id=settings.clerk_id,
+            data_dir=settings.data_dir,
+            host=args.host,
+            port=default_port() if args.port is None else args.port,
+            dev=args.dev,
+            out=out,
+        )
     try:
         store = open_store(settings.store_url)
     except StoreConfigError as exc:

@@ -1,0 +1,8 @@
+"""The seed-compatible REST API and projection webhook: ``bank-desktop serve``, headless."""
+
+from __future__ import annotations
+
+from bank_desktop.http.app import create_app
+from bank_desktop.http.context import InsecureTokenError
+
+__all__ = ["InsecureTokenError", "create_app"]

@@ -1,0 +1,157 @@
+"""``create_app``: the seed's REST API and the projection webhook over one store.
+
+The composition of the headless API: the live read model (snapshot, catch-up, subscription
+thread), the services per clerk, the routes, the error mapping, OpenAPI and the access log.
+Starting the app (its lifespan) loads the read model and starts following the store; stopping
+it stops the subscription thread and saves the snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bank_desktop import __version__
+from bank_desktop.eventstore import EventStore, SnapshotStore, open_snapshot_store
+from bank_desktop.http import commands, queries, webhook
+from bank_desktop.http.access_log import AccessLog
+from bank_desktop.http.context import (
+    RECOVERY_MIN_AGE,
+    ApiContext,
+    ApiSettings,
+    checked_projection_token,
+)
+from bank_desktop.http.docs import install_openapi
+from bank_desktop.http.errors import install_error_handlers
+from bank_desktop.http.read_side import LiveReadModel
+from bank_desktop.http.wire import ExactJSONResponse
+
+_log = logging.getLogger("bank_desktop.http")
+
+DESCRIPTION = """\
+The seed tutorial's banking API on Bank Desktop's event store: the same domain, rules and
+events as the clerks' window.
+
+* Amounts are JSON numbers with at most two decimal places; they are never rounded.
+* Writes answer with `X-Event-Position`; pass it to a read as `?after=` to read your writes.
+* `Idempotency-Key` on any POST makes a retry safe; `X-Clerk-Id` names the clerk.
+* Errors are `{"error": message, "details": {...}}`.
+"""
+
+
+def create_app(
+    store: EventStore,
+    *,
+    clerk_id: str,
+    projection_token: str | None,
+    dev: bool = False,
+    data_dir: Path | None = None,
+    snapshots: SnapshotStore | None = None,
+    wait_timeout: float = 5.0,
+    webhook_position_base: int = 0,
+    recovery_interval: float = 60.0,
+    snapshot_interval: float = 300.0,
+    idle_wait: float = 0.25,
+    close_store: bool = False,
+) -> FastAPI:
+    """The API over ``store``; raises InsecureTokenError for a missing or default webhook
+    token unless ``dev``.
+
+    Snapshots of the read model go to ``snapshots``, or under ``data_dir/serve`` (apart from
+    the window's, as webhook deliveries may add rows the window's store does not hold);
+    neither means no snapshots. ``close_store`` closes the store when the app stops.
+    """
+    token = checked_projection_token(projection_token, dev=dev)
+    if snapshots is None and data_dir is not None:
+        snapshots = open_snapshot_store(store, data_dir / "serve")
+    live = LiveReadModel(store, snapshots, idle_wait=idle_wait)
+    settings = ApiSettings(
+        clerk_id=clerk_id,
+        projection_token=token,
+        wait_timeout=wait_timeout,
+        webhook_position_base=webhook_position_base,
+    )
+    api = ApiContext(store, live, settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            await run_in_threadpool(live.load)
+        except Exception:
+            _log.exception("Cannot load the read model from %s", store.url)
+            if close_store:
+                store.close()
+            raise
+        live.start()
+        _log.info("Serving store %s as clerk %s", store.url, clerk_id)
+        task = asyncio.create_task(_upkeep(api, recovery_interval, snapshot_interval))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await run_in_threadpool(live.stop)
+            if close_store:
+                store.close()
+            _log.info("Stopped at read model position %s", live.checkpoint)
+
+    app = FastAPI(
+        title="Bank Desktop API",
+        version=__version__,
+        description=DESCRIPTION,
+        default_response_class=ExactJSONResponse,
+        lifespan=lifespan,
+    )
+    app.state.api = api
+    install_error_handlers(app)
+    app.include_router(commands.router)
+    app.include_router(queries.router)
+    app.include_router(webhook.router)
+
+    @app.get("/health", tags=["operations"], summary="Liveness and read model state")
+    async def health(request: Request) -> Response:
+        status = live.status
+        return ExactJSONResponse(
+            {
+                "status": "ok",
+                "readModel": {
+                    "position": live.checkpoint,
+                    "state": status.state.value if status else "starting",
+                    "heldWebhookEvents": live.held_events,
+                },
+            }
+        )
+
+    install_openapi(app)
+    app.add_middleware(AccessLog)
+    return app
+
+
+async def _upkeep(api: ApiContext, recovery_interval: float, snapshot_interval: float) -> None:
+    """Recover interrupted transfers (at once, then now and then) and save snapshots."""
+    older_than = timedelta(0)
+    since_save = 0.0
+    while True:
+        try:
+            await run_in_threadpool(api.recover, older_than)
+        except Exception:
+            _log.exception("Transfer recovery failed; will try again")
+        older_than = RECOVERY_MIN_AGE
+        await asyncio.sleep(recovery_interval)
+        since_save += recovery_interval
+        if since_save >= snapshot_interval:
+            since_save = 0.0
+            try:
+                await run_in_threadpool(lambda: api.live.save(only_if_changed=True))
+            except Exception:
+                _log.exception("Saving the read model snapshot failed")

@@ -1,0 +1,202 @@
+"""What every request handler shares: the store, the services per clerk, the read side."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Final, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from bank_desktop.application import BankService, RecoveryReport
+from bank_desktop.domain.errors import ValidationError
+from bank_desktop.domain.text import required_text
+from bank_desktop.eventstore import EventStore
+from bank_desktop.http.errors import ApiError, field_error
+from bank_desktop.http.idempotency import IdempotencyKeys, request_fingerprint
+from bank_desktop.http.read_side import LedgerCache, LiveReadModel
+
+_log = logging.getLogger("bank_desktop.http")
+
+T = TypeVar("T")
+
+#: The seed's default webhook token: fine on a laptop, never in production.
+SEED_DEV_TOKEN: Final = "dev-token"
+#: Services kept for clerks other than the default (each has its own stream cache).
+CLERK_SERVICES: Final = 64
+#: Header naming the clerk a command is recorded for.
+CLERK_HEADER: Final = "X-Clerk-Id"
+#: Response header: the global position of the last event a write produced (an upper bound).
+POSITION_HEADER: Final = "X-Event-Position"
+#: Request header alternative to ``?after=``: wait until the read model has applied this.
+WAIT_HEADER: Final = "X-Wait-For-Position"
+#: Response header on reads: the global position the read model had applied.
+READ_POSITION_HEADER: Final = "X-Read-Position"
+#: Transfers younger than this are left to the process that started them.
+RECOVERY_MIN_AGE: Final = timedelta(seconds=30)
+
+
+class InsecureTokenError(ValueError):
+    """The webhook token is missing or the seed's default, and ``--dev`` was not given."""
+
+
+def checked_projection_token(token: str | None, *, dev: bool) -> str:
+    """The token the webhook requires; refuses the seed's default (or none) unless ``dev``."""
+    token = (token or "").strip()
+    if dev:
+        return token or SEED_DEV_TOKEN
+    if not token:
+        raise InsecureTokenError(
+            "Set PROJECTION_AUTH_TOKEN to a secret for the projection webhook "
+            "(or pass --dev on a development machine)."
+        )
+    if token == SEED_DEV_TOKEN:
+        raise InsecureTokenError(
+            f"PROJECTION_AUTH_TOKEN is the seed's default {SEED_DEV_TOKEN!r}; set a real secret "
+            "(or pass --dev on a development machine)."
+        )
+    if len(token) < 16:
+        _log.warning("PROJECTION_AUTH_TOKEN is short (%s characters); use 32 or more", len(token))
+    return token
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    clerk_id: str
+    projection_token: str
+    wait_timeout: float = 5.0
+    #: What DeltaBase numbers the first event of a stream (0); ours is 1.
+    webhook_position_base: int = 0
+
+
+class ApiContext:
+    """One per app: reached from handlers through ``request.app.state.api``."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        live: LiveReadModel,
+        settings: ApiSettings,
+        *,
+        services: Callable[[str], BankService] | None = None,
+    ) -> None:
+        self.store = store
+        self.live = live
+        self.settings = settings
+        self.ledgers = LedgerCache(store)
+        self.keys = IdempotencyKeys()
+        self._make_service = services or (lambda clerk: BankService(store, clerk_id=clerk))
+        self._default = self._make_service(settings.clerk_id)
+        self._services: OrderedDict[str, BankService] = OrderedDict()
+        self._lock = threading.Lock()
+        self._expected_auth = f"Bearer {settings.projection_token}".encode()
+
+    @staticmethod
+    def of(request: Request) -> ApiContext:
+        api = request.app.state.api
+        assert isinstance(api, ApiContext)
+        return api
+
+    # ── commands ──────────────────────────────────────────────────────────────────────────
+
+    def bank(self, clerk_header: str | None) -> BankService:
+        """The service recording events for the clerk the request names (or the default)."""
+        if clerk_header is None or clerk_header == self.settings.clerk_id:
+            return self._default
+        try:
+            clerk = required_text(clerk_header, "Clerk id", max_length=64)
+        except ValidationError as exc:
+            raise field_error(CLERK_HEADER, exc.message, 400) from None
+        if clerk == self.settings.clerk_id:
+            return self._default
+        with self._lock:
+            service = self._services.get(clerk)
+            if service is not None:
+                self._services.move_to_end(clerk)
+                return service
+        service = self._make_service(clerk)
+        with self._lock:
+            service = self._services.setdefault(clerk, service)
+            while len(self._services) > CLERK_SERVICES:
+                self._services.popitem(last=False)
+        return service
+
+    def command_id(
+        self, key: str | None, operation: str, target: str, body: Mapping[str, Any]
+    ) -> str | None:
+        """The command id for an ``Idempotency-Key`` (None: a fresh one), bound to this
+        request; the same key for a different request raises CommandIdReusedError."""
+        if key is None:
+            return None
+        try:
+            cleaned = required_text(key, "Idempotency-Key", max_length=200)
+        except ValidationError as exc:
+            raise field_error("Idempotency-Key", exc.message, 400) from None
+        self.keys.claim(cleaned, request_fingerprint(operation, target, body))
+        return cleaned
+
+    async def run(self, command: Callable[[], T]) -> tuple[T, int]:
+        """Run a blocking command on the thread pool; returns its result and a global position
+        at or after its last event (the store's head right after it)."""
+
+        def call() -> tuple[T, int]:
+            result = command()
+            return result, self.store.head_position()
+
+        return await run_in_threadpool(call)
+
+    def recover(self, older_than: timedelta) -> RecoveryReport | None:
+        """Finish or reverse transfers that were left unfinished (blocking)."""
+        pending = self.live.unfinished_transfers()
+        if not pending:
+            return None
+        report = self._default.recover(older_than=older_than, candidates=pending)
+        if report.finished or report.failed:
+            _log.info("Recovered %s transfers (%s failed)", report.finished, len(report.failed))
+        return report
+
+    # ── reads ─────────────────────────────────────────────────────────────────────────────
+
+    async def wait_for(self, after: int | None, header: int | None) -> None:
+        """Read-your-writes: wait (bounded) until the read model has applied the position."""
+        wanted = max(after or 0, header or 0)
+        if wanted <= 0:
+            return
+        if self.live.checkpoint >= wanted:
+            return
+        head = await run_in_threadpool(self.store.head_position)
+        if wanted > head:
+            raise ApiError(
+                400,
+                f"Position {wanted} is beyond the store's last event ({head}); pass the "
+                "X-Event-Position a write answered with.",
+                {"waitedFor": wanted, "headPosition": head},
+            )
+        timeout = self.settings.wait_timeout
+        if not await self.live.wait_for(wanted, timeout):
+            reached = self.live.checkpoint
+            raise ApiError(
+                503,
+                f"The read model has not reached position {wanted} within {timeout:g} s "
+                f"(it is at {reached}); try again shortly.",
+                {"waitedFor": wanted, "readPosition": reached},
+                headers={"Retry-After": "1"},
+            )
+
+    # ── the webhook ───────────────────────────────────────────────────────────────────────
+
+    def authorize(self, header: str | None) -> None:
+        """Constant-time check of ``Authorization: Bearer <token>``; 401 otherwise."""
+        given = (header or "").encode("latin-1", errors="replace")
+        if not hmac.compare_digest(given, self._expected_auth):
+            raise ApiError(
+                401,
+                "Unauthorized: a valid 'Authorization: Bearer <token>' header is required.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )

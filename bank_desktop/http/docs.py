@@ -1,0 +1,68 @@
+"""OpenAPI helpers: request bodies we parse ourselves, and the error responses every route has."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
+
+from bank_desktop.http.schemas import ErrorResponse
+
+_REF = "#/components/schemas/{model}"
+_BODY_MODELS: dict[str, type[BaseModel]] = {}
+
+_ERROR_TEXT = {
+    400: "Refused by a business rule, malformed JSON, a bad header, or a position to wait for "
+    "beyond the store's last event",
+    401: "Missing or wrong bearer token",
+    404: "Unknown account",
+    409: "A version conflict the retries could not absorb",
+    413: "Request body too large",
+    415: "The body was not sent as Content-Type: application/json",
+    422: "Wrong field types, bad amounts, or an Idempotency-Key reused for another request",
+    503: "The event store is unavailable, or the read model did not reach the position in time",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entries for error statuses, all with the ``{error, details}`` body."""
+    return {code: {"model": ErrorResponse, "description": _ERROR_TEXT[code]} for code in codes}
+
+
+def json_body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
+    """``openapi_extra=`` documenting a JSON body the handler parses itself (exactly)."""
+    _BODY_MODELS[model.__name__] = model
+    return {
+        "requestBody": {
+            "required": required,
+            "content": {
+                "application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}}
+            },
+        }
+    }
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Add the request body models (and what they refer to) to the generated document."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for name, model in _BODY_MODELS.items():
+            schema = model.model_json_schema(ref_template=_REF)
+            for inner, definition in schema.pop("$defs", {}).items():
+                schemas.setdefault(inner, definition)
+            schemas[name] = schema
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,163 @@
+"""Every failure as ``{error, details}`` JSON with the right status; never a 500 for bad input.
+
+=============================================  ======
+domain rule refused the command                 400
+malformed JSON, an unreadable body              400
+unknown account                                 404
+version conflict the retries could not absorb   409
+request id reused for a different request       422
+fields of the wrong type, bad amounts           422
+the store is unreachable / read model behind    503
+=============================================  ======
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bank_desktop.application.errors import MalformedEventError
+from bank_desktop.domain.errors import AccountNotFoundError, CommandIdReusedError, DomainError
+from bank_desktop.eventstore.errors import (
+    ConcurrencyError,
+    EventStoreError,
+    StoreConfigError,
+    StoreUnavailableError,
+)
+from bank_desktop.http.wire import ExactJSONResponse
+
+_log = logging.getLogger("bank_desktop.http")
+
+#: Seconds a client should wait before retrying after a 503.
+RETRY_AFTER = "2"
+
+
+class ApiError(Exception):
+    """A refusal decided by the HTTP layer itself (bad body, bad header, timeout, auth)."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        details: Mapping[str, Any] | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.details = dict(details or {})
+        self.headers = dict(headers or {})
+
+
+def field_error(field: str, message: str, status: int = 422) -> ApiError:
+    """A request field is wrong: the message names it, ``details.errors`` lists it."""
+    return ApiError(
+        status, f"{field}: {message}", {"errors": [{"field": field, "message": message}]}
+    )
+
+
+def error_body(message: str, details: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": message, "details": dict(details or {})}
+
+
+def _respond(
+    status: int,
+    message: str,
+    details: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    return ExactJSONResponse(error_body(message, details), status, headers=dict(headers or {}))
+
+
+def status_of(exc: BaseException) -> int:
+    """The HTTP status for an exception of the core (500 for anything unexpected)."""
+    match exc:
+        case AccountNotFoundError():
+            return 404
+        case CommandIdReusedError():
+            return 422
+        case DomainError():
+            return 400
+        case ConcurrencyError():
+            return 409
+        case MalformedEventError():
+            return 500  # a damaged stored event: IT must look, retrying will not help
+        case StoreConfigError():
+            return 500
+        case EventStoreError():
+            return 503
+        case _:
+            return 500
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return _respond(exc.status, exc.message, exc.details, exc.headers)
+
+    async def domain_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DomainError)
+        return _respond(status_of(exc), exc.message, exc.details)
+
+    async def store_error(request: Request, exc: Exception) -> Response:
+        status = status_of(exc)
+        if isinstance(exc, ConcurrencyError):
+            return _respond(
+                status,
+                f"{exc} Another request changed the account at the same moment; try again.",
+                {"streamId": exc.stream_id, "actual": exc.actual},
+            )
+        if status == 503 or isinstance(exc, StoreUnavailableError):
+            _log.warning(
+                "Store unavailable during %s %s: %s", request.method, request.url.path, exc
+            )
+            return _respond(
+                503,
+                f"The event store is unavailable: {exc}",
+                {"retryAfter": int(RETRY_AFTER)},
+                {"Retry-After": RETRY_AFTER},
+            )
+        _log.error("Store failure during %s %s: %s", request.method, request.url.path, exc)
+        return _respond(status, str(exc))
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = [_describe(error) for error in exc.errors()]
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
+        return _respond(422, summary, {"errors": errors})
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        message = exc.detail if isinstance(exc.detail, str) else "Request refused."
+        return _respond(exc.status_code, message, None, exc.headers)
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        _log.exception("Internal error during %s %s", request.method, request.url.path)
+        return _respond(500, "Internal error; the request may not have been applied.")
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(EventStoreError, store_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)
+
+
+def _describe(error: Mapping[str, Any]) -> dict[str, str]:
+    """One pydantic/FastAPI error as {field, message}, the field named as the client sent it."""
+    loc = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
+    where = loc[0] if loc and loc[0] in ("query", "header", "path") else None
+    parts = loc[1:] if where else loc
+    field = ".".join(parts) or "body"
+    message = str(error.get("msg", "is invalid"))
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    return {"field": field, "message": message, **({"in": where} if where else {})}

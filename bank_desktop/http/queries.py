@@ -1,0 +1,166 @@
+"""Query endpoints (the read side): accounts from the balances projection, ledgers per account.
+
+Every read may ask for read-your-writes with ``?after=<position>`` (or the
+``X-Wait-For-Position`` header), the ``X-Event-Position`` a write answered with: the read then
+waits, at most a few seconds, until the read model has applied that position (503 if not).
+Responses carry ``X-Read-Position``: the position the read model had applied.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Header, Path, Query
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bank_desktop.application.event_codec import wire_time
+from bank_desktop.application.projections import AccountBalance, LedgerEntry
+from bank_desktop.http.context import READ_POSITION_HEADER, WAIT_HEADER, ApiContext
+from bank_desktop.http.docs import errors
+from bank_desktop.http.errors import ApiError
+from bank_desktop.http.schemas import AccountReadModel, TransactionsPage
+from bank_desktop.http.wire import ExactJSONResponse, money_out
+
+router = APIRouter(tags=["queries"])
+
+_MAX_POSITION: Final = 2**63 - 1
+#: Most ledger entries one page returns.
+MAX_PAGE: Final = 500
+
+After = Annotated[
+    int | None,
+    Query(
+        ge=0,
+        le=_MAX_POSITION,
+        description="Read-your-writes: wait until the read model has applied this global "
+        "position (a write's X-Event-Position)",
+    ),
+]
+WaitHeader = Annotated[
+    int | None,
+    Header(alias=WAIT_HEADER, ge=0, le=_MAX_POSITION, description="Same as ?after="),
+]
+AccountId = Annotated[str, Path(max_length=200)]
+
+
+def account_body(row: AccountBalance) -> dict[str, Any]:
+    """The seed's read-model fields (``closedAt`` only once closed)."""
+    body: dict[str, Any] = {
+        "accountId": row.account_id,
+        "customerId": row.customer_id,
+        "balance": money_out(row.balance),
+        "isOpen": row.is_open,
+        "openedAt": wire_time(row.opened_at),
+        "lastTransactionAt": wire_time(row.last_activity_at),
+    }
+    if row.closed_at is not None:
+        body["closedAt"] = wire_time(row.closed_at)
+    return body
+
+
+def entry_body(entry: LedgerEntry) -> dict[str, Any]:
+    return {
+        "position": entry.stream_position,
+        "globalPosition": entry.global_position,
+        "eventId": entry.event_id,
+        "time": wire_time(entry.occurred_at),
+        "type": entry.kind,
+        "description": entry.description,
+        "amount": money_out(entry.amount),
+        "balance": money_out(entry.balance),
+        "clerkId": entry.clerk_id,
+        "counterpartyAccountId": entry.counterparty_account_id,
+        "transferId": entry.transfer_id,
+    }
+
+
+def _not_found(account_id: str) -> ApiError:
+    return ApiError(404, f"Account {account_id} not found.", {"accountId": account_id})
+
+
+@router.get(
+    "/accounts/{account_id}",
+    response_model=AccountReadModel,
+    responses=errors(400, 404, 422, 503),
+    summary="One account, from the balances projection",
+)
+async def get_account(
+    request: Request, account_id: AccountId, after: After = None, wait: WaitHeader = None
+) -> Response:
+    api = ApiContext.of(request)
+    await api.wait_for(after, wait)
+    position = api.live.checkpoint
+    row = api.live.account(account_id)
+    if row is None:
+        raise _not_found(account_id)
+    return ExactJSONResponse(account_body(row), headers={READ_POSITION_HEADER: str(position)})
+
+
+@router.get(
+    "/accounts",
+    response_model=list[AccountReadModel],
+    responses=errors(400, 422, 503),
+    summary="All accounts in opening order, from the balances projection",
+    description="The seed's plain array. `limit`/`offset` page through it; `X-Total-Count` "
+    "says how many accounts there are.",
+)
+async def list_accounts(
+    request: Request,
+    *,
+    after: After = None,
+    wait: WaitHeader = None,
+    limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+    offset: Annotated[int, Query(ge=0, le=_MAX_POSITION)] = 0,
+) -> Response:
+    api = ApiContext.of(request)
+    await api.wait_for(after, wait)
+    position = api.live.checkpoint
+    total, rows = api.live.accounts(offset, limit)
+    return ExactJSONResponse(
+        [account_body(row) for row in rows],
+        headers={READ_POSITION_HEADER: str(position), "X-Total-Count": str(total)},
+    )
+
+
+@router.get(
+    "/accounts/{account_id}/transactions",
+    response_model=TransactionsPage,
+    responses=errors(400, 404, 422, 503),
+    summary="An account's transactions with the running balance (the ledger), paginated",
+    description="Entries in stream order (oldest first). Amounts are signed: money in is "
+    "positive, money out negative. Page with `offset` and `limit`; `nextOffset` is null on "
+    "the last page.",
+)
+async def transactions(
+    request: Request,
+    account_id: AccountId,
+    *,
+    after: After = None,
+    wait: WaitHeader = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0, le=_MAX_POSITION)] = 0,
+) -> Response:
+    api = ApiContext.of(request)
+    await api.wait_for(after, wait)
+    view = await run_in_threadpool(api.ledgers.view, account_id)
+    row = api.live.account(account_id)
+    opened = bool(view.entries) and view.entries[0].kind == "opened"
+    if row is None and not opened:
+        raise _not_found(account_id)
+    balance = view.balance if opened or row is None else row.balance
+    page = view.entries[offset : offset + limit]
+    end = offset + len(page)
+    return ExactJSONResponse(
+        {
+            "accountId": account_id,
+            "balance": money_out(balance),
+            "total": len(view.entries),
+            "offset": offset,
+            "limit": limit,
+            "nextOffset": end if end < len(view.entries) else None,
+            "entries": [entry_body(entry) for entry in page],
+        },
+        headers={READ_POSITION_HEADER: str(api.live.checkpoint)},
+    )

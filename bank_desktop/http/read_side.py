@@ -1,0 +1,307 @@
+"""The live read side of ``serve``: the read model kept current by the subscription runner.
+
+One :class:`ReadModel` (balances and transfers) behind one lock. The subscription runner
+applies new events in global order on its own thread; the webhook receiver applies DeltaBase
+deliveries per stream through a :class:`StreamOrderedFeed` on the same model. Requests read
+copies of rows under the lock, and a request that wants read-your-writes awaits a position:
+the runner thread wakes such waiters on their event loop when the model has got there.
+
+Ledgers (an account's transactions) are not in the read model: they are folded from the
+account's stream on demand, cached, and topped up from the store on every read (one indexed
+read of the events after the cached position), so they are never behind the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Final
+
+from bank_desktop.application import SubscriptionRunner, SubscriptionState, SubscriptionStatus
+from bank_desktop.application.projections import (
+    AccountBalance,
+    Ledger,
+    LedgerEntry,
+    ReadModel,
+    catch_up,
+    load_ledger,
+)
+from bank_desktop.application.projections.stream_order import DeliveryReport, StreamOrderedFeed
+from bank_desktop.eventstore import EventStore, EventStoreError, RecordedEvent, SnapshotStore
+
+_log = logging.getLogger("bank_desktop.http")
+
+#: Save a snapshot after loading when at least this many events had to be replayed.
+SAVE_AFTER_EVENTS: Final = 1_000
+
+
+@dataclass(slots=True)
+class _Waiter:
+    position: int
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[None]
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class LiveReadModel:
+    """Balances and transfers, live from the store, safe to read from any thread."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        snapshots: SnapshotStore | None = None,
+        *,
+        idle_wait: float = 0.25,
+        fill_gaps_from_store: bool = True,
+    ) -> None:
+        self._store = store
+        self._snapshots = snapshots
+        self._idle_wait = idle_wait
+        self._fill_gaps = fill_gaps_from_store
+        self._lock = threading.Lock()
+        self._model = ReadModel()
+        self._feed = StreamOrderedFeed(self._model)
+        self._runner: SubscriptionRunner | None = None
+        self._waiters: list[_Waiter] = []
+        self._saved_checkpoint = 0
+        self._changed_since_save = False
+        self._last_state: SubscriptionState | None = None
+
+    # ── life cycle ────────────────────────────────────────────────────────────────────────
+
+    def load(self) -> int:
+        """Restore the snapshot (if it belongs to this store) and catch up; blocking."""
+        model = None
+        if self._snapshots is not None:
+            model = ReadModel.restore(self._snapshots, self._store)
+        model = model or ReadModel()
+        replayed = catch_up(model, self._store)
+        with self._lock:
+            self._model = model
+            self._feed = StreamOrderedFeed(model)
+            self._saved_checkpoint = model.checkpoint if replayed < SAVE_AFTER_EVENTS else 0
+        if replayed >= SAVE_AFTER_EVENTS:
+            self.save()
+        _log.info(
+            "Read model at position %s: %s accounts (%s events replayed)",
+            model.checkpoint,
+            len(model.balances),
+            replayed,
+        )
+        return replayed
+
+    def start(self) -> None:
+        """Follow the store live on a thread of its own."""
+        if self._runner is not None:
+            raise RuntimeError("The read model is already live.")
+        self._runner = SubscriptionRunner(
+            self._store,
+            self._on_events,
+            after=self._model.checkpoint,
+            on_status=self._on_status,
+            idle_wait=self._idle_wait,
+            name="serve-read-model",
+            with_metadata=False,
+        )
+        self._runner.start()
+
+    def stop(self) -> None:
+        """Stop following the store and save the snapshot."""
+        if self._runner is not None:
+            self._runner.stop(timeout=5.0)
+        self.save()
+        with self._lock:
+            waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            self._wake(waiter)
+
+    def save(self, *, only_if_changed: bool = False) -> bool:
+        """Persist the model; returns whether a snapshot was written."""
+        if self._snapshots is None:
+            return False
+        with self._lock:
+            if only_if_changed and not (
+                self._changed_since_save or self._model.checkpoint != self._saved_checkpoint
+            ):
+                return False
+            snapshot = self._model.snapshot()
+            self._changed_since_save = False
+        try:
+            self._snapshots.save(snapshot)
+        except EventStoreError as exc:
+            _log.warning("Could not save the read model snapshot: %s", exc)
+            return False
+        self._saved_checkpoint = snapshot.checkpoint
+        _log.info("Read model snapshot saved at position %s", snapshot.checkpoint)
+        return True
+
+    # ── the subscription's side ───────────────────────────────────────────────────────────
+
+    def _on_events(self, events: Sequence[RecordedEvent]) -> None:
+        with self._lock:
+            self._model.apply(events)
+            self._feed.note_applied(events)
+            checkpoint = self._model.checkpoint
+            ready = [w for w in self._waiters if w.position <= checkpoint]
+            if ready:
+                self._waiters = [w for w in self._waiters if w.position > checkpoint]
+        for waiter in ready:
+            self._wake(waiter)
+
+    @staticmethod
+    def _wake(waiter: _Waiter) -> None:
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+            waiter.loop.call_soon_threadsafe(_resolve, waiter.future)
+
+    def _on_status(self, status: SubscriptionStatus) -> None:
+        if status.state != self._last_state:  # not once per event while live
+            self._last_state = status.state
+            _log.info("Read model subscription: %s", status.describe())
+
+    @property
+    def status(self) -> SubscriptionStatus | None:
+        return self._runner.status if self._runner is not None else None
+
+    # ── reads ─────────────────────────────────────────────────────────────────────────────
+
+    @property
+    def checkpoint(self) -> int:
+        """The last global position the model has applied."""
+        with self._lock:
+            return self._model.checkpoint
+
+    async def wait_for(self, position: int, timeout: float) -> bool:
+        """Whether the model reached ``position`` within ``timeout`` seconds (never blocks
+        the event loop: the subscription thread wakes this coroutine)."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self._model.checkpoint >= position:
+                return True
+            waiter = _Waiter(position, loop, loop.create_future())
+            self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(waiter.future, timeout)
+        except TimeoutError:
+            return False
+        finally:
+            with self._lock:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+        return self.checkpoint >= position
+
+    def account(self, account_id: str) -> AccountBalance | None:
+        """A copy of the account's row (rows change under the lock as events arrive)."""
+        with self._lock:
+            row = self._model.balances.get(account_id)
+            return dataclasses.replace(row) if row is not None else None
+
+    def accounts(
+        self, offset: int = 0, limit: int | None = None
+    ) -> tuple[int, list[AccountBalance]]:
+        """The total number of accounts and copies of a page of them, in opening order."""
+        with self._lock:
+            balances = self._model.balances
+            total = len(balances)
+            end = total if limit is None else min(total, offset + limit)
+            rows = [dataclasses.replace(balances.at(i)) for i in range(offset, end)]
+        return total, rows
+
+    def unfinished_transfers(self) -> dict[str, datetime]:
+        """Transfer id → requested at, for the transfers the model has not seen finish."""
+        with self._lock:
+            return {t.transfer_id: t.requested_at for t in self._model.transfers.unfinished()}
+
+    # ── the webhook's side ────────────────────────────────────────────────────────────────
+
+    def deliver(self, events: Sequence[RecordedEvent]) -> DeliveryReport:
+        """Apply a webhook delivery per stream in stream order (see StreamOrderedFeed).
+
+        Events that wait for an earlier event of their stream are held; when the store has
+        that stream, the missing events are read from it at once.
+        """
+        with self._lock:
+            report = self._feed.deliver(events)
+            gaps = self._feed.gaps({w.stream_id for w in report.waiting})
+            self._changed_since_save = True
+        if gaps and self._fill_gaps:
+            fetched: list[RecordedEvent] = []
+            try:
+                for stream_id, applied_to, first_held in gaps:
+                    fetched += self._store.read_stream(
+                        stream_id, after=applied_to, limit=first_held - applied_to - 1
+                    )
+            except EventStoreError as exc:
+                _log.warning("Could not read missing events from the store: %s", exc)
+            if fetched:
+                with self._lock:
+                    filled = self._feed.fill(fetched)
+                    still = self._feed.still_waiting(report.waiting)
+                    now_applied = len(report.waiting) - len(still)
+                    report.applied += now_applied
+                    report.released += filled.applied - now_applied
+                    report.waiting = still
+        return report
+
+    @property
+    def held_events(self) -> int:
+        with self._lock:
+            return self._feed.held
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerView:
+    position: int  #: the stream position folded (0: the stream does not exist)
+    balance: Decimal
+    entries: tuple[LedgerEntry, ...]
+
+
+class LedgerCache:
+    """Ledgers of recently asked-for accounts, topped up from the store on every read."""
+
+    def __init__(self, store: EventStore, *, capacity: int = 256) -> None:
+        self._store = store
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self._ledgers: OrderedDict[str, Ledger] = OrderedDict()
+
+    def view(self, account_id: str) -> LedgerView:
+        """The account's ledger as of now; blocking (reads the store)."""
+        with self._lock:
+            ledger = self._ledgers.get(account_id)
+            if ledger is not None:
+                self._ledgers.move_to_end(account_id)
+                position = ledger.position
+        if ledger is None:
+            ledger = load_ledger(self._store, account_id)
+        else:
+            tail = self._store.read_stream(account_id, after=position)
+            if tail:
+                with self._lock:
+                    try:
+                        for event in tail:
+                            ledger.apply(event)
+                    except LookupError:  # pragma: no cover - tails are contiguous
+                        ledger = None
+                if ledger is None:  # pragma: no cover
+                    ledger = load_ledger(self._store, account_id)
+        with self._lock:
+            if ledger.position > 0:
+                current = self._ledgers.get(account_id)
+                if current is None or current.position <= ledger.position:
+                    self._ledgers[account_id] = ledger
+                self._ledgers.move_to_end(account_id)
+                while len(self._ledgers) > self._capacity:
+                    self._ledgers.popitem(last=False)
+            return LedgerView(ledger.position, ledger.balance, tuple(ledger.entries))
