@@ -64,6 +64,46 @@ def test_the_bundle_reports_version_and_store(bundle: Path, tmp_path: Path) -> N
     assert str(tmp_path) in result.stdout
 
 
+def test_the_bundle_serves_the_rest_api(bundle: Path, tmp_path: Path) -> None:
+    import json
+    import re
+    import signal
+    import urllib.request
+
+    server = subprocess.Popen(
+        [
+            str(bundle / "bank-desktop"),
+            "--store",
+            f"sqlite://{tmp_path / 'api.db'}",
+            "serve",
+            "--port",
+            "0",
+            "--dev",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=bare_env(tmp_path),
+        cwd=tmp_path,
+    )
+    try:
+        assert server.stdout is not None
+        banner = server.stdout.readline()
+        found = re.search(r"http://127\.0\.0\.1:(\d+)", banner)
+        assert found, banner + (server.stderr.read() if server.stderr else "")
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{found.group(1)}/accounts",
+            data=b'{"customerId": "cust-1", "initialBalance": 100}',
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 201
+            assert json.loads(response.read())["balance"] == 100
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+
+
 def test_the_bundle_stays_small(bundle: Path) -> None:
     # Bytes on disk: PyInstaller links some libraries to each other; count each file once.
     size = sum(f.lstat().st_size for f in bundle.rglob("*") if f.is_file() and not f.is_symlink())
