@@ -110,9 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     deploy = commands.add_parser(
-        "deploy", help="prepare the store (create the PostgreSQL schema); safe to run again"
+        "deploy",
+        help="prepare the store: the PostgreSQL schema, or on DeltaBase the event store and "
+        "subscriptions of deltabase_config.py; safe to run again",
     )
     deploy.add_argument("--dry-run", action="store_true", help="say what would be done")
+    deploy.add_argument(
+        "--config", metavar="PATH", help="DeltaBase config (default: ./deltabase_config.py)"
+    )
     return parser
 
 
@@ -168,7 +173,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
 
         return run(settings, demo_events=args.demo or 0)
     if args.command == "deploy":
-        return _deploy(settings.store_url, dry_run=args.dry_run, out=out)
+        return _deploy(settings.store_url, dry_run=args.dry_run, config=args.config, out=out)
     if args.command == "serve":
         from bank_desktop.http.server import default_port, serve
 
@@ -207,8 +212,21 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         store.close()
 
 
-def _deploy(url: str, *, dry_run: bool, out: TextIO) -> int:
+def _deploy(url: str, *, dry_run: bool, config: str | None, out: TextIO) -> int:
     """Create what the store needs (idempotent); --dry-run only says what would happen."""
+    if url.strip().lower().startswith("deltabase"):
+        from bank_desktop.eventstore.deltabase_deploy import run_deploy
+
+        try:
+            report = run_deploy(url.strip(), config_path=config, dry_run=dry_run)
+        except StoreConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except EventStoreError as exc:
+            print(f"error: the store is unavailable: {exc}", file=sys.stderr)
+            return 3
+        print(report, file=out)
+        return 0
     shown = redact_url(url)
     if dry_run:
         print(f"plan: prepare the Bank Desktop schema in {shown} (tables are kept)", file=out)

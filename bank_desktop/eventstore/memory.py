@@ -18,6 +18,7 @@ from bank_desktop.eventstore.errors import EventStoreError
 from bank_desktop.eventstore.port import (
     AppendRequest,
     AppendResult,
+    DecideTail,
     ExpectedPosition,
     NewEvent,
     RecordedEvent,
@@ -84,6 +85,27 @@ class MemoryEventStore:
                 self._streams.setdefault(stream_id, []).append(row)
             self._changed.notify_all()
         return results(requests, rows, heads, now)
+
+    def append_decided(self, stream_id: str, after: int, decide: DecideTail) -> AppendResult:
+        check_stream_id(stream_id)
+        check_read_args(after, None)
+        with self._changed:
+            self._check_open()
+            tail = [row.recorded() for row in self._streams.get(stream_id, [])[after:]]
+            request = AppendRequest(stream_id, list(decide(tail)), after + len(tail))
+            rows, heads = allocate(
+                [request],
+                encode_requests([request]),
+                head=len(self._rows),
+                position_of=lambda sid: len(self._streams.get(sid, ())),
+            )
+            now = utc_now()
+            for position, sid, stream_position, event_id, type_, data, meta in rows:
+                row = _Row(event_id, type_, data, meta, sid, stream_position, position, now)
+                self._rows.append(row)
+                self._streams.setdefault(sid, []).append(row)
+            self._changed.notify_all()
+        return results([request], rows, heads, now)[0]
 
     def read_stream(
         self, stream_id: str, *, after: int = 0, limit: int | None = None

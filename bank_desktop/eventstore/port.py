@@ -259,6 +259,27 @@ class MultiStreamAppender(Protocol):
         ...
 
 
+#: Given the events appended after the caller's position, the events to append (or none).
+DecideTail = Callable[[list["RecordedEvent"]], Sequence[NewEvent]]
+
+
+@runtime_checkable
+class DecidingAppender(Protocol):
+    """Optional capability: decide and append under the store's write lock.
+
+    Optimistic appends lose, under contention, to every writer queued ahead of them for the
+    lock (each finds the stream moved by those before it). A store that serialises writers
+    anyway (SQLite, PostgreSQL here, memory) can instead read the stream's tail, let the
+    caller decide on it, and append at exactly that position, all under the lock: no conflict
+    is possible. ``decide`` must be quick and pure (it runs while other writers wait); an
+    exception from it aborts the transaction and writes nothing.
+    """
+
+    def append_decided(self, stream_id: str, after: int, decide: DecideTail) -> AppendResult:
+        """Append what ``decide(tail)`` returns, ``tail`` being the events after ``after``."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """A projection's state as of a global position, so a restart need not replay history.

@@ -51,6 +51,7 @@ from bank_desktop.eventstore.errors import (
 from bank_desktop.eventstore.port import (
     AppendRequest,
     AppendResult,
+    DecideTail,
     ExpectedPosition,
     NewEvent,
     RecordedEvent,
@@ -225,6 +226,35 @@ class PostgresEventStore:
                     )
                 conn.execute("SELECT pg_notify(%s, %s)", (self._channel, str(rows[-1][0])))
         return results(requests, rows, heads, now)
+
+    def append_decided(self, stream_id: str, after: int, decide: DecideTail) -> AppendResult:
+        self._check_open()
+        check_stream_id(stream_id)
+        check_read_args(after, None)
+        now = utc_now()
+        action = f"append to {stream_id}"
+        with self._translated(action), self._pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+            tail = _recorded(
+                conn.execute(
+                    f"SELECT {_COLUMNS} FROM bank_events WHERE stream_id = %s "
+                    "AND stream_position > %s ORDER BY stream_position",
+                    (stream_id, after),
+                ).fetchall()
+            )
+            request = AppendRequest(stream_id, list(decide(tail)), after + len(tail))
+            found = conn.execute(_HEADS, (stream_id,)).fetchone()
+            head, actual = (int(found[0]), int(found[1])) if found else (0, 0)
+            rows, heads = allocate(
+                [request], encode_requests([request]), head=head, position_of=lambda _: actual
+            )
+            if rows:
+                with conn.cursor() as cursor:
+                    cursor.executemany(
+                        _INSERT, [(g, s, p, e, t, d, now, m) for g, s, p, e, t, d, m in rows]
+                    )
+                conn.execute("SELECT pg_notify(%s, %s)", (self._channel, str(rows[-1][0])))
+        return results([request], rows, heads, now)[0]
 
     # ── reading ───────────────────────────────────────────────────────────────────────────
 

@@ -39,6 +39,7 @@ from bank_desktop.eventstore.errors import (
 from bank_desktop.eventstore.port import (
     AppendRequest,
     AppendResult,
+    DecideTail,
     ExpectedPosition,
     NewEvent,
     RecordedEvent,
@@ -203,8 +204,8 @@ class SqliteEventStore:
             text = str(exc).lower()
             if "locked" in text or "busy" in text:
                 raise StoreUnavailableError(
-                    f"The store is busy (another process holds it); could not {action}. "
-                    "Try again in a moment."
+                    f"The store {self._path} is busy (another process holds it); could not "
+                    f"{action}. Try again in a moment."
                 ) from exc
             if "no such table" in text or "no such column" in text:
                 raise StoreConfigError(
@@ -263,6 +264,43 @@ class SqliteEventStore:
             with self._appended:
                 self._appended.notify_all()
         return results(requests, rows, heads, now)
+
+    def append_decided(self, stream_id: str, after: int, decide: DecideTail) -> AppendResult:
+        check_stream_id(stream_id)
+        check_read_args(after, None)
+        with self._translated(f"append to {stream_id}"):
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")  # the write lock: nobody appends until we are done
+            try:
+                tail = _recorded(
+                    conn.execute(
+                        f"{_SELECT} WHERE stream_id = ? AND stream_position > ? "
+                        "ORDER BY stream_position",
+                        (stream_id, after),
+                    ).fetchall()
+                )
+                request = AppendRequest(stream_id, list(decide(tail)), after + len(tail))
+                head, actual = conn.execute(_HEADS, (stream_id,)).fetchone()
+                rows, heads = allocate(
+                    [request],
+                    encode_requests([request]),
+                    head=int(head or 0),
+                    position_of=lambda _: int(actual or 0),
+                )
+                now = utc_now()
+                stamp = format_timestamp(now)
+                conn.executemany(
+                    _INSERT, [(g, s, p, e, t, d, stamp, m) for g, s, p, e, t, d, m in rows]
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        if rows:
+            with self._appended:
+                self._appended.notify_all()
+        return results([request], rows, heads, now)[0]
 
     # ── reading ───────────────────────────────────────────────────────────────────────────
 

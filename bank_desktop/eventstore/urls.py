@@ -16,12 +16,17 @@ from urllib.parse import unquote, urlsplit
 from bank_desktop.eventstore.errors import StoreConfigError
 from bank_desktop.eventstore.port import EventStore, SnapshotStore
 
-SUPPORTED = "memory://, sqlite:///absolute/path/bank.db, postgresql://user@host:5432/database"
+SUPPORTED = (
+    "memory://, sqlite:///absolute/path/bank.db, postgresql://user@host:5432/database, "
+    "deltabase+https://host/event-store"
+)
+_DELTABASE = ("deltabase", "deltabase+http", "deltabase+https")
 _SECRET_QUERY = re.compile(
     r"(?i)((?:api[_-]?key|apikey|key|token|auth[_-]?token|password|secret)=)[^&#]+"
 )
 
 
+_BARE_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^:@/?#]+@")
 _USERINFO = re.compile(r"^(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:@/?#]*):(?P<password>.*)@")
 
 
@@ -33,6 +38,8 @@ def redact_url(url: str) -> str:
     (everything up to the last ``@``), never too little.
     """
     masked = _USERINFO.sub(lambda m: f"{m['head']}:***@", url, count=1)
+    if masked.lower().startswith("deltabase"):  # there a bare user part is the API key
+        masked = _BARE_USERINFO.sub(r"\1***@", masked, count=1)
     return _SECRET_QUERY.sub(r"\1***", masked)
 
 
@@ -74,6 +81,10 @@ def open_store(url: str) -> EventStore:
         from bank_desktop.eventstore.postgres import PostgresEventStore
 
         return PostgresEventStore(url, display_url=redact_url(url))
+    if scheme in _DELTABASE:
+        from bank_desktop.eventstore.deltabase import open_deltabase
+
+        return open_deltabase(url)
     raise StoreConfigError(f"Unsupported store URL {redact_url(url)!r}; supported: {SUPPORTED}")
 
 
@@ -94,6 +105,10 @@ def prepare_store(url: str) -> tuple[EventStore, bool]:
             store.close()
             raise
         return store, created
+    if scheme in _DELTABASE:
+        from bank_desktop.eventstore.deltabase_deploy import prepare_deltabase
+
+        return prepare_deltabase(url.strip())
     if scheme == "sqlite":
         existed = sqlite_path(url.strip()).exists()
         return open_store(url), not existed

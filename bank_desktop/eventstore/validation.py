@@ -17,6 +17,7 @@ def check_stream_id(stream_id: str) -> None:
         raise ValueError(f"Stream id is longer than {MAX_STREAM_ID_LENGTH} characters.")
     if "\x00" in stream_id:
         raise ValueError("Stream id must not contain NUL characters.")
+    _check_encodable(stream_id, "Stream id")
 
 
 def check_read_args(after: int, limit: int | None, *, limit_required: bool = False) -> None:
@@ -42,11 +43,25 @@ def check_new_events(events: object) -> None:
             raise ValueError("Event type must be a non-empty string.")
         if len(event.type) > MAX_EVENT_TYPE_LENGTH:
             raise ValueError(f"Event type is longer than {MAX_EVENT_TYPE_LENGTH} characters.")
-        if "\x00" in event.type or "\x00" in str(event.event_id):
-            raise ValueError("Event types and ids must not contain NUL characters.")
         if not isinstance(event.data, Mapping) or not isinstance(event.metadata, Mapping):
             raise TypeError("Event data and metadata must be mappings.")
         if not isinstance(event.event_id, str) or not event.event_id:
             raise ValueError("Event id must be a non-empty string.")
         if len(event.event_id) > MAX_EVENT_ID_LENGTH:
             raise ValueError(f"Event id is longer than {MAX_EVENT_ID_LENGTH} characters.")
+        if "\x00" in event.type or "\x00" in event.event_id:
+            raise ValueError("Event types and ids must not contain NUL characters.")
+        _check_encodable(event.type, "Event type")
+        _check_encodable(event.event_id, "Event id")
+
+
+def _check_encodable(text: str, what: str) -> None:
+    """Lone surrogates cannot be stored as UTF-8: refuse them here, alike for every adapter,
+    instead of as a driver error inside a write transaction."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"{what} contains characters that are not valid Unicode text."
+            ) from None

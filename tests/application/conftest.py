@@ -45,8 +45,8 @@ class CountingStore:
         self.inner = inner
         self.reads = 0
         self.appends = 0
-        self.fail_next_appends = 0
         self.before_append: Callable[[str], None] | None = None
+        self.optimistic_only = False  # hide append_decided, like a store without it (DeltaBase)
 
     @property
     def url(self) -> str:
@@ -94,4 +94,6 @@ class CountingStore:
         self.inner.close()
 
     def __getattr__(self, name: str) -> Any:
+        if name == "append_decided" and self.optimistic_only:
+            raise AttributeError(name)
         return getattr(self.inner, name)

@@ -295,16 +295,19 @@ def test_a_conflict_the_retries_cannot_absorb_is_a_409(server: Server) -> None:
 
     from bank_desktop.eventstore import ConcurrencyError
 
-    original = server.store.append
+    original, original_decided = server.store.append, server.store.append_decided  # type: ignore[attr-defined]
 
     def racing(stream_id: str, *args: Any, **kwargs: Any) -> Any:
         raise ConcurrencyError(stream_id, 1, 2)
 
+    # Both the optimistic append and the locked one keep losing (a store in trouble).
     server.store.append = racing  # type: ignore[method-assign]
+    server.store.append_decided = racing  # type: ignore[attr-defined]
     try:
         response = server.post(f"/accounts/{account}/deposit", {"amount": 5})
     finally:
         server.store.append = original  # type: ignore[method-assign]
+        server.store.append_decided = original_decided  # type: ignore[attr-defined]
     assert response.status_code == 409
     assert "try again" in response.json()["error"]
     assert response.json()["details"]["streamId"] == account
