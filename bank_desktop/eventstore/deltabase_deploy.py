@@ -16,6 +16,7 @@ A second run therefore changes nothing, and ``dry_run`` only reads: it reports t
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,8 +122,21 @@ def run_deploy(
     url: str, *, config_path: str | Path | None = None, dry_run: bool = False
 ) -> DeployReport:
     """``bank-desktop deploy`` on a ``deltabase+http(s)://`` URL with a config file."""
-    config = load_config_file(config_path or Path.cwd() / "deltabase_config.py")
-    return deploy(config, settings_from_url(url), dry_run=dry_run)
+    settings = settings_from_url(url)
+    # The URL names the store the app will use; the config (like the seed's) names its store
+    # from DELTABASE_EVENT_STORE_NAME. Unless that is set, the URL's name fills it in; if the
+    # two then differ, deploying would prepare a store the app never opens: refuse.
+    environ = dict(os.environ)
+    environ.setdefault("DELTABASE_EVENT_STORE_NAME", settings.event_store)
+    config = load_config_file(config_path or Path.cwd() / "deltabase_config.py", env=environ)
+    declared = [store.name for store in config.eventStores]
+    if settings.event_store not in declared:
+        raise InfrastructureConfigError(
+            f"The store URL names event store {settings.event_store!r}, but the config declares "
+            f"{', '.join(map(repr, declared)) or 'none'}: set DELTABASE_EVENT_STORE_NAME or fix "
+            "the URL."
+        )
+    return deploy(config, settings, dry_run=dry_run)
 
 
 def prepare_deltabase(url: str) -> tuple[DeltaBaseEventStore, bool]:
@@ -142,10 +156,13 @@ def prepare_deltabase(url: str) -> tuple[DeltaBaseEventStore, bool]:
     return store, report.changed
 
 
-def load_config_file(path: str | Path) -> InfrastructureConfig:
+def load_config_file(
+    path: str | Path, *, env: Mapping[str, str] | None = None
+) -> InfrastructureConfig:
     """Import a ``deltabase_config.py`` and return its validated config.
 
-    Uses its ``load_config()`` when it has one, else its ``config``.
+    Uses its ``load_config(env)`` when it has one (with ``env``, default the process
+    environment), else its ``config``.
     """
     path = Path(path)
     if not path.is_file():
@@ -163,7 +180,7 @@ def load_config_file(path: str | Path) -> InfrastructureConfig:
     except Exception as exc:
         raise InfrastructureConfigError(f"{path} failed to load: {exc}") from exc
     loader = getattr(module, "load_config", None)
-    found = loader() if callable(loader) else getattr(module, "config", None)
+    found = loader(env) if callable(loader) else getattr(module, "config", None)
     if not isinstance(found, InfrastructureConfig):
         raise InfrastructureConfigError(
             f"{path} must define load_config() returning an InfrastructureConfig, or `config`."

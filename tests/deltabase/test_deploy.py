@@ -282,3 +282,31 @@ def test_deployed_webhook_delivers_the_documented_body_with_retries(
         served.url + "/api/projections/balances/events",
         500,
     ) in deltabase.fake.webhooks.attempts
+
+
+def test_the_command_line_deploys_then_works_on_deltabase(
+    deltabase: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from bank_desktop.cli import main
+    from tests.deltabase.conftest import API_KEY, new_name
+
+    monkeypatch.setenv("DELTABASE_API_KEY", API_KEY)
+    monkeypatch.setenv("SERVICE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("PROJECTION_AUTH_TOKEN", "t0ken-for-tests")
+    url = deltabase.store_url(new_name())
+
+    def run(*args: str) -> tuple[int, str]:
+        out = io.StringIO()
+        return main(["--store", url, *args], out=out), out.getvalue()
+
+    assert run("open", "--customer", "cust-1")[0] == 2  # no event store yet: deploy first
+    code, first = run("deploy")
+    assert code == 0
+    code, second = run("deploy")
+    assert code == 0
+    assert "no changes" in second.lower()
+    code, text = run("open", "--customer", "cust-1", "--initial", "100")
+    assert code == 0
+    assert API_KEY not in first + second + text
