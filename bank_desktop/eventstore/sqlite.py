@@ -430,18 +430,26 @@ def _recorded(rows: list[Any]) -> list[RecordedEvent]:
 
 
 def _recorded_lean(rows: list[Any]) -> list[RecordedEvent]:
-    """Rows read without metadata (``read_all(..., with_metadata=False)``)."""
+    """Rows read without metadata (``read_all(..., with_metadata=False)``): one comprehension,
+    the fastest loop Python has; a damaged payload sends the page through the careful path."""
     decode = fast_decode
+    event = RecordedEvent
+    try:
+        return [
+            event(
+                event_id, type_, decode(text), stream_id, position, global_position, created, None
+            )
+            for global_position, stream_id, position, event_id, type_, text, created in rows
+        ]
+    except ValueError:
+        pass
     out: list[RecordedEvent] = []
-    append = out.append
     for global_position, stream_id, position, event_id, type_, text, created in rows:
         try:
             data = decode(text)
         except ValueError:
             data = decode_payload(text, stream_id, position)
-        append(
-            RecordedEvent(
-                event_id, type_, data, stream_id, position, global_position, created, None
-            )
+        out.append(
+            event(event_id, type_, data, stream_id, position, global_position, created, None)
         )
     return out

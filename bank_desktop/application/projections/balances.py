@@ -20,6 +20,7 @@ from bank_desktop.eventstore.port import RecordedEvent
 UNCHANGED: Final = 0
 OPENED: Final = 1
 CHANGED: Final = 2
+TRANSFER_CHANGED: Final = 3  #: what the transfers projection's steps return on any change
 
 
 def _unchanged(_: RecordedEvent) -> int:

@@ -19,8 +19,8 @@ from typing import Any, Final
 from bank_desktop.application.bulk import collector_paused
 from bank_desktop.application.errors import MalformedEventError
 from bank_desktop.application.projections.balances import (
+    CHANGED,
     OPENED,
-    UNCHANGED,
     BalancesProjection,
 )
 from bank_desktop.application.projections.transfers import TransfersProjection
@@ -65,50 +65,46 @@ class ReadModel:
         self._unknown_types: dict[str, int] = {}
         self._handlers = self._dispatch()
 
-    def _dispatch(self) -> dict[str, tuple[Callable[[RecordedEvent], int], bool]]:
-        table = {t: (step, True) for t, step in self.balances.handlers().items()}
-        table.update({t: (step, False) for t, step in self.transfers.handlers().items()})
-        return table
+    def _dispatch(self) -> dict[str, Callable[[RecordedEvent], int]]:
+        return {**self.balances.handlers(), **self.transfers.handlers()}
 
     def apply(self, events: Sequence[RecordedEvent]) -> ReadModelChanges:
         """Fold events in global order; those at or below the checkpoint are skipped."""
         changes = ReadModelChanges()
         dispatch = self._handlers
         checkpoint = self.checkpoint
-        last_id = self.checkpoint_event_id
-        opened, changed, transfers = (
-            changes.opened_accounts,
-            changes.changed_accounts,
-            changes.changed_transfers,
-        )
+        last: RecordedEvent | None = None
+        opened = changes.opened_accounts
+        changed = changes.changed_accounts
+        transfers = changes.changed_transfers
         applied = skipped = 0
-        for event in events:
+        for event in events:  # the hot loop of every rebuild: one lookup, one call, no tuples
             position = event.global_position
             if position <= checkpoint:
                 continue
-            checkpoint, last_id = position, event.event_id
+            checkpoint = position
+            last = event
             applied += 1
-            entry = dispatch.get(event.type)
-            if entry is None:
+            step = dispatch.get(event.type)
+            if step is None:
                 skipped += 1
                 self._unknown_type(event)
                 continue
-            step, is_account = entry
             try:
                 outcome = step(event)
             except MalformedEventError as exc:
                 _log.warning("Skipping %s", exc)
                 skipped += 1
                 continue
-            if outcome == UNCHANGED:
-                continue
-            if not is_account:
-                transfers.add(event.stream_id)
-            elif outcome == OPENED:
-                opened.append(event.stream_id)
-            else:
-                changed.add(event.stream_id)
-        self.checkpoint, self.checkpoint_event_id = checkpoint, last_id
+            if outcome:
+                if outcome == CHANGED:
+                    changed.add(event.stream_id)
+                elif outcome == OPENED:
+                    opened.append(event.stream_id)
+                else:
+                    transfers.add(event.stream_id)
+        if last is not None:
+            self.checkpoint, self.checkpoint_event_id = checkpoint, last.event_id
         changes.applied, changes.skipped = applied, skipped
         self.skipped_events += skipped
         return changes

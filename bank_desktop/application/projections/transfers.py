@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from bank_desktop.application import wire_fields as f
-from bank_desktop.application.projections.balances import CHANGED, OPENED, UNCHANGED
+from bank_desktop.application.projections.balances import TRANSFER_CHANGED, UNCHANGED
 from bank_desktop.domain import transfers as tr
 from bank_desktop.eventstore.port import RecordedEvent
 
@@ -56,7 +56,7 @@ class TransfersProjection:
         )
 
     def handlers(self) -> dict[str, Callable[[RecordedEvent], int]]:
-        """Event type → fold step returning OPENED (new transfer), CHANGED or UNCHANGED."""
+        """Event type → fold step returning TRANSFER_CHANGED or UNCHANGED."""
         return {
             tr.TransferRequested.type: self._requested,
             tr.TransferDebited.type: self._step("debited", "debitedAt"),
@@ -82,7 +82,7 @@ class TransfersProjection:
             None,
             event.stream_position,
         )
-        return OPENED
+        return TRANSFER_CHANGED
 
     def _step(
         self, status: tr.TransferStatus, time_field: str, *, with_reason: bool = False
@@ -98,7 +98,7 @@ class TransfersProjection:
             reason = f.text(event, data, "reason") if with_reason else row.reason
             row.status, row.updated_at, row.reason = status, at, reason
             row.revision = event.stream_position
-            return CHANGED
+            return TRANSFER_CHANGED
 
         return apply
 
