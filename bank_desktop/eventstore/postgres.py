@@ -27,7 +27,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any, Final
@@ -36,6 +36,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from bank_desktop.eventstore.batches import Row as BatchRow
 from bank_desktop.eventstore.batches import allocate, encode_requests, results
 from bank_desktop.eventstore.codec import (
     decode_metadata,
@@ -83,6 +84,12 @@ _LEAN_COLUMNS: Final = _COLUMNS.rsplit(",", 1)[0]
 _INSERT: Final = f"INSERT INTO bank_events ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
 _STREAM_HEAD: Final = (
     "SELECT coalesce(max(stream_position), 0) FROM bank_events WHERE stream_id = %s"
+)
+#: What a write plan returns: the rows to insert and each request's new stream position.
+Planned = tuple[list[BatchRow], list[int]]
+_STREAM_TAIL: Final = (
+    f"SELECT {_COLUMNS} FROM bank_events WHERE stream_id = %s AND stream_position > %s "
+    "ORDER BY stream_position"
 )
 _HEADS: Final = (
     "SELECT (SELECT coalesce(max(global_position), 0) FROM bank_events), "
@@ -203,12 +210,9 @@ class PostgresEventStore:
     def append_many(self, requests: Sequence[AppendRequest]) -> list[AppendResult]:
         self._check_open()
         encoded = encode_requests(requests)
-        now = utc_now()
         first = requests[0].stream_id if requests else ""
-        action = f"append to {first or 'the store'}"
-        with self._translated(action), self._pool.connection() as conn, conn.transaction():
-            # one transaction: lock, check, insert, notify; committed on leaving the block
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+
+        def plan(conn: psycopg.Connection[Any]) -> tuple[list[BatchRow], list[int]]:
             found = conn.execute(_HEADS, (first,)).fetchone()
             head, first_position = (int(found[0]), int(found[1])) if found else (0, 0)
 
@@ -218,43 +222,47 @@ class PostgresEventStore:
                 row = conn.execute(_STREAM_HEAD, (stream_id,)).fetchone()
                 return int(row[0]) if row else 0
 
-            rows, heads = allocate(requests, encoded, head=head, position_of=position_of)
-            if rows:
-                with conn.cursor() as cursor:
-                    cursor.executemany(
-                        _INSERT, [(g, s, p, e, t, d, now, m) for g, s, p, e, t, d, m in rows]
-                    )
-                conn.execute("SELECT pg_notify(%s, %s)", (self._channel, str(rows[-1][0])))
+            return allocate(requests, encoded, head=head, position_of=position_of)
+
+        rows, heads, now = self._locked_write(f"append to {first or 'the store'}", plan)
         return results(requests, rows, heads, now)
 
     def append_decided(self, stream_id: str, after: int, decide: DecideTail) -> AppendResult:
         self._check_open()
         check_stream_id(stream_id)
         check_read_args(after, None)
-        now = utc_now()
-        action = f"append to {stream_id}"
-        with self._translated(action), self._pool.connection() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
-            tail = _recorded(
-                conn.execute(
-                    f"SELECT {_COLUMNS} FROM bank_events WHERE stream_id = %s "
-                    "AND stream_position > %s ORDER BY stream_position",
-                    (stream_id, after),
-                ).fetchall()
-            )
-            request = AppendRequest(stream_id, list(decide(tail)), after + len(tail))
+        requests: list[AppendRequest] = []
+
+        def plan(conn: psycopg.Connection[Any]) -> tuple[list[BatchRow], list[int]]:
+            tail = _recorded(conn.execute(_STREAM_TAIL, (stream_id, after)).fetchall())
+            requests.append(AppendRequest(stream_id, list(decide(tail)), after + len(tail)))
             found = conn.execute(_HEADS, (stream_id,)).fetchone()
             head, actual = (int(found[0]), int(found[1])) if found else (0, 0)
-            rows, heads = allocate(
-                [request], encode_requests([request]), head=head, position_of=lambda _: actual
+            return allocate(
+                requests, encode_requests(requests), head=head, position_of=lambda _: actual
             )
+
+        rows, heads, now = self._locked_write(f"append to {stream_id}", plan)
+        return results(requests, rows, heads, now)[0]
+
+    def _locked_write(
+        self,
+        action: str,
+        plan: Callable[[psycopg.Connection[Any]], tuple[list[BatchRow], list[int]]],
+    ) -> tuple[list[BatchRow], list[int], datetime]:
+        """One transaction: the advisory lock, ``plan`` checks and numbers the rows, insert,
+        notify; committed on leaving the block, so the lock is held until the commit."""
+        now = utc_now()
+        with self._translated(action), self._pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+            rows, heads = plan(conn)
             if rows:
                 with conn.cursor() as cursor:
                     cursor.executemany(
                         _INSERT, [(g, s, p, e, t, d, now, m) for g, s, p, e, t, d, m in rows]
                     )
                 conn.execute("SELECT pg_notify(%s, %s)", (self._channel, str(rows[-1][0])))
-        return results([request], rows, heads, now)[0]
+        return rows, heads, now
 
     # ── reading ───────────────────────────────────────────────────────────────────────────
 

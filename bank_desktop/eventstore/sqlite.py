@@ -17,12 +17,14 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
+from bank_desktop.eventstore.batches import Row as BatchRow
 from bank_desktop.eventstore.batches import allocate, encode_requests, results
 from bank_desktop.eventstore.codec import (
     decode_metadata,
@@ -85,6 +87,9 @@ _HEADS: Final = (
 _INSERT: Final = f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)"
 _SELECT: Final = f"SELECT {_COLUMNS} FROM events"
 _SELECT_LEAN: Final = f"SELECT {_COLUMNS.rsplit(',', 1)[0]} FROM events"
+_STREAM_TAIL: Final = (
+    f"{_SELECT} WHERE stream_id = ? AND stream_position > ? ORDER BY stream_position"
+)
 
 Row = tuple[int, str, int, str, str, str, str, str]
 
@@ -235,58 +240,52 @@ class SqliteEventStore:
     def append_many(self, requests: Sequence[AppendRequest]) -> list[AppendResult]:
         encoded = encode_requests(requests)
         first = requests[0].stream_id if requests else ""
-        with self._translated(f"append to {first or 'the store'}"):
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")  # the write lock, before any position is read
-            try:
-                head, first_position = conn.execute(_HEADS, (first,)).fetchone()
 
-                def position_of(stream_id: str) -> int:
-                    if stream_id == first:
-                        return int(first_position or 0)
-                    found = conn.execute(_STREAM_HEAD, (stream_id,)).fetchone()[0]
-                    return int(found or 0)
+        def plan(conn: sqlite3.Connection) -> tuple[list[BatchRow], list[int]]:
+            head, first_position = conn.execute(_HEADS, (first,)).fetchone()
 
-                rows, heads = allocate(
-                    requests, encoded, head=int(head or 0), position_of=position_of
-                )
-                now = utc_now()
-                stamp = format_timestamp(now)
-                conn.executemany(
-                    _INSERT, [(g, s, p, e, t, d, stamp, m) for g, s, p, e, t, d, m in rows]
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        if rows:
-            with self._appended:
-                self._appended.notify_all()
+            def position_of(stream_id: str) -> int:
+                if stream_id == first:
+                    return int(first_position or 0)
+                return int(conn.execute(_STREAM_HEAD, (stream_id,)).fetchone()[0] or 0)
+
+            return allocate(requests, encoded, head=int(head or 0), position_of=position_of)
+
+        rows, heads, now = self._locked_write(f"append to {first or 'the store'}", plan)
         return results(requests, rows, heads, now)
 
     def append_decided(self, stream_id: str, after: int, decide: DecideTail) -> AppendResult:
         check_stream_id(stream_id)
         check_read_args(after, None)
-        with self._translated(f"append to {stream_id}"):
+        requests: list[AppendRequest] = []
+
+        def plan(conn: sqlite3.Connection) -> tuple[list[BatchRow], list[int]]:
+            tail = _recorded(conn.execute(_STREAM_TAIL, (stream_id, after)).fetchall())
+            requests.append(AppendRequest(stream_id, list(decide(tail)), after + len(tail)))
+            head, actual = conn.execute(_HEADS, (stream_id,)).fetchone()
+            return allocate(
+                requests,
+                encode_requests(requests),
+                head=int(head or 0),
+                position_of=lambda _: int(actual or 0),
+            )
+
+        rows, heads, now = self._locked_write(f"append to {stream_id}", plan)
+        return results(requests, rows, heads, now)[0]
+
+    def _locked_write(
+        self, action: str, plan: Callable[[sqlite3.Connection], tuple[list[BatchRow], list[int]]]
+    ) -> tuple[list[BatchRow], list[int], datetime]:
+        """Take SQLite's write lock, let ``plan`` check and number the rows, insert, commit.
+
+        ``BEGIN IMMEDIATE`` takes the lock before ``plan`` reads any position, so the check
+        and the insert cannot interleave with another writer, thread or process.
+        """
+        with self._translated(action):
             conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")  # the write lock: nobody appends until we are done
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                tail = _recorded(
-                    conn.execute(
-                        f"{_SELECT} WHERE stream_id = ? AND stream_position > ? "
-                        "ORDER BY stream_position",
-                        (stream_id, after),
-                    ).fetchall()
-                )
-                request = AppendRequest(stream_id, list(decide(tail)), after + len(tail))
-                head, actual = conn.execute(_HEADS, (stream_id,)).fetchone()
-                rows, heads = allocate(
-                    [request],
-                    encode_requests([request]),
-                    head=int(head or 0),
-                    position_of=lambda _: int(actual or 0),
-                )
+                rows, heads = plan(conn)
                 now = utc_now()
                 stamp = format_timestamp(now)
                 conn.executemany(
@@ -300,7 +299,7 @@ class SqliteEventStore:
         if rows:
             with self._appended:
                 self._appended.notify_all()
-        return results([request], rows, heads, now)[0]
+        return rows, heads, now
 
     # ── reading ───────────────────────────────────────────────────────────────────────────
 
