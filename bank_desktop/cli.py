@@ -17,11 +17,11 @@ from bank_desktop.application import BankService
 from bank_desktop.application.demo_data import fill_demo_data
 from bank_desktop.application.projections import ReadModel, catch_up, load_ledger
 from bank_desktop.config import Settings, resolve_settings
+from bank_desktop.console import report_store_failure
 from bank_desktop.domain import DomainError, format_money
 from bank_desktop.eventstore import (
     EventStore,
     EventStoreError,
-    StoreConfigError,
     open_snapshot_store,
     open_store,
     prepare_store,
@@ -188,23 +188,15 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         )
     try:
         store = open_store(settings.store_url)
-    except StoreConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except EventStoreError as exc:
-        print(f"error: the store is unavailable: {exc}", file=sys.stderr)
-        return 3
+        return report_store_failure(exc)
     try:
         return _dispatch(args, settings, store, out)
     except DomainError as exc:
         print(f"refused: {exc.message}", file=sys.stderr)
         return 1
-    except StoreConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except EventStoreError as exc:
-        print(f"error: the store is unavailable: {exc}", file=sys.stderr)
-        return 3
+        return report_store_failure(exc)
     except TypeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -219,12 +211,8 @@ def _deploy(url: str, *, dry_run: bool, config: str | None, out: TextIO) -> int:
 
         try:
             report = run_deploy(url.strip(), config_path=config, dry_run=dry_run)
-        except StoreConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
         except EventStoreError as exc:
-            print(f"error: the store is unavailable: {exc}", file=sys.stderr)
-            return 3
+            return report_store_failure(exc)
         print(report, file=out)
         return 0
     shown = redact_url(url)
@@ -233,12 +221,8 @@ def _deploy(url: str, *, dry_run: bool, config: str | None, out: TextIO) -> int:
         return 0
     try:
         store, created = prepare_store(url)
-    except StoreConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except EventStoreError as exc:
-        print(f"error: the store is unavailable: {exc}", file=sys.stderr)
-        return 3
+        return report_store_failure(exc)
     store.close()
     print(f"{'created' if created else 'unchanged'}: Bank Desktop schema in {shown}", file=out)
     return 0

@@ -16,7 +16,8 @@ from typing import Final, TextIO
 
 import uvicorn
 
-from bank_desktop.eventstore import EventStoreError, StoreConfigError, open_store, redact_url
+from bank_desktop.console import report_store_failure
+from bank_desktop.eventstore import EventStoreError, open_store, redact_url
 from bank_desktop.http.app import create_app
 from bank_desktop.http.context import InsecureTokenError
 
@@ -78,12 +79,8 @@ def serve(
         http_log.setLevel(logging.INFO)  # the access log is on by default
     try:
         store = open_store(store_url)
-    except StoreConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except EventStoreError as exc:
-        print(f"error: the store is unavailable: {exc}", file=sys.stderr)
-        return 3
+        return report_store_failure(exc)
     try:
         app = create_app(
             store,
