@@ -17,7 +17,7 @@ from bank_desktop.application import BankService
 from bank_desktop.application.demo_data import fill_demo_data
 from bank_desktop.application.projections import ReadModel, catch_up, load_ledger
 from bank_desktop.config import Settings, resolve_settings
-from bank_desktop.console import report_store_failure
+from bank_desktop.console import print_store_notices, report_store_failure
 from bank_desktop.domain import DomainError, format_money
 from bank_desktop.eventstore import (
     EventStore,
@@ -190,6 +190,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         store = open_store(settings.store_url)
     except EventStoreError as exc:
         return report_store_failure(exc)
+    print_store_notices(store)
     try:
         return _dispatch(args, settings, store, out)
     except DomainError as exc:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from bank_desktop.eventstore import EventStoreError, StoreConfigError
+from bank_desktop.eventstore import EventStore, EventStoreError, StoreConfigError, store_notices
 
 
 def report_store_failure(exc: EventStoreError) -> int:
@@ -17,3 +17,9 @@ def report_store_failure(exc: EventStoreError) -> int:
         return 2
     print(f"error: the store is unavailable: {exc}", file=sys.stderr)
     return 3
+
+
+def print_store_notices(store: EventStore) -> None:
+    """Tell the clerk, on stderr, what they must know about the store (read-only, damaged)."""
+    for notice in store_notices(store):
+        print(f"notice: {notice}", file=sys.stderr)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bank_desktop.eventstore.errors import EventStoreError
+from bank_desktop.eventstore.errors import StoreDamagedError
 from bank_desktop.eventstore.port import RecordedEvent
 
 
-class MalformedEventError(EventStoreError):
-    """A stored event does not match its type's schema.
+class MalformedEventError(StoreDamagedError):
+    """A stored event does not match its type's schema: the store is damaged (exit 2).
 
     Projections skip such an event with a warning; command handling refuses to act on a
     stream it cannot read, because guessing a balance is worse than asking IT to look.

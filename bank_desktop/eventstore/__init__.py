@@ -6,6 +6,9 @@ from bank_desktop.eventstore.errors import (
     ConcurrencyError,
     EventStoreError,
     StoreConfigError,
+    StoreDamagedError,
+    StoreReadOnlyError,
+    StoreRegressedError,
     StoreUnavailableError,
 )
 from bank_desktop.eventstore.port import (
@@ -22,6 +25,7 @@ from bank_desktop.eventstore.port import (
     RecordedEvent,
     Snapshot,
     SnapshotStore,
+    StoreWithNotices,
     StreamState,
 )
 from bank_desktop.eventstore.urls import (
@@ -29,6 +33,7 @@ from bank_desktop.eventstore.urls import (
     open_store,
     prepare_store,
     redact_url,
+    store_notices,
 )
 
 __all__ = [
@@ -48,10 +53,15 @@ __all__ = [
     "Snapshot",
     "SnapshotStore",
     "StoreConfigError",
+    "StoreDamagedError",
+    "StoreReadOnlyError",
+    "StoreRegressedError",
     "StoreUnavailableError",
+    "StoreWithNotices",
     "StreamState",
     "open_snapshot_store",
     "open_store",
     "prepare_store",
     "redact_url",
+    "store_notices",
 ]

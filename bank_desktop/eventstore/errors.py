@@ -28,3 +28,23 @@ class StoreUnavailableError(EventStoreError):
 
 class StoreConfigError(EventStoreError):
     """The store URL or its settings are wrong; retrying will not help until they are fixed."""
+
+
+class StoreDamagedError(StoreConfigError):
+    """The store's data is damaged (a malformed file or event); retrying will not help.
+
+    Raised instead of guessing: writes to a damaged store are refused, so new money never
+    lands in a file that may not survive its repair.
+    """
+
+
+class StoreReadOnlyError(StoreConfigError):
+    """The store was opened for reading only (no permission to write it); writes are refused."""
+
+
+class StoreRegressedError(StoreConfigError):
+    """The store is not the one this computer used before: emptied, replaced, gone or older.
+
+    Starting over silently would look like a new bank with no money in it; the clerk has to
+    say explicitly that the change is intended.
+    """

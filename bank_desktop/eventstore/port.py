@@ -236,6 +236,14 @@ class EventStore(Protocol):
         ...
 
 
+@runtime_checkable
+class StoreWithNotices(Protocol):
+    """Optional capability: things a clerk must be told about the store they are using
+    (opened read-only, found damaged), as sentences; empty when all is well."""
+
+    def notices(self) -> list[str]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class AppendRequest:
     """One stream's part of a multi-stream append."""

@@ -12,6 +12,7 @@ from typing import Any
 from bank_desktop.eventstore.codec import decode_json, encode_json
 from bank_desktop.eventstore.errors import StoreUnavailableError
 from bank_desktop.eventstore.port import Snapshot
+from bank_desktop.eventstore.private_files import make_private_dirs
 
 _log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class FileSnapshotStore:
             checked=False,  # our own projection rows, not payloads from outside
         )
         try:
-            self._directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_private_dirs(self._directory)
             fd, tmp = tempfile.mkstemp(prefix=f".{snapshot.name}.", dir=self._directory)
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -6,7 +6,24 @@
   writer (thread or process). Global positions are assigned under that same lock, so they are
   allocated in commit order: a reader can never see position N+1 before N (no gaps, ever).
 - Readers run outside transactions; each statement sees the latest committed snapshot.
-- The file is created with mode 0600 (SQLite gives its -wal/-shm files the same mode).
+- Files are the user's only: created 0600 in folders created 0700 (SQLite gives its -wal/-shm
+  files the same mode), and a store found readable by others is made private on open.
+
+What the file is, is checked before anything is written to it:
+
+- Our files carry ``PRAGMA application_id`` = :data:`APPLICATION_ID`. A file marked by another
+  application, or an unmarked one holding anything but our schema, is refused untouched (no
+  WAL switch, no table). An unmarked file with exactly our schema is a store made by the
+  previous version: it is marked and keeps working.
+- A store the user may not write (file, folder or filesystem) is opened read-only, says so,
+  and refuses writes with :class:`StoreReadOnlyError` instead of failing to open.
+- Damage: small files (up to :data:`FULL_CHECK_MAX_BYTES`) get ``PRAGMA quick_check`` on every
+  open; larger ones get checks that cost the same at any size (SQLite's own header against
+  the file size, the schema, both ends of the table and of each index), as a full check
+  reads every page (0.7 s for a million events). Damage found on open or met by any
+  statement later marks the store damaged: writes are refused (:class:`StoreDamagedError`,
+  exit 2), and a marker file (``bank.db-damaged``) makes every later open run the full
+  check until the file passes it.
 """
 
 from __future__ import annotations
@@ -36,6 +53,8 @@ from bank_desktop.eventstore.codec import (
 from bank_desktop.eventstore.errors import (
     EventStoreError,
     StoreConfigError,
+    StoreDamagedError,
+    StoreReadOnlyError,
     StoreUnavailableError,
 )
 from bank_desktop.eventstore.port import (
@@ -46,11 +65,24 @@ from bank_desktop.eventstore.port import (
     NewEvent,
     RecordedEvent,
 )
+from bank_desktop.eventstore.private_files import make_private, make_private_dirs
 from bank_desktop.eventstore.validation import check_read_args, check_stream_id
 
 _log = logging.getLogger(__name__)
 
 SCHEMA_VERSION: Final = 1
+#: ``PRAGMA application_id`` of our files ("BnkD"): tells a store from any other SQLite file.
+APPLICATION_ID: Final = 0x426E6B44
+#: Files up to this size are fully checked (``PRAGMA quick_check``, about 20 ms) on every open.
+FULL_CHECK_MAX_BYTES: Final = 16 * 1024 * 1024
+#: What our schema creates in ``sqlite_master`` (type, name).
+_OUR_OBJECTS: Final = frozenset(
+    {("table", "events"), ("index", "sqlite_autoindex_events_1"), ("index", "events_by_type")}
+)
+#: SQLite's primary result codes for a damaged file.
+_SQLITE_CORRUPT: Final = 11
+_SQLITE_NOTADB: Final = 26
+_SQLITE_READONLY: Final = 8
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS events (
     global_position INTEGER PRIMARY KEY,
@@ -114,9 +146,18 @@ class SqliteEventStore:
         self._connections_lock = threading.Lock()
         self._appended = threading.Condition()
         self._closed = False
-        self._create_file()
+        self._ours = False  #: the file was identified as a Bank Desktop store
+        self._damage: str | None = None
+        existed = self._create_file()
+        self._read_only = self._read_only_reason() if existed else None
+        self._immutable = False
+        if self._read_only is not None:
+            self._immutable = self._needs_immutable()
         with self._translated("open the store"):
             self._prepare_schema()
+            self._check_integrity()
+        if self._read_only is not None:
+            _log.info("%s", self.notices()[0])
 
     # ── connections ───────────────────────────────────────────────────────────────────────
 
@@ -128,17 +169,79 @@ class SqliteEventStore:
     def path(self) -> Path:
         return self._path
 
-    def _create_file(self) -> None:
+    @property
+    def read_only(self) -> bool:
+        """Whether the store was opened for reading only (the user may not write it)."""
+        return self._read_only is not None
+
+    @property
+    def damage(self) -> str | None:
+        """Why the store is considered damaged (writes are refused), or None."""
+        return self._damage
+
+    def notices(self) -> list[str]:
+        """What a clerk must be told about this store before using it (empty when all is well)."""
+        said = []
+        if self._read_only is not None:
+            said.append(
+                f"The store {self._path} is read-only ({self._read_only}): it was opened for "
+                "reading only, and nothing can be written to it."
+            )
+        if self._damage is not None:
+            said.append(self._damaged_message("writes are refused"))
+        return said
+
+    def _create_file(self) -> bool:
+        """Create the file (and its folders, private) if missing; whether it existed."""
         try:
-            self._path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_private_dirs(self._path.parent)
             fd = os.open(self._path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         except FileExistsError:
-            return
+            return True
         except OSError as exc:
             raise StoreUnavailableError(
                 f"Cannot create the store file {self._path}: {exc.strerror}."
             ) from exc
         os.close(fd)
+        return False
+
+    def _read_only_reason(self) -> str | None:
+        """Why this user cannot write the existing store, or None when they can.
+
+        SQLite needs to write the file and, in WAL mode, to create its -wal and -shm files
+        beside it; without that it fails with "unable to open database file" or "attempt to
+        write a readonly database" on the first statement.
+        """
+        if self._path.is_dir():
+            return None  # not a file at all: SQLite's own error says so
+        if not os.access(self._path, os.R_OK):
+            raise StoreConfigError(f"Cannot read the store file {self._path}: permission denied.")
+        if not os.access(self._path, os.W_OK):
+            return "you may not write to the file"
+        if not os.access(self._path.parent, os.W_OK | os.X_OK):
+            return "you may not write to its folder, where SQLite keeps its journal"
+        for suffix in ("-wal", "-shm"):
+            side = Path(f"{self._path}{suffix}")
+            if side.exists() and not os.access(side, os.W_OK):
+                return f"you may not write to its journal file {side.name}"
+        return None
+
+    def _needs_immutable(self) -> bool:
+        """Whether a read-only connection must be opened ``immutable``: in a folder SQLite
+        cannot write, a WAL store whose -shm file is missing cannot be opened otherwise. That
+        is safe only when no -wal file holds committed events the main file lacks."""
+        if os.access(self._path.parent, os.W_OK | os.X_OK):
+            return False
+        shm, wal = Path(f"{self._path}-shm"), Path(f"{self._path}-wal")
+        if shm.exists():
+            return False
+        if wal.exists() and wal.stat().st_size > 0:
+            raise StoreConfigError(
+                f"Cannot read the store {self._path}: its journal {wal.name} holds events not "
+                "yet in the file, and its folder is read-only. Ask IT to open it once with "
+                "write access, or to copy the folder somewhere writable."
+            )
+        return True
 
     def _connection(self) -> sqlite3.Connection:
         if self._closed:
@@ -146,13 +249,24 @@ class SqliteEventStore:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None:
             return conn
-        conn = sqlite3.connect(
-            self._path,
-            timeout=self._busy_timeout,
-            isolation_level=None,
-            check_same_thread=False,
-            cached_statements=32,
-        )
+        if self._read_only is None:
+            conn = sqlite3.connect(
+                self._path,
+                timeout=self._busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+                cached_statements=32,
+            )
+        else:
+            options = "mode=ro&immutable=1" if self._immutable else "mode=ro"
+            conn = sqlite3.connect(
+                f"{self._path.as_uri()}?{options}",
+                uri=True,
+                timeout=self._busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+                cached_statements=32,
+            )
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
         self._local.conn = conn
@@ -160,8 +274,89 @@ class SqliteEventStore:
             self._connections.append(conn)
         return conn
 
+    # ── what the file is ──────────────────────────────────────────────────────────────────
+
     def _prepare_schema(self) -> None:
+        """Identify the file (ours, fresh, the previous version's, or foreign) before writing
+        anything to it; then switch to WAL, create or mark the schema, tighten permissions."""
         conn = self._connection()
+        application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        objects = {
+            (str(kind), str(name))
+            for kind, name in conn.execute("SELECT type, name FROM sqlite_master")
+            if not str(name).startswith("sqlite_stat")  # ANALYZE's tables are anyone's
+        }
+        kind = self._classify(application_id, version, objects)
+        if kind != "fresh":
+            self._check_columns(conn)
+        if self._read_only is not None:
+            if kind == "fresh":
+                raise StoreConfigError(
+                    f"{self._path} is empty and read-only ({self._read_only}): it is not a "
+                    "Bank Desktop store yet, and cannot become one."
+                )
+            self._ours = True
+            return
+        self._ours = kind == "ours"
+        for suffix in ("", "-wal", "-shm"):
+            make_private(Path(f"{self._path}{suffix}"))
+        self._switch_to_wal(conn)
+        if kind != "ours":
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            if kind == "legacy":
+                _log.info("Marked %s as a Bank Desktop store (made by an earlier version)", self)
+        self._ours = True
+
+    def _classify(self, application_id: int, version: int, objects: set[tuple[str, str]]) -> str:
+        """ "ours", "fresh" (an empty file), "legacy" (our schema, unmarked); else refuse."""
+        if application_id == APPLICATION_ID:
+            if version > SCHEMA_VERSION:
+                raise StoreConfigError(
+                    f"{self._path} was written by a newer Bank Desktop (schema {version}); "
+                    "upgrade the application."
+                )
+            if not objects >= _OUR_OBJECTS:
+                raise StoreDamagedError(
+                    f"{self._path} is marked as a Bank Desktop store but lacks its tables "
+                    f"(found: {_names(objects)}); it is damaged. Restore it from a backup."
+                )
+            return "ours"
+        if application_id != 0:
+            raise StoreConfigError(
+                f"{self._path} is not a Bank Desktop store: it belongs to another application "
+                f"(SQLite application id {application_id:#x}). Nothing was changed; choose "
+                "another file."
+            )
+        if not objects and version == 0:
+            return "fresh"
+        if objects == _OUR_OBJECTS and version == SCHEMA_VERSION:
+            return "legacy"
+        raise StoreConfigError(
+            f"{self._path} is not a Bank Desktop store: it is another SQLite database "
+            f"(tables: {_names(objects)}). Nothing was changed; choose another file."
+        )
+
+    def _check_columns(self, conn: sqlite3.Connection) -> None:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(events)")]
+        if columns != list(_EXPECTED_COLUMNS):
+            raise StoreConfigError(
+                f"{self._path} has an 'events' table that is not Bank Desktop's "
+                f"(columns {', '.join(columns) or 'none'}); choose another file."
+            )
+
+    def _switch_to_wal(self, conn: sqlite3.Connection) -> None:
         # Switching to WAL needs an exclusive lock and SQLite does not apply the busy timeout
         # to it: several processes opening a fresh file at once must retry by hand.
         deadline = time.monotonic() + self._busy_timeout
@@ -175,30 +370,90 @@ class SqliteEventStore:
                 time.sleep(0.005)
         if str(mode).lower() != "wal":
             raise StoreUnavailableError(f"Cannot switch {self._path} to WAL mode (got {mode}).")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StoreConfigError(
-                f"{self._path} was written by a newer Bank Desktop (schema {version}); "
-                "upgrade the application."
-            )
-        if version < SCHEMA_VERSION:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+
+    # ── damage ────────────────────────────────────────────────────────────────────────────
+
+    @property
+    def _damage_marker(self) -> Path:
+        return Path(f"{self._path}-damaged")
+
+    def _check_integrity(self) -> None:
+        """Look for damage at a cost that does not grow with the store (see the module doc)."""
+        conn = self._connection()
+        marked = self._damage_marker.exists()
+        try:
+            if marked or self._path.stat().st_size <= FULL_CHECK_MAX_BYTES:
+                found = [str(row[0]) for row in conn.execute("PRAGMA quick_check(3)")]
+                if found != ["ok"]:
+                    self._set_damaged("; ".join(found)[:300])
+                    return
+                if marked and self._read_only is None:
+                    self._damage_marker.unlink(missing_ok=True)
+                    _log.warning("%s passed its integrity check; damage marker removed", self)
+            else:
+                self._check_edges(conn)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and not _is_corruption(exc):
                 raise
-        columns = [row[1] for row in conn.execute("PRAGMA table_info(events)")]
-        if columns != list(_EXPECTED_COLUMNS):
-            raise StoreConfigError(
-                f"{self._path} has an 'events' table that is not Bank Desktop's "
-                f"(columns {', '.join(columns) or 'none'}); choose another file."
+            self._set_damaged(str(exc))
+
+    def _check_edges(self, conn: sqlite3.Connection) -> None:
+        """Read the first and last entry of the table and of each index: a truncated or
+        overwritten end of the file shows here, at the cost of a few pages."""
+        for order in ("ASC", "DESC"):
+            conn.execute(
+                f"SELECT length(data), length(metadata), created_at FROM events "
+                f"ORDER BY global_position {order} LIMIT 1"
+            ).fetchall()
+            conn.execute(
+                "SELECT stream_id, stream_position FROM events INDEXED BY "
+                f"sqlite_autoindex_events_1 ORDER BY stream_id {order}, stream_position {order} "
+                "LIMIT 1"
+            ).fetchall()
+            conn.execute(
+                "SELECT type, global_position FROM events INDEXED BY events_by_type "
+                f"ORDER BY type {order}, global_position {order} LIMIT 1"
+            ).fetchall()
+
+    def _marked_in_header(self) -> bool:
+        """Whether the file's header carries our application id (read without SQLite, which
+        may refuse a damaged file before it can be asked)."""
+        try:
+            with self._path.open("rb") as handle:
+                header = handle.read(100)
+        except OSError:
+            return False
+        return len(header) == 100 and int.from_bytes(header[68:72], "big") == APPLICATION_ID
+
+    def _set_damaged(self, reason: str) -> None:
+        """Refuse writes from now on, and leave a marker so the next open checks fully."""
+        if self._damage is not None:
+            return
+        self._damage = reason
+        _log.error("%s", self._damaged_message("writes are refused"))
+        if self._read_only is None:
+            try:
+                fd = os.open(self._damage_marker, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(f"{format_timestamp(utc_now())} {reason}\n")
+            except OSError as exc:
+                _log.warning("Cannot write the damage marker %s: %s", self._damage_marker, exc)
+
+    def _damaged_message(self, consequence: str) -> str:
+        return (
+            f"The store {self._path} is damaged ({self._damage}); {consequence}. Restore it "
+            "from a backup, or ask IT to repair it (sqlite3 .recover); until it passes its "
+            "integrity check nothing is written to it."
+        )
+
+    def _refuse_writes(self) -> None:
+        if self._read_only is not None:
+            raise StoreReadOnlyError(
+                f"The store {self._path} is read-only ({self._read_only}); nothing was "
+                "written. Ask IT for write access, or use a store you may write."
             )
+        if self._damage is not None:
+            raise StoreDamagedError(self._damaged_message("nothing was written"))
 
     @contextmanager
     def _translated(self, action: str) -> Iterator[None]:
@@ -207,6 +462,11 @@ class SqliteEventStore:
             yield
         except sqlite3.OperationalError as exc:
             text = str(exc).lower()
+            if _code(exc) == _SQLITE_READONLY:
+                raise StoreReadOnlyError(
+                    f"The store {self._path} cannot be written ({exc}); nothing was written. "
+                    "Ask IT for write access."
+                ) from exc
             if "locked" in text or "busy" in text:
                 raise StoreUnavailableError(
                     f"The store {self._path} is busy (another process holds it); could not "
@@ -224,6 +484,11 @@ class SqliteEventStore:
         except (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.InterfaceError) as exc:
             raise EventStoreError(f"Could not {action}: {exc}.") from exc
         except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed", …
+            if _is_corruption(exc) and (self._ours or self._marked_in_header()):
+                self._set_damaged(str(exc))
+                raise StoreDamagedError(
+                    self._damaged_message(f"could not {action}, and nothing was written")
+                ) from exc
             raise StoreConfigError(
                 f"{self._path} is damaged or is not a Bank Desktop store ({exc})."
             ) from exc
@@ -281,6 +546,7 @@ class SqliteEventStore:
         ``BEGIN IMMEDIATE`` takes the lock before ``plan`` reads any position, so the check
         and the insert cannot interleave with another writer, thread or process.
         """
+        self._refuse_writes()
         with self._translated(action):
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
@@ -398,6 +664,23 @@ class SqliteEventStore:
 
     def __repr__(self) -> str:
         return f"SqliteEventStore({str(self._path)!r})"
+
+
+def _names(objects: set[tuple[str, str]]) -> str:
+    tables = sorted(name for kind, name in objects if kind == "table")
+    return ", ".join(tables or sorted(name for _, name in objects)) or "none"
+
+
+def _code(exc: sqlite3.Error) -> int:
+    """SQLite's primary result code of a driver error (0 when unknown)."""
+    return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+
+
+def _is_corruption(exc: sqlite3.Error) -> bool:
+    if _code(exc) in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return True
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text
 
 
 def _recorded(rows: list[Any]) -> list[RecordedEvent]:

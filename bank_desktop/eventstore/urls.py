@@ -14,7 +14,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from bank_desktop.eventstore.errors import StoreConfigError
-from bank_desktop.eventstore.port import EventStore, SnapshotStore
+from bank_desktop.eventstore.port import EventStore, SnapshotStore, StoreWithNotices
+from bank_desktop.eventstore.private_files import make_private
 
 SUPPORTED = (
     "memory://, sqlite:///absolute/path/bank.db, postgresql://user@host:5432/database, "
@@ -88,6 +89,11 @@ def open_store(url: str) -> EventStore:
     raise StoreConfigError(f"Unsupported store URL {redact_url(url)!r}; supported: {SUPPORTED}")
 
 
+def store_notices(store: EventStore) -> list[str]:
+    """What the clerk must be told about ``store`` (read-only, damaged); empty when all is well."""
+    return store.notices() if isinstance(store, StoreWithNotices) else []
+
+
 def prepare_store(url: str) -> tuple[EventStore, bool]:
     """Open the store a URL names, creating its schema if needed (``bank-desktop deploy``).
 
@@ -126,5 +132,6 @@ def open_snapshot_store(store: EventStore, base_directory: Path) -> SnapshotStor
 
     if store.url.startswith("memory:"):
         return MemorySnapshotStore()
+    make_private(base_directory)  # the application's own folder: an earlier version left it 0755
     key = hashlib.sha256(redact_url(store.url).encode()).hexdigest()[:16]
     return FileSnapshotStore(base_directory / "projections" / key)
