@@ -15,7 +15,7 @@ from typing import TextIO
 from bank_desktop import __version__
 from bank_desktop.application import BankService
 from bank_desktop.application.demo_data import fill_demo_data
-from bank_desktop.application.projections import ReadModel, catch_up, load_ledger
+from bank_desktop.application.projections import load_ledger, load_read_model
 from bank_desktop.config import Settings, resolve_settings
 from bank_desktop.console import print_store_notices, report_store_failure
 from bank_desktop.domain import DomainError, format_money
@@ -282,10 +282,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings, store: EventStore, o
 def _print_accounts(
     settings: Settings, store: EventStore, say: Callable[[str], None], limit: int
 ) -> None:
-    snapshots = open_snapshot_store(store, settings.data_dir)
-    model = ReadModel.restore(snapshots, store) or ReadModel()
-    if catch_up(model, store):
-        model.save(snapshots)
+    loaded = load_read_model(store, open_snapshot_store(store, settings.data_dir), save_after=1)
+    for notice in loaded.notices:
+        print(f"notice: {notice}", file=sys.stderr)
+    model = loaded.model
     total = model.balances.total()
     say(
         f"{len(model.balances):,} accounts, total {format_money(total)}, "

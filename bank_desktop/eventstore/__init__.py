@@ -5,6 +5,7 @@ from __future__ import annotations
 from bank_desktop.eventstore.errors import (
     ConcurrencyError,
     EventStoreError,
+    SnapshotDamagedError,
     StoreConfigError,
     StoreDamagedError,
     StoreReadOnlyError,
@@ -51,6 +52,7 @@ __all__ = [
     "NewEvent",
     "RecordedEvent",
     "Snapshot",
+    "SnapshotDamagedError",
     "SnapshotStore",
     "StoreConfigError",
     "StoreDamagedError",

@@ -48,3 +48,10 @@ class StoreRegressedError(StoreConfigError):
     Starting over silently would look like a new bank with no money in it; the clerk has to
     say explicitly that the change is intended.
     """
+
+
+class SnapshotDamagedError(EventStoreError):
+    """A saved snapshot failed its integrity check (edited, damaged, cut short).
+
+    Never used: the projection is rebuilt from the store, and the clerk is told why.
+    """

@@ -292,8 +292,11 @@ class DecidingAppender(Protocol):
 class Snapshot:
     """A projection's state as of a global position, so a restart need not replay history.
 
-    ``checkpoint_event_id`` is the id of the event at ``checkpoint``: a reader checks it against
-    the store before trusting the snapshot, which catches a store that was replaced or reset.
+    A snapshot is a cache, never a source of truth: before trusting it a reader checks it
+    against the store. ``store_identity`` is the id of the store's first event (a random
+    UUID, so it tells stores apart, and a copy of a store from the original), and
+    ``checkpoint_event_id`` the id of the event at ``checkpoint``: together they catch a
+    snapshot of another store, and of a store that was reset or restored to an older state.
     """
 
     name: str
@@ -301,6 +304,7 @@ class Snapshot:
     checkpoint: int
     checkpoint_event_id: str | None
     state: Any
+    store_identity: str | None = None
 
 
 class SnapshotStore(Protocol):
@@ -309,5 +313,7 @@ class SnapshotStore(Protocol):
     def save(self, snapshot: Snapshot) -> None: ...
 
     def load(self, name: str) -> Snapshot | None:
-        """The last saved snapshot, or None when there is none or it is unreadable."""
+        """The last saved snapshot, or None when there is none (or only one an earlier version
+        wrote). Raises ``SnapshotDamagedError`` when one exists but fails its integrity check:
+        the caller rebuilds, and says why."""
         ...

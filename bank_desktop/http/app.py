@@ -121,13 +121,15 @@ def create_app(
     @app.get("/health", tags=["operations"], summary="Liveness and read model state")
     async def health(request: Request) -> Response:
         status = live.status
+        problems = live.problems
         return ExactJSONResponse(
             {
-                "status": "ok",
+                "status": "degraded" if problems else "ok",
                 "readModel": {
                     "position": live.checkpoint,
                     "state": status.state.value if status else "starting",
                     "heldWebhookEvents": live.held_events,
+                    "problems": problems,
                 },
             }
         )

@@ -31,8 +31,8 @@ from bank_desktop.application.projections import (
     Ledger,
     LedgerEntry,
     ReadModel,
-    catch_up,
     load_ledger,
+    load_read_model,
 )
 from bank_desktop.application.projections.stream_order import DeliveryReport, StreamOrderedFeed
 from bank_desktop.eventstore import EventStore, EventStoreError, RecordedEvent, SnapshotStore
@@ -78,29 +78,33 @@ class LiveReadModel:
         self._saved_checkpoint = 0
         self._changed_since_save = False
         self._last_state: SubscriptionState | None = None
+        self._load_problems: list[str] = []
 
     # ── life cycle ────────────────────────────────────────────────────────────────────────
 
     def load(self) -> int:
-        """Restore the snapshot (if it belongs to this store) and catch up; blocking."""
-        model = None
-        if self._snapshots is not None:
-            model = ReadModel.restore(self._snapshots, self._store)
-        model = model or ReadModel()
-        replayed = catch_up(model, self._store)
+        """Restore the snapshot (if it passes its checks) and catch up; blocking.
+
+        A snapshot that failed its checks was rebuilt from the store: that is logged, and
+        reported by :attr:`problems` (``/health`` says "degraded") for the life of the process,
+        because something edited or damaged the data folder and someone should look.
+        """
+        loaded = load_read_model(self._store, self._snapshots, save_after=SAVE_AFTER_EVENTS)
+        model = loaded.model
         with self._lock:
             self._model = model
             self._feed = StreamOrderedFeed(model)
-            self._saved_checkpoint = model.checkpoint if replayed < SAVE_AFTER_EVENTS else 0
-        if replayed >= SAVE_AFTER_EVENTS:
-            self.save()
+            self._saved_checkpoint = model.checkpoint
+            self._load_problems = list(loaded.problems)
+        for notice in loaded.notices:
+            _log.warning("%s", notice)
         _log.info(
             "Read model at position %s: %s accounts (%s events replayed)",
             model.checkpoint,
             len(model.balances),
-            replayed,
+            loaded.replayed,
         )
-        return replayed
+        return loaded.replayed
 
     def start(self) -> None:
         """Follow the store live on a thread of its own."""
@@ -173,6 +177,27 @@ class LiveReadModel:
     @property
     def status(self) -> SubscriptionStatus | None:
         return self._runner.status if self._runner is not None else None
+
+    @property
+    def problems(self) -> list[str]:
+        """Why the read model may not show the store's truth (empty when it does): a snapshot
+        that failed its checks at start, stored events it could not read, a lost store."""
+        with self._lock:
+            found = list(self._load_problems)
+            skipped = self._model.skipped_events
+            checkpoint = self._model.checkpoint
+        if skipped:
+            found.append(
+                f"{skipped:,} stored event(s) could not be read and were skipped (see the log); "
+                "balances that depend on them may be wrong."
+            )
+        status = self.status
+        if status is not None and status.state is SubscriptionState.OFFLINE:
+            found.append(
+                f"The read model cannot follow the store ({status.describe()}); it shows the "
+                f"state as of position {checkpoint:,}."
+            )
+        return found
 
     # ── reads ─────────────────────────────────────────────────────────────────────────────
 

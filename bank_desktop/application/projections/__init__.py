@@ -12,7 +12,14 @@ from bank_desktop.application.projections.ledger import (
     load_ledger,
     statement,
 )
-from bank_desktop.application.projections.read_model import ReadModel, ReadModelChanges, catch_up
+from bank_desktop.application.projections.read_model import (
+    LoadedReadModel,
+    ReadModel,
+    ReadModelChanges,
+    catch_up,
+    load_read_model,
+    restore_read_model,
+)
 from bank_desktop.application.projections.transfers import TransfersProjection, TransferSummary
 
 __all__ = [
@@ -21,6 +28,7 @@ __all__ = [
     "Ledger",
     "LedgerBook",
     "LedgerEntry",
+    "LoadedReadModel",
     "ReadModel",
     "ReadModelChanges",
     "Statement",
@@ -29,5 +37,7 @@ __all__ = [
     "build_ledger",
     "catch_up",
     "load_ledger",
+    "load_read_model",
+    "restore_read_model",
     "statement",
 ]

@@ -4,9 +4,12 @@ Applying is idempotent twice over: events at or below the checkpoint are skipped
 skips events at or below its own stream revision. A damaged or unknown event is skipped with a
 warning and counted, never raised, so one bad row cannot stop every clerk's screen.
 
-The model is persisted as one snapshot with its checkpoint and the id of the event at the
-checkpoint; on restore that id is compared with the store, so a snapshot of another (or a
-reset) store is discarded instead of trusted.
+The model is persisted as one snapshot: a cache that saves replaying history, never a source of
+truth. Restoring checks it against the store before using it (the store's identity, the id of
+its first event; the id of the event at the checkpoint) and validates every row (a "NaN" or
+absurd balance is refused, not shown), on top of the snapshot file's own digest. A snapshot
+that fails any check is rebuilt from the store, and :func:`load_read_model` says why, so the
+clerk (or ``/health``) learns that something edited or damaged it.
 """
 
 from __future__ import annotations
@@ -24,12 +27,17 @@ from bank_desktop.application.projections.balances import (
     BalancesProjection,
 )
 from bank_desktop.application.projections.transfers import TransfersProjection
+from bank_desktop.eventstore.errors import EventStoreError, SnapshotDamagedError
 from bank_desktop.eventstore.port import EventStore, RecordedEvent, Snapshot, SnapshotStore
 
 _log = logging.getLogger(__name__)
 
 SNAPSHOT_NAME: Final = "read-model"
-SNAPSHOT_VERSION: Final = 1
+#: 2: snapshots carry the store's identity, and earlier ones of ``serve`` may hold webhook
+#: rows the store never had (deliveries were applied as facts then): none of them is used.
+SNAPSHOT_VERSION: Final = 2
+#: Save a snapshot after loading when at least this many events had to be replayed.
+SAVE_AFTER_EVENTS: Final = 1_000
 
 
 @dataclass(slots=True)
@@ -56,11 +64,14 @@ class ReadModel:
         *,
         checkpoint: int = 0,
         checkpoint_event_id: str | None = None,
+        store_identity: str | None = None,
     ) -> None:
         self.balances = balances or BalancesProjection()
         self.transfers = transfers or TransfersProjection()
         self.checkpoint = checkpoint
         self.checkpoint_event_id = checkpoint_event_id
+        #: The id of the store's first event: which store this model is a fold of.
+        self.store_identity = store_identity
         self.skipped_events = 0
         self._unknown_types: dict[str, int] = {}
         self._handlers = self._dispatch()
@@ -78,6 +89,8 @@ class ReadModel:
         changed = changes.changed_accounts
         transfers = changes.changed_transfers
         applied = skipped = 0
+        if checkpoint == 0 and self.store_identity is None:
+            self.store_identity = next((e.event_id for e in events if e.global_position == 1), None)
         for event in events:  # the hot loop of every rebuild: one lookup, one call, no tuples
             position = event.global_position
             if position <= checkpoint:
@@ -131,49 +144,138 @@ class ReadModel:
                 "balances": self.balances.snapshot_state(),
                 "transfers": self.transfers.snapshot_state(),
             },
+            store_identity=self.store_identity,
         )
 
     @classmethod
     def from_snapshot(cls, snapshot: Snapshot) -> ReadModel:
+        """The model a snapshot holds; ValueError (or KeyError, TypeError) naming the first
+        value that is not what this version writes, so nothing invalid is ever shown."""
         state: Any = snapshot.state
+        checkpoint = snapshot.checkpoint
+        if type(checkpoint) is not int or checkpoint < 0:
+            raise ValueError(f"checkpoint {checkpoint!r} is not a position")
+        if checkpoint > 0 and not (snapshot.checkpoint_event_id and snapshot.store_identity):
+            raise ValueError("it does not say which store and event it was taken at")
         return cls(
             BalancesProjection.from_snapshot_state(state["balances"]),
             TransfersProjection.from_snapshot_state(state["transfers"]),
-            checkpoint=snapshot.checkpoint,
+            checkpoint=checkpoint,
             checkpoint_event_id=snapshot.checkpoint_event_id,
+            store_identity=snapshot.store_identity,
         )
 
     @classmethod
     def restore(cls, snapshots: SnapshotStore, store: EventStore) -> ReadModel | None:
-        """The persisted model if it belongs to this store; None means rebuild from events."""
-        snapshot = snapshots.load(SNAPSHOT_NAME)
-        if snapshot is None:
-            return None
-        if snapshot.version != SNAPSHOT_VERSION:
-            _log.info("Read model snapshot has version %s; rebuilding", snapshot.version)
-            return None
-        if snapshot.checkpoint > 0:
-            at = store.read_all(after=snapshot.checkpoint - 1, limit=1)
-            if (
-                not at
-                or at[0].global_position != snapshot.checkpoint
-                or at[0].event_id != snapshot.checkpoint_event_id
-            ):
-                _log.warning(
-                    "Read model snapshot at %s does not match %s; rebuilding",
-                    snapshot.checkpoint,
-                    store.url,
-                )
-                return None
-        try:
-            with collector_paused():  # 100k rows of new objects: nothing cyclic to collect
-                return cls.from_snapshot(snapshot)
-        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
-            _log.warning("Read model snapshot is damaged (%s); rebuilding", exc)
-            return None
+        """The persisted model if it passes every check; None means rebuild from events (a
+        failed check is logged: :func:`restore_read_model` returns the reason instead)."""
+        model, problem = restore_read_model(snapshots, store)
+        if problem is not None:
+            _log.warning("Rebuilding the read model: %s", problem)
+        return model
 
     def save(self, snapshots: SnapshotStore) -> None:
         snapshots.save(self.snapshot())
+
+
+def restore_read_model(
+    snapshots: SnapshotStore, store: EventStore
+) -> tuple[ReadModel | None, str | None]:
+    """The persisted model and None, or None and why the snapshot must not be used (None too
+    when there simply is none, or it is of an earlier version: nothing is wrong then)."""
+    try:
+        snapshot = snapshots.load(SNAPSHOT_NAME)
+    except SnapshotDamagedError as exc:
+        return None, str(exc)
+    if snapshot is None:
+        return None, None
+    if snapshot.version != SNAPSHOT_VERSION:
+        _log.info("Read model snapshot has version %s; rebuilding", snapshot.version)
+        return None, None
+    if type(snapshot.checkpoint) is int and snapshot.checkpoint > 0:
+        problem = _does_not_match(snapshot, store)
+        if problem is not None:
+            return None, problem
+    try:
+        with collector_paused():  # 100k rows of new objects: nothing cyclic to collect
+            return ReadModel.from_snapshot(snapshot), None
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        return None, f"the saved read model holds an invalid value ({exc})"
+
+
+def _does_not_match(snapshot: Snapshot, store: EventStore) -> str | None:
+    """Why a snapshot at a checkpoint > 0 is not of this store as it is now, or None."""
+    first = store.read_all(limit=1, with_metadata=False)
+    if not first:
+        return (
+            f"the saved read model is at position {snapshot.checkpoint:,} but the store "
+            f"{store.url} is empty"
+        )
+    if first[0].event_id != snapshot.store_identity:
+        return f"the saved read model belongs to another store than {store.url}"
+    at = store.read_all(after=snapshot.checkpoint - 1, limit=1, with_metadata=False)
+    if not at or at[0].global_position != snapshot.checkpoint:
+        return (
+            f"the saved read model is at position {snapshot.checkpoint:,}, beyond the end of "
+            f"the store {store.url}"
+        )
+    if at[0].event_id != snapshot.checkpoint_event_id:
+        return (
+            f"the saved read model does not match the event at position "
+            f"{snapshot.checkpoint:,} of the store {store.url}"
+        )
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedReadModel:
+    """A read model ready to serve, and what the clerk should be told about loading it."""
+
+    model: ReadModel
+    replayed: int  #: events applied after the snapshot (all of them without one)
+    restored: bool  #: whether a snapshot was used
+    #: Sentences for the clerk: a snapshot that failed its checks, one that could not be saved.
+    notices: list[str]
+    #: Of the notices, the ones that mean something edited or damaged the saved model.
+    problems: list[str]
+
+
+def load_read_model(
+    store: EventStore,
+    snapshots: SnapshotStore | None,
+    *,
+    save_after: int = SAVE_AFTER_EVENTS,
+) -> LoadedReadModel:
+    """Restore (if the snapshot passes every check), catch up, and save a fresh snapshot when
+    ``save_after`` events or more were replayed or the old one failed; blocking.
+
+    A snapshot that cannot be saved (a read-only folder, a full disk) costs the next start a
+    replay, never this one its answer: it becomes a notice.
+    """
+    model, problem = (None, None) if snapshots is None else restore_read_model(snapshots, store)
+    restored = model is not None
+    model = model or ReadModel()
+    replayed = catch_up(model, store)
+    notices: list[str] = []
+    problems: list[str] = []
+    if problem is not None:
+        problems.append(f"{_sentence(problem)} The read model was rebuilt from the store.")
+        notices.extend(problems)
+    if snapshots is not None and (problem is not None or (replayed and replayed >= save_after)):
+        try:
+            model.save(snapshots)
+        except (EventStoreError, OSError) as exc:
+            notices.append(
+                f"The read model snapshot could not be saved ({exc}); the next start replays "
+                "the store's events again."
+            )
+    return LoadedReadModel(model, replayed, restored, notices, problems)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    text = text[0].upper() + text[1:] if text else text
+    return text if text.endswith(".") else f"{text}."
 
 
 def catch_up(model: ReadModel, store: EventStore, *, batch_size: int = 5000) -> int:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from bank_desktop.application import wire_fields as f
+from bank_desktop.application.projections import snapshot_rows as checked
 from bank_desktop.application.projections.balances import TRANSFER_CHANGED, UNCHANGED
 from bank_desktop.domain import transfers as tr
 from bank_desktop.eventstore.port import RecordedEvent
@@ -30,6 +31,9 @@ class TransferSummary:
     @property
     def is_finished(self) -> bool:
         return self.status in tr.TERMINAL_STATUSES
+
+
+_STATUSES = frozenset(("requested", "debited", "completed", "rejected", "reversed"))
 
 
 class TransfersProjection:
@@ -121,21 +125,81 @@ class TransfersProjection:
 
     @classmethod
     def from_snapshot_state(cls, rows: list[list[Any]]) -> TransfersProjection:
+        """Rows back from a snapshot, every value checked: ValueError names the first bad one
+        (column checks at C speed first, row by row only to name what failed)."""
+        if type(rows) is not list:
+            raise ValueError("the transfers are not a list of rows")
+        try:
+            projection = cls._from_rows(rows)
+        except (ValueError, TypeError, ArithmeticError):
+            projection = None
+        if projection is None:
+            cls._check_rows(rows)  # raises, naming the row and value
+            raise ValueError("the transfers are not valid rows")  # pragma: no cover
+        return projection
+
+    @classmethod
+    def _from_rows(cls, rows: list[list[Any]]) -> TransfersProjection | None:
+        if rows:
+            ids, sources, targets, amounts, _, statuses, _, _, _, revisions = zip(
+                *rows, strict=True
+            )
+            if not (
+                checked.texts_plausible(ids)
+                and len(set(ids)) == len(ids)
+                and checked.texts_plausible(sources)
+                and checked.texts_plausible(targets)
+                and checked.amounts_plausible(amounts)
+                and set(statuses) <= _STATUSES
+                and checked.revisions_plausible(revisions)
+            ):
+                return None
         projection = cls()
         fromiso = datetime.fromisoformat
         for tid, src, dst, amount, desc, status, requested, updated, reason, revision in rows:
-            if status not in ("requested", "debited", "completed", "rejected", "reversed"):
-                raise ValueError(f"unknown transfer status {status!r}")
+            if not (desc is None or type(desc) is str) or not (
+                reason is None or type(reason) is str
+            ):
+                return None
             projection._rows[tid] = TransferSummary(
                 tid,
                 src,
                 dst,
-                Decimal(amount),
+                amount if type(amount) is Decimal else Decimal(amount),
                 desc,
                 status,
                 fromiso(requested),
                 fromiso(updated),
                 reason,
-                int(revision),
+                revision,
             )
+        values = projection._rows.values()
+        if None in {r.requested_at.tzinfo for r in values} or None in {
+            r.updated_at.tzinfo for r in values
+        }:
+            return None
         return projection
+
+    @staticmethod
+    def _check_rows(rows: list[list[Any]]) -> None:
+        """Check row by row; raises ValueError naming the first value that is not valid."""
+        seen: set[str] = set()
+        for number, row in enumerate(rows, 1):
+            where = f"transfers row {number}"
+            if type(row) is not list or len(row) != 10:
+                raise ValueError(f"{where} is not a row of 10 values")
+            tid, src, dst, amount, desc, status, requested, updated, reason, revision = row
+            checked.text(tid, f"{where}: the transfer id")
+            if tid in seen:
+                raise ValueError(f"{where} repeats transfer {tid!r}")
+            seen.add(tid)
+            checked.text(src, f"{where}: the source account")
+            checked.text(dst, f"{where}: the target account")
+            checked.amount(amount, f"{where}: the amount")
+            checked.optional_text(desc, f"{where}: the description")
+            if status not in _STATUSES:
+                raise ValueError(f"{where}: unknown transfer status {status!r}")
+            checked.moment(requested, f"{where}: the request time")
+            checked.moment(updated, f"{where}: the last update")
+            checked.optional_text(reason, f"{where}: the reason")
+            checked.revision(revision, f"{where}: the revision")

@@ -1,0 +1,139 @@
+"""Restoring the read model: a snapshot is used only when it passes every check.
+
+The file's digest is one check (tests/eventstore/test_snapshots.py); these are the others: the
+values themselves (a snapshot written with a valid digest may still say "NaN"), the store's
+identity and the checkpoint. A failed check means a rebuild, and the loader says why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bank_desktop.application import BankService
+from bank_desktop.application.projections import (
+    ReadModel,
+    catch_up,
+    load_read_model,
+    restore_read_model,
+)
+from bank_desktop.application.projections.read_model import SNAPSHOT_NAME
+from bank_desktop.eventstore import EventStore, Snapshot, StoreUnavailableError, open_store
+from bank_desktop.eventstore.snapshots import FileSnapshotStore, MemorySnapshotStore
+from tests.application.conftest import StepClock
+
+
+@pytest.fixture
+def store() -> EventStore:
+    store = open_store("memory://")
+    bank = BankService(store, clock=StepClock())
+    a = bank.open_account("cust-1", "100")
+    b = bank.open_account("cust-2", "0")
+    bank.transfer(a, b, "30")
+    return store
+
+
+def _saved(store: EventStore, snapshots: Any) -> Snapshot:
+    model = ReadModel()
+    catch_up(model, store)
+    model.save(snapshots)
+    loaded = snapshots.load(SNAPSHOT_NAME)
+    assert loaded is not None
+    return loaded  # type: ignore[no-any-return]
+
+
+def _with_row_value(snapshot: Snapshot, table: str, column: int, value: Any) -> Snapshot:
+    state = {**snapshot.state}
+    rows = [list(row) for row in state[table]]
+    rows[0][column] = value
+    state[table] = rows
+    return dataclasses.replace(snapshot, state=state)
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value"),
+    [
+        ("balances", 2, "NaN"),
+        ("balances", 2, "-Infinity"),
+        ("balances", 2, Decimal("1E+999999")),
+        ("balances", 2, "70.00"),
+        ("balances", 2, None),
+        ("balances", 3, "yes"),
+        ("balances", 4, "yesterday"),
+        ("balances", 4, "2026-01-01T00:00:00"),  # no zone
+        ("balances", 7, 0),
+        ("balances", 0, ""),
+        ("transfers", 3, "NaN"),
+        ("transfers", 5, "lost"),
+        ("transfers", 9, -1),
+    ],
+)
+def test_a_snapshot_with_a_valid_digest_but_an_invalid_value_is_rebuilt(
+    store: EventStore, tmp_path: Path, table: str, column: int, value: Any
+) -> None:
+    snapshots = FileSnapshotStore(tmp_path)
+    good = _saved(store, snapshots)
+    snapshots.save(_with_row_value(good, table, column, value))  # a fresh, valid digest
+    model, problem = restore_read_model(snapshots, store)
+    assert model is None
+    assert problem is not None
+    assert f"{table} row 1" in problem
+    loaded = load_read_model(store, snapshots)
+    assert not loaded.restored
+    assert loaded.problems
+    assert all(row.balance.is_finite() for row in loaded.model.balances)
+    assert loaded.model.balances.total() == Decimal("100.00")
+    # The rebuilt model replaced the bad snapshot.
+    assert restore_read_model(snapshots, store)[1] is None
+
+
+def test_a_snapshot_naming_another_store_is_rebuilt(store: EventStore) -> None:
+    snapshots = MemorySnapshotStore()
+    good = _saved(store, snapshots)
+    snapshots.save(dataclasses.replace(good, store_identity="another-store's-first-event"))
+    model, problem = restore_read_model(snapshots, store)
+    assert model is None
+    assert problem is not None
+    assert "another store" in problem
+
+
+def test_a_snapshot_without_its_store_identity_is_rebuilt(store: EventStore) -> None:
+    snapshots = MemorySnapshotStore()
+    good = _saved(store, snapshots)
+    snapshots.save(dataclasses.replace(good, store_identity=None))
+    assert restore_read_model(snapshots, store)[0] is None
+
+
+def test_a_snapshot_beyond_the_store_is_rebuilt(store: EventStore) -> None:
+    snapshots = MemorySnapshotStore()
+    good = _saved(store, snapshots)
+    snapshots.save(dataclasses.replace(good, checkpoint=good.checkpoint + 5))
+    model, problem = restore_read_model(snapshots, store)
+    assert model is None
+    assert problem is not None
+    assert "beyond" in problem
+
+
+def test_a_good_snapshot_is_restored_silently(store: EventStore, tmp_path: Path) -> None:
+    snapshots = FileSnapshotStore(tmp_path)
+    good = _saved(store, snapshots)
+    assert good.store_identity == store.read_all(limit=1)[0].event_id
+    loaded = load_read_model(store, snapshots)
+    assert loaded.restored
+    assert (loaded.notices, loaded.problems, loaded.replayed) == ([], [], 0)
+
+
+def test_a_snapshot_that_cannot_be_saved_is_a_notice_not_a_failure(store: EventStore) -> None:
+    class Unwritable(MemorySnapshotStore):
+        def save(self, snapshot: Snapshot) -> None:
+            raise StoreUnavailableError("Cannot save: Permission denied.")
+
+    loaded = load_read_model(store, Unwritable(), save_after=1)
+    assert loaded.model.balances.total() == Decimal("100.00")
+    assert loaded.problems == []
+    assert len(loaded.notices) == 1
+    assert "could not be saved" in loaded.notices[0]
