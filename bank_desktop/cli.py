@@ -22,10 +22,11 @@ from bank_desktop.domain import DomainError, format_money
 from bank_desktop.eventstore import (
     EventStore,
     EventStoreError,
+    open_known_store,
     open_snapshot_store,
-    open_store,
     prepare_store,
     redact_url,
+    remember_store,
 )
 
 _log = logging.getLogger("bank_desktop")
@@ -39,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--clerk", metavar="ID", help="clerk id recorded on every event")
     parser.add_argument("--version", action="store_true", help="print version and store, then exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    parser.add_argument(
+        "--accept-store-reset",
+        action="store_true",
+        help="accept that the store was emptied, replaced, deleted or restored from an older "
+        "backup: forget what this computer saw in it and take it as it is now",
+    )
     parser.add_argument(
         "--smoke",
         action="store_true",
@@ -171,7 +178,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     if args.command is None:
         from bank_desktop.gui.app import run  # Qt is loaded only for the window
 
-        return run(settings, demo_events=args.demo or 0)
+        return run(settings, demo_events=args.demo or 0, accept_store_reset=args.accept_store_reset)
     if args.command == "deploy":
         return _deploy(settings.store_url, dry_run=args.dry_run, config=args.config, out=out)
     if args.command == "serve":
@@ -185,9 +192,15 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             port=default_port() if args.port is None else args.port,
             dev=args.dev,
             out=out,
+            accept_store_reset=args.accept_store_reset,
         )
     try:
-        store = open_store(settings.store_url)
+        store = open_known_store(
+            settings.store_url,
+            settings.data_dir,
+            accept_reset=args.accept_store_reset,
+            notify=lambda text: print(f"notice: {text}", file=sys.stderr),
+        )
     except EventStoreError as exc:
         return report_store_failure(exc)
     print_store_notices(store)
@@ -202,6 +215,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:
+        remember_store(store, settings.data_dir)
         store.close()
 
 

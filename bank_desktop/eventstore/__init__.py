@@ -30,10 +30,12 @@ from bank_desktop.eventstore.port import (
     StreamState,
 )
 from bank_desktop.eventstore.urls import (
+    open_known_store,
     open_snapshot_store,
     open_store,
     prepare_store,
     redact_url,
+    remember_store,
     store_notices,
 )
 
@@ -61,9 +63,11 @@ __all__ = [
     "StoreUnavailableError",
     "StoreWithNotices",
     "StreamState",
+    "open_known_store",
     "open_snapshot_store",
     "open_store",
     "prepare_store",
     "redact_url",
+    "remember_store",
     "store_notices",
 ]

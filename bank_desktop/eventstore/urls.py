@@ -8,14 +8,22 @@ never talks to a server never loads a network driver.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from bank_desktop.eventstore.errors import StoreConfigError
 from bank_desktop.eventstore.port import EventStore, SnapshotStore, StoreWithNotices
 from bank_desktop.eventstore.private_files import make_private
+
+if TYPE_CHECKING:
+    from bank_desktop.eventstore.known_stores import KnownStores
+
+_log = logging.getLogger(__name__)
 
 SUPPORTED = (
     "memory://, sqlite:///absolute/path/bank.db, postgresql://user@host:5432/database, "
@@ -87,6 +95,77 @@ def open_store(url: str) -> EventStore:
 
         return open_deltabase(url)
     raise StoreConfigError(f"Unsupported store URL {redact_url(url)!r}; supported: {SUPPORTED}")
+
+
+def open_known_store(
+    url: str,
+    data_directory: Path,
+    *,
+    accept_reset: bool = False,
+    notify: Callable[[str], None] | None = None,
+) -> EventStore:
+    """Open the store a URL names, after checking it is the one this computer used before.
+
+    The application's entry points (the CLI, ``serve``, the window) open stores this way:
+    a store found emptied, missing, replaced or rolled back raises StoreRegressedError, unless
+    ``accept_reset`` (the clerk's explicit ``--accept-store-reset``) forgets what was seen;
+    what was forgotten is said through ``notify`` (default: a logged warning).
+    See :mod:`bank_desktop.eventstore.known_stores`.
+    """
+    say = notify or (lambda text: _log.warning("%s", text))
+    from bank_desktop.eventstore.known_stores import KnownStores
+
+    text = url.strip() if isinstance(url, str) else url
+    scheme = text.split(":", 1)[0].lower() if isinstance(text, str) and ":" in text else ""
+    if scheme == "memory":
+        return open_store(url)
+    known = KnownStores(data_directory)
+    if scheme == "sqlite":  # before opening: opening creates a missing file
+        path = sqlite_path(text).absolute()
+        if accept_reset:
+            _forget(known, f"sqlite://{path}", say)
+        else:
+            known.check_file(f"sqlite://{path}", path)
+    store = open_store(url)
+    try:
+        if accept_reset:
+            _forget(known, store.url, say)
+        else:
+            known.check(store.url, store)
+        known.remember(store.url, store, _shown(store))
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def remember_store(store: EventStore, data_directory: Path) -> None:
+    """Record how far ``store`` has got (call it before closing a store opened with
+    :func:`open_known_store`); best effort: a store that fails now is not remembered."""
+    from bank_desktop.eventstore.errors import EventStoreError
+    from bank_desktop.eventstore.known_stores import KnownStores
+
+    if store.url.startswith("memory:"):
+        return
+    try:
+        KnownStores(data_directory).remember(store.url, store, _shown(store))
+    except EventStoreError as exc:
+        _log.info("Could not record the position of %s: %s", store.url, exc)
+
+
+def _shown(store: EventStore) -> str:
+    url = store.url
+    return url[len("sqlite://") :] if url.startswith("sqlite:///") else url
+
+
+def _forget(known: KnownStores, key: str, say: Callable[[str], None]) -> None:
+    forgotten = known.forget(key)
+    if forgotten is not None and forgotten.position > 0:
+        say(
+            f"As asked (--accept-store-reset), this computer forgot that it last saw "
+            f"{forgotten.position:,} events in {forgotten.shown} ({forgotten.when}); the store "
+            "is taken as it is now."
+        )
 
 
 def store_notices(store: EventStore) -> list[str]:

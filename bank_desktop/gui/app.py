@@ -40,6 +40,7 @@ def create_main_window(
     data_dir: Path | None = None,
     demo_events: int = 0,
     start: bool = True,
+    accept_store_reset: bool = False,
 ) -> MainWindow:
     """The window on ``store_url`` for ``clerk_id``; loading starts at once in the background.
 
@@ -47,7 +48,11 @@ def create_main_window(
     """
     application()
     context = AppContext.open(
-        store_url, clerk_id=clerk_id, data_dir=data_dir, demo_events=demo_events
+        store_url,
+        clerk_id=clerk_id,
+        data_dir=data_dir,
+        demo_events=demo_events,
+        accept_store_reset=accept_store_reset,
     )
     window = MainWindow(context)
     if start:
@@ -55,7 +60,7 @@ def create_main_window(
     return window
 
 
-def run(settings: Settings, *, demo_events: int = 0) -> int:
+def run(settings: Settings, *, demo_events: int = 0, accept_store_reset: bool = False) -> int:
     """Show the window and run the event loop until the clerk quits."""
     app = application()
     try:
@@ -64,6 +69,7 @@ def run(settings: Settings, *, demo_events: int = 0) -> int:
             clerk_id=settings.clerk_id,
             data_dir=settings.data_dir,
             demo_events=demo_events,
+            accept_store_reset=accept_store_reset,
         )
     except EventStoreError as exc:
         print(f"error: {exc}", file=sys.stderr)

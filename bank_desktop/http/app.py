@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bank_desktop import __version__
-from bank_desktop.eventstore import EventStore, SnapshotStore, open_snapshot_store
+from bank_desktop.eventstore import EventStore, SnapshotStore, open_snapshot_store, remember_store
 from bank_desktop.http import commands, queries, webhook
 from bank_desktop.http.access_log import AccessLog
 from bank_desktop.http.context import (
@@ -101,6 +101,8 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             await run_in_threadpool(live.stop)
+            if data_dir is not None:
+                await run_in_threadpool(remember_store, store, data_dir)
             if close_store:
                 store.close()
             _log.info("Stopped at read model position %s", live.checkpoint)

@@ -17,7 +17,7 @@ from typing import Final, TextIO
 import uvicorn
 
 from bank_desktop.console import report_store_failure
-from bank_desktop.eventstore import EventStoreError, open_store, redact_url
+from bank_desktop.eventstore import EventStoreError, open_known_store, redact_url
 from bank_desktop.http.app import create_app
 from bank_desktop.http.context import InsecureTokenError
 
@@ -70,6 +70,7 @@ def serve(
     dev: bool = False,
     projection_token: str | None = None,
     out: TextIO | None = None,
+    accept_store_reset: bool = False,
 ) -> int:
     """Run the API until SIGTERM/SIGINT; returns the exit code."""
     out = out or sys.stdout
@@ -78,7 +79,7 @@ def serve(
     if http_log.getEffectiveLevel() > logging.INFO:
         http_log.setLevel(logging.INFO)  # the access log is on by default
     try:
-        store = open_store(store_url)
+        store = open_known_store(store_url, data_dir, accept_reset=accept_store_reset)
     except EventStoreError as exc:
         return report_store_failure(exc)
     try:
