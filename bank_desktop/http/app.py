@@ -67,8 +67,9 @@ def create_app(
     token unless ``dev``.
 
     Snapshots of the read model go to ``snapshots``, or under ``data_dir/serve`` (apart from
-    the window's, as webhook deliveries may add rows the window's store does not hold);
-    neither means no snapshots. ``close_store`` closes the store when the app stops.
+    the window's: earlier versions applied webhook deliveries to it); neither means no
+    snapshots. With ``data_dir`` the store's position is recorded when the app stops (see
+    ``open_known_store``). ``close_store`` closes the store when the app stops.
     """
     token = checked_projection_token(projection_token, dev=dev)
     if snapshots is None and data_dir is not None:
@@ -130,7 +131,6 @@ def create_app(
                 "readModel": {
                     "position": live.checkpoint,
                     "state": status.state.value if status else "starting",
-                    "heldWebhookEvents": live.held_events,
                     "problems": problems,
                 },
             }

@@ -1,10 +1,12 @@
 """The live read side of ``serve``: the read model kept current by the subscription runner.
 
-One :class:`ReadModel` (balances and transfers) behind one lock. The subscription runner
-applies new events in global order on its own thread; the webhook receiver applies DeltaBase
-deliveries per stream through a :class:`StreamOrderedFeed` on the same model. Requests read
-copies of rows under the lock, and a request that wants read-your-writes awaits a position:
-the runner thread wakes such waiters on their event loop when the model has got there.
+One :class:`ReadModel` (balances and transfers) behind one lock, fed only from the configured
+store: the subscription runner applies new events in global order on its own thread. A
+webhook delivery is a hint, never a source of truth: it is checked against the store
+(:func:`check_delivery`) and, once confirmed, makes the model catch up from the store at once.
+Requests read copies of rows under the lock, and a request that wants read-your-writes awaits
+a position: the runner thread wakes such waiters on their event loop when the model has got
+there.
 
 Ledgers (an account's transactions) are not in the read model: they are folded from the
 account's stream on demand, cached, and topped up from the store on every read (one indexed
@@ -34,7 +36,7 @@ from bank_desktop.application.projections import (
     load_ledger,
     load_read_model,
 )
-from bank_desktop.application.projections.stream_order import DeliveryReport, StreamOrderedFeed
+from bank_desktop.application.projections.delivery_check import DeliveryCheck, check_delivery
 from bank_desktop.eventstore import EventStore, EventStoreError, RecordedEvent, SnapshotStore
 
 _log = logging.getLogger("bank_desktop.http")
@@ -64,19 +66,15 @@ class LiveReadModel:
         snapshots: SnapshotStore | None = None,
         *,
         idle_wait: float = 0.25,
-        fill_gaps_from_store: bool = True,
     ) -> None:
         self._store = store
         self._snapshots = snapshots
         self._idle_wait = idle_wait
-        self._fill_gaps = fill_gaps_from_store
         self._lock = threading.Lock()
         self._model = ReadModel()
-        self._feed = StreamOrderedFeed(self._model)
         self._runner: SubscriptionRunner | None = None
         self._waiters: list[_Waiter] = []
         self._saved_checkpoint = 0
-        self._changed_since_save = False
         self._last_state: SubscriptionState | None = None
         self._load_problems: list[str] = []
 
@@ -93,7 +91,6 @@ class LiveReadModel:
         model = loaded.model
         with self._lock:
             self._model = model
-            self._feed = StreamOrderedFeed(model)
             self._saved_checkpoint = model.checkpoint
             self._load_problems = list(loaded.problems)
         for notice in loaded.notices:
@@ -136,12 +133,9 @@ class LiveReadModel:
         if self._snapshots is None:
             return False
         with self._lock:
-            if only_if_changed and not (
-                self._changed_since_save or self._model.checkpoint != self._saved_checkpoint
-            ):
+            if only_if_changed and self._model.checkpoint == self._saved_checkpoint:
                 return False
             snapshot = self._model.snapshot()
-            self._changed_since_save = False
         try:
             self._snapshots.save(snapshot)
         except EventStoreError as exc:
@@ -155,8 +149,7 @@ class LiveReadModel:
 
     def _on_events(self, events: Sequence[RecordedEvent]) -> None:
         with self._lock:
-            self._model.apply(events)
-            self._feed.note_applied(events)
+            self._model.apply(events)  # idempotent: what it already has is skipped
             checkpoint = self._model.checkpoint
             ready = [w for w in self._waiters if w.position <= checkpoint]
             if ready:
@@ -250,39 +243,24 @@ class LiveReadModel:
 
     # ── the webhook's side ────────────────────────────────────────────────────────────────
 
-    def deliver(self, events: Sequence[RecordedEvent]) -> DeliveryReport:
-        """Apply a webhook delivery per stream in stream order (see StreamOrderedFeed).
+    def confirm(self, events: Sequence[RecordedEvent]) -> DeliveryCheck:
+        """Check a webhook delivery against the store; when the store confirms all of it,
+        catch up from the store at once (blocking), so reads show those events when the
+        webhook answers. Nothing of the delivery itself is ever applied."""
+        check = check_delivery(self._store, events)
+        if check.confirmed and not (check.contradicted or check.not_yet):
+            self.catch_up_to(check.last_position)
+        return check
 
-        Events that wait for an earlier event of their stream are held; when the store has
-        that stream, the missing events are read from it at once.
-        """
-        with self._lock:
-            report = self._feed.deliver(events)
-            gaps = self._feed.gaps({w.stream_id for w in report.waiting})
-            self._changed_since_save = True
-        if gaps and self._fill_gaps:
-            fetched: list[RecordedEvent] = []
-            try:
-                for stream_id, applied_to, first_held in gaps:
-                    fetched += self._store.read_stream(
-                        stream_id, after=applied_to, limit=first_held - applied_to - 1
-                    )
-            except EventStoreError as exc:
-                _log.warning("Could not read missing events from the store: %s", exc)
-            if fetched:
-                with self._lock:
-                    filled = self._feed.fill(fetched)
-                    still = self._feed.still_waiting(report.waiting)
-                    now_applied = len(report.waiting) - len(still)
-                    report.applied += now_applied
-                    report.released += filled.applied - now_applied
-                    report.waiting = still
-        return report
-
-    @property
-    def held_events(self) -> int:
-        with self._lock:
-            return self._feed.held
+    def catch_up_to(self, position: int, *, batch_size: int = 1000) -> None:
+        """Apply the store's events until the model has ``position`` (or the store's end)."""
+        while self.checkpoint < position:
+            events = self._store.read_all(
+                after=self.checkpoint, limit=batch_size, with_metadata=False
+            )
+            if not events:
+                return
+            self._on_events(events)
 
 
 @dataclass(frozen=True, slots=True)

@@ -213,8 +213,5 @@ class WebhookRequest(BaseModel):
 class WebhookResponse(BaseModel):
     success: bool
     processedEventCount: int
-    applied: int
-    duplicates: int
-    ignored: int
-    released: int
-    waiting: list[dict[str, Any]]
+    confirmed: int = Field(description="Events of the delivery the store holds exactly as sent")
+    readPosition: int = Field(description="The store position the read model has applied")

@@ -1,16 +1,24 @@
-"""``POST /api/projections/balances/events``: DeltaBase's webhook, feeding the read model.
+"""``POST /api/projections/balances/events``: DeltaBase's webhook, a hint to read the store.
 
 Authenticated by ``Authorization: Bearer $PROJECTION_AUTH_TOKEN`` (compared in constant time,
 before the body is read). The body is ``{"events": [envelope, ...]}`` or the older
 ``{"event": envelope}``; each envelope is DeltaBase's read event (``streamId``,
 ``streamPosition`` 0-based, ``globalPosition``, ``eventId``, ``type``, ``data``, ``metadata``,
 ``createdAt``), decoded exactly (amounts as Decimal) into our RecordedEvent (stream positions
-1-based). A malformed body is a 400 naming what is wrong, and nothing of it is applied.
+1-based).
 
-Events are applied per stream in stream order (:class:`StreamOrderedFeed`): redeliveries change
-nothing, and an event that arrives before an earlier one of its stream is held until that one
-arrives. Such a delivery is answered 409 (after applying all it could), so the sender
-redelivers it later rather than counting on a buffer that a restart would lose.
+The read model shows the configured store and nothing else, so a delivery is never applied:
+
+1. nonsense is a 400 naming what is wrong: a malformed body or field, a negative or zero
+   amount, an account event whose ``accountId`` is not its stream, two events at one position;
+2. every event is looked up in the store (:func:`check_delivery`): one the store contradicts
+   (another event at that position, other data, an unknown account) is a 400; one beyond the
+   end of its stream is a 409 (not in the store, or not yet: the sender may redeliver);
+3. when the store confirms the whole delivery, the read model catches up *from the store* at
+   once, and the answer says up to which position it now shows the store (``readPosition``).
+
+Redeliveries, any order, and the store's own events delivered again are therefore harmless,
+and a forged or misdirected delivery changes nothing, now or after a restart.
 """
 
 from __future__ import annotations
@@ -26,14 +34,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bank_desktop.application.errors import MalformedEventError
-from bank_desktop.application.projections.stream_order import DeliveryConflictError, Waiting
+from bank_desktop.application.event_codec import decode_account_event, decode_transfer_event
+from bank_desktop.application.projections.delivery_check import Disagreement
+from bank_desktop.domain import accounts as acc
+from bank_desktop.domain import transfers as tr
 from bank_desktop.domain.money import CENT, MAX_AMOUNT
 from bank_desktop.eventstore import RecordedEvent
 from bank_desktop.http.body import WEBHOOK_BODY_LIMIT, decode_body, read_body
 from bank_desktop.http.context import ApiContext
 from bank_desktop.http.docs import errors, json_body
 from bank_desktop.http.errors import ApiError
-from bank_desktop.http.schemas import WebhookRequest, WebhookResponse
+from bank_desktop.http.schemas import ErrorResponse, WebhookRequest, WebhookResponse
 from bank_desktop.http.wire import ExactJSONResponse
 
 router = APIRouter(tags=["projections"])
@@ -43,6 +54,17 @@ PATH: Final = "/api/projections/balances/events"
 MAX_EVENTS: Final = 10_000
 #: Fields of event ``data`` that hold amounts (checked to be exact cents).
 _MONEY_FIELDS: Final = ("amount", "initialBalance")
+_ACCOUNT_TYPES: Final = frozenset(acc.ACCOUNT_EVENT_TYPES)
+#: Event type → (field, whether zero is allowed) of amounts that can never be negative.
+_UNSIGNED: Final = {
+    acc.AccountOpened.type: ("initialBalance", True),
+    acc.MoneyDeposited.type: ("amount", False),
+    acc.MoneyWithdrawn.type: ("amount", False),
+    acc.WithdrawalRefused.type: ("amount", False),
+    tr.TransferRequested.type: ("amount", False),
+}
+#: Disagreements named in a refusal's message and details (the rest are counted).
+_SHOWN: Final = 20
 
 
 def _bad(where: str, message: str) -> ApiError:
@@ -141,16 +163,63 @@ def _check_amount(value: Any, where: str) -> None:
         raise _bad(where, "can have at most 2 decimal places")
 
 
-def _waiting_body(item: Waiting, base: int) -> dict[str, Any]:
-    """A held event, in the sender's numbering (DeltaBase: 0-based)."""
-    shift = base - 1
-    first, last = item.missing
-    return {
-        "streamId": item.stream_id,
-        "streamPosition": item.stream_position + shift,
-        "missingFrom": first + shift,
-        "missingTo": last + shift,
-    }
+def check_sense(events: list[RecordedEvent], wheres: list[str]) -> None:
+    """Refuse (400) what no store could hold: a known event type with malformed fields, an
+    amount below zero (or at zero where the rules forbid it), an account event about another
+    account than its stream, and two different events claiming one position."""
+    seen: dict[tuple[str, int], str] = {}
+    for event, where in zip(events, wheres, strict=True):
+        key = (event.stream_id, event.stream_position)
+        earlier = seen.setdefault(key, event.event_id)
+        if earlier != event.event_id:
+            raise _bad(
+                where,
+                f"claims stream {event.stream_id} position {event.stream_position} like "
+                f"event {earlier}: two different events at one position",
+            )
+        try:
+            if event.type in _ACCOUNT_TYPES:
+                decode_account_event(event)
+            elif event.type in _UNSIGNED:
+                decode_transfer_event(event)
+        except MalformedEventError as exc:
+            raise _bad(f"{where}.data", exc.problem) from None
+        rule = _UNSIGNED.get(event.type)
+        if rule is not None:
+            name, zero_allowed = rule
+            amount = event.data.get(name)
+            if amount < 0 or (amount == 0 and not zero_allowed):
+                wanted = "must not be negative" if zero_allowed else "must be positive"
+                raise _bad(f"{where}.data.{name}", wanted)
+        if event.type in _ACCOUNT_TYPES and event.data.get("accountId", event.stream_id) != (
+            event.stream_id
+        ):
+            raise _bad(f"{where}.data.accountId", f"must be the event's stream {event.stream_id}")
+
+
+def _listed(items: list[Disagreement], base: int) -> list[dict[str, Any]]:
+    """Disagreements in the sender's numbering (DeltaBase: 0-based stream positions)."""
+    return [
+        {
+            "eventId": item.event_id,
+            "streamId": item.stream_id,
+            "streamPosition": item.stream_position - 1 + base,
+            "problem": item.problem,
+        }
+        for item in items[:_SHOWN]
+    ]
+
+
+def _refusal(status: int, items: list[Disagreement], base: int, verdict: str) -> ApiError:
+    first = items[0]
+    return ApiError(
+        status,
+        f"Webhook delivery refused: {len(items)} event(s) {verdict}, e.g. event "
+        f"{first.event_id} of stream {first.stream_id} at position "
+        f"{first.stream_position - 1 + base}: {first.problem}. Nothing was changed: the "
+        "read model shows only what the store holds.",
+        {"events": _listed(items, base), "count": len(items)},
+    )
 
 
 @router.post(
@@ -159,51 +228,37 @@ def _waiting_body(item: Waiting, base: int) -> dict[str, Any]:
     responses={
         **errors(400, 401, 413, 503),
         409: {
-            "model": WebhookResponse,
-            "description": "Some events wait for earlier events of their stream; what could be "
-            "applied was. Redeliver later.",
+            "model": ErrorResponse,
+            "description": "Some events are not in the store (yet); nothing was changed. "
+            "Redeliver later if they should be.",
         },
     },
     openapi_extra=json_body(WebhookRequest),
-    summary="DeltaBase webhook: events for the balances projection",
+    summary="DeltaBase webhook: events to confirm against the store",
 )
 async def balances_events(request: Request) -> Response:
     api = ApiContext.of(request)
     api.authorize(request.headers.get("authorization"))
     body = decode_body(await read_body(request, WEBHOOK_BODY_LIMIT))
     base = api.settings.webhook_position_base
-    events = [to_recorded(where, item, base) for where, item in envelopes_of(body)]
-    try:
-        report = await run_in_threadpool(api.live.deliver, events)
-    except MalformedEventError as exc:
-        raise ApiError(
-            400,
-            f"Malformed webhook body: event {exc.event_id} of stream {exc.stream_id} "
-            f"is malformed: {exc.problem}.",
-            {"eventId": exc.event_id, "streamId": exc.stream_id, "problem": exc.problem},
-        ) from None
-    except DeliveryConflictError as exc:
-        raise ApiError(
-            400,
-            f"Malformed webhook body: {exc}",
-            {"streamId": exc.stream_id, "streamPosition": exc.position - 1 + base},
-        ) from None
-    waiting = [_waiting_body(item, base) for item in report.waiting]
-    result = {
-        "success": not waiting,
-        "processedEventCount": len(events),
-        "applied": report.applied,
-        "duplicates": report.duplicates,
-        "ignored": report.ignored,
-        "released": report.released,
-        "waiting": waiting,
-    }
-    if waiting:
-        first = waiting[0]
-        message = (
-            f"{len(waiting)} event(s) wait for earlier events of their stream (e.g. "
-            f"{first['streamId']} positions {first['missingFrom']}–{first['missingTo']}); "
-            "the rest was applied. Redeliver later."
+    envelopes = envelopes_of(body)
+    events = [to_recorded(where, item, base) for where, item in envelopes]
+    check_sense(events, [where for where, _ in envelopes])
+    check = await run_in_threadpool(api.live.confirm, events)
+    if check.contradicted:
+        raise _refusal(400, check.contradicted, base, "do not match the store")
+    if check.not_yet:
+        raise _refusal(
+            409,
+            check.not_yet,
+            base,
+            "are not in the store (or not yet: redeliver later if they should be)",
         )
-        return ExactJSONResponse({"error": message, "details": result, **result}, 409)
-    return ExactJSONResponse(result)
+    return ExactJSONResponse(
+        {
+            "success": True,
+            "processedEventCount": len(events),
+            "confirmed": len(check.confirmed),
+            "readPosition": api.live.checkpoint,
+        }
+    )
