@@ -184,7 +184,8 @@ def restore_read_model(
     """The persisted model and None, or None and why the snapshot must not be used (None too
     when there simply is none, or it is of an earlier version: nothing is wrong then)."""
     try:
-        snapshot = snapshots.load(SNAPSHOT_NAME)
+        with collector_paused():  # decoding makes 100k+ lists: nothing cyclic to collect
+            snapshot = snapshots.load(SNAPSHOT_NAME)
     except SnapshotDamagedError as exc:
         return None, str(exc)
     if snapshot is None:
