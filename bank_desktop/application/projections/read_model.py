@@ -183,9 +183,15 @@ def restore_read_model(
 ) -> tuple[ReadModel | None, str | None]:
     """The persisted model and None, or None and why the snapshot must not be used (None too
     when there simply is none, or it is of an earlier version: nothing is wrong then)."""
+    # Decoding and building make 100k+ lists and rows, nothing cyclic: one pause for both,
+    # or re-enabling the collector in between sets off a full collection over all of them.
+    with collector_paused():
+        return _restore(snapshots, store)
+
+
+def _restore(snapshots: SnapshotStore, store: EventStore) -> tuple[ReadModel | None, str | None]:
     try:
-        with collector_paused():  # decoding makes 100k+ lists: nothing cyclic to collect
-            snapshot = snapshots.load(SNAPSHOT_NAME)
+        snapshot = snapshots.load(SNAPSHOT_NAME)
     except SnapshotDamagedError as exc:
         return None, str(exc)
     if snapshot is None:
@@ -198,8 +204,7 @@ def restore_read_model(
         if problem is not None:
             return None, problem
     try:
-        with collector_paused():  # 100k rows of new objects: nothing cyclic to collect
-            return ReadModel.from_snapshot(snapshot), None
+        return ReadModel.from_snapshot(snapshot), None
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         return None, f"the saved read model holds an invalid value ({exc})"
 
