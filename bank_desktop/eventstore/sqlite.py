@@ -320,7 +320,7 @@ class SqliteEventStore:
         self._ours = True
 
     def _classify(self, application_id: int, version: int, objects: set[tuple[str, str]]) -> str:
-        """ "ours", "fresh" (an empty file), "legacy" (our schema, unmarked); else refuse."""
+        """What the file is: ours, fresh (empty), legacy (our schema, unmarked); else refuse."""
         if application_id == APPLICATION_ID:
             if version > SCHEMA_VERSION:
                 raise StoreConfigError(
