@@ -85,6 +85,10 @@ class StoreRecord:
         return self.seen_at.replace("T", " ")[:16] + " UTC"
 
 
+def _events(count: int) -> str:
+    return f"{count:,} event{'' if count == 1 else 's'}"
+
+
 class KnownStores:
     """The records of the stores used from this data folder (``<data dir>/stores``)."""
 
@@ -121,15 +125,15 @@ class KnownStores:
         if not path.exists():
             raise StoreRegressedError(
                 f"The store file {path} is missing, but this computer last saw "
-                f"{record.position:,} events in it ({record.when}). It was deleted or moved; "
+                f"{_events(record.position)} in it ({record.when}). It was deleted or moved; "
                 f"no new store was created in its place. Restore it from a backup, or check the "
                 f"path. {_HINT}"
             )
         if path.is_file() and path.stat().st_size == 0:
             raise StoreRegressedError(
                 f"The store file {path} is empty (0 bytes), but this computer last saw "
-                f"{record.position:,} events in it ({record.when}). It was emptied or "
-                f"replaced; nothing was written to it. Restore it from a backup. {_HINT}"
+                f"{_events(record.position)} in it ({record.when}). It was emptied or "
+                f"replaced. Restore it from a backup. {_HINT}"
             )
 
     def check(self, key: str, store: EventStore) -> None:
@@ -137,7 +141,7 @@ class KnownStores:
         record = self.record(key)
         if record is None or record.position == 0:
             return
-        seen = f"this computer last saw {record.position:,} events in it ({record.when})"
+        seen = f"this computer last saw {_events(record.position)} in it ({record.when})"
         head = store.head_position()
         if head == 0:
             raise StoreRegressedError(
@@ -153,7 +157,7 @@ class KnownStores:
             )
         if head < record.position:
             raise StoreRegressedError(
-                f"The store {record.shown} went backwards: it holds {head:,} events, but "
+                f"The store {record.shown} went backwards: it holds {_events(head)}, but "
                 f"{seen}; the events after position {head:,} are missing. It may have been "
                 f"restored from an older backup: restore the newest one. {_HINT}"
             )

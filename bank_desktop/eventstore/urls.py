@@ -163,8 +163,8 @@ def _forget(known: KnownStores, key: str, say: Callable[[str], None]) -> None:
     if forgotten is not None and forgotten.position > 0:
         say(
             f"As asked (--accept-store-reset), this computer forgot that it last saw "
-            f"{forgotten.position:,} events in {forgotten.shown} ({forgotten.when}); the store "
-            "is taken as it is now."
+            f"{forgotten.position:,} event(s) in {forgotten.shown} ({forgotten.when}); the "
+            "store is taken as it is now."
         )
 
 
