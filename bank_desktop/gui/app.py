@@ -13,6 +13,7 @@ from bank_desktop.config import APP_NAME, Settings
 from bank_desktop.eventstore import EventStoreError
 from bank_desktop.gui import assets
 from bank_desktop.gui.context import AppContext
+from bank_desktop.gui.display import display_problem
 from bank_desktop.gui.main_window import MainWindow
 
 ORGANIZATION = "BankDesktop"
@@ -56,7 +57,15 @@ def create_main_window(
 
 
 def run(settings: Settings, *, demo_events: int = 0) -> int:
-    """Show the window and run the event loop until the clerk quits."""
+    """Show the window and run the event loop until the clerk quits.
+
+    Where no window can open (no display, a missing X11 library) it says so in one line and
+    returns 2, before Qt would abort the process with a misleading message.
+    """
+    problem = display_problem()
+    if problem is not None:
+        print(f"bank-desktop: {problem}", file=sys.stderr)
+        return 2
     app = application()
     try:
         window = create_main_window(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,8 +12,19 @@ from PySide6.QtWidgets import QApplication, QDialog, QWidget
 from pytestqt.qtbot import QtBot
 
 from bank_desktop.gui.app import create_main_window
+from bank_desktop.gui.display import display_problem
 from bank_desktop.gui.main_window import MainWindow
 from bank_desktop.gui.workers import running_count
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _a_window_can_open() -> None:
+    """Under a real X server (``scripts/test`` runs the ``x11`` tests so), stop at once with the
+    reason when Qt could not open a window, instead of letting Qt abort the run."""
+    if os.environ.get("QT_QPA_PLATFORM") == "xcb":
+        problem = display_problem()
+        if problem is not None:
+            pytest.exit(f"X11 tests: {problem}", returncode=1)
 
 
 @pytest.fixture

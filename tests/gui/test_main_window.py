@@ -74,6 +74,7 @@ def money(qtbot: QtBot, key: Qt.Key, amount: str, description: str = "") -> None
     press(qtbot, Qt.Key.Key_Return)
 
 
+@pytest.mark.x11
 def test_a_clerks_day_by_keyboard(qtbot: QtBot, window: MainWindow) -> None:
     account = open_account(qtbot, window, "cust-123", "100")
     assert balance(window, account) == Decimal("100.00")
@@ -186,6 +187,7 @@ def test_another_clerks_change_appears_live_and_is_highlighted(
     assert window.ledger_model.entry(1).clerk_id == "clerk-9"
 
 
+@pytest.mark.x11
 def test_filter_by_keyboard(qtbot: QtBot, window: MainWindow) -> None:
     first = open_account(qtbot, window, "alice-1", "1")
     open_account(qtbot, window, "bob-2", "1")
@@ -199,6 +201,7 @@ def test_filter_by_keyboard(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: window.accounts_proxy.rowCount() == 2)
 
 
+@pytest.mark.x11
 def test_f1_lists_every_shortcut(qtbot: QtBot, window: MainWindow) -> None:
     press(qtbot, Qt.Key.Key_F1)
     dialog = active_dialog(qtbot)
@@ -281,6 +284,7 @@ def test_transfer_target_completes_by_customer(qtbot: QtBot, window: MainWindow)
     qtbot.waitUntil(lambda: balance(window, target) == Decimal("12.50"))
 
 
+@pytest.mark.x11
 def test_statement_export_by_keyboard(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     account = open_account(qtbot, window, "cust-1", "100")
     money(qtbot, Qt.Key.Key_F2, "23.45", "Interest")
