@@ -24,7 +24,7 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QBrush, QColor, QFontDatabase, QShowEvent
+from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -146,6 +146,18 @@ def format_event_details(event: RecordedEvent) -> str:
     metadata = _metadata(event)
     meta = f"metadata: {NOT_LOADED}" if metadata is None else f"metadata:\n{to_json(metadata)}"
     return f"{header}\n\n{data}\n\n{meta}\n"
+
+
+def fixed_pitch_font() -> QFont:
+    """The system's monospace font, asked for as fixed-pitch so JSON indentation lines up.
+
+    The request says what is needed (fixed pitch, typewriter style) instead of trusting the
+    family alone: which family that resolves to depends on the fonts a machine has.
+    """
+    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+    font.setStyleHint(QFont.StyleHint.TypeWriter)
+    font.setFixedPitch(True)
+    return font
 
 
 # ── model ─────────────────────────────────────────────────────────────────────────────────
@@ -335,7 +347,7 @@ class EventLogWidget(QWidget):
         )
         self._details.setTabChangesFocus(True)  # Tab moves on; there is nothing to indent
         self._details.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self._details.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self._details.setFont(fixed_pitch_font())
         self._details.setPlaceholderText("Select an event to see its data and metadata.")
 
         self._layout()

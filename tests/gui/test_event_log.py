@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontInfo
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -296,7 +296,10 @@ def test_keyboard_selection_shows_the_event_as_exact_json(
         ]
     )
     assert details.isReadOnly()
-    assert QFontInfo(details.font()).fixedPitch()
+    # What the pane asks for, not what this machine's fonts resolve it to: Qt reports some
+    # monospace families (Noto Sans Mono) as not fixed-pitch.
+    assert details.font().fixedPitch()
+    assert details.font().styleHint() == QFont.StyleHint.TypeWriter
 
     first = table.visualRect(widget.proxy.index(0, 2)).center()
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=first)
