@@ -17,7 +17,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from PySide6.QtCore import QModelIndex, QSettings, Qt, QThreadPool, QTimer
+from PySide6.QtCore import (
+    QItemSelectionModel,
+    QModelIndex,
+    QSettings,
+    Qt,
+    QThreadPool,
+    QTimer,
+)
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
@@ -157,7 +164,9 @@ class MainWindow(QMainWindow):
         self.ledger_title = page.ledger_title
         self.chart = page.chart
         self.account_filter.textChanged.connect(self._filter_changed)
-        self.accounts_table.selectionModel().currentRowChanged.connect(self._current_changed)
+        selection = self.accounts_table.selectionModel()
+        selection.currentRowChanged.connect(self._current_moved)
+        selection.selectionChanged.connect(self._selection_changed)
         self.accounts_table.doubleClicked.connect(lambda _: self.deposit_form())
         self.event_log = EventLogWidget()
         self.tabs = QTabWidget()
@@ -360,14 +369,33 @@ class MainWindow(QMainWindow):
         self.accounts_table.scrollTo(index)
         return True
 
-    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        account_id = self.accounts_proxy.account_id_at(current.row()) if current.isValid() else None
+    def _current_moved(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        """Select the row the table's cursor moved to.
+
+        Qt moves the cursor without selecting in places (Tab into the table marks the first
+        row with a focus frame only); actions follow the visible selection, so the cursor's
+        row is selected too: the row the clerk sees marked is the one F2 acts on.
+        """
+        selection = self.accounts_table.selectionModel()
+        if current.isValid() and not selection.isRowSelected(current.row(), QModelIndex()):
+            selection.select(
+                current,
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
+
+    def _selection_changed(self, *_: object) -> None:
+        rows = self.accounts_table.selectionModel().selectedRows()
+        self._set_selected(self.accounts_proxy.account_id_at(rows[0].row()) if rows else None)
+
+    def _set_selected(self, account_id: str | None, *, why_none: str | None = None) -> None:
+        """The account actions target: only ever one the clerk sees selected in the table."""
         if account_id == self._selected:
             return
         self._selected = account_id
         self._update_actions()
         if account_id is None:
-            self._show_ledger(None)
+            self._show_ledger(None, why_none)
             return
         self.ledger_title.setText(f"{account_id} – loading…")
         self._load_ledger(account_id)
@@ -391,12 +419,12 @@ class MainWindow(QMainWindow):
             return
         self._show_ledger(ledger)
 
-    def _show_ledger(self, ledger: Ledger | None) -> None:
+    def _show_ledger(self, ledger: Ledger | None, why_none: str | None = None) -> None:
         self._ledger = ledger
         self.ledger_model.set_ledger(ledger)
         self.chart.show_ledger(ledger)
         if ledger is None:
-            self.ledger_title.setText("Select an account to see its transactions.")
+            self.ledger_title.setText(why_none or "Select an account to see its transactions.")
         else:
             row = self._read_model.balances.get(ledger.account_id) if self._read_model else None
             customer = f" · {row.customer_id}" if row else ""
@@ -406,12 +434,28 @@ class MainWindow(QMainWindow):
             self.ledger_table.scrollToBottom()
 
     def _filter_changed(self, text: str) -> None:
+        """Keep the selection if the filter still shows it; never keep a hidden one.
+
+        The proxy's reset clears the table's selection without a signal, so the selected
+        account is settled here: still listed, it is selected again; a single match is
+        selected; otherwise nothing is, and the pane says why.
+        """
         selected = self._selected
         self.accounts_proxy.set_filter_text(text)
         if selected is not None and self.accounts_proxy.row_of(selected) is not None:
             self.select_account(selected)
         elif self.accounts_proxy.rowCount() == 1:
             self.accounts_table.setCurrentIndex(self.accounts_proxy.index(0, 0))
+        else:
+            self._set_selected(
+                None,
+                why_none=(
+                    "No account selected: the filter hides the one you had. "
+                    "Tab to the list to pick a match."
+                    if selected is not None
+                    else None
+                ),
+            )
 
     # ── actions ───────────────────────────────────────────────────────────────────────────
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import shiboken6
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -97,3 +99,63 @@ def focused(qtbot: QtBot, object_name: str) -> QWidget:
 def gone(widget: QWidget) -> bool:
     """Closed (and perhaps already deleted, as the window deletes finished forms)."""
     return not shiboken6.isValid(widget) or not widget.isVisible()
+
+
+# ── a clerk's keys ───────────────────────────────────────────────────────────────────
+
+CTRL = Qt.KeyboardModifier.ControlModifier
+SHIFT = Qt.KeyboardModifier.ShiftModifier
+
+
+def press(
+    qtbot: QtBot, key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier
+) -> None:
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None, timeout=5_000)
+    target = QApplication.focusWidget()
+    assert target is not None
+    qtbot.keyClick(target, key, modifier)
+
+
+def type_text(qtbot: QtBot, text: str) -> None:
+    target = QApplication.focusWidget()
+    assert target is not None
+    qtbot.keyClicks(target, text)
+
+
+def replace_text(qtbot: QtBot, text: str) -> None:
+    press(qtbot, Qt.Key.Key_A, CTRL)
+    type_text(qtbot, text)
+
+
+def balance(window: MainWindow, account_id: str) -> Decimal | None:
+    row = window.accounts_model.projection.get(account_id)
+    return row.balance if row else None
+
+
+def open_account(qtbot: QtBot, window: MainWindow, customer: str, initial: str) -> str:
+    before = set(window.accounts_model.projection._rows)
+    press(qtbot, Qt.Key.Key_N, CTRL)
+    active_dialog(qtbot)
+    focused(qtbot, "customerIdEdit")
+    type_text(qtbot, customer)
+    press(qtbot, Qt.Key.Key_Tab)
+    focused(qtbot, "initialBalanceEdit")
+    replace_text(qtbot, initial)
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(window.accounts_model.projection) == len(before) + 1)
+    (account,) = set(window.accounts_model.projection._rows) - before
+    qtbot.waitUntil(lambda: window.selected_account() == account)
+    qtbot.waitUntil(lambda: window.ledger_model.account_id == account)
+    return account
+
+
+def money(qtbot: QtBot, key: Qt.Key, amount: str, description: str = "") -> None:
+    press(qtbot, key)
+    active_dialog(qtbot)
+    focused(qtbot, "amountEdit")
+    type_text(qtbot, amount)
+    if description:
+        press(qtbot, Qt.Key.Key_Tab)
+        focused(qtbot, "descriptionEdit")
+        type_text(qtbot, description)
+    press(qtbot, Qt.Key.Key_Return)

@@ -8,70 +8,25 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLabel, QLineEdit
+from PySide6.QtWidgets import QLabel, QLineEdit
 from pytestqt.qtbot import QtBot
 
 from bank_desktop.application import BankService
 from bank_desktop.eventstore import open_store
 from bank_desktop.gui.main_window import MainWindow
-from tests.gui.conftest import active_dialog, focused, gone
-
-CTRL = Qt.KeyboardModifier.ControlModifier
-SHIFT = Qt.KeyboardModifier.ShiftModifier
-
-
-def press(
-    qtbot: QtBot, key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier
-) -> None:
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None, timeout=5_000)
-    target = QApplication.focusWidget()
-    assert target is not None
-    qtbot.keyClick(target, key, modifier)
-
-
-def type_text(qtbot: QtBot, text: str) -> None:
-    target = QApplication.focusWidget()
-    assert target is not None
-    qtbot.keyClicks(target, text)
-
-
-def replace_text(qtbot: QtBot, text: str) -> None:
-    press(qtbot, Qt.Key.Key_A, CTRL)
-    type_text(qtbot, text)
-
-
-def balance(window: MainWindow, account_id: str) -> Decimal | None:
-    row = window.accounts_model.projection.get(account_id)
-    return row.balance if row else None
-
-
-def open_account(qtbot: QtBot, window: MainWindow, customer: str, initial: str) -> str:
-    before = set(window.accounts_model.projection._rows)
-    press(qtbot, Qt.Key.Key_N, CTRL)
-    active_dialog(qtbot)
-    focused(qtbot, "customerIdEdit")
-    type_text(qtbot, customer)
-    press(qtbot, Qt.Key.Key_Tab)
-    focused(qtbot, "initialBalanceEdit")
-    replace_text(qtbot, initial)
-    press(qtbot, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: len(window.accounts_model.projection) == len(before) + 1)
-    (account,) = set(window.accounts_model.projection._rows) - before
-    qtbot.waitUntil(lambda: window.selected_account() == account)
-    qtbot.waitUntil(lambda: window.ledger_model.account_id == account)
-    return account
-
-
-def money(qtbot: QtBot, key: Qt.Key, amount: str, description: str = "") -> None:
-    press(qtbot, key)
-    active_dialog(qtbot)
-    focused(qtbot, "amountEdit")
-    type_text(qtbot, amount)
-    if description:
-        press(qtbot, Qt.Key.Key_Tab)
-        focused(qtbot, "descriptionEdit")
-        type_text(qtbot, description)
-    press(qtbot, Qt.Key.Key_Return)
+from tests.gui.conftest import (
+    CTRL,
+    SHIFT,
+    active_dialog,
+    balance,
+    focused,
+    gone,
+    money,
+    open_account,
+    press,
+    replace_text,
+    type_text,
+)
 
 
 @pytest.mark.x11
