@@ -4,6 +4,11 @@ Only the GUI thread touches widgets and models. The read model loads on a worker
 snapshot and catching up), then the live feed delivers new events in pages that are applied
 here, on the GUI thread, and announced to the models row by row. Commands run on workers
 through the forms; nothing in a slot waits on the store.
+
+All background work goes through one owner, ``BackgroundWork``: it decides whether an outcome
+is still wanted, and hands the window every clerk's command outcome to announce, including
+those whose form was closed while they were on their way. The window closes only once the
+store has answered every command the clerk submitted (closing again quits at once).
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ from bank_desktop.gui.models.accounts import AccountsModel, AccountsProxy, searc
 from bank_desktop.gui.models.ledger import LedgerModel
 from bank_desktop.gui.settings import SettingsDialog
 from bank_desktop.gui.statement_dialog import StatementDialog
-from bank_desktop.gui.workers import run_in_background
+from bank_desktop.gui.workers import BackgroundWork, Outcome
 
 _log = logging.getLogger(__name__)
 
@@ -83,7 +88,10 @@ class MainWindow(QMainWindow):
         self._ledger: Ledger | None = None
         self._selected: str | None = None
         self._open_forms: list[QWidget] = []
-        self._closing = False
+        self._jobs = BackgroundWork()  # no Qt parent: it outlives the window's C++ object
+        self._jobs.command_finished.connect(self._announce)
+        self._jobs.idle.connect(self._close_if_waiting)
+        self._close_when_idle = False
         self._pending_pages: deque[tuple[LiveFeed | None, list[RecordedEvent]]] = deque()
         self._draining = False
         self.setWindowTitle(f"Bank Desktop – {context.clerk_id}")
@@ -235,7 +243,9 @@ class MainWindow(QMainWindow):
     def start(self) -> None:
         """Load the read model off the GUI thread, then go live."""
         self.connection_label.setText("loading…")
-        run_in_background(self._load, on_success=self._loaded, on_failure=self._load_failed)
+        self._jobs.run(
+            self._load, receiver=self, on_success=self._loaded, on_failure=self._load_failed
+        )
 
     def _load(self) -> tuple[ReadModel, list[str]]:
         context = self._context
@@ -248,8 +258,6 @@ class MainWindow(QMainWindow):
         return model, search_keys_of(model.balances)  # built here, not on the GUI thread
 
     def _loaded(self, loaded: tuple[ReadModel, list[str]]) -> None:
-        if self._closing:
-            return
         model, keys = loaded
         self._read_model = model
         self.accounts_model.set_projection(model.balances, keys)
@@ -301,12 +309,13 @@ class MainWindow(QMainWindow):
         deadline = time.perf_counter() + SLICE_SECONDS
         while self._pending_pages:
             feed, batch = self._pending_pages.popleft()
+            if feed is None or feed is not self._feed:
+                continue  # a stopped feed's page (resync, closing): the new feed reads it again
             try:
-                if self._read_model is not None and batch and not self._closing:
+                if self._read_model is not None and batch:
                     self._apply(batch)
             finally:
-                if feed is not None and feed is self._feed:
-                    feed.batch_done()
+                feed.batch_done()
             if time.perf_counter() >= deadline:
                 break
         if self._pending_pages:
@@ -402,8 +411,9 @@ class MainWindow(QMainWindow):
 
     def _load_ledger(self, account_id: str) -> None:
         store = self._context.store
-        run_in_background(
+        self._jobs.run(
             lambda: load_ledger(store, account_id),
+            receiver=self,
             on_success=lambda ledger: self._ledger_loaded(account_id, ledger),
             on_failure=lambda exc: self.ledger_title.setText(
                 f"{account_id}: {describe_error(exc)}"
@@ -411,8 +421,8 @@ class MainWindow(QMainWindow):
         )
 
     def _ledger_loaded(self, account_id: str, ledger: Ledger) -> None:
-        if account_id != self._selected or self._closing:
-            return
+        if account_id != self._selected:
+            return  # the clerk moved on while it loaded
         row = self._read_model.balances.get(account_id) if self._read_model else None
         if row is not None and ledger.position < row.revision:
             self._load_ledger(account_id)  # events arrived while it loaded: read again
@@ -482,8 +492,12 @@ class MainWindow(QMainWindow):
         )
         return row.balance if row else None
 
-    def _show_form(self, form: CommandForm, on_success: Callable[[Any], None]) -> CommandForm:
-        form.succeeded.connect(on_success)
+    def _show_form(
+        self, form: CommandForm, on_success: Callable[[Any], None] | None = None
+    ) -> CommandForm:
+        """Open ``form``; the outcome of its command is announced by :meth:`_announce`."""
+        if on_success is not None:
+            form.succeeded.connect(on_success)
         form.finished.connect(lambda _: self._forget_form(form))
         self._open_forms.append(form)
         form.open()
@@ -498,10 +512,10 @@ class MainWindow(QMainWindow):
 
     def open_account_form(self) -> CommandForm:
         def opened(account_id: str) -> None:
-            self.statusBar().showMessage(f"Opened {account_id}.", 8_000)
             QTimer.singleShot(0, lambda: self._select_when_listed(account_id, 40))
 
-        return self._show_form(OpenAccountForm(self._context.bank, self), opened)
+        form = OpenAccountForm(self._context.bank, jobs=self._jobs, parent=self)
+        return self._show_form(form, opened)
 
     def _select_when_listed(self, account_id: str, tries: int) -> None:
         """Select a just-opened account as soon as the live feed has listed it."""
@@ -520,39 +534,33 @@ class MainWindow(QMainWindow):
         if account_id is None or not self.deposit_action.isEnabled():
             return None
         form = MoneyForm(
-            self._context.bank, account_id, withdraw=withdraw, balance=self._balance(), parent=self
+            self._context.bank,
+            account_id,
+            withdraw=withdraw,
+            balance=self._balance(),
+            jobs=self._jobs,
+            parent=self,
         )
-        verb = "Withdrew from" if withdraw else "Deposited into"
-        return self._show_form(
-            form,
-            lambda balance: self.statusBar().showMessage(
-                f"{verb} {account_id}; balance {format_money(balance)}.", 8_000
-            ),
-        )
+        return self._show_form(form)
 
     def transfer_form(self) -> CommandForm | None:
         account_id = self._selected
         if account_id is None or not self.transfer_action.isEnabled() or not self._read_model:
             return None
         targets = [(r.account_id, r.customer_id) for r in self._read_model.balances if r.is_open]
-        form = TransferForm(self._context.bank, account_id, targets=targets, parent=self)
-        return self._show_form(
-            form,
-            lambda transfer_id: self.statusBar().showMessage(
-                f"Transfer {transfer_id} completed.", 8_000
-            ),
+        form = TransferForm(
+            self._context.bank, account_id, targets=targets, jobs=self._jobs, parent=self
         )
+        return self._show_form(form)
 
     def close_account_form(self) -> CommandForm | None:
         account_id = self._selected
         if account_id is None or not self.close_account_action.isEnabled():
             return None
         form = CloseAccountForm(
-            self._context.bank, account_id, balance=self._balance(), parent=self
+            self._context.bank, account_id, balance=self._balance(), jobs=self._jobs, parent=self
         )
-        return self._show_form(
-            form, lambda closed: self.statusBar().showMessage(f"Closed {closed}.", 8_000)
-        )
+        return self._show_form(form)
 
     def focus_filter(self) -> None:
         self.tabs.setCurrentIndex(0)
@@ -581,6 +589,7 @@ class MainWindow(QMainWindow):
             lambda: load_ledger(store, account_id),
             customer_id=row.customer_id,
             default_directory=Path.home(),
+            jobs=self._jobs,
             parent=self,
         )
         dialog.exported.connect(
@@ -626,8 +635,9 @@ class MainWindow(QMainWindow):
         store = self._context.store
         self.demo_action.setEnabled(False)
         self.statusBar().showMessage(f"Writing {events:,} demo events…")
-        run_in_background(
+        self._jobs.run(
             lambda: fill_demo_data(store, events=events),
+            receiver=self,
             on_success=lambda summary: self.statusBar().showMessage(
                 f"Demo data: {summary.accounts:,} accounts, {summary.events:,} events.", 10_000
             ),
@@ -648,20 +658,63 @@ class MainWindow(QMainWindow):
                     f"Finished {report.finished} interrupted transfer(s).", 8_000
                 )
 
-        run_in_background(
-            lambda: bank.recover(older_than=older_than, candidates=pending), on_success=recovered
+        self._jobs.run(
+            lambda: bank.recover(older_than=older_than, candidates=pending),
+            receiver=self,
+            on_success=recovered,
         )
 
-    # ── closing ───────────────────────────────────────────────────────────────────────────
+    # ── outcomes and closing ──────────────────────────────────────────────────────────────
+
+    def _announce(self, outcome: Outcome) -> None:
+        """Tell the clerk how a command ended. A refusal whose form is still open shows there;
+        one whose form was closed (Esc while saving) gets a notice that stays until read."""
+        if outcome.succeeded:
+            detail = f"; {outcome.detail}" if outcome.detail else ""
+            self.statusBar().showMessage(
+                f"{outcome.label} saved{detail}.", 0 if outcome.detached else 10_000
+            )
+            return
+        if not outcome.detached:
+            return  # its form shows the reason, with the input kept
+        assert outcome.error is not None
+        reason = describe_error(outcome.error)
+        self.statusBar().showMessage(f"{outcome.label} was not saved: {reason}")
+        self._close_when_idle = False  # the clerk must see this before the window goes
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Not saved",
+            f"{outcome.label} was not saved.",
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.setObjectName("commandNotSaved")
+        box.setInformativeText(reason)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def _close_if_waiting(self) -> None:
+        if self._close_when_idle:
+            self.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self._closing = True
+        """Close once the store has answered every command the clerk sent (a second close
+        quits at once)."""
+        pending = [job.label for job in self._jobs.in_flight() if job.label]
+        if pending and not self._close_when_idle:
+            event.ignore()
+            self._close_when_idle = True
+            self.statusBar().showMessage(
+                f"Closing once the store confirms: {'; '.join(pending)}… (close again to quit now)."
+            )
+            return
+        self._jobs.shut_down()
         self._recovery_timer.stop()
         self._stop_feed()
         model, snapshots = self._read_model, self._context.snapshots
         if model is not None and model.checkpoint:
             snapshot = model.snapshot()  # taken here: the GUI thread owns the model
-            run_in_background(lambda: snapshots.save(snapshot))
+            self._jobs.run(lambda: snapshots.save(snapshot))
         QThreadPool.globalInstance().waitForDone(5_000)
         QSettings().setValue("window/geometry", self.saveGeometry())
         self._context.close()

@@ -1,10 +1,10 @@
 """Export one account's statement for a date range, as PDF or CSV, without freezing the window.
 
 The dialog only collects and checks input. Reading the ledger, folding the statement and writing
-the file happen on a worker thread (:func:`run_in_background`) with values captured on the GUI
-thread first, so no widget is touched off it. The keyboard flow matches the command forms:
-focus starts in the first field, Tab follows the fields, Enter exports, Esc cancels; a failure
-shows in ``formError`` and keeps everything the clerk entered.
+the file happen on a worker thread (through the window's :class:`BackgroundWork`) with values
+captured on the GUI thread first, so no widget is touched off it. The keyboard flow matches the
+command forms: focus starts in the first field, Tab follows the fields, Enter exports, Esc
+cancels; a failure shows in ``formError`` and keeps everything the clerk entered.
 """
 
 from __future__ import annotations
@@ -14,11 +14,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
-import shiboken6
 from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -38,7 +36,7 @@ from PySide6.QtWidgets import (
 from bank_desktop.application.projections import Ledger, statement
 from bank_desktop.gui.messages import describe_error
 from bank_desktop.gui.statements import write_csv, write_pdf
-from bank_desktop.gui.workers import run_in_background
+from bank_desktop.gui.workers import BackgroundWork, Job
 
 FORMATS: Final = ("PDF", "CSV")
 _SUFFIXES: Final = {"PDF": ".pdf", "CSV": ".csv"}
@@ -94,16 +92,18 @@ class StatementDialog(QDialog):
         *,
         customer_id: str | None,
         default_directory: Path,
+        jobs: BackgroundWork | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self._jobs = jobs or BackgroundWork()
+        self._job: Job | None = None
         self.setObjectName("statementDialog")
         self.setWindowTitle(f"Export statement — {account_id}")
         self._account_id = account_id
         self._load_ledger = load_ledger
         self._customer_id = customer_id
         self._directory = default_directory
-        self._in_flight = False
         self._cancel: threading.Event | None = None
         self._file_dialog: QFileDialog | None = None
         self._slow = QTimer(self)
@@ -185,7 +185,7 @@ class StatementDialog(QDialog):
 
     @property
     def in_flight(self) -> bool:
-        return self._in_flight
+        return self._job is not None
 
     def file_format(self) -> str:
         return self.format_combo.currentText()
@@ -275,7 +275,7 @@ class StatementDialog(QDialog):
 
     def export(self) -> None:
         """Check the input, then write the statement on a worker thread."""
-        if self._in_flight:
+        if self._job is not None:
             return  # a second Enter while the first export is running
         problem = self.validate()
         if problem is not None:
@@ -296,11 +296,10 @@ class StatementDialog(QDialog):
             cancel=threading.Event(),
         )
         self._cancel = job.cancel
-        self._in_flight = True
         self.export_button.setEnabled(False)
         self.show_error("")
-        run_in_background(
-            job, on_success=partial(self._done, job), on_failure=partial(self._failed, job)
+        self._job = self._jobs.run(
+            job, receiver=self, on_success=self._done, on_failure=self._failed
         )
         self._slow.start()
 
@@ -310,7 +309,9 @@ class StatementDialog(QDialog):
         if self._cancel is not None:
             self._cancel.set()
             self._cancel = None
-        self._in_flight = False
+        if self._job is not None:
+            self._job.detach()  # its outcome is no longer this dialog's business
+            self._job = None
         self._slow.stop()
         self.export_button.setEnabled(True)
         super().reject()
@@ -319,18 +320,11 @@ class StatementDialog(QDialog):
         self.error_label.setText(message)
 
     def _still_working(self) -> None:
-        if self._in_flight and not self.error_label.text():
+        if self._job is not None and not self.error_label.text():
             self.error_label.setText("Exporting… (large statements take a few seconds)")
 
-    def _current(self, job: _ExportJob) -> bool:
-        """Whether ``job`` is the export this dialog still waits for (not cancelled, not an
-        earlier one, and the dialog not deleted meanwhile)."""
-        return shiboken6.isValid(self) and self._in_flight and job.cancel is self._cancel
-
-    def _done(self, job: _ExportJob, path: Any) -> None:
-        if not self._current(job):
-            return
-        self._in_flight = False
+    def _done(self, path: Any) -> None:
+        self._job = None
         self._cancel = None
         self._slow.stop()
         self.error_label.clear()
@@ -338,10 +332,8 @@ class StatementDialog(QDialog):
         self.exported.emit(path)
         super().accept()
 
-    def _failed(self, job: _ExportJob, exc: BaseException) -> None:
-        if not self._current(job):
-            return
-        self._in_flight = False
+    def _failed(self, exc: BaseException) -> None:
+        self._job = None
         self._cancel = None
         self._slow.stop()
         self.export_button.setEnabled(True)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
+from typing import Any
 
 from PySide6.QtCore import QStringListModel, Qt
 from PySide6.QtWidgets import QCompleter, QWidget
@@ -11,13 +12,16 @@ from PySide6.QtWidgets import QCompleter, QWidget
 from bank_desktop.application import BankService
 from bank_desktop.domain import format_money
 from bank_desktop.gui.forms.base import Action, CommandForm, amount_edit, line_edit
+from bank_desktop.gui.workers import BackgroundWork
 
 
 class OpenAccountForm(CommandForm):
     """Customer id and initial balance; succeeds with the new account id."""
 
-    def __init__(self, bank: BankService, parent: QWidget | None = None) -> None:
-        super().__init__("Open account", "Open account", parent)
+    def __init__(
+        self, bank: BankService, *, jobs: BackgroundWork, parent: QWidget | None = None
+    ) -> None:
+        super().__init__("Open account", "Open account", jobs=jobs, parent=parent)
         self._bank = bank
         self.customer = line_edit("customerIdEdit", placeholder="cust-123")
         self.initial = amount_edit("initialBalanceEdit", "Initial balance", allow_zero=True)
@@ -35,6 +39,13 @@ class OpenAccountForm(CommandForm):
         customer, initial = self.customer.text(), self.initial.amount()
         return lambda: bank.open_account(customer, initial, command_id=key)
 
+    def label(self) -> str:
+        customer = self.customer.text().strip()
+        return f"Opening an account for {customer} with {format_money(self.initial.amount())}"
+
+    def describe_result(self) -> Callable[[Any], str]:
+        return lambda account_id: f"account {account_id}"
+
 
 class MoneyForm(CommandForm):
     """Deposit or withdrawal on one account; succeeds with the new balance."""
@@ -46,10 +57,11 @@ class MoneyForm(CommandForm):
         *,
         withdraw: bool,
         balance: Decimal | None = None,
+        jobs: BackgroundWork,
         parent: QWidget | None = None,
     ) -> None:
         verb = "Withdraw" if withdraw else "Deposit"
-        super().__init__(f"{verb} – {account_id}", verb, parent)
+        super().__init__(f"{verb} – {account_id}", verb, jobs=jobs, parent=parent)
         self._bank = bank
         self._withdraw = withdraw
         self.account_id = account_id
@@ -69,6 +81,15 @@ class MoneyForm(CommandForm):
         amount, description = self.amount.amount(), self.description.text() or None
         return lambda: run(account, amount, description, command_id=key)
 
+    def label(self) -> str:
+        amount = format_money(self.amount.amount())
+        if self._withdraw:
+            return f"Withdrawal of {amount} from {self.account_id}"
+        return f"Deposit of {amount} into {self.account_id}"
+
+    def describe_result(self) -> Callable[[Any], str]:
+        return lambda balance: f"balance {format_money(balance)}"
+
 
 class TransferForm(CommandForm):
     """Source is the selected account; the target completes by account id or customer."""
@@ -79,9 +100,10 @@ class TransferForm(CommandForm):
         account_id: str,
         *,
         targets: Sequence[tuple[str, str]],
+        jobs: BackgroundWork,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(f"Transfer from {account_id}", "Transfer", parent)
+        super().__init__(f"Transfer from {account_id}", "Transfer", jobs=jobs, parent=parent)
         self._bank = bank
         self.account_id = account_id
         self.add_info("From:", account_id)
@@ -116,6 +138,13 @@ class TransferForm(CommandForm):
         description = self.description.text() or None
         return lambda: bank.transfer(source, target, amount, description, command_id=key)
 
+    def label(self) -> str:
+        amount = format_money(self.amount.amount())
+        return f"Transfer of {amount} from {self.account_id} to {self.target_account()}"
+
+    def describe_result(self) -> Callable[[Any], str]:
+        return lambda transfer_id: f"transfer {transfer_id}"
+
 
 class CloseAccountForm(CommandForm):
     """The confirmation itself: the clerk sees what is closed and confirms with Enter."""
@@ -126,9 +155,10 @@ class CloseAccountForm(CommandForm):
         account_id: str,
         *,
         balance: Decimal | None = None,
+        jobs: BackgroundWork,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(f"Close {account_id}?", "Close account", parent)
+        super().__init__(f"Close {account_id}?", "Close account", jobs=jobs, parent=parent)
         self._bank = bank
         self.account_id = account_id
         self.add_info("Account:", account_id)
@@ -148,3 +178,6 @@ class CloseAccountForm(CommandForm):
             return account
 
         return close
+
+    def label(self) -> str:
+        return f"Closing {self.account_id}"

@@ -5,6 +5,10 @@ button is the dialog's default), Esc cancels. The command id is fixed when the f
 a double Enter, a retry after an error, or a retry after a lost answer never posts twice. While
 the command is in flight the submit button is disabled; a refusal shows in ``formError`` and
 keeps what the clerk typed.
+
+Commands run through the window's :class:`BackgroundWork`. Esc while a command is on its way
+closes the form but not the command: the form detaches from it, and the window announces the
+outcome (what was asked, and saved or not) where the clerk sees it.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from PySide6.QtWidgets import (
 from bank_desktop.application.ids import new_command_id
 from bank_desktop.domain import DomainError, ValidationError, parse_money
 from bank_desktop.gui.messages import describe_error
-from bank_desktop.gui.workers import run_in_background
+from bank_desktop.gui.workers import BackgroundWork, Job
 
 #: After this long in flight the form says it is still waiting (a slow or dead store).
 SLOW_AFTER_MS = 800
@@ -81,11 +85,14 @@ class CommandForm(QDialog):
 
     succeeded = Signal(object)
 
-    def __init__(self, title: str, submit_text: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, title: str, submit_text: str, *, jobs: BackgroundWork, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.command_id = new_command_id()
-        self._in_flight = False
+        self._jobs = jobs
+        self._job: Job | None = None
         self._fields: list[QWidget] = []
         self.form = QFormLayout()
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
@@ -150,11 +157,20 @@ class CommandForm(QDialog):
         """
         raise NotImplementedError
 
+    def label(self) -> str:
+        """What the clerk asked for, read from the fields now ("Deposit of $5.00 into …")."""
+        raise NotImplementedError
+
+    def describe_result(self) -> Callable[[Any], str]:
+        """A function that puts the command's result in words ("balance $15.00"); it may run
+        after the form is gone, so it captures values, never widgets."""
+        return lambda _result: ""
+
     def accept(self) -> None:
         self.submit()
 
     def submit(self) -> None:
-        if self._in_flight:
+        if self._job is not None:
             return  # a second Enter while the first is still on its way
         problem = self.validate()
         if problem:
@@ -162,32 +178,51 @@ class CommandForm(QDialog):
             return
         try:
             work = self.command()
+            label = self.label()
         except DomainError as exc:
             self.show_error(exc.message)
             return
-        self._in_flight = True
         self.submit_button.setEnabled(False)
         self.error_label.setText("")
         self._slow.start()
-        run_in_background(work, on_success=self._done, on_failure=self._failed)
+        self._job = self._jobs.run(
+            work,
+            receiver=self,
+            on_success=self._done,
+            on_failure=self._failed,
+            label=label,
+            describe=self.describe_result(),
+        )
 
     @property
     def in_flight(self) -> bool:
-        return self._in_flight
+        return self._job is not None
+
+    def reject(self) -> None:
+        """Esc or Cancel closes the form; a command already sent is not taken back: the window
+        announces its outcome."""
+        if self._job is not None:
+            self._job.detach()
+            self._job = None
+        self._slow.stop()
+        super().reject()
 
     def _still_waiting(self) -> None:
-        if self._in_flight:
-            self.error_label.setText("Still waiting for the store… (nothing is lost)")
+        if self._job is not None:
+            self.error_label.setText(
+                "Still waiting for the store… nothing is lost. The result shows here; after "
+                "Esc the window tells you."
+            )
 
     def _done(self, result: Any) -> None:
         self._slow.stop()
-        self._in_flight = False
+        self._job = None
         self.succeeded.emit(result)
         super().accept()
 
     def _failed(self, exc: BaseException) -> None:
         self._slow.stop()
-        self._in_flight = False
+        self._job = None
         self.submit_button.setEnabled(True)
         self.show_error(describe_error(exc))
 
