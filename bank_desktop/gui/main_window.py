@@ -346,8 +346,15 @@ class MainWindow(QMainWindow):
                 self.ledger_table.scrollToBottom()
         self.event_log.append_events(batch)
         self._show_position(self._read_model.checkpoint)
-        if changes.changed_accounts and self._selected in changes.changed_accounts:
+        changed = changes.changed_accounts
+        if changed and self._selected in changed:
             self._update_actions()
+            self._update_ledger_title()
+        for form in self._open_forms:
+            if isinstance(form, CommandForm) and form.account_id in changed:
+                row = self._read_model.balances.get(form.account_id)
+                if row is not None:
+                    form.balance_changed(row.balance, row.is_open)
 
     def _on_status(self, status: SubscriptionStatus) -> None:
         text = status.describe()
@@ -436,12 +443,25 @@ class MainWindow(QMainWindow):
         if ledger is None:
             self.ledger_title.setText(why_none or "Select an account to see its transactions.")
         else:
-            row = self._read_model.balances.get(ledger.account_id) if self._read_model else None
-            customer = f" · {row.customer_id}" if row else ""
-            self.ledger_title.setText(
-                f"{ledger.account_id}{customer} · balance {format_money(ledger.balance)}"
-            )
+            self._update_ledger_title()
             self.ledger_table.scrollToBottom()
+
+    def _update_ledger_title(self) -> None:
+        """ "account · customer · balance $X", read from the balances projection each time, so
+        it moves with every event (this desk's or another's) like the table does."""
+        ledger = self._ledger
+        if ledger is None or ledger.account_id != self._selected:
+            return
+        row = self._read_model.balances.get(ledger.account_id) if self._read_model else None
+        if row is None:
+            self.ledger_title.setText(
+                f"{ledger.account_id} · balance {format_money(ledger.balance)}"
+            )
+            return
+        state = "" if row.is_open else " · closed"
+        self.ledger_title.setText(
+            f"{row.account_id} · {row.customer_id} · balance {format_money(row.balance)}{state}"
+        )
 
     def _filter_changed(self, text: str) -> None:
         """Keep the selection if the filter still shows it; never keep a hidden one.

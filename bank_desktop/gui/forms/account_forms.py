@@ -64,10 +64,9 @@ class MoneyForm(CommandForm):
         super().__init__(f"{verb} – {account_id}", verb, jobs=jobs, parent=parent)
         self._bank = bank
         self._withdraw = withdraw
-        self.account_id = account_id
+        self.account_id = self._account = account_id
         self.add_info("Account:", account_id)
-        if balance is not None:
-            self.add_info("Balance:", format_money(balance))
+        self.add_balance("Balance:", balance)
         self.amount = amount_edit("amountEdit", "Amount")
         self.description = line_edit(
             "descriptionEdit", placeholder="Cash withdrawal" if withdraw else "Paycheck"
@@ -77,7 +76,7 @@ class MoneyForm(CommandForm):
 
     def command(self) -> Action:
         run = self._bank.withdraw if self._withdraw else self._bank.deposit
-        account, key = self.account_id, self.command_id
+        account, key = self._account, self.command_id
         amount, description = self.amount.amount(), self.description.text() or None
         return lambda: run(account, amount, description, command_id=key)
 
@@ -105,7 +104,7 @@ class TransferForm(CommandForm):
     ) -> None:
         super().__init__(f"Transfer from {account_id}", "Transfer", jobs=jobs, parent=parent)
         self._bank = bank
-        self.account_id = account_id
+        self.account_id = self._account = account_id
         self.add_info("From:", account_id)
         self.target = line_edit("targetAccountEdit", placeholder="account id or customer")
         choices = [f"{acct}  ({customer})" for acct, customer in targets if acct != account_id]
@@ -133,7 +132,7 @@ class TransferForm(CommandForm):
         return super().validate()
 
     def command(self) -> Action:
-        bank, source, key = self._bank, self.account_id, self.command_id
+        bank, source, key = self._bank, self._account, self.command_id
         target, amount = self.target_account(), self.amount.amount()
         description = self.description.text() or None
         return lambda: bank.transfer(source, target, amount, description, command_id=key)
@@ -160,17 +159,16 @@ class CloseAccountForm(CommandForm):
     ) -> None:
         super().__init__(f"Close {account_id}?", "Close account", jobs=jobs, parent=parent)
         self._bank = bank
-        self.account_id = account_id
+        self.account_id = self._account = account_id
         self.add_info("Account:", account_id)
-        if balance is not None:
-            self.add_info("Balance:", format_money(balance))
+        self.add_balance("Balance:", balance)
         warning = self.add_info("", "Closing is final. The balance must be zero.")
         warning.setObjectName("closeWarning")
         self.reason = line_edit("reasonEdit", placeholder="Customer request")
         self.add_field("&Reason:", self.reason)
 
     def command(self) -> Action:
-        bank, account, key = self._bank, self.account_id, self.command_id
+        bank, account, key = self._bank, self._account, self.command_id
         reason = self.reason.text() or None
 
         def close() -> str:

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from bank_desktop.application.ids import new_command_id
-from bank_desktop.domain import DomainError, ValidationError, parse_money
+from bank_desktop.domain import DomainError, ValidationError, format_money, parse_money
 from bank_desktop.gui.messages import describe_error
 from bank_desktop.gui.workers import BackgroundWork, Job
 
@@ -93,6 +93,8 @@ class CommandForm(QDialog):
         self.command_id = new_command_id()
         self._jobs = jobs
         self._job: Job | None = None
+        self.account_id: str | None = None  #: the account the command acts on, if one
+        self.balance_label: QLabel | None = None
         self._fields: list[QWidget] = []
         self.form = QFormLayout()
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
@@ -132,6 +134,16 @@ class CommandForm(QDialog):
         info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.form.addRow(label, info)
         return info
+
+    def add_balance(self, label: str, balance: Decimal | None) -> None:
+        """A row with the account's balance; the window keeps it current (balance_changed)."""
+        self.balance_label = self.add_info(label, "" if balance is None else format_money(balance))
+        self.balance_label.setObjectName("balanceInfo")
+
+    def balance_changed(self, balance: Decimal, is_open: bool) -> None:
+        """The projection moved this form's account (any desk): show the figure it shows now."""
+        if self.balance_label is not None:
+            self.balance_label.setText(format_money(balance))
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
