@@ -43,11 +43,17 @@ from PySide6.QtWidgets import (
 from bank_desktop import __version__
 from bank_desktop.application import RecoveryReport, SubscriptionState, SubscriptionStatus
 from bank_desktop.application.demo_data import fill_demo_data
-from bank_desktop.application.projections import Ledger, ReadModel, catch_up, load_ledger
+from bank_desktop.application.projections import (
+    Ledger,
+    LedgerEntry,
+    ReadModel,
+    catch_up,
+    load_ledger,
+)
 from bank_desktop.domain import format_money
 from bank_desktop.eventstore import RecordedEvent
 from bank_desktop.gui import assets
-from bank_desktop.gui.accounts_page import AccountsPage
+from bank_desktop.gui.accounts_page import ID_COLUMN_CAP, AccountsPage, fit_column
 from bank_desktop.gui.context import AppContext
 from bank_desktop.gui.event_log import EventLogWidget
 from bank_desktop.gui.forms.account_forms import (
@@ -60,8 +66,10 @@ from bank_desktop.gui.forms.base import CommandForm
 from bank_desktop.gui.help_dialog import ShortcutHelpDialog
 from bank_desktop.gui.live_feed import LiveFeed
 from bank_desktop.gui.messages import describe_error
+from bank_desktop.gui.models import accounts as acc_columns
+from bank_desktop.gui.models import ledger as led
 from bank_desktop.gui.models.accounts import AccountsModel, AccountsProxy, search_keys_of
-from bank_desktop.gui.models.ledger import LedgerModel
+from bank_desktop.gui.models.ledger import LedgerModel, amount_text
 from bank_desktop.gui.settings import SettingsDialog
 from bank_desktop.gui.statement_dialog import StatementDialog
 from bank_desktop.gui.workers import BackgroundWork, Outcome
@@ -77,6 +85,30 @@ DEMO_EVENTS: Final = 20_000
 #: applying pages: small enough that typing and painting never wait more than a frame or two.
 FEED_PAGE: Final = 250
 SLICE_SECONDS: Final = 0.012
+SPLITTERS_KEY: Final = "window/splitters"
+
+
+Widest = tuple[list[str], list[str], list[str]]
+ID_SAMPLE: Final = 1000
+
+
+def widest_texts(model: ReadModel) -> Widest:
+    """Texts the accounts columns must fit: the balances that may be widest when shown (the
+    largest and the most negative), account ids and customer ids. Runs on the loading worker."""
+    rows = list(model.balances)
+    if not rows:
+        return [], [], []
+    balances = [row.balance for row in rows]
+    # Ids: the longest by length, and a sample (Qt's own ResizeToContents looks at 1,000 rows),
+    # because a letter's width varies where a digit's does not.
+    sample = rows[:ID_SAMPLE]
+    ids = [max((row.account_id for row in rows), key=len)] + [r.account_id for r in sample]
+    customers = [max((row.customer_id for row in rows), key=len)] + [r.customer_id for r in sample]
+    return [format_money(min(balances)), format_money(max(balances))], ids, customers
+
+
+def _as_list(value: object) -> list[object]:
+    return list(value) if isinstance(value, list | tuple) else []
 
 
 class MainWindow(QMainWindow):
@@ -166,6 +198,8 @@ class MainWindow(QMainWindow):
 
     def _build_central(self) -> None:
         page = AccountsPage(self.accounts_proxy, self.ledger_model)
+        self.accounts_page = page
+        page.restore_state(_as_list(QSettings().value(SPLITTERS_KEY)))
         self.account_filter = page.account_filter
         self.accounts_table = page.accounts_table
         self.ledger_table = page.ledger_table
@@ -247,7 +281,7 @@ class MainWindow(QMainWindow):
             self._load, receiver=self, on_success=self._loaded, on_failure=self._load_failed
         )
 
-    def _load(self) -> tuple[ReadModel, list[str]]:
+    def _load(self) -> tuple[ReadModel, list[str], Widest]:
         context = self._context
         if context.demo_events and context.store.head_position() == 0:
             fill_demo_data(context.store, events=context.demo_events)
@@ -255,12 +289,15 @@ class MainWindow(QMainWindow):
         replayed = catch_up(model, context.store)
         if replayed >= SAVE_AFTER_EVENTS:
             model.save(context.snapshots)
-        return model, search_keys_of(model.balances)  # built here, not on the GUI thread
+        # Built here, not on the GUI thread: the filter's keys and the widest figures.
+        return model, search_keys_of(model.balances), widest_texts(model)
 
-    def _loaded(self, loaded: tuple[ReadModel, list[str]]) -> None:
-        model, keys = loaded
+    def _loaded(self, loaded: tuple[ReadModel, list[str], Widest]) -> None:
+        model, keys, (balances, ids, customers) = loaded
         self._read_model = model
         self.accounts_model.set_projection(model.balances, keys)
+        self._fit_account_columns(balances, customers, ids)
+        self.accounts_page.fit_accounts()
         # The loaded rows live as long as the window: keep the cyclic collector from walking
         # them on every full collection (a 50 ms pause at 100k accounts).
         gc.freeze()
@@ -327,6 +364,13 @@ class MainWindow(QMainWindow):
         assert self._read_model is not None
         changes = self._read_model.apply(batch)
         self.accounts_model.sync(changes.changed_accounts)
+        balances = self._read_model.balances
+        rows = [r for a in changes.changed_accounts if (r := balances.get(a)) is not None]
+        self._fit_account_columns(
+            [format_money(r.balance) for r in rows],
+            [r.customer_id for r in rows],
+            [r.account_id for r in rows],
+        )
         ledger = self._ledger
         if ledger is not None:
             added = []
@@ -341,6 +385,7 @@ class MainWindow(QMainWindow):
                 if entry is not None:
                     added.append(entry)
             if added:
+                self._fit_ledger_columns(added)
                 self.ledger_model.sync()
                 self.chart.append_entries(added)
                 self.ledger_table.scrollToBottom()
@@ -438,6 +483,8 @@ class MainWindow(QMainWindow):
 
     def _show_ledger(self, ledger: Ledger | None, why_none: str | None = None) -> None:
         self._ledger = ledger
+        if ledger is not None:
+            self._fit_ledger_columns(ledger.entries)
         self.ledger_model.set_ledger(ledger)
         self.chart.show_ledger(ledger)
         if ledger is None:
@@ -445,6 +492,28 @@ class MainWindow(QMainWindow):
         else:
             self._update_ledger_title()
             self.ledger_table.scrollToBottom()
+
+    def _fit_account_columns(
+        self, balances: Sequence[str], customers: Sequence[str], ids: Sequence[str]
+    ) -> None:
+        fit_column(self.accounts_table, acc_columns.BALANCE, balances)
+        fit_column(self.accounts_table, acc_columns.CUSTOMER, customers, cap=ID_COLUMN_CAP)
+        fit_column(self.accounts_table, acc_columns.ACCOUNT, ids, cap=ID_COLUMN_CAP)
+
+    def _fit_ledger_columns(self, entries: Sequence[LedgerEntry]) -> None:
+        """Widen the ledger's columns for ``entries``: only the extremes can be the widest
+        figures, so a long ledger costs a scan, not a text per entry."""
+        if not entries:
+            return
+        view = self.ledger_table
+        amounts = [e.amount for e in entries]
+        balances = [e.balance for e in entries]
+        fit_column(view, led.AMOUNT, [amount_text(min(amounts)), amount_text(max(amounts))])
+        fit_column(view, led.BALANCE, [format_money(min(balances)), format_money(max(balances))])
+        clerks = {e.clerk_id or "" for e in entries}
+        fit_column(view, led.CLERK, clerks, cap=ID_COLUMN_CAP)
+        counterparts = {e.counterparty_account_id or "" for e in entries}
+        fit_column(view, led.COUNTERPART, counterparts, cap=ID_COLUMN_CAP)
 
     def _update_ledger_title(self) -> None:
         """ "account · customer · balance $X", read from the balances projection each time, so
@@ -737,5 +806,6 @@ class MainWindow(QMainWindow):
             self._jobs.run(lambda: snapshots.save(snapshot))
         QThreadPool.globalInstance().waitForDone(5_000)
         QSettings().setValue("window/geometry", self.saveGeometry())
+        QSettings().setValue(SPLITTERS_KEY, self.accounts_page.save_state())
         self._context.close()
         super().closeEvent(event)
