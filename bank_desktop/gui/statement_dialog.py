@@ -17,10 +17,11 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtCore import QDate, QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import (
+    QCalendarWidget,
     QComboBox,
-    QDateEdit,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -43,6 +45,8 @@ _SUFFIXES: Final = {"PDF": ".pdf", "CSV": ".csv"}
 _FILTERS: Final = {"PDF": "PDF documents (*.pdf)", "CSV": "CSV spreadsheets (*.csv)"}
 _UNSAFE_IN_NAME: Final = re.compile(r"[^A-Za-z0-9._-]+")
 _DATE_FORMAT: Final = "yyyy-MM-dd"
+_ISO_DATE: Final = re.compile(r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})")
+_COMPACT_DATE: Final = re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})")
 #: After this long the form says the export is still running.
 SLOW_AFTER_MS: Final = 800
 
@@ -68,16 +72,114 @@ def _as_date(value: QDate) -> date:
     return date(value.year(), value.month(), value.day())
 
 
-class DateField(QDateEdit):
-    """A date edit that Tab leaves at once, like every other field.
+def parse_date(text: str) -> date | None:
+    """An ISO date as a clerk types it: ``2026-08-01``, ``2026-8-1`` or ``20260801``."""
+    text = text.strip()
+    found = _ISO_DATE.fullmatch(text) or _COMPACT_DATE.fullmatch(text)
+    if found is None:
+        return None
+    try:
+        return date(int(found["y"]), int(found["m"]), int(found["d"]))
+    except ValueError:  # 2026-13-01, 2026-02-30
+        return None
 
-    QDateEdit's Tab walks year, month, day first: three presses per date for a clerk who only
-    wants the next field. Digits still fill the sections in turn ("20261101"), and Left/Right
-    move between them.
+
+class DateField(QLineEdit):
+    """A date typed as it is shown (ISO ``yyyy-MM-dd``), or picked from a calendar popup.
+
+    Qt's QDateEdit reads digits section by section: typing the displayed ``2026-08-01`` did
+    nothing and ``20260801`` worked only from the year section. Here the field is plain text:
+    the whole date is selected when the field is entered from the keyboard, so typing
+    replaces it; it is read on leaving and shown back in the one format. Alt+Down (or F4, or
+    the calendar icon) opens a calendar: arrows move, Enter picks, Esc closes.
     """
 
-    def focusNextPrevChild(self, forward: bool) -> bool:  # Qt calls it for Tab and Backtab
-        return QWidget.focusNextPrevChild(self, forward)
+    dateChanged = Signal(QDate)
+
+    def __init__(self, value: QDate, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._last = QDate()
+        self.setPlaceholderText("yyyy-mm-dd")
+        self.setToolTip("A date such as 2026-08-01 (or 20260801); Alt+Down opens a calendar")
+        self.setMaxLength(10)
+        self._popup = QCalendarWidget(self)
+        self._popup.setWindowFlags(Qt.WindowType.Popup)
+        self._popup.setObjectName("datePopup")
+        self._popup.setGridVisible(True)
+        self._popup.activated.connect(self._picked)
+        self._popup.installEventFilter(self)
+        picker = self.addAction(
+            self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowDown),
+            QLineEdit.ActionPosition.TrailingPosition,
+        )
+        picker.setToolTip("Pick from a calendar (Alt+Down)")
+        picker.triggered.connect(self.show_calendar)
+        self.textChanged.connect(self._text_changed)
+        self.editingFinished.connect(self._normalise)
+        self.setDate(value)
+
+    def date(self) -> QDate:
+        """The date typed, or an invalid QDate when the text is empty or not a date."""
+        value = parse_date(self.text())
+        return QDate() if value is None else QDate(value.year, value.month, value.day)
+
+    def setDate(self, value: QDate) -> None:
+        self.setText(value.toString(_DATE_FORMAT) if value.isValid() else "")
+
+    def calendar(self) -> QCalendarWidget:
+        return self._popup
+
+    def show_calendar(self) -> None:
+        current = self.date()
+        self._popup.setSelectedDate(current if current.isValid() else QDate.currentDate())
+        self._popup.adjustSize()
+        below = self.mapToGlobal(self.rect().bottomLeft())
+        self._popup.move(below)
+        self._popup.show()
+        self._popup.setFocus(Qt.FocusReason.PopupFocusReason)
+
+    def _picked(self, value: QDate) -> None:
+        self._popup.hide()
+        self.setDate(value)
+        self.setFocus(Qt.FocusReason.PopupFocusReason)
+        self.selectAll()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self._popup
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Escape
+        ):
+            self._popup.hide()  # Esc closes the calendar, not the dialog
+            self.setFocus(Qt.FocusReason.PopupFocusReason)
+            return True
+        return super().eventFilter(watched, event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        alt_down = (
+            event.key() == Qt.Key.Key_Down and event.modifiers() & Qt.KeyboardModifier.AltModifier
+        )
+        if alt_down or event.key() == Qt.Key.Key_F4:
+            self.show_calendar()
+            return
+        super().keyPressEvent(event)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        if event.reason() != Qt.FocusReason.MouseFocusReason:
+            QTimer.singleShot(0, self.selectAll)  # typing replaces the whole date
+
+    def _text_changed(self, _text: str) -> None:
+        value = self.date()
+        if value != self._last:
+            self._last = value
+            self.dateChanged.emit(value)
+
+    def _normalise(self) -> None:
+        value = self.date()
+        if value.isValid() and self.text() != value.toString(_DATE_FORMAT):
+            self.setText(value.toString(_DATE_FORMAT))
 
 
 class StatementDialog(QDialog):
@@ -177,8 +279,6 @@ class StatementDialog(QDialog):
     def _date_edit(object_name: str, value: QDate) -> DateField:
         edit = DateField(value)
         edit.setObjectName(object_name)
-        edit.setDisplayFormat(_DATE_FORMAT)  # digits only: typing "20261101" fills it
-        edit.setCalendarPopup(True)
         return edit
 
     # ── reading the form ──────────────────────────────────────────────────────────────────
@@ -209,6 +309,12 @@ class StatementDialog(QDialog):
 
     def validate(self) -> tuple[str, QWidget] | None:
         """Why the form cannot be exported, and the field to fix; None if it can."""
+        for edit, which in ((self.from_edit, "start"), (self.to_edit, "end")):
+            text = edit.text().strip()
+            if not text:
+                return f"Enter the {which} date, e.g. 2026-08-01.", edit
+            if not edit.date().isValid():
+                return f"{text!r} is not a date: type it as 2026-08-01.", edit
         if self.from_edit.date() > self.to_edit.date():
             return "The start date must be on or before the end date.", self.from_edit
         path = self.target_path()
@@ -223,7 +329,10 @@ class StatementDialog(QDialog):
     # ── keeping the path in step ──────────────────────────────────────────────────────────
 
     def _suggested_path(self) -> Path:
-        first, last = _as_date(self.from_edit.date()), _as_date(self.to_edit.date())
+        today = QDate.currentDate()
+        start, end = self.from_edit.date(), self.to_edit.date()
+        first = _as_date(start if start.isValid() else today)
+        last = _as_date(end if end.isValid() else today)
         return self._directory / default_file_name(
             self._account_id, first, last, self.file_format()
         )
