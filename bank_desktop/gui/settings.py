@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from bank_desktop.domain.errors import ValidationError
 from bank_desktop.domain.text import optional_text, required_text
 from bank_desktop.eventstore import redact_url
+from bank_desktop.gui.forms.base import grow_to_fit
 
 ORGANIZATION: Final = "BankDesktop"
 APPLICATION: Final = "bank-desktop"
@@ -194,7 +195,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(buttons)
 
         for edit in (self.store_url_edit, self.clerk_id_edit):
-            edit.textEdited.connect(lambda _text, field=edit: _mark_invalid(field, False))
+            edit.textEdited.connect(lambda _text: self._show_error(None, ""))  # now stale
         self.store_url_edit.setFocus()
         self.resize(520, self.sizeHint().height())
 
@@ -242,6 +243,7 @@ class SettingsDialog(QDialog):
         self.form_error.setVisible(bool(message))
         if field is not None:
             field.setFocus()
+        grow_to_fit(self)
 
 
 def _mark_invalid(edit: QLineEdit, invalid: bool) -> None:

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from bank_desktop.application.projections import Ledger, statement
+from bank_desktop.gui.forms.base import grow_to_fit
 from bank_desktop.gui.messages import describe_error
 from bank_desktop.gui.statements import write_csv, write_pdf
 from bank_desktop.gui.workers import BackgroundWork, Job
@@ -427,6 +428,7 @@ class StatementDialog(QDialog):
 
     def show_error(self, message: str) -> None:
         self.error_label.setText(message)
+        grow_to_fit(self)
 
     def _still_working(self) -> None:
         if self._job is not None and not self.error_label.text():

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QCompleter, QWidget
 
 from bank_desktop.application import BankService
 from bank_desktop.domain import format_money
-from bank_desktop.gui.forms.base import Action, CommandForm, amount_edit, line_edit
+from bank_desktop.gui.forms.base import Action, CommandForm, Problem, amount_edit, line_edit
 from bank_desktop.gui.workers import BackgroundWork
 
 
@@ -26,12 +26,12 @@ class OpenAccountForm(CommandForm):
         self.customer = line_edit("customerIdEdit", placeholder="cust-123")
         self.initial = amount_edit("initialBalanceEdit", "Initial balance", allow_zero=True)
         self.initial.setText("0.00")
-        self.add_field("&Customer id:", self.customer)
-        self.add_field("&Initial balance:", self.initial)
+        self.add_field("&Customer id:", self.customer, keys=("customerId",))
+        self.add_field("&Initial balance:", self.initial, keys=("initialBalance",))
 
-    def validate(self) -> str | None:
+    def validate(self) -> Problem | None:
         if not self.customer.text().strip():
-            return "Customer id is required."
+            return "Customer id is required.", self.customer
         return super().validate()
 
     def command(self) -> Action:
@@ -71,7 +71,7 @@ class MoneyForm(CommandForm):
         self.description = line_edit(
             "descriptionEdit", placeholder="Cash withdrawal" if withdraw else "Paycheck"
         )
-        self.add_field("&Amount:", self.amount)
+        self.add_field("&Amount:", self.amount, keys=("amount", "requested"))
         self.add_field("&Description:", self.description)
 
     def command(self) -> Action:
@@ -115,20 +115,20 @@ class TransferForm(CommandForm):
         self.target.setCompleter(completer)
         self.amount = amount_edit("amountEdit", "Amount")
         self.description = line_edit("descriptionEdit", placeholder="Rent share")
-        self.add_field("&To account:", self.target)
-        self.add_field("&Amount:", self.amount)
+        self.add_field("&To account:", self.target, keys=("Target account", "targetAccountId"))
+        self.add_field("&Amount:", self.amount, keys=("amount", "requested"))
         self.add_field("&Description:", self.description)
 
     def target_account(self) -> str:
         """The account id typed or picked ("account-x  (cust-1)" → "account-x")."""
         return self.target.text().strip().split("  (", 1)[0].strip()
 
-    def validate(self) -> str | None:
+    def validate(self) -> Problem | None:
         target = self.target_account()
         if not target:
-            return "Target account is required."
+            return "Target account is required.", self.target
         if target == self.account_id:
-            return "Cannot transfer to the same account."
+            return "Cannot transfer to the same account.", self.target
         return super().validate()
 
     def command(self) -> Action:
