@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 from bank_desktop import __version__
 from bank_desktop.application import RecoveryReport, SubscriptionState, SubscriptionStatus
 from bank_desktop.application.demo_data import fill_demo_data
+from bank_desktop.application.history import read_history
 from bank_desktop.application.projections import (
     Ledger,
     LedgerEntry,
@@ -210,7 +211,7 @@ class MainWindow(QMainWindow):
         selection.currentRowChanged.connect(self._current_moved)
         selection.selectionChanged.connect(self._selection_changed)
         self.accounts_table.doubleClicked.connect(lambda _: self.deposit_form())
-        self.event_log = EventLogWidget()
+        self.event_log = EventLogWidget(jobs=self._jobs)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")
         self.tabs.addTab(page, "&Accounts")
@@ -302,6 +303,11 @@ class MainWindow(QMainWindow):
         # them on every full collection (a 50 ms pause at 100k accounts).
         gc.freeze()
         self._show_position(model.checkpoint)
+        store = self._context.store
+        self.event_log.start(
+            model.checkpoint,
+            lambda query, before, limit: read_history(store, query, before=before, limit=limit),
+        )
         self._start_feed(model.checkpoint)
         self._update_actions()
         if len(model.balances) == 0:
