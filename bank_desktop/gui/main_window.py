@@ -643,8 +643,15 @@ class MainWindow(QMainWindow):
         if account_id is None or not self.transfer_action.isEnabled() or not self._read_model:
             return None
         targets = [(r.account_id, r.customer_id) for r in self._read_model.balances if r.is_open]
+        row = self._read_model.balances.get(account_id)
         form = TransferForm(
-            self._context.bank, account_id, targets=targets, jobs=self._jobs, parent=self
+            self._context.bank,
+            account_id,
+            targets=targets,
+            balance=row.balance if row else None,
+            customer=row.customer_id if row else None,
+            jobs=self._jobs,
+            parent=self,
         )
         return self._show_form(form)
 

@@ -165,3 +165,37 @@ def test_a_settings_error_goes_once_the_field_is_edited(qtbot: QtBot) -> None:
     assert dialog.form_error.isVisibleTo(dialog)
     qtbot.keyClick(dialog.store_url_edit, Qt.Key.Key_Backspace)
     assert shown_errors(dialog) == []
+
+
+def test_the_transfer_form_shows_the_source_balance_whole_suggestions_and_what_moved(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    source = open_account(qtbot, window, "alice", "50")
+    target = open_account(qtbot, window, "bob-the-builder-with-a-long-customer-name", "0")
+    assert window.select_account(source)
+    qtbot.waitUntil(lambda: window.selected_account() == source)
+    press(qtbot, Qt.Key.Key_F4)
+    dialog = active_dialog(qtbot)
+    shown = dialog.findChild(QLabel, "balanceInfo")
+    assert shown is not None
+    assert shown.text() == "$50.00"
+
+    field = focused(qtbot, "targetAccountEdit")
+    type_text(qtbot, "builder")
+    completer = field.completer()  # type: ignore[attr-defined]
+    popup = completer.popup()
+    qtbot.waitUntil(popup.isVisible)
+    suggestion = popup.model().index(0, 0).data()
+    assert target in suggestion
+    needed = popup.fontMetrics().horizontalAdvance(suggestion)
+    assert popup.viewport().width() >= needed, (popup.viewport().width(), needed)
+    qtbot.keyClick(popup, Qt.Key.Key_Down)
+    qtbot.keyClick(popup, Qt.Key.Key_Return)
+    press(qtbot, Qt.Key.Key_Tab)
+    focused(qtbot, "amountEdit")
+    type_text(qtbot, "12.50")
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: gone(dialog))
+    message = window.statusBar().currentMessage()
+    assert f"$12.50 from {source} (alice) to {target}" in message, message
+    assert "bob-the-builder" in message

@@ -91,7 +91,8 @@ class MoneyForm(CommandForm):
 
 
 class TransferForm(CommandForm):
-    """Source is the selected account; the target completes by account id or customer."""
+    """Source is the selected account (its balance shown, live); the target completes by
+    account id or customer, with suggestions wide enough to read whole."""
 
     def __init__(
         self,
@@ -99,19 +100,26 @@ class TransferForm(CommandForm):
         account_id: str,
         *,
         targets: Sequence[tuple[str, str]],
+        balance: Decimal | None = None,
+        customer: str | None = None,
         jobs: BackgroundWork,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(f"Transfer from {account_id}", "Transfer", jobs=jobs, parent=parent)
         self._bank = bank
         self.account_id = self._account = account_id
-        self.add_info("From:", account_id)
+        self._customers = dict(targets)
+        if customer is not None:
+            self._customers[account_id] = customer
+        self.add_info("From:", self._who(account_id))
+        self.add_balance("Balance:", balance)
         self.target = line_edit("targetAccountEdit", placeholder="account id or customer")
-        choices = [f"{acct}  ({customer})" for acct, customer in targets if acct != account_id]
+        choices = [f"{acct}  ({cust})" for acct, cust in targets if acct != account_id]
         completer = QCompleter(QStringListModel(choices, self), self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         completer.setMaxVisibleItems(12)
+        _fit_popup(completer, choices)
         self.target.setCompleter(completer)
         self.amount = amount_edit("amountEdit", "Amount")
         self.description = line_edit("descriptionEdit", placeholder="Rent share")
@@ -139,10 +147,28 @@ class TransferForm(CommandForm):
 
     def label(self) -> str:
         amount = format_money(self.amount.amount())
-        return f"Transfer of {amount} from {self.account_id} to {self.target_account()}"
+        source, target = self._who(self._account), self._who(self.target_account())
+        return f"Transfer of {amount} from {source} to {target}"
+
+    def _who(self, account_id: str) -> str:
+        """``account-… (customer)``, or the bare id when the customer is not known."""
+        customer = self._customers.get(account_id)
+        return f"{account_id} ({customer})" if customer else account_id
 
     def describe_result(self) -> Callable[[Any], str]:
         return lambda transfer_id: f"transfer {transfer_id}"
+
+
+def _fit_popup(completer: QCompleter, choices: Sequence[str]) -> None:
+    """Make the suggestion list wide enough for the longest suggestions (by length: measuring
+    every one of 100,000 accounts would stall the form's opening)."""
+    popup = completer.popup()
+    if popup is None:
+        return
+    longest = sorted(choices, key=len)[-20:]
+    widest = max((popup.fontMetrics().horizontalAdvance(text) for text in longest), default=0)
+    scrollbar = popup.verticalScrollBar().sizeHint().width()
+    popup.setMinimumWidth(widest + scrollbar + 2 * popup.frameWidth() + 24)
 
 
 class CloseAccountForm(CommandForm):
