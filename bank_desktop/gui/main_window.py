@@ -18,6 +18,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final
@@ -52,7 +53,12 @@ from bank_desktop.application.projections import (
     load_ledger,
 )
 from bank_desktop.domain import format_money
-from bank_desktop.eventstore import RecordedEvent
+from bank_desktop.eventstore import (
+    EventStore,
+    EventStoreError,
+    RecordedEvent,
+    SnapshotStore,
+)
 from bank_desktop.gui import assets
 from bank_desktop.gui.accounts_page import ID_COLUMN_CAP, AccountsPage, fit_column
 from bank_desktop.gui.context import AppContext
@@ -71,7 +77,7 @@ from bank_desktop.gui.models import accounts as acc_columns
 from bank_desktop.gui.models import ledger as led
 from bank_desktop.gui.models.accounts import AccountsModel, AccountsProxy, search_keys_of
 from bank_desktop.gui.models.ledger import LedgerModel, amount_text
-from bank_desktop.gui.settings import SettingsDialog
+from bank_desktop.gui.settings import SettingsDialog, StoredSettings
 from bank_desktop.gui.statement_dialog import StatementDialog
 from bank_desktop.gui.workers import BackgroundWork, Outcome
 
@@ -87,6 +93,7 @@ DEMO_EVENTS: Final = 20_000
 FEED_PAGE: Final = 250
 SLICE_SECONDS: Final = 0.012
 SPLITTERS_KEY: Final = "window/splitters"
+RETRY_MS: Final = 3_000
 
 
 Widest = tuple[list[str], list[str], list[str]]
@@ -106,6 +113,16 @@ def widest_texts(model: ReadModel) -> Widest:
     ids = [max((row.account_id for row in rows), key=len)] + [r.account_id for r in sample]
     customers = [max((row.customer_id for row in rows), key=len)] + [r.customer_id for r in sample]
     return [format_money(min(balances)), format_money(max(balances))], ids, customers
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What the loading worker hands the GUI thread."""
+
+    model: ReadModel
+    keys: list[str]
+    widest: Widest
+    opened: tuple[EventStore, SnapshotStore] | None  #: a store that was not open until now
 
 
 def _as_list(value: object) -> list[object]:
@@ -282,19 +299,31 @@ class MainWindow(QMainWindow):
             self._load, receiver=self, on_success=self._loaded, on_failure=self._load_failed
         )
 
-    def _load(self) -> tuple[ReadModel, list[str], Widest]:
+    def _load(self) -> Loaded:
         context = self._context
-        if context.demo_events and context.store.head_position() == 0:
-            fill_demo_data(context.store, events=context.demo_events)
-        model = ReadModel.restore(context.snapshots, context.store) or ReadModel()
-        replayed = catch_up(model, context.store)
-        if replayed >= SAVE_AFTER_EVENTS:
-            model.save(context.snapshots)
+        store, snapshots = context.store, context.snapshots
+        opened = None
+        if context.problem is not None:  # not open yet: try again (raises while it fails)
+            store, snapshots = opened = context.reopen()
+        try:
+            if context.demo_events and store.head_position() == 0:
+                fill_demo_data(store, events=context.demo_events)
+            model = ReadModel.restore(snapshots, store) or ReadModel()
+            replayed = catch_up(model, store)
+            if replayed >= SAVE_AFTER_EVENTS:
+                model.save(snapshots)
+        except BaseException:
+            if opened is not None:
+                store.close()
+            raise
         # Built here, not on the GUI thread: the filter's keys and the widest figures.
-        return model, search_keys_of(model.balances), widest_texts(model)
+        return Loaded(model, search_keys_of(model.balances), widest_texts(model), opened)
 
-    def _loaded(self, loaded: tuple[ReadModel, list[str], Widest]) -> None:
-        model, keys, (balances, ids, customers) = loaded
+    def _loaded(self, loaded: Loaded) -> None:
+        if loaded.opened is not None:
+            self._context.adopt(*loaded.opened)
+            self.statusBar().showMessage("The store is open.", 5_000)
+        model, keys, (balances, ids, customers) = loaded.model, loaded.keys, loaded.widest
         self._read_model = model
         self.accounts_model.set_projection(model.balances, keys)
         self._fit_account_columns(balances, customers, ids)
@@ -322,7 +351,16 @@ class MainWindow(QMainWindow):
 
     def _load_failed(self, exc: BaseException) -> None:
         self.connection_label.setText(f"offline: {describe_error(exc)}")
-        QTimer.singleShot(3_000, self.start)  # the store may come back
+        if self._context.problem is not None:
+            self.statusBar().showMessage(
+                f"The store cannot be opened: {describe_error(exc)} Choose another in "
+                "File › Settings… (Ctrl+,); this window keeps trying."
+            )
+        QTimer.singleShot(RETRY_MS, self.start)  # the store may come back
+
+    def store_problem(self) -> EventStoreError | None:
+        """Why the store is not open yet, or None."""
+        return self._context.problem
 
     def _start_feed(self, after: int) -> None:
         feed = LiveFeed(
@@ -703,16 +741,29 @@ class MainWindow(QMainWindow):
         return dialog
 
     def settings_form(self) -> SettingsDialog:
-        dialog = SettingsDialog(self)
-        dialog.saved.connect(
-            lambda _: self.statusBar().showMessage(
-                "Settings saved; a changed store is used after restarting.", 8_000
-            )
-        )
+        dialog = SettingsDialog(self, clerk_in_effect=self._context.clerk_id)
+        dialog.saved.connect(self._settings_saved)
         dialog.finished.connect(lambda _: self._forget_form(dialog))
         self._open_forms.append(dialog)
         dialog.open()
         return dialog
+
+    def _settings_saved(self, saved: StoredSettings) -> None:
+        """A new clerk id applies at once (the next command records it); a new store after
+        restarting."""
+        if saved.clerk_id and saved.clerk_id != self._context.clerk_id:
+            self._context.change_clerk(saved.clerk_id)
+            self.clerk_label.setText(f"Clerk: {saved.clerk_id}")
+            self.setWindowTitle(f"Bank Desktop – {saved.clerk_id}")
+            self.statusBar().showMessage(
+                f"Settings saved: you now work as {saved.clerk_id}; a changed store is used "
+                "after restarting.",
+                10_000,
+            )
+            return
+        self.statusBar().showMessage(
+            "Settings saved; a changed store is used after restarting.", 8_000
+        )
 
     def show_help(self) -> ShortcutHelpDialog:
         dialog = ShortcutHelpDialog(self.shortcut_actions(), self)

@@ -47,7 +47,9 @@ SUPPORTED_STORE_PREFIXES: Final = (
 )
 CLERK_ID_MAX_LENGTH: Final = 64
 STORE_URL_MAX_LENGTH: Final = 2048
-RESTART_NOTE: Final = "A changed store takes effect after you restart the app."
+RESTART_NOTE: Final = (
+    "A changed clerk id applies at once; a changed store takes effect after you restart the app."
+)
 
 _STORE_URL_KEY: Final = "store_url"
 _CLERK_ID_KEY: Final = "clerk_id"
@@ -141,7 +143,11 @@ class SettingsDialog(QDialog):
     saved = Signal(object)  #: StoredSettings
 
     def __init__(
-        self, parent: QWidget | None = None, *, stored: StoredSettings | None = None
+        self,
+        parent: QWidget | None = None,
+        *,
+        stored: StoredSettings | None = None,
+        clerk_in_effect: str | None = None,
     ) -> None:
         super().__init__(parent)
         self._stored = load_settings() if stored is None else stored
@@ -158,9 +164,14 @@ class SettingsDialog(QDialog):
             "Supported: " + ", ".join(SUPPORTED_STORE_PREFIXES) + ". Passwords and keys "
             "are shown as ***; leave the field as it is to keep them."
         )
-        self.clerk_id_edit = QLineEdit(self._stored.clerk_id or "")
+        # The clerk the window records now (a flag, the environment or the default may set
+        # it), not only what was saved: the clerk sees who they are working as.
+        self.clerk_id_edit = QLineEdit(clerk_in_effect or self._stored.clerk_id or "")
         self.clerk_id_edit.setObjectName("clerkIdEdit")
         self.clerk_id_edit.setPlaceholderText("Your clerk id, recorded on every change you make")
+        self.clerk_id_edit.setToolTip(
+            "The clerk id recorded on every change you make from now on (it applies at once)"
+        )
 
         self.form_error = QLabel()
         self.form_error.setObjectName("formError")
