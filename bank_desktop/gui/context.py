@@ -92,8 +92,8 @@ class AppContext:
 
     @property
     def store_label(self) -> str:
-        """The store as the clerk may see it: any secret masked."""
-        return self.store.url
+        """The store as the clerk may see it: any secret masked, the home folder as ``~``."""
+        return home_relative(self.store.url)
 
     @property
     def problem(self) -> EventStoreError | None:
@@ -170,3 +170,13 @@ class AppContext:
         if not self.closed:
             self.closed = True
             self.store.close()
+
+
+def home_relative(url: str) -> str:
+    """``sqlite:///home/ada/.local/…`` as ``sqlite://~/.local/…``: shorter, and it names no
+    user (the status bar is in every screenshot)."""
+    home = str(Path.home())
+    prefix = "sqlite://"
+    if home not in ("", "/") and url.startswith(prefix + home + "/"):
+        return prefix + "~" + url[len(prefix) + len(home) :]
+    return url

@@ -280,6 +280,7 @@ class MainWindow(QMainWindow):
         status = self.statusBar()
         self.store_label = QLabel(f"Store: {self._context.store_label}")
         self.store_label.setObjectName("storeLabel")
+        self.store_label.setToolTip(self._context.store.url)  # the full path, secrets masked
         self.connection_label = QLabel("loading…")
         self.connection_label.setObjectName("connectionStatus")
         self.position_label = QLabel("Events: –")
