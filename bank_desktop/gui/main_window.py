@@ -70,7 +70,7 @@ from bank_desktop.gui.forms.account_forms import (
     TransferForm,
 )
 from bank_desktop.gui.forms.base import CommandForm
-from bank_desktop.gui.help_dialog import ShortcutHelpDialog
+from bank_desktop.gui.help_dialog import FORM_KEYS, ShortcutHelpDialog, mnemonic_keys
 from bank_desktop.gui.live_feed import LiveFeed
 from bank_desktop.gui.messages import describe_error
 from bank_desktop.gui.models import accounts as acc_columns
@@ -767,7 +767,10 @@ class MainWindow(QMainWindow):
         )
 
     def show_help(self) -> ShortcutHelpDialog:
-        dialog = ShortcutHelpDialog(self.shortcut_actions(), self)
+        tabs = [self.tabs.tabText(index) for index in range(self.tabs.count())]
+        dialog = ShortcutHelpDialog(
+            self.shortcut_actions(), self, more=[*mnemonic_keys(tabs, "tab"), *FORM_KEYS]
+        )
         dialog.finished.connect(lambda _: self._forget_form(dialog))
         self._open_forms.append(dialog)
         dialog.open()

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from bank_desktop.domain.errors import ValidationError
 from bank_desktop.domain.text import optional_text, required_text
 from bank_desktop.eventstore import redact_url
-from bank_desktop.gui.forms.base import grow_to_fit
+from bank_desktop.gui.forms.base import fit_title, grow_to_fit
 
 ORGANIZATION: Final = "BankDesktop"
 APPLICATION: Final = "bank-desktop"
@@ -156,6 +156,7 @@ class SettingsDialog(QDialog):
         )
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
+        fit_title(self)
 
         self.store_url_edit = QLineEdit(self._masked_url)
         self.store_url_edit.setObjectName("storeUrlEdit")

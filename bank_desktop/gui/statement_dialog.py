@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from bank_desktop.application.projections import Ledger, statement
-from bank_desktop.gui.forms.base import grow_to_fit
+from bank_desktop.gui.forms.base import fit_title, grow_to_fit
 from bank_desktop.gui.messages import describe_error
 from bank_desktop.gui.statements import write_csv, write_pdf
 from bank_desktop.gui.workers import BackgroundWork, Job
@@ -107,6 +107,10 @@ class DateField(QLineEdit):
         self._popup.setWindowFlags(Qt.WindowType.Popup)
         self._popup.setObjectName("datePopup")
         self._popup.setGridVisible(True)
+        self._popup.setVerticalHeaderFormat(
+            QCalendarWidget.VerticalHeaderFormat.NoVerticalHeader  # no week numbers
+        )
+        self._popup.setMinimumWidth(320)  # room for the day names with the table's padding
         self._popup.activated.connect(self._picked)
         self._popup.installEventFilter(self)
         picker = self.addAction(
@@ -203,6 +207,7 @@ class StatementDialog(QDialog):
         self._job: Job | None = None
         self.setObjectName("statementDialog")
         self.setWindowTitle(f"Export statement — {account_id}")
+        fit_title(self)
         self._account_id = account_id
         self._load_ledger = load_ledger
         self._customer_id = customer_id

@@ -72,7 +72,7 @@ def test_a_refusal_makes_room_and_focuses_the_field_to_fix(
 
     amount = focused(qtbot, "amountEdit")  # the field to fix, with its text selected
     assert isinstance(amount, QLineEdit)
-    assert amount.selectedText() == "200"
+    assert amount.selectedText() == "200.00"  # tidied when the clerk left the field
     qtbot.waitUntil(lambda: dialog.height() > height_before)
     not_squashed(dialog)
 

@@ -172,7 +172,11 @@ def _fit_popup(completer: QCompleter, choices: Sequence[str]) -> None:
 
 
 class CloseAccountForm(CommandForm):
-    """The confirmation itself: the clerk sees what is closed and confirms with Enter."""
+    """The confirmation itself: the clerk sees what is closed and confirms with Enter.
+
+    An account closes only at a zero balance: while the (live) balance is not zero the form
+    says what it is and what to do, and the Close button stays disabled.
+    """
 
     def __init__(
         self,
@@ -186,12 +190,38 @@ class CloseAccountForm(CommandForm):
         super().__init__(f"Close {account_id}?", "Close account", jobs=jobs, parent=parent)
         self._bank = bank
         self.account_id = self._account = account_id
+        self._balance = balance
         self.add_info("Account:", account_id)
         self.add_balance("Balance:", balance)
-        warning = self.add_info("", "Closing is final. The balance must be zero.")
-        warning.setObjectName("closeWarning")
+        self.warning = self.add_info("", "")
+        self.warning.setObjectName("closeWarning")
+        self.warning.setWordWrap(True)
         self.reason = line_edit("reasonEdit", placeholder="Customer request")
         self.add_field("&Reason:", self.reason)
+        self._show_rule()
+
+    def balance_changed(self, balance: Decimal, is_open: bool) -> None:
+        super().balance_changed(balance, is_open)
+        self._balance = balance
+        self._show_rule()
+
+    def _show_rule(self) -> None:
+        balance = self._balance
+        if balance is None or balance == 0:
+            self.warning.setText("Closing is final.")
+            self.submit_button.setEnabled(not self.in_flight)
+        else:
+            self.warning.setText(
+                f"The balance is {format_money(balance)}: it must be $0.00 before the account "
+                "can close. Withdraw or transfer it first."
+            )
+            self.submit_button.setEnabled(False)
+        self.fit_to_contents()
+
+    def validate(self) -> Problem | None:
+        if self._balance is not None and self._balance != 0:
+            return self.warning.text(), None
+        return super().validate()
 
     def command(self) -> Action:
         bank, account, key = self._bank, self._account, self.command_id

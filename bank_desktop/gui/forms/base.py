@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QFocusEvent, QFontMetrics
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -77,6 +78,22 @@ class AmountEdit(QLineEdit):
             return exc.message
         return None
 
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        self._tidy()
+
+    def _tidy(self) -> None:
+        """On leaving the field, show a valid amount as it will be read: ``1,250.50`` for
+        ``1250.5``. An invalid one stays as typed, so the clerk sees what to fix; Enter
+        (which does not leave it) keeps the text exactly as typed."""
+        try:
+            value = self.amount()
+        except DomainError:
+            return
+        tidy = f"{value:,.2f}"
+        if tidy != self.text():
+            self.setText(tidy)
+
     def suppress_hint(self, suppressed: bool) -> None:
         """Hide the hint while the form's own error speaks (never two messages at once)."""
         self._hint_suppressed = suppressed
@@ -102,6 +119,7 @@ class CommandForm(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
+        fit_title(self)
         self.command_id = new_command_id()
         self._jobs = jobs
         self._job: Job | None = None
@@ -152,9 +170,13 @@ class CommandForm(QDialog):
             self._field_keys[_key(key)] = widget
 
     def add_info(self, label: str, text: str) -> QLabel:
+        """A read-only row; without a label it spans the form's width (a note)."""
         info = QLabel(text)
         info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.form.addRow(label, info)
+        if label:
+            self.form.addRow(label, info)
+        else:
+            self.form.addRow(info)
         return info
 
     def add_balance(self, label: str, balance: Decimal | None) -> None:
@@ -299,6 +321,20 @@ class CommandForm(QDialog):
         if event.type() in (QEvent.Type.Show, QEvent.Type.Hide):
             QTimer.singleShot(0, self.fit_to_contents)
         return super().eventFilter(watched, event)
+
+
+#: Room a window manager's title bar takes beside the title: the icon and three buttons.
+TITLE_BAR_EXTRAS = 120
+FORM_MIN_WIDTH = 420
+
+
+def fit_title(dialog: QWidget) -> None:
+    """Make ``dialog`` at least wide enough for its whole title (measured in bold, as title
+    bars often draw it): narrow dialogs had their titles, and the account in them, elided."""
+    font = dialog.font()
+    font.setBold(True)
+    title = QFontMetrics(font).horizontalAdvance(dialog.windowTitle())
+    dialog.setMinimumWidth(max(FORM_MIN_WIDTH, title + TITLE_BAR_EXTRAS))
 
 
 def grow_to_fit(dialog: QWidget) -> None:
