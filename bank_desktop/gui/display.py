@@ -54,12 +54,33 @@ def xcb_plugin_path() -> Path:
     return Path(plugins) / "platforms" / "libqxcb.so"
 
 
+def _bundled_folders() -> list[Path]:
+    """Folders a packaged build carries libraries in (PyInstaller copies some system ones)."""
+    folders = []
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        folders.append(Path(bundle))
+    return folders
+
+
+def _load(name: str, load: Loader) -> object:
+    """Load ``name`` as Qt would find it: from the system, or from the bundle it ships in."""
+    try:
+        return load(name)
+    except OSError:
+        for folder in _bundled_folders():
+            for path in (folder / name, *folder.glob(f"**/{name}")):
+                if path.is_file():
+                    return load(str(path))
+        raise
+
+
 def missing_libraries(load: Loader = ctypes.CDLL) -> list[str]:
     """The libraries of :data:`XCB_LIBRARIES` the dynamic loader cannot find, in order."""
     missing = []
     for name in XCB_LIBRARIES:
         try:
-            load(name)
+            _load(name, load)
         except OSError:
             missing.append(name)
     return missing
@@ -68,9 +89,10 @@ def missing_libraries(load: Loader = ctypes.CDLL) -> list[str]:
 def _display_answers(display: str) -> bool:
     """Whether an X server accepts a connection on ``display`` (the way Qt will connect)."""
     try:
-        xcb = ctypes.CDLL("libxcb.so.1")
+        xcb = _load("libxcb.so.1", ctypes.CDLL)
     except OSError:
         return False
+    assert isinstance(xcb, ctypes.CDLL)
     xcb.xcb_connect.restype = ctypes.c_void_p
     xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
     xcb.xcb_connection_has_error.restype = ctypes.c_int

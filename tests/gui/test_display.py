@@ -115,3 +115,19 @@ def test_bootstrap_installs_every_package_the_plugin_needs() -> None:
     script = (ROOT / "scripts" / "bootstrap.sh").read_text(encoding="utf-8")
     for package in {*XCB_LIBRARIES.values(), "xvfb", "xauth"}:
         assert re.search(rf"\b{re.escape(package)}\b", script), package
+
+
+def test_a_library_the_packaged_build_carries_is_not_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PyInstaller may copy some xcb libraries into the bundle, where Qt finds them."""
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "libxcb-icccm.so.4").write_bytes(b"")
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+
+    def loader(name: str) -> object:
+        if name in ("libxcb-icccm.so.4", "libxcb-keysyms.so.1"):
+            raise OSError(f"{name}: cannot open shared object file")
+        return object()
+
+    assert missing_libraries(loader) == ["libxcb-keysyms.so.1"]
