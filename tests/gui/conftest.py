@@ -150,8 +150,11 @@ def open_account(qtbot: QtBot, window: MainWindow, customer: str, initial: str) 
 
 
 def money(qtbot: QtBot, key: Qt.Key, amount: str, description: str = "") -> None:
+    """Deposit (F2) or withdraw (F3) by keyboard, and wait for the store's answer: the form
+    closed, or showing a refusal. (The balance can move before the form closes: the live
+    feed may deliver the event before the command's own answer arrives.)"""
     press(qtbot, key)
-    active_dialog(qtbot)
+    dialog = active_dialog(qtbot)
     focused(qtbot, "amountEdit")
     type_text(qtbot, amount)
     if description:
@@ -159,3 +162,4 @@ def money(qtbot: QtBot, key: Qt.Key, amount: str, description: str = "") -> None
         focused(qtbot, "descriptionEdit")
         type_text(qtbot, description)
     press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: gone(dialog) or not dialog.in_flight, timeout=10_000)  # type: ignore[attr-defined]
