@@ -26,7 +26,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bank_desktop.application.projections import LedgerEntry
+from bank_desktop.domain import format_money
 from bank_desktop.gui.chart import BalanceChart
+from bank_desktop.gui.models import accounts as acc
+from bank_desktop.gui.models import ledger as led
+from bank_desktop.gui.models.ledger import amount_text
 
 #: A typical widest value per column; None: the column stretches into the room left.
 ACCOUNT_SAMPLES: Final = (
@@ -103,6 +108,29 @@ class AccountsPage(QSplitter):
         self.setSizes([self.accounts_width(), 680])
         QWidget.setTabOrder(self.account_filter, self.accounts_table)
         QWidget.setTabOrder(self.accounts_table, self.ledger_table)
+
+    def fit_account_columns(
+        self, balances: Sequence[str], customers: Sequence[str], ids: Sequence[str]
+    ) -> None:
+        """Widen the accounts' columns for these texts (money never elides, ids up to a cap)."""
+        view = self.accounts_table
+        fit_column(view, acc.BALANCE, balances)
+        fit_column(view, acc.CUSTOMER, customers, cap=ID_COLUMN_CAP)
+        fit_column(view, acc.ACCOUNT, ids, cap=ID_COLUMN_CAP)
+
+    def fit_ledger_columns(self, entries: Sequence[LedgerEntry]) -> None:
+        """Widen the ledger's columns for ``entries``: only the extremes can be the widest
+        figures, so a long ledger costs a scan, not a text per entry."""
+        if not entries:
+            return
+        view = self.ledger_table
+        amounts = [e.amount for e in entries]
+        balances = [e.balance for e in entries]
+        fit_column(view, led.AMOUNT, [amount_text(min(amounts)), amount_text(max(amounts))])
+        fit_column(view, led.BALANCE, [format_money(min(balances)), format_money(max(balances))])
+        fit_column(view, led.CLERK, {e.clerk_id or "" for e in entries}, cap=ID_COLUMN_CAP)
+        counterparts = {e.counterparty_account_id or "" for e in entries}
+        fit_column(view, led.COUNTERPART, counterparts, cap=ID_COLUMN_CAP)
 
     def accounts_width(self) -> int:
         """What the accounts table needs to show every column without scrolling."""

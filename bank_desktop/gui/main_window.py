@@ -18,7 +18,6 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final
@@ -47,20 +46,17 @@ from bank_desktop.application.demo_data import fill_demo_data
 from bank_desktop.application.history import read_history
 from bank_desktop.application.projections import (
     Ledger,
-    LedgerEntry,
     ReadModel,
     catch_up,
     load_ledger,
 )
 from bank_desktop.domain import format_money
 from bank_desktop.eventstore import (
-    EventStore,
     EventStoreError,
     RecordedEvent,
-    SnapshotStore,
 )
 from bank_desktop.gui import assets
-from bank_desktop.gui.accounts_page import ID_COLUMN_CAP, AccountsPage, fit_column
+from bank_desktop.gui.accounts_page import AccountsPage
 from bank_desktop.gui.context import AppContext
 from bank_desktop.gui.event_log import EventLogWidget
 from bank_desktop.gui.forms.account_forms import (
@@ -72,11 +68,10 @@ from bank_desktop.gui.forms.account_forms import (
 from bank_desktop.gui.forms.base import CommandForm
 from bank_desktop.gui.help_dialog import FORM_KEYS, ShortcutHelpDialog, mnemonic_keys
 from bank_desktop.gui.live_feed import LiveFeed
+from bank_desktop.gui.loading import Loaded, widest_texts
 from bank_desktop.gui.messages import describe_error
-from bank_desktop.gui.models import accounts as acc_columns
-from bank_desktop.gui.models import ledger as led
 from bank_desktop.gui.models.accounts import AccountsModel, AccountsProxy, search_keys_of
-from bank_desktop.gui.models.ledger import LedgerModel, amount_text
+from bank_desktop.gui.models.ledger import LedgerModel
 from bank_desktop.gui.settings import SettingsDialog, StoredSettings
 from bank_desktop.gui.statement_dialog import StatementDialog
 from bank_desktop.gui.workers import BackgroundWork, Outcome
@@ -94,35 +89,6 @@ FEED_PAGE: Final = 250
 SLICE_SECONDS: Final = 0.012
 SPLITTERS_KEY: Final = "window/splitters"
 RETRY_MS: Final = 3_000
-
-
-Widest = tuple[list[str], list[str], list[str]]
-ID_SAMPLE: Final = 1000
-
-
-def widest_texts(model: ReadModel) -> Widest:
-    """Texts the accounts columns must fit: the balances that may be widest when shown (the
-    largest and the most negative), account ids and customer ids. Runs on the loading worker."""
-    rows = list(model.balances)
-    if not rows:
-        return [], [], []
-    balances = [row.balance for row in rows]
-    # Ids: the longest by length, and a sample (Qt's own ResizeToContents looks at 1,000 rows),
-    # because a letter's width varies where a digit's does not.
-    sample = rows[:ID_SAMPLE]
-    ids = [max((row.account_id for row in rows), key=len)] + [r.account_id for r in sample]
-    customers = [max((row.customer_id for row in rows), key=len)] + [r.customer_id for r in sample]
-    return [format_money(min(balances)), format_money(max(balances))], ids, customers
-
-
-@dataclass(frozen=True, slots=True)
-class Loaded:
-    """What the loading worker hands the GUI thread."""
-
-    model: ReadModel
-    keys: list[str]
-    widest: Widest
-    opened: tuple[EventStore, SnapshotStore] | None  #: a store that was not open until now
 
 
 def _as_list(value: object) -> list[object]:
@@ -327,7 +293,7 @@ class MainWindow(QMainWindow):
         model, keys, (balances, ids, customers) = loaded.model, loaded.keys, loaded.widest
         self._read_model = model
         self.accounts_model.set_projection(model.balances, keys)
-        self._fit_account_columns(balances, customers, ids)
+        self.accounts_page.fit_account_columns(balances, customers, ids)
         self.accounts_page.fit_accounts()
         # The loaded rows live as long as the window: keep the cyclic collector from walking
         # them on every full collection (a 50 ms pause at 100k accounts).
@@ -411,7 +377,7 @@ class MainWindow(QMainWindow):
         self.accounts_model.sync(changes.changed_accounts)
         balances = self._read_model.balances
         rows = [r for a in changes.changed_accounts if (r := balances.get(a)) is not None]
-        self._fit_account_columns(
+        self.accounts_page.fit_account_columns(
             [format_money(r.balance) for r in rows],
             [r.customer_id for r in rows],
             [r.account_id for r in rows],
@@ -430,7 +396,7 @@ class MainWindow(QMainWindow):
                 if entry is not None:
                     added.append(entry)
             if added:
-                self._fit_ledger_columns(added)
+                self.accounts_page.fit_ledger_columns(added)
                 self.ledger_model.sync()
                 self.chart.append_entries(added)
                 self.ledger_table.scrollToBottom()
@@ -529,7 +495,7 @@ class MainWindow(QMainWindow):
     def _show_ledger(self, ledger: Ledger | None, why_none: str | None = None) -> None:
         self._ledger = ledger
         if ledger is not None:
-            self._fit_ledger_columns(ledger.entries)
+            self.accounts_page.fit_ledger_columns(ledger.entries)
         self.ledger_model.set_ledger(ledger)
         self.chart.show_ledger(ledger)
         if ledger is None:
@@ -537,28 +503,6 @@ class MainWindow(QMainWindow):
         else:
             self._update_ledger_title()
             self.ledger_table.scrollToBottom()
-
-    def _fit_account_columns(
-        self, balances: Sequence[str], customers: Sequence[str], ids: Sequence[str]
-    ) -> None:
-        fit_column(self.accounts_table, acc_columns.BALANCE, balances)
-        fit_column(self.accounts_table, acc_columns.CUSTOMER, customers, cap=ID_COLUMN_CAP)
-        fit_column(self.accounts_table, acc_columns.ACCOUNT, ids, cap=ID_COLUMN_CAP)
-
-    def _fit_ledger_columns(self, entries: Sequence[LedgerEntry]) -> None:
-        """Widen the ledger's columns for ``entries``: only the extremes can be the widest
-        figures, so a long ledger costs a scan, not a text per entry."""
-        if not entries:
-            return
-        view = self.ledger_table
-        amounts = [e.amount for e in entries]
-        balances = [e.balance for e in entries]
-        fit_column(view, led.AMOUNT, [amount_text(min(amounts)), amount_text(max(amounts))])
-        fit_column(view, led.BALANCE, [format_money(min(balances)), format_money(max(balances))])
-        clerks = {e.clerk_id or "" for e in entries}
-        fit_column(view, led.CLERK, clerks, cap=ID_COLUMN_CAP)
-        counterparts = {e.counterparty_account_id or "" for e in entries}
-        fit_column(view, led.COUNTERPART, counterparts, cap=ID_COLUMN_CAP)
 
     def _update_ledger_title(self) -> None:
         """ "account · customer · balance $X", read from the balances projection each time, so
