@@ -12,6 +12,11 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bank_desktop.eventstore.backwards import (
+    check_backwards_args,
+    metadata_matches,
+    metadata_needle,
+)
 from bank_desktop.eventstore.batches import allocate, encode_requests, results
 from bank_desktop.eventstore.codec import decode_metadata, decode_payload, utc_now
 from bank_desktop.eventstore.errors import EventStoreError
@@ -147,6 +152,36 @@ class MemoryEventStore:
                         if len(rows) >= limit:
                             break
         return [r.recorded() for r in rows]
+
+    def read_backwards(
+        self,
+        *,
+        before: int | None = None,
+        limit: int = 100,
+        event_type: str | None = None,
+        stream_id: str | None = None,
+        metadata_equals: tuple[str, str] | None = None,
+    ) -> list[RecordedEvent]:
+        """Newest first (``BackwardReader``): a stream's own rows when one is named."""
+        below = check_backwards_args(before, limit, stream_id, metadata_equals)
+        needle = None if metadata_equals is None else metadata_needle(metadata_equals[1])
+        out: list[RecordedEvent] = []
+        with self._changed:
+            self._check_open()
+            rows = self._rows if stream_id is None else self._streams.get(stream_id, [])
+            for row in reversed(rows):
+                if row.global_position >= below:
+                    continue
+                if event_type is not None and row.type != event_type:
+                    continue
+                if needle is not None and needle not in row.metadata:
+                    continue
+                event = row.recorded()
+                if metadata_matches(event, metadata_equals):
+                    out.append(event)
+                    if len(out) >= limit:
+                        break
+        return out
 
     def head_position(self) -> int:
         with self._changed:

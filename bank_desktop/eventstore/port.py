@@ -288,6 +288,32 @@ class DecidingAppender(Protocol):
         ...
 
 
+@runtime_checkable
+class BackwardReader(Protocol):
+    """Optional capability: read the history newest first, filtered where an index answers.
+
+    An audit view pages backwards from the newest event; a store that can do it in one
+    indexed query per page (memory, SQLite, PostgreSQL) offers this, and
+    ``bank_desktop.application.history`` falls back to forward pages for one that cannot
+    (DeltaBase). ``event_type`` and ``stream_id`` are answered by indexes;
+    ``metadata_equals=(key, value)`` (e.g. the clerk) keeps events whose metadata has that
+    top-level string value, checked exactly on the decoded metadata.
+    """
+
+    def read_backwards(
+        self,
+        *,
+        before: int | None = None,
+        limit: int = 100,
+        event_type: str | None = None,
+        stream_id: str | None = None,
+        metadata_equals: tuple[str, str] | None = None,
+    ) -> list[RecordedEvent]:
+        """Up to ``limit`` matching events with global position < ``before`` (None: the
+        newest), newest first."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """A projection's state as of a global position, so a restart need not replay history.

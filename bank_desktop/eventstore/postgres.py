@@ -36,6 +36,11 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from bank_desktop.eventstore.backwards import (
+    check_backwards_args,
+    metadata_matches,
+    metadata_needle,
+)
 from bank_desktop.eventstore.batches import Row as BatchRow
 from bank_desktop.eventstore.batches import allocate, encode_requests, results
 from bank_desktop.eventstore.codec import (
@@ -323,6 +328,46 @@ class PostgresEventStore:
             params = [value for type_ in wanted for value in (type_, after, limit)]
             params.append(limit)
         return _recorded(self._query("read events", sql, params))
+
+    def read_backwards(
+        self,
+        *,
+        before: int | None = None,
+        limit: int = 100,
+        event_type: str | None = None,
+        stream_id: str | None = None,
+        metadata_equals: tuple[str, str] | None = None,
+    ) -> list[RecordedEvent]:
+        """Newest first (``BackwardReader``). One indexed range per page: the primary key,
+        ``bank_events_by_type``, or the stream's (stream_id, stream_position) index, walked
+        backwards; the metadata filter narrows in SQL and is checked exactly here."""
+        below = check_backwards_args(before, limit, stream_id, metadata_equals)
+        where: list[str] = ["global_position < %s"]
+        params: list[Any] = [below]
+        if stream_id is not None:
+            where.append("stream_id = %s")
+            params.append(stream_id)
+            order = "stream_position DESC"
+        else:
+            order = "global_position DESC"
+        if event_type is not None:
+            where.append("type = %s")
+            params.append(event_type)
+        if metadata_equals is not None:
+            where.append("strpos(metadata, %s) > 0")
+            params.append(metadata_needle(metadata_equals[1]))
+        sql = (
+            f"SELECT {_COLUMNS} FROM bank_events WHERE {' AND '.join(where)} "
+            f"ORDER BY {order} LIMIT %s"
+        )
+        out: list[RecordedEvent] = []
+        while len(out) < limit:
+            page = _recorded(self._query("read events", sql, (*params, limit)))
+            out.extend(e for e in page if metadata_matches(e, metadata_equals))
+            if len(page) < limit:
+                break
+            params[0] = page[-1].global_position  # the substring matched elsewhere
+        return out[:limit]
 
     def head_position(self) -> int:
         rows = self._query(

@@ -41,6 +41,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
+from bank_desktop.eventstore.backwards import (
+    check_backwards_args,
+    metadata_matches,
+    metadata_needle,
+)
 from bank_desktop.eventstore.batches import Row as BatchRow
 from bank_desktop.eventstore.batches import allocate, encode_requests, results
 from bank_desktop.eventstore.codec import (
@@ -628,6 +633,48 @@ class SqliteEventStore:
                 ]
                 rows = list(heapq.merge(*per_type))[:limit]
         return _recorded(rows)
+
+    def read_backwards(
+        self,
+        *,
+        before: int | None = None,
+        limit: int = 100,
+        event_type: str | None = None,
+        stream_id: str | None = None,
+        metadata_equals: tuple[str, str] | None = None,
+    ) -> list[RecordedEvent]:
+        """Newest first (``BackwardReader``). One indexed range per page: the primary key,
+        ``events_by_type``, or a stream's own (stream_id, stream_position) index, walked
+        backwards; the metadata filter narrows in SQL and is checked exactly here."""
+        below = check_backwards_args(before, limit, stream_id, metadata_equals)
+        where: list[str] = ["global_position < ?"]
+        params: list[Any] = [below]
+        if stream_id is not None:
+            where.append("stream_id = ?")
+            params.append(stream_id)
+            if event_type is not None:  # "+": filter only; the stream's index leads
+                where.append("+type = ?")
+                params.append(event_type)
+            order = "stream_position DESC"
+        else:
+            if event_type is not None:
+                where.append("type = ?")
+                params.append(event_type)
+            order = "global_position DESC"
+        if metadata_equals is not None:
+            where.append("instr(metadata, ?) > 0")
+            params.append(metadata_needle(metadata_equals[1]))
+        sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?"
+        out: list[RecordedEvent] = []
+        with self._translated("read events"):
+            conn = self._connection()
+            while len(out) < limit:
+                page = _recorded(conn.execute(sql, (*params, limit)).fetchall())
+                out.extend(e for e in page if metadata_matches(e, metadata_equals))
+                if len(page) < limit:
+                    break
+                params[0] = page[-1].global_position  # the substring matched elsewhere
+        return out[:limit]
 
     def head_position(self) -> int:
         with self._translated("read the store position"):

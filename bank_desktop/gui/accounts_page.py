@@ -1,45 +1,81 @@
 """The Accounts tab's layout: filter and accounts on the left, ledger and chart on the right.
 
 Only widgets and their arrangement live here; what the selection does is the window's job.
+
+Columns are sized from the text they hold, never by measuring every row: each starts as wide
+as a typical value (and its title), and :func:`fit_column` widens one as soon as a wider value
+is shown, so money is never elided. A column never narrows by itself (the clerk may have
+widened it). The ledger's description takes the room that is left.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLabel,
     QLineEdit,
     QSplitter,
+    QStyle,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
+from bank_desktop.application.projections import LedgerEntry
+from bank_desktop.domain import format_money
 from bank_desktop.gui.chart import BalanceChart
+from bank_desktop.gui.models import accounts as acc
+from bank_desktop.gui.models import ledger as led
+from bank_desktop.gui.models.ledger import amount_text
 
-ACCOUNT_COLUMN_WIDTHS = (170, 105, 115, 60, 125, 125)
-LEDGER_COLUMN_WIDTHS = (150, 95, 200, 100, 105, 85, 170)
+#: A typical widest value per column; None: the column stretches into the room left.
+ACCOUNT_SAMPLES: Final = (
+    "account-xxxxxxxxxxxx",
+    "cust-00000000",
+    "$999,999.99",
+    "Closed",
+    "2026-12-31 23:59",
+    "2026-12-31 23:59",
+)
+LEDGER_SAMPLES: Final = (
+    "2026-12-31 23:59:59",
+    "Transfer out",
+    "+$99,999.99",
+    "$999,999.99",
+    None,
+    "clerk-00",
+    "account-xxxxxxxxxxxx",
+)
+#: Ids can be any length: beyond this a customer or clerk column elides (money never does).
+ID_COLUMN_CAP: Final = 280
+DESCRIPTION_MIN: Final = 160
+#: The most of the page the accounts take by default; the rest is the ledger's.
+ACCOUNTS_SHARE: Final = 0.58
+#: Pixels a cell needs beyond its text: the style sheet's item padding (4 px a side), the grid
+#: line, and two of air so a figure never touches the line. Qt's focus-frame margin comes on
+#: top (``text_width``).
+_AIR: Final = 8 + 1 + 2
+_SORT_INDICATOR: Final = 18
 
 
 class AccountsPage(QSplitter):
     def __init__(self, accounts: Any, ledger: Any, parent: QWidget | None = None) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
+        self.setObjectName("accountsSplitter")
         self.account_filter = QLineEdit()
         self.account_filter.setObjectName("accountFilter")
         self.account_filter.setPlaceholderText("Find account or customer (Ctrl+F)")
         self.account_filter.setClearButtonEnabled(True)
 
-        self.accounts_table = table("accountsTable", accounts, ACCOUNT_COLUMN_WIDTHS)
+        self.accounts_table = table("accountsTable", accounts, ACCOUNT_SAMPLES)
         self.accounts_table.setSortingEnabled(True)
         self.accounts_table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
-        self.accounts_table.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.Interactive
-        )
-        self.ledger_table = table("transactionsTable", ledger, LEDGER_COLUMN_WIDTHS)
+        self.ledger_table = table("transactionsTable", ledger, LEDGER_SAMPLES)
         self.ledger_title = QLabel("Select an account to see its transactions.")
         self.ledger_title.setObjectName("ledgerTitle")
         self.chart = BalanceChart()
@@ -56,19 +92,93 @@ class AccountsPage(QSplitter):
         ledger_layout.addWidget(self.ledger_title)
         ledger_layout.addWidget(self.ledger_table)
 
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(ledger_box)
-        right.addWidget(self.chart)
-        right.setSizes([460, 300])
+        self.right = QSplitter(Qt.Orientation.Vertical)
+        self.right.setObjectName("ledgerSplitter")
+        self.right.addWidget(ledger_box)
+        self.right.addWidget(self.chart)
+        self.right.setSizes([460, 300])
 
         self.addWidget(left)
-        self.addWidget(right)
-        self.setSizes([720, 680])
+        self.addWidget(self.right)
+        # The accounts get the room their columns need; a wider window widens the ledger.
+        self.setStretchFactor(0, 0)
+        self.setStretchFactor(1, 1)
+        self.setChildrenCollapsible(False)
+        self.restored = False  #: the clerk's own splitter positions were put back
+        self.setSizes([self.accounts_width(), 680])
         QWidget.setTabOrder(self.account_filter, self.accounts_table)
         QWidget.setTabOrder(self.accounts_table, self.ledger_table)
 
+    def fit_account_columns(
+        self, balances: Sequence[str], customers: Sequence[str], ids: Sequence[str]
+    ) -> None:
+        """Widen the accounts' columns for these texts (money never elides, ids up to a cap)."""
+        view = self.accounts_table
+        fit_column(view, acc.BALANCE, balances)
+        fit_column(view, acc.CUSTOMER, customers, cap=ID_COLUMN_CAP)
+        fit_column(view, acc.ACCOUNT, ids, cap=ID_COLUMN_CAP)
 
-def table(object_name: str, model: Any, widths: tuple[int, ...]) -> QTableView:
+    def fit_ledger_columns(self, entries: Sequence[LedgerEntry]) -> None:
+        """Widen the ledger's columns for ``entries``: only the extremes can be the widest
+        figures, so a long ledger costs a scan, not a text per entry."""
+        if not entries:
+            return
+        view = self.ledger_table
+        amounts = [e.amount for e in entries]
+        balances = [e.balance for e in entries]
+        fit_column(view, led.AMOUNT, [amount_text(min(amounts)), amount_text(max(amounts))])
+        fit_column(view, led.BALANCE, [format_money(min(balances)), format_money(max(balances))])
+        fit_column(view, led.CLERK, {e.clerk_id or "" for e in entries}, cap=ID_COLUMN_CAP)
+        counterparts = {e.counterparty_account_id or "" for e in entries}
+        fit_column(view, led.COUNTERPART, counterparts, cap=ID_COLUMN_CAP)
+
+    def accounts_width(self) -> int:
+        """What the accounts table needs to show every column without scrolling."""
+        view = self.accounts_table
+        columns = sum(view.columnWidth(c) for c in range(len(ACCOUNT_SAMPLES)))
+        scrollbar = max(
+            view.verticalScrollBar().sizeHint().width(),
+            view.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, view),
+        )
+        return columns + scrollbar + 2 * view.frameWidth() + 6  # the focus border is thicker
+
+    def fit_accounts(self) -> None:
+        """Give the accounts the room their columns need now (at most ``ACCOUNTS_SHARE`` of the
+        page), unless the clerk's own splitter position was restored."""
+        if self.restored:
+            return
+        total = sum(self.sizes())
+        left = min(self.accounts_width(), int(total * ACCOUNTS_SHARE))
+        self.setSizes([left, total - left])
+
+    def save_state(self) -> list[QByteArray]:
+        """Both splitters' positions, for QSettings."""
+        return [self.saveState(), self.right.saveState()]
+
+    def restore_state(self, states: Sequence[Any]) -> None:
+        """Put both splitters back where the clerk left them (anything unreadable is ignored)."""
+        for splitter, state in zip((self, self.right), states, strict=False):
+            if isinstance(state, QByteArray | bytes) and splitter.restoreState(QByteArray(state)):
+                self.restored = True
+
+
+def text_width(view: QTableView, text: str) -> int:
+    """The column width ``text`` needs in ``view`` to show without eliding (Qt's item view
+    keeps a focus-frame margin plus one pixel on each side of the text)."""
+    margin = view.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, view) + 1
+    return view.fontMetrics().horizontalAdvance(text) + 2 * margin + _AIR
+
+
+def fit_column(view: QTableView, column: int, texts: Iterable[str], *, cap: int = 0) -> None:
+    """Widen ``column`` until every text fits (up to ``cap`` when given); never narrows."""
+    widest = max((text_width(view, text) for text in texts if text), default=0)
+    if cap:
+        widest = min(widest, cap)
+    if widest > view.columnWidth(column):
+        view.setColumnWidth(column, widest)
+
+
+def table(object_name: str, model: Any, samples: Sequence[str | None]) -> QTableView:
     """A read-only, row-selecting table as every list in the window uses it."""
     view = QTableView()
     view.setObjectName(object_name)
@@ -79,9 +189,23 @@ def table(object_name: str, model: Any, widths: tuple[int, ...]) -> QTableView:
     view.setWordWrap(False)
     view.verticalHeader().setVisible(False)
     view.verticalHeader().setDefaultSectionSize(24)
-    view.horizontalHeader().setStretchLastSection(True)
-    view.horizontalHeader().setHighlightSections(False)
+    header = view.horizontalHeader()
+    header.setHighlightSections(False)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     view.setTabKeyNavigation(False)
-    for column, width in enumerate(widths):
+    titles = header.fontMetrics()
+    stretch = None
+    for column, sample in enumerate(samples):
+        title = str(model.headerData(column, Qt.Orientation.Horizontal) or "")
+        width = titles.horizontalAdvance(title) + _SORT_INDICATOR + _AIR
+        if sample is None:
+            stretch = column
+            width = max(width, DESCRIPTION_MIN)
+        else:
+            width = max(width, text_width(view, sample))
         view.setColumnWidth(column, width)
+    if stretch is None:
+        header.setStretchLastSection(True)
+    else:
+        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
     return view

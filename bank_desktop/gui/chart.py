@@ -8,21 +8,27 @@ A long ledger is thinned to at most :data:`MAX_POINTS` plotted points by min/max
 first and last entries always kept, and each bucket's lowest and highest balance), so a spike
 never disappears from the picture however many entries surround it. A new live entry is
 appended to the series; the series is rebuilt only when it outgrows the cap.
+
+The axes label round moments and round amounts the chart picks itself (:func:`time_ticks`,
+:func:`money_ticks`): Qt's date axis puts evenly spaced ticks anywhere, which read
+"Aug 2026, Aug 2026", and its value axis cannot group thousands. A new account's single
+entry, which is no line yet, is drawn as a dot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Final
 
-from PySide6.QtCharts import QChart, QChartView, QDateTimeAxis, QLineSeries, QValueAxis
-from PySide6.QtCore import QDateTime, QMargins, QPointF, Qt
+from PySide6.QtCharts import QCategoryAxis, QChart, QChartView, QLineSeries
+from PySide6.QtCore import QMargins, QPointF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
 
 from bank_desktop.application.projections import Ledger, LedgerEntry
+from bank_desktop.domain import format_money
 
 #: The most points the series holds; beyond this the ledger is thinned.
 MAX_POINTS: Final = 2000
@@ -35,6 +41,11 @@ _HOUR_MS: Final = 3_600_000
 _DAY_MS: Final = 24 * _HOUR_MS
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND: Final = timedelta(milliseconds=1)
+#: At most this many labels per axis: more would crowd a chart a few hundred pixels wide.
+MAX_TICKS: Final = 6
+_HOUR_STEPS: Final = (1, 2, 3, 6, 12)
+_DAY_STEPS: Final = (1, 2, 7, 14)
+_MONTH_STEPS: Final = (1, 2, 3, 6)
 
 
 def thin(balances: Sequence[Decimal], budget: int) -> list[int]:
@@ -85,10 +96,9 @@ class BalanceChart(QWidget):
         self._series = QLineSeries()
         self._series.setName("Balance")
         self._series.setPen(QPen(_LINE, 2))
-        self._x_axis = QDateTimeAxis()
-        self._x_axis.setTickCount(6)
-        self._y_axis = QValueAxis()
-        self._y_axis.setTickCount(6)
+        self._series.setMarkerSize(9)  # the dot of a single entry
+        self._x_axis = _label_axis()
+        self._y_axis = _label_axis()
 
         self._chart = QChart()
         self._chart.legend().hide()
@@ -128,11 +138,13 @@ class BalanceChart(QWidget):
         return self._series
 
     @property
-    def x_axis(self) -> QDateTimeAxis:
+    def x_axis(self) -> QCategoryAxis:
+        """Time in milliseconds since the epoch, labelled at round local moments."""
         return self._x_axis
 
     @property
-    def y_axis(self) -> QValueAxis:
+    def y_axis(self) -> QCategoryAxis:
+        """The balance, labelled at round amounts with thousands separators."""
         return self._y_axis
 
     def hint(self) -> str | None:
@@ -184,6 +196,7 @@ class BalanceChart(QWidget):
             points.append(QPointF(at, float(self._balances[index - 1])))
             points.append(QPointF(at, float(self._balances[index])))
         self._series.append(points)
+        self._series.setPointsVisible(False)
         self._fit_axes()
 
     # ── internals ─────────────────────────────────────────────────────────────────────────
@@ -227,6 +240,7 @@ class BalanceChart(QWidget):
             points.append(QPointF(at, balance))
             previous = balance
         self._series.replace(points)
+        self._series.setPointsVisible(len(points) == 1)  # a new account: its opening dot
         self._fit_axes()
         self._stack.setCurrentWidget(self._view)
 
@@ -235,40 +249,155 @@ class BalanceChart(QWidget):
         self._stack.setCurrentWidget(self._hint)
 
     def _fit_axes(self) -> None:
-        """Pad both ranges a little so the line never sits on the frame, and pick a date
-        format that suits the span (hours within a day, days within months, months beyond)."""
+        """Pad both ranges a little so the line never sits on the frame, and label them."""
         if self._low is None or self._high is None:
             return
         first, last = self._earliest, self._latest
-        span = last - first
-        pad = max(span // 30, _HOUR_MS // 2)
-        self._x_axis.setRange(
-            QDateTime.fromMSecsSinceEpoch(first - pad), QDateTime.fromMSecsSinceEpoch(last + pad)
-        )
-        self._x_axis.setFormat(date_format(first - pad, last + pad))
+        pad = max((last - first) // 30, _HOUR_MS // 2)
+        _set_labels(self._x_axis, first - pad, last + pad, time_ticks(first - pad, last + pad))
 
-        low, high = float(self._low), float(self._high)
+        low, high = self._low, self._high
         spread = high - low
-        margin = spread * 0.08 if spread else max(abs(high) * 0.1, 1.0)
+        margin = spread * Decimal("0.08") if spread else max(abs(high) * Decimal("0.1"), Decimal(1))
         bottom = low - margin
         if low >= 0 > bottom:
-            bottom = 0.0  # a balance that never went negative needs no negative axis
-        self._y_axis.setRange(bottom, high + margin)
-        self._y_axis.applyNiceNumbers()
-        shown = self._y_axis.max() - self._y_axis.min()
-        self._y_axis.setLabelFormat("$%.0f" if shown >= 20 else "$%.2f")
+            bottom = Decimal(0)  # a balance that never went negative needs no negative axis
+        ticks = money_ticks(bottom, high + margin)
+        step = ticks[1][0] - ticks[0][0] if len(ticks) > 1 else Decimal(1)
+        # Round outwards to the labels' step, as "nice numbers" would.
+        floor = (bottom / step).to_integral_value(ROUND_FLOOR) * step
+        ceiling = ((high + margin) / step).to_integral_value(ROUND_CEILING) * step
+        _set_labels(self._y_axis, float(floor), float(ceiling), money_ticks(floor, ceiling))
 
 
-def date_format(first_ms: int, last_ms: int) -> str:
-    """A QDateTime format that tells ticks apart without clutter for this local-time range."""
-    first = QDateTime.fromMSecsSinceEpoch(first_ms)
-    last = QDateTime.fromMSecsSinceEpoch(last_ms)
-    if first.date() == last.date():
-        return "HH:mm"
-    span_ms = last_ms - first_ms
-    if span_ms <= 3 * _DAY_MS:
-        return "d MMM HH:mm"
-    if span_ms <= 120 * _DAY_MS:
-        return "d MMM"
-    # Ticks fall at even intervals, not on New Year: a bare year would mislabel them.
-    return "MMM yyyy"
+def _label_axis() -> QCategoryAxis:
+    axis = QCategoryAxis()
+    axis.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
+    return axis
+
+
+def _set_labels(
+    axis: QCategoryAxis, low: float, high: float, ticks: Sequence[tuple[object, str]]
+) -> None:
+    """Replace ``axis``'s labels by ``ticks`` (value, text) within ``[low, high]``."""
+    for label in axis.categoriesLabels():
+        axis.remove(label)
+    axis.setRange(low, high)
+    axis.setStartValue(low)
+    for value, text in ticks:
+        at = float(value)  # type: ignore[arg-type]
+        if low <= at <= high:
+            axis.append(text, at)
+
+
+def _local(ms: int) -> datetime:
+    return (_EPOCH + ms * _MILLISECOND).astimezone()
+
+
+def _ms(moment: datetime) -> int:
+    return _msecs(moment.astimezone(UTC))
+
+
+def time_ticks(first_ms: int, last_ms: int, most: int = MAX_TICKS) -> list[tuple[int, str]]:
+    """Round local moments between ``first_ms`` and ``last_ms`` (hours, days, months or years,
+    whichever gives at most ``most``) with labels that tell them apart: each tick falls in a
+    different unit of what its label shows, so no label repeats."""
+    first, last = _local(first_ms), _local(last_ms)
+    same_day = first.date() == last.date()
+    candidates: list[tuple[Iterator[datetime], str]] = []
+    for hours in _HOUR_STEPS:
+        candidates.append((_hours(first, hours), "%H:%M" if same_day else "%-d %b %H:%M"))
+    for days in _DAY_STEPS:
+        candidates.append((_days(first, days), "%-d %b"))
+    for months in _MONTH_STEPS:
+        candidates.append((_months(first, months), "%b %Y"))
+    for years in (1, 2, 5, 10, 20, 50, 100):
+        candidates.append((_years(first, years), "%Y"))
+    for moments, label in candidates:
+        ticks: list[tuple[int, str]] = []
+        for moment in moments:
+            if moment > last:
+                break
+            ticks.append((_ms(moment), moment.strftime(label.replace("%-d", str(moment.day)))))
+            if len(ticks) > most:
+                break
+        if 2 <= len(ticks) <= most or (len(ticks) < 2 and label == "%Y" and ticks):
+            return ticks
+    middle = _local((first_ms + last_ms) // 2)  # a single moment (a new account): say when
+    return [((first_ms + last_ms) // 2, middle.strftime(f"{middle.day} %b %Y %H:%M"))]
+
+
+def _hours(start: datetime, step: int) -> Iterator[datetime]:
+    moment = start.replace(minute=0, second=0, microsecond=0)
+    moment = moment.replace(hour=moment.hour - moment.hour % step)
+    while True:
+        if moment >= start:
+            yield moment
+        moment = (moment + timedelta(hours=step)).astimezone()
+
+
+def _days(start: datetime, step: int) -> Iterator[datetime]:
+    day = start.date()
+    if step == 7:  # weeks start on Monday
+        day -= timedelta(days=day.weekday())
+    elif step > 1:
+        day -= timedelta(days=(day.day - 1) % step)
+    while True:
+        moment = datetime(day.year, day.month, day.day).astimezone()
+        if moment >= start:
+            yield moment
+        day += timedelta(days=step)
+
+
+def _months(start: datetime, step: int) -> Iterator[datetime]:
+    year, month = start.year, start.month - (start.month - 1) % step
+    while True:
+        moment = datetime(year, month, 1).astimezone()
+        if moment >= start:
+            yield moment
+        month += step
+        year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+
+
+def _years(start: datetime, step: int) -> Iterator[datetime]:
+    year = start.year - start.year % step
+    while True:
+        moment = datetime(year, 1, 1).astimezone()
+        if moment >= start:
+            yield moment
+        year += step
+
+
+def money_ticks(low: Decimal, high: Decimal, most: int = MAX_TICKS) -> list[tuple[Decimal, str]]:
+    """Round amounts from ``low`` to ``high`` (steps of 1, 2 or 5 times a power of ten), at
+    most ``most``, labelled like money with thousands separators (``$20,000``)."""
+    if high <= low:
+        return [(low, _money_label(low, cents=low != low.to_integral_value()))]
+    step = _nice_step((high - low) / (most - 1))
+    while True:
+        first = (low / step).to_integral_value(ROUND_CEILING) * step
+        values = []
+        value = first
+        while value <= high:
+            values.append(value)
+            value += step
+        if len(values) <= most:
+            return [(v, _money_label(v, cents=step < 1)) for v in values]
+        step = _nice_step(step * Decimal("1.000001"))
+
+
+def _nice_step(rough: Decimal) -> Decimal:
+    """The smallest of 1, 2, 5 times a power of ten that is at least ``rough``."""
+    exponent = rough.adjusted()
+    for _ in range(3):
+        power = Decimal(1).scaleb(exponent)
+        for factor in (1, 2, 5):
+            if power * factor >= rough:
+                return power * factor
+        exponent += 1
+    return Decimal(1).scaleb(exponent)
+
+
+def _money_label(value: Decimal, *, cents: bool) -> str:
+    text = format_money(value)
+    return text if cents else text.removesuffix(".00")

@@ -1,30 +1,23 @@
-"""The Event log tab: every event of the store as it arrives, filterable, with its JSON.
+"""The Event log tab: the store's whole history newest first, filterable, with each event's JSON.
 
 This is the seed's Studio inside the app, for clerks and support staff who need to see exactly
-what was recorded. The widget only displays what it is handed (``append_events`` on the GUI
-thread, one call per live batch); it never reads the store. It keeps the newest ``capacity``
-events so a long-running window does not grow without bound, and applies each batch as one
-row insertion so that catch-up pages of thousands of events stay cheap.
+what was recorded. Pages are read lazily as the clerk scrolls (newest first, older ones at the
+bottom) through ``bank_desktop.application.history``, on a worker thread; events arriving live
+are put on top. Filters (type, account or stream, clerk) go to the store, so a filtered log
+still reaches back through the whole history, not only what was loaded.
+
+The widget never reads the store itself: the window hands it a reader at :meth:`start`, and
+every read runs through the window's :class:`BackgroundWork`.
 """
 
 from __future__ import annotations
 
 import bisect
-import json
-from collections.abc import Mapping, Sequence
-from decimal import Decimal
-from typing import Any, Final
+from collections.abc import Callable, Sequence
+from typing import Final
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    QSignalBlocker,
-    QSortFilterProxyModel,
-    Qt,
-)
-from PySide6.QtGui import QBrush, QColor, QFontDatabase, QShowEvent
+from PySide6.QtCore import QModelIndex, QSignalBlocker, Qt, QTimer
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -39,291 +32,100 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bank_desktop.application.history import KNOWN_EVENT_TYPES, EventFilter, HistoryPage
 from bank_desktop.eventstore import RecordedEvent
+from bank_desktop.gui.event_text import (
+    NOT_LOADED,
+    clerk_of,
+    fixed_pitch_font,
+    format_event_details,
+    to_json,
+    visible_text,
+)
+from bank_desktop.gui.messages import describe_error
+from bank_desktop.gui.models.event_log import EVENT_ROLE, HEADERS, EventLogModel
+from bank_desktop.gui.workers import BackgroundWork
 
-POSITION, TIME, TYPE, STREAM, STREAM_POSITION, CLERK = range(6)
-HEADERS: Final = ("Position", "Time", "Type", "Stream", "Stream pos", "Clerk")
-#: Role under which the model hands out the RecordedEvent of a row (for the proxy and the pane).
-EVENT_ROLE: Final = Qt.ItemDataRole.UserRole + 1
+__all__ = [
+    "ALL_TYPES",
+    "EVENT_ROLE",
+    "HEADERS",
+    "NOT_LOADED",
+    "EventLogModel",
+    "EventLogWidget",
+    "clerk_of",
+    "format_event_details",
+    "to_json",
+    "visible_text",
+]
+
 ALL_TYPES: Final = "All types"
-NOT_LOADED: Final = "(not loaded)"
-_NUMERIC: Final = frozenset({POSITION, STREAM_POSITION})
-_DAMAGED: Final = QColor(170, 40, 40)
-_RIGHT: Final = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+PAGE_SIZE: Final = 200
+#: Rows kept while the clerk watches the top; older ones are dropped and paged in again.
+CAPACITY: Final = 20_000
+#: A pause in typing in a filter field before it is applied (Enter applies at once).
+TYPING_PAUSE_MS: Final = 300
+
+#: Reads one page: (filter, before, limit) -> page. Blocks: runs on a worker.
+Reader = Callable[[EventFilter, int | None, int], HistoryPage]
+
 #: Typical widest cell per column: sections are sized from these, never by measuring rows.
 _SAMPLES: Final = {
-    POSITION: "9999999",
-    TIME: "2026-12-31 23:59:59",
-    TYPE: "money.withdrawal_refused",
-    STREAM: "transfer-xxxxxxxxxxxx",
-    STREAM_POSITION: "99999",
+    0: "9999999",
+    1: "2026-12-31 23:59:59",
+    2: "money.withdrawal_refused",
+    3: "transfer-xxxxxxxxxxxx",
+    4: "99999",
 }
-
-Index = QModelIndex | QPersistentModelIndex
-
-
-# ── text helpers (pure) ───────────────────────────────────────────────────────────────────
-
-
-def visible_text(text: str) -> str:
-    """``text`` with control and format characters escaped, so that a stream name or payload
-    carrying a bidi override or a line break cannot disguise itself in an audit view."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else json.dumps(c)[1:-1] for c in text)
-
-
-def _json_string(text: str) -> str:
-    return visible_text(json.dumps(text, ensure_ascii=False))
-
-
-def to_json(value: Any, *, level: int = 0) -> str:
-    """Indented JSON with sorted keys, Decimals written exactly as JSON numbers (``120.35``,
-    never ``120.34999…``); values JSON has no form for are shown as strings, never raised on,
-    because a viewer must display whatever the store holds."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, Decimal):
-        return str(value)  # finite ones are valid JSON numbers; NaN shows as NaN, like floats
-    if isinstance(value, float):
-        return json.dumps(value)
-    if isinstance(value, str):
-        return _json_string(value)
-    inner, outer = "  " * (level + 1), "  " * level
-    if isinstance(value, Mapping):
-        if not value:
-            return "{}"
-        items = sorted(value.items(), key=lambda item: str(item[0]))
-        body = ",\n".join(
-            f"{inner}{_json_string(str(key))}: {to_json(item, level=level + 1)}"
-            for key, item in items
-        )
-        return f"{{\n{body}\n{outer}}}"
-    if isinstance(value, list | tuple):
-        if not value:
-            return "[]"
-        body = ",\n".join(f"{inner}{to_json(item, level=level + 1)}" for item in value)
-        return f"[\n{body}\n{outer}]"
-    return _json_string(str(value))
-
-
-def _metadata(event: RecordedEvent) -> Mapping[str, Any] | None:
-    try:
-        return event.metadata
-    except LookupError:  # read with with_metadata=False: unknown, not empty
-        return None
-
-
-def clerk_of(event: RecordedEvent) -> str:
-    """The clerk recorded in the metadata, or "" when there is none or it was not loaded."""
-    metadata = _metadata(event)
-    clerk = metadata.get("clerkId") if metadata is not None else None
-    return "" if clerk is None else visible_text(str(clerk))
-
-
-def format_event_details(event: RecordedEvent) -> str:
-    """The detail pane's text: one header line, then data and metadata as indented JSON."""
-    created = event.created_at.astimezone().isoformat(sep=" ", timespec="milliseconds")
-    header = " · ".join(
-        (
-            visible_text(event.type),
-            f"{visible_text(event.stream_id)}@{event.stream_position}",
-            f"global #{event.global_position}",
-            f"id {visible_text(event.event_id)}",
-            created,
-        )
-    )
-    if event.data is None:
-        data = "data (damaged: the stored payload is not valid JSON):\nnull"
-    else:
-        data = f"data:\n{to_json(event.data)}"
-    metadata = _metadata(event)
-    meta = f"metadata: {NOT_LOADED}" if metadata is None else f"metadata:\n{to_json(metadata)}"
-    return f"{header}\n\n{data}\n\n{meta}\n"
-
-
-# ── model ─────────────────────────────────────────────────────────────────────────────────
-
-
-class EventLogModel(QAbstractTableModel):
-    """The newest ``capacity`` events in global order; each batch is one row insertion."""
-
-    def __init__(self, parent: QObject | None = None, *, capacity: int = 5000) -> None:
-        super().__init__(parent)
-        if capacity < 1:
-            raise ValueError(f"capacity must be at least 1, not {capacity}")
-        self._capacity = capacity
-        self._events: list[RecordedEvent] = []
-
-    @property
-    def capacity(self) -> int:
-        return self._capacity
-
-    def append_events(self, events: Sequence[RecordedEvent]) -> None:
-        """Append a batch at the bottom, first dropping the oldest rows beyond ``capacity``."""
-        if not events:
-            return
-        incoming = list(events[-self._capacity :])
-        overflow = len(self._events) + len(incoming) - self._capacity
-        if overflow > 0:
-            self.beginRemoveRows(QModelIndex(), 0, overflow - 1)
-            del self._events[:overflow]
-            self.endRemoveRows()
-        first = len(self._events)
-        self.beginInsertRows(QModelIndex(), first, first + len(incoming) - 1)
-        self._events.extend(incoming)
-        self.endInsertRows()
-
-    def clear(self) -> None:
-        """Forget every event (a reset: the whole log is replaced, nothing is appended)."""
-        self.beginResetModel()
-        self._events = []
-        self.endResetModel()
-
-    def event_at(self, row: int) -> RecordedEvent:
-        return self._events[row]
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._events)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(HEADERS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[section]
-        if role == Qt.ItemDataRole.TextAlignmentRole and section in _NUMERIC:
-            return _RIGHT
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._events):
-            return None
-        event = self._events[index.row()]
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return _display(event, column)
-        if role == EVENT_ROLE:
-            return event
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in _NUMERIC:
-            return _RIGHT
-        if role == Qt.ItemDataRole.ForegroundRole and event.data is None:
-            return QBrush(_DAMAGED)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if event.data is None:
-                return f"Event {event.event_id}: the stored payload is damaged (not valid JSON)"
-            return f"Event {event.event_id}"
-        return None
-
-
-def _display(event: RecordedEvent, column: int) -> str:
-    match column:
-        case 0:
-            return str(event.global_position)
-        case 1:
-            return event.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-        case 2:
-            return visible_text(event.type)
-        case 3:
-            return visible_text(event.stream_id)
-        case 4:
-            return str(event.stream_position)
-        case 5:
-            return clerk_of(event)
-    return ""
-
-
-class EventLogFilter(QSortFilterProxyModel):
-    """Keeps rows of one event type (or all) whose stream contains a text, case-insensitively.
-
-    It reads the events straight from ``EventLogModel`` rather than through ``data()``: the log
-    holds at most a few thousand rows, so a Python check per row costs milliseconds.
-    """
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._type: str | None = None
-        self._needle = ""
-
-    @property
-    def event_type(self) -> str | None:
-        return self._type
-
-    @property
-    def stream_text(self) -> str:
-        return self._needle
-
-    def set_event_type(self, event_type: str | None) -> None:
-        """Show only ``event_type`` (None: every type)."""
-        if event_type != self._type:
-            self.beginFilterChange()
-            self._type = event_type
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def set_stream_text(self, text: str) -> None:
-        """Show only streams containing ``text`` (ignoring case and surrounding blanks)."""
-        needle = text.strip().casefold()
-        if needle != self._needle:
-            self.beginFilterChange()
-            self._needle = needle
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        if self._type is None and not self._needle:
-            return True
-        source = self.sourceModel()
-        if not isinstance(source, EventLogModel) or source_parent.isValid():
-            return True
-        event = source.event_at(source_row)
-        if self._type is not None and event.type != self._type:
-            return False
-        return not self._needle or self._needle in event.stream_id.casefold()
-
-
-# ── widget ────────────────────────────────────────────────────────────────────────────────
 
 
 class EventLogWidget(QWidget):
-    """The Event log tab: filters on top, the live table, the selected event's JSON below."""
+    """Filters on top, the history table, the selected event's JSON below."""
 
-    def __init__(self, parent: QWidget | None = None, *, capacity: int = 5000) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        jobs: BackgroundWork | None = None,
+        page_size: int = PAGE_SIZE,
+        capacity: int = CAPACITY,
+    ) -> None:
         super().__init__(parent)
-        self._model = EventLogModel(self, capacity=capacity)
-        self._proxy = EventLogFilter(self)
-        self._proxy.setSourceModel(self._model)
-        self._types: list[str] = []  # sorted; the combo shows ALL_TYPES, then these
-        self._follow = True  # the view sits at the bottom: keep new events in sight
+        self._jobs = jobs or BackgroundWork()
+        self.page_size = page_size
+        self._capacity = capacity
+        self._model = EventLogModel(self)
+        self._reader: Reader | None = None
+        self._live_head = 0  # the highest global position delivered live
+        self._query = EventFilter()
+        self._generation = 0  # bumped by every restart: pages of an older query are dropped
+        self._problem = ""
+        self._types: list[str] = sorted(KNOWN_EVENT_TYPES)
 
         self._type_filter = QComboBox(self)
         self._type_filter.setObjectName("eventTypeFilter")
         self._type_filter.addItem(ALL_TYPES, None)
+        for event_type in self._types:
+            self._type_filter.addItem(event_type, event_type)
         self._type_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self._type_filter.setMinimumContentsLength(16)
         self._type_filter.setToolTip("Show only events of this type")
 
-        self._stream_filter = QLineEdit(self)
-        self._stream_filter.setObjectName("eventStreamFilter")
-        self._stream_filter.setPlaceholderText("Filter by stream…")
-        self._stream_filter.setClearButtonEnabled(True)
-        self._stream_filter.setToolTip("Show only streams whose name contains this text")
+        self._stream_filter = self._filter_edit(
+            "eventStreamFilter",
+            "Account or stream id",
+            "Show only this account's (stream's) events",
+        )
+        self._clerk_filter = self._filter_edit(
+            "eventClerkFilter", "Clerk id", "Show only events recorded by this clerk"
+        )
+        self._typing = QTimer(self)
+        self._typing.setSingleShot(True)
+        self._typing.setInterval(TYPING_PAUSE_MS)
+        self._typing.timeout.connect(self._apply_filters)
 
         self._count = QLabel(self)
         self._count.setObjectName("eventLogCount")
-        self._count.setToolTip(f"The log keeps the newest {capacity:,} events")
         self._count.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        # Wide enough for any count, so the filter bar does not jitter as events arrive.
-        widest = f"{capacity:,} of {capacity:,} events"
-        self._count.setMinimumWidth(self._count.fontMetrics().horizontalAdvance(widest) + 4)
 
         self._table = self._make_table()
         self._details = QPlainTextEdit(self)
@@ -335,7 +137,7 @@ class EventLogWidget(QWidget):
         )
         self._details.setTabChangesFocus(True)  # Tab moves on; there is nothing to indent
         self._details.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self._details.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self._details.setFont(fixed_pitch_font())
         self._details.setPlaceholderText("Select an event to see its data and metadata.")
 
         self._layout()
@@ -349,41 +151,71 @@ class EventLogWidget(QWidget):
         return self._model
 
     @property
-    def proxy(self) -> EventLogFilter:
-        return self._proxy
+    def table(self) -> QTableView:
+        return self._table
+
+    @property
+    def query(self) -> EventFilter:
+        return self._query
+
+    def start(self, live_head: int, reader: Reader) -> None:
+        """Page the history below ``live_head`` with ``reader``; later events come live
+        through :meth:`append_events`. Nothing is read until the tab is shown."""
+        self._reader = reader
+        self._live_head = max(self._live_head, live_head)
+        self._restart()
+
+    def set_query(self, query: EventFilter) -> None:
+        """Show ``query``'s events (the filter fields follow)."""
+        with QSignalBlocker(self._type_filter):
+            self._add_types({query.event_type} if query.event_type else set())
+            at = self._type_filter.findData(query.event_type) if query.event_type else 0
+            self._type_filter.setCurrentIndex(max(at, 0))
+        for edit, value in (
+            (self._stream_filter, query.stream_id),
+            (self._clerk_filter, query.clerk_id),
+        ):
+            with QSignalBlocker(edit):
+                edit.setText(value or "")
+        self._typing.stop()
+        if query != self._query:
+            self._query = query
+            self._restart()
 
     def append_events(self, events: Sequence[RecordedEvent]) -> None:
-        """Show a live batch (GUI thread, global order); follow it if the view was at the end."""
+        """A live batch (GUI thread, global order): matching events go on top."""
         if not events:
             return
-        follow = self._follow
-        self._model.append_events(events)
         self._add_types({event.type for event in events})
-        self._update_count()
-        if follow:
-            self._table.scrollToBottom()
-
-    def clear(self) -> None:
-        """Forget all events and the types seen; the clerk's filter choices stay."""
-        chosen = self._proxy.event_type
-        self._model.clear()
-        self._types = []
-        with QSignalBlocker(self._type_filter):
-            while self._type_filter.count() > 1:
-                self._type_filter.removeItem(1)
-        if chosen is not None:
-            self._add_types({chosen})
-            self._type_filter.setCurrentIndex(self._types.index(chosen) + 1)
-        self._details.clear()
-        self._follow = True
+        fresh = [e for e in events if e.global_position > self._live_head]
+        self._live_head = max(self._live_head, events[-1].global_position)
+        shown = [e for e in reversed(fresh) if self._query.matches(e)]
+        if shown:
+            bar = self._table.verticalScrollBar()
+            at_top = bar.value() == 0
+            self._model.prepend(shown)
+            if not at_top:  # the clerk is reading further down: keep those rows in place
+                bar.setValue(
+                    bar.value() + len(shown) * self._table.verticalHeader().defaultSectionSize()
+                )
+            elif self._model.rowCount() > self._capacity:
+                self._model.trim(self._capacity)
         self._update_count()
 
     # ── construction ──────────────────────────────────────────────────────────────────────
 
+    def _filter_edit(self, name: str, placeholder: str, tip: str) -> QLineEdit:
+        edit = QLineEdit(self)
+        edit.setObjectName(name)
+        edit.setPlaceholderText(placeholder)
+        edit.setClearButtonEnabled(True)
+        edit.setToolTip(f"{tip} (exact id; Enter applies at once)")
+        return edit
+
     def _make_table(self) -> QTableView:
         table = QTableView(self)
         table.setObjectName("eventLogTable")
-        table.setModel(self._proxy)
+        table.setModel(self._model)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -391,6 +223,7 @@ class EventLogWidget(QWidget):
         table.setAlternatingRowColors(True)
         table.setWordWrap(False)
         table.setSortingEnabled(False)  # the log's order is the store's order
+        table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         # Fixed row heights and section widths: Qt then never measures thousands of rows.
         rows = table.verticalHeader()
         rows.setVisible(False)
@@ -405,17 +238,17 @@ class EventLogWidget(QWidget):
         return table
 
     def _layout(self) -> None:
-        type_label = QLabel("&Type:", self)
-        type_label.setBuddy(self._type_filter)
-        stream_label = QLabel("&Stream:", self)
-        stream_label.setBuddy(self._stream_filter)
         bar = QHBoxLayout()
-        bar.addWidget(type_label)
-        bar.addWidget(self._type_filter)
-        bar.addSpacing(12)
-        bar.addWidget(stream_label)
-        bar.addWidget(self._stream_filter, 1)
-        bar.addSpacing(12)
+        for text, field, stretch in (
+            ("&Type:", self._type_filter, 0),
+            ("Acc&ount:", self._stream_filter, 2),
+            ("Cl&erk:", self._clerk_filter, 1),
+        ):
+            label = QLabel(text, self)
+            label.setBuddy(field)
+            bar.addWidget(label)
+            bar.addWidget(field, stretch)
+            bar.addSpacing(12)
         bar.addWidget(self._count)
 
         splitter = QSplitter(Qt.Orientation.Vertical, self)
@@ -430,17 +263,83 @@ class EventLogWidget(QWidget):
         layout.addWidget(splitter, 1)
 
         QWidget.setTabOrder(self._type_filter, self._stream_filter)
-        QWidget.setTabOrder(self._stream_filter, self._table)
+        QWidget.setTabOrder(self._stream_filter, self._clerk_filter)
+        QWidget.setTabOrder(self._clerk_filter, self._table)
         QWidget.setTabOrder(self._table, self._details)
 
     def _connect(self) -> None:
-        self._type_filter.currentIndexChanged.connect(self._type_chosen)
-        self._stream_filter.textChanged.connect(self._stream_typed)
+        self._type_filter.currentIndexChanged.connect(lambda _: self._apply_filters())
+        for edit in (self._stream_filter, self._clerk_filter):
+            edit.textChanged.connect(lambda _: self._typing.start())
+            edit.returnPressed.connect(self._apply_filters)
         self._table.selectionModel().currentRowChanged.connect(self._current_changed)
-        self._table.verticalScrollBar().valueChanged.connect(self._scrolled)
-        self._proxy.rowsInserted.connect(self._update_count)
-        self._proxy.rowsRemoved.connect(self._update_count)
-        self._proxy.modelReset.connect(self._update_count)
+        self._model.fetch_requested.connect(self._fetch)
+        self._model.modelReset.connect(self._details.clear)
+
+    # ── paging ────────────────────────────────────────────────────────────────────────────
+
+    def _apply_filters(self) -> None:
+        self._typing.stop()
+        query = EventFilter(
+            event_type=self._type_filter.currentData(),
+            stream_id=self._stream_filter.text().strip() or None,
+            clerk_id=self._clerk_filter.text().strip() or None,
+        )
+        if query != self._query:
+            self._query = query
+            self._restart()
+
+    def _restart(self) -> None:
+        """Start over below the live head: live events above it arrive on top, so the pages
+        and the live rows neither overlap nor leave a gap."""
+        self._generation += 1
+        self._problem = ""
+        started = self._reader is not None
+        self._model.restart(self._live_head + 1, more=started and self._live_head > 0)
+        self._update_count()
+        if self.isVisible():
+            self._fill_view()
+
+    def _fetch(self) -> None:
+        """The model asked for the page below its last row: read it on a worker."""
+        reader = self._reader
+        if reader is None:
+            self._model.page_failed()
+            return
+        query, before, limit = self._query, self._model.next_before, self.page_size
+        generation = self._generation
+        self._update_count()
+        self._jobs.run(
+            lambda: reader(query, before, limit),
+            receiver=self,
+            on_success=lambda page: self._page_arrived(generation, page),
+            on_failure=lambda exc: self._page_failed(generation, exc),
+        )
+
+    def _page_arrived(self, generation: int, page: HistoryPage) -> None:
+        if generation != self._generation:
+            return  # read for a filter the clerk has since changed
+        self._model.append_page(
+            [e for e in page.events if e.global_position <= self._live_head], page.next_before
+        )
+        self._update_count()
+        QTimer.singleShot(0, self._fill_view)
+
+    def _page_failed(self, generation: int, exc: BaseException) -> None:
+        if generation != self._generation:
+            return
+        self._model.page_failed()
+        self._problem = f"Could not read older events: {describe_error(exc)}"
+        self._update_count()
+
+    def _fill_view(self) -> None:
+        """Read on while the table's last visible line is empty or the last row (a filtered
+        page may come back short): the clerk sees a full table, and no more than that."""
+        if not self.isVisible() or self._problem or not self._model.canFetchMore():
+            return
+        bottom = self._table.rowAt(self._table.viewport().height() - 1)
+        if bottom < 0 or bottom >= self._model.rowCount() - 1:
+            self._model.fetchMore()
 
     # ── reactions ─────────────────────────────────────────────────────────────────────────
 
@@ -451,25 +350,6 @@ class EventLogWidget(QWidget):
             self._types.insert(at, event_type)
             self._type_filter.insertItem(at + 1, visible_text(event_type), event_type)
 
-    def _type_chosen(self, _index: int) -> None:
-        self._proxy.set_event_type(self._type_filter.currentData())
-        self._after_filter_change()
-
-    def _stream_typed(self, text: str) -> None:
-        self._proxy.set_stream_text(text)
-        self._after_filter_change()
-
-    def _after_filter_change(self) -> None:
-        current = self._table.currentIndex()
-        if self._follow:
-            self._table.scrollToBottom()
-        elif current.isValid():
-            self._table.scrollTo(current)
-        self._update_count()
-
-    def _scrolled(self, value: int) -> None:
-        self._follow = value >= self._table.verticalScrollBar().maximum()
-
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         event = current.data(EVENT_ROLE) if current.isValid() else None
         if isinstance(event, RecordedEvent):
@@ -478,15 +358,28 @@ class EventLogWidget(QWidget):
             self._details.clear()
 
     def _update_count(self) -> None:
-        total, shown = self._model.rowCount(), self._proxy.rowCount()
-        noun = "event" if total == 1 else "events"
-        if shown == total:
-            self._count.setText(f"{total:,} {noun}")
+        loaded = self._model.rowCount()
+        if self._problem:
+            text = self._problem
+        elif self._reader is None:
+            text = f"{loaded:,} events"
+        elif self._query.is_empty:
+            total = self._live_head
+            text = f"{total:,} events" if loaded >= total else f"{loaded:,} of {total:,} events"
         else:
-            self._count.setText(f"{shown:,} of {total:,} {noun}")
+            noun = "matching event" if loaded == 1 else "matching events"
+            if self._model.exhausted:
+                text = f"{loaded:,} {noun}"
+            else:
+                text = f"{loaded:,} {noun} so far, scroll for older"
+        if self._model.loading:
+            text += " · loading…"
+        self._count.setText(text)
+        self._count.setToolTip("Newest first; older events load as you scroll down")
 
     def showEvent(self, event: QShowEvent) -> None:
-        """Events may arrive while the tab is hidden: show the newest when it comes back."""
+        """Nothing is read before the tab is first shown (Qt's view asks for rows even while
+        hidden: the model says no until now)."""
         super().showEvent(event)
-        if self._follow:
-            self._table.scrollToBottom()
+        self._model.allow_fetching()
+        QTimer.singleShot(0, self._fill_view)

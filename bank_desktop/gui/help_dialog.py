@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
@@ -40,11 +41,18 @@ def shortcut_text(action: QAction) -> str:
 class ShortcutHelpDialog(QDialog):
     """A read-only table of the given actions and their shortcuts, in the order given.
 
-    Separators and actions without text are skipped. Esc or Enter closes it; open it with
-    ``open()``. Build it when it is shown, so it lists the shortcuts currently in effect.
+    Separators and actions without text are skipped; ``more`` adds (what, keys) rows for keys
+    that are not actions. Esc or Enter closes it; open it with ``open()``. Build it when it is
+    shown, so it lists the shortcuts currently in effect.
     """
 
-    def __init__(self, actions: Sequence[QAction], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        actions: Sequence[QAction],
+        parent: QWidget | None = None,
+        *,
+        more: Sequence[tuple[str, str]] = (),
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("shortcutHelp")
         self.setWindowTitle("Keyboard shortcuts")
@@ -54,6 +62,7 @@ class ShortcutHelpDialog(QDialog):
             for action in actions
             if not action.isSeparator() and action_label(action)
         ]
+        rows.extend(more)  # keys that are not actions: tabs' mnemonics, keys inside forms
         self.table = QTableWidget(len(rows), 2)
         self.table.setObjectName("shortcutTable")
         self.table.setHorizontalHeaderLabels(["Action", "Shortcut"])
@@ -84,4 +93,25 @@ class ShortcutHelpDialog(QDialog):
         layout.addWidget(self.table)
         layout.addWidget(buttons)
         self.table.setFocus()
-        self.resize(420, min(640, 120 + 30 * len(rows)))
+        self.resize(420, min(720, 120 + 30 * len(rows)))
+
+
+#: Keys every form and date field understands (DESIGN §7: Tab / Enter / Esc alone).
+FORM_KEYS: Final = (
+    ("Next field in a form", "Tab"),
+    ("Previous field in a form", "Shift+Tab"),
+    ("Submit a form", "Enter"),
+    ("Cancel a form", "Esc"),
+    ("Calendar in a date field", "Alt+Down"),
+)
+
+
+def mnemonic_keys(texts: Sequence[str], what: str) -> list[tuple[str, str]]:
+    """("Accounts tab", "Alt+A") for each text with an ``&`` mnemonic (``&Accounts``)."""
+    rows = []
+    for text in texts:
+        at = text.replace("&&", "").find("&")
+        if 0 <= at < len(text) - 1:
+            label = text.replace("&&", "\0").replace("&", "").replace("\0", "&")
+            rows.append((f"{label} {what}", f"Alt+{text.replace('&&', '')[at + 1].upper()}"))
+    return rows

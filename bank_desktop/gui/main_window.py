@@ -4,6 +4,11 @@ Only the GUI thread touches widgets and models. The read model loads on a worker
 snapshot and catching up), then the live feed delivers new events in pages that are applied
 here, on the GUI thread, and announced to the models row by row. Commands run on workers
 through the forms; nothing in a slot waits on the store.
+
+All background work goes through one owner, ``BackgroundWork``: it decides whether an outcome
+is still wanted, and hands the window every clerk's command outcome to announce, including
+those whose form was closed while they were on their way. The window closes only once the
+store has answered every command the clerk submitted (closing again quits at once).
 """
 
 from __future__ import annotations
@@ -17,7 +22,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from PySide6.QtCore import QModelIndex, QSettings, Qt, QThreadPool, QTimer
+from PySide6.QtCore import (
+    QItemSelectionModel,
+    QModelIndex,
+    QSettings,
+    Qt,
+    QThreadPool,
+    QTimer,
+)
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
@@ -31,9 +43,18 @@ from PySide6.QtWidgets import (
 from bank_desktop import __version__
 from bank_desktop.application import RecoveryReport, SubscriptionState, SubscriptionStatus
 from bank_desktop.application.demo_data import fill_demo_data
-from bank_desktop.application.projections import Ledger, ReadModel, catch_up, load_ledger
+from bank_desktop.application.history import read_history
+from bank_desktop.application.projections import (
+    Ledger,
+    ReadModel,
+    catch_up,
+    load_ledger,
+)
 from bank_desktop.domain import format_money
-from bank_desktop.eventstore import RecordedEvent
+from bank_desktop.eventstore import (
+    EventStoreError,
+    RecordedEvent,
+)
 from bank_desktop.gui import assets
 from bank_desktop.gui.accounts_page import AccountsPage
 from bank_desktop.gui.context import AppContext
@@ -45,14 +66,15 @@ from bank_desktop.gui.forms.account_forms import (
     TransferForm,
 )
 from bank_desktop.gui.forms.base import CommandForm
-from bank_desktop.gui.help_dialog import ShortcutHelpDialog
+from bank_desktop.gui.help_dialog import FORM_KEYS, ShortcutHelpDialog, mnemonic_keys
 from bank_desktop.gui.live_feed import LiveFeed
+from bank_desktop.gui.loading import Loaded, widest_texts
 from bank_desktop.gui.messages import describe_error
 from bank_desktop.gui.models.accounts import AccountsModel, AccountsProxy, search_keys_of
 from bank_desktop.gui.models.ledger import LedgerModel
-from bank_desktop.gui.settings import SettingsDialog
+from bank_desktop.gui.settings import SettingsDialog, StoredSettings
 from bank_desktop.gui.statement_dialog import StatementDialog
-from bank_desktop.gui.workers import run_in_background
+from bank_desktop.gui.workers import BackgroundWork, Outcome
 
 _log = logging.getLogger(__name__)
 
@@ -65,6 +87,12 @@ DEMO_EVENTS: Final = 20_000
 #: applying pages: small enough that typing and painting never wait more than a frame or two.
 FEED_PAGE: Final = 250
 SLICE_SECONDS: Final = 0.012
+SPLITTERS_KEY: Final = "window/splitters"
+RETRY_MS: Final = 3_000
+
+
+def _as_list(value: object) -> list[object]:
+    return list(value) if isinstance(value, list | tuple) else []
 
 
 class MainWindow(QMainWindow):
@@ -76,7 +104,10 @@ class MainWindow(QMainWindow):
         self._ledger: Ledger | None = None
         self._selected: str | None = None
         self._open_forms: list[QWidget] = []
-        self._closing = False
+        self._jobs = BackgroundWork()  # no Qt parent: it outlives the window's C++ object
+        self._jobs.command_finished.connect(self._announce)
+        self._jobs.idle.connect(self._close_if_waiting)
+        self._close_when_idle = False
         self._pending_pages: deque[tuple[LiveFeed | None, list[RecordedEvent]]] = deque()
         self._draining = False
         self.setWindowTitle(f"Bank Desktop – {context.clerk_id}")
@@ -151,15 +182,19 @@ class MainWindow(QMainWindow):
 
     def _build_central(self) -> None:
         page = AccountsPage(self.accounts_proxy, self.ledger_model)
+        self.accounts_page = page
+        page.restore_state(_as_list(QSettings().value(SPLITTERS_KEY)))
         self.account_filter = page.account_filter
         self.accounts_table = page.accounts_table
         self.ledger_table = page.ledger_table
         self.ledger_title = page.ledger_title
         self.chart = page.chart
         self.account_filter.textChanged.connect(self._filter_changed)
-        self.accounts_table.selectionModel().currentRowChanged.connect(self._current_changed)
+        selection = self.accounts_table.selectionModel()
+        selection.currentRowChanged.connect(self._current_moved)
+        selection.selectionChanged.connect(self._selection_changed)
         self.accounts_table.doubleClicked.connect(lambda _: self.deposit_form())
-        self.event_log = EventLogWidget()
+        self.event_log = EventLogWidget(jobs=self._jobs)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")
         self.tabs.addTab(page, "&Accounts")
@@ -211,6 +246,7 @@ class MainWindow(QMainWindow):
         status = self.statusBar()
         self.store_label = QLabel(f"Store: {self._context.store_label}")
         self.store_label.setObjectName("storeLabel")
+        self.store_label.setToolTip(self._context.store.url)  # the full path, secrets masked
         self.connection_label = QLabel("loading…")
         self.connection_label.setObjectName("connectionStatus")
         self.position_label = QLabel("Events: –")
@@ -226,28 +262,48 @@ class MainWindow(QMainWindow):
     def start(self) -> None:
         """Load the read model off the GUI thread, then go live."""
         self.connection_label.setText("loading…")
-        run_in_background(self._load, on_success=self._loaded, on_failure=self._load_failed)
+        self._jobs.run(
+            self._load, receiver=self, on_success=self._loaded, on_failure=self._load_failed
+        )
 
-    def _load(self) -> tuple[ReadModel, list[str]]:
+    def _load(self) -> Loaded:
         context = self._context
-        if context.demo_events and context.store.head_position() == 0:
-            fill_demo_data(context.store, events=context.demo_events)
-        model = ReadModel.restore(context.snapshots, context.store) or ReadModel()
-        replayed = catch_up(model, context.store)
-        if replayed >= SAVE_AFTER_EVENTS:
-            model.save(context.snapshots)
-        return model, search_keys_of(model.balances)  # built here, not on the GUI thread
+        store, snapshots = context.store, context.snapshots
+        opened = None
+        if context.problem is not None:  # not open yet: try again (raises while it fails)
+            store, snapshots = opened = context.reopen()
+        try:
+            if context.demo_events and store.head_position() == 0:
+                fill_demo_data(store, events=context.demo_events)
+            model = ReadModel.restore(snapshots, store) or ReadModel()
+            replayed = catch_up(model, store)
+            if replayed >= SAVE_AFTER_EVENTS:
+                model.save(snapshots)
+        except BaseException:
+            if opened is not None:
+                store.close()
+            raise
+        # Built here, not on the GUI thread: the filter's keys and the widest figures.
+        return Loaded(model, search_keys_of(model.balances), widest_texts(model), opened)
 
-    def _loaded(self, loaded: tuple[ReadModel, list[str]]) -> None:
-        if self._closing:
-            return
-        model, keys = loaded
+    def _loaded(self, loaded: Loaded) -> None:
+        if loaded.opened is not None:
+            self._context.adopt(*loaded.opened)
+            self.statusBar().showMessage("The store is open.", 5_000)
+        model, keys, (balances, ids, customers) = loaded.model, loaded.keys, loaded.widest
         self._read_model = model
         self.accounts_model.set_projection(model.balances, keys)
+        self.accounts_page.fit_account_columns(balances, customers, ids)
+        self.accounts_page.fit_accounts()
         # The loaded rows live as long as the window: keep the cyclic collector from walking
         # them on every full collection (a 50 ms pause at 100k accounts).
         gc.freeze()
         self._show_position(model.checkpoint)
+        store = self._context.store
+        self.event_log.start(
+            model.checkpoint,
+            lambda query, before, limit: read_history(store, query, before=before, limit=limit),
+        )
         self._start_feed(model.checkpoint)
         self._update_actions()
         if len(model.balances) == 0:
@@ -262,7 +318,16 @@ class MainWindow(QMainWindow):
 
     def _load_failed(self, exc: BaseException) -> None:
         self.connection_label.setText(f"offline: {describe_error(exc)}")
-        QTimer.singleShot(3_000, self.start)  # the store may come back
+        if self._context.problem is not None:
+            self.statusBar().showMessage(
+                f"The store cannot be opened: {describe_error(exc)} Choose another in "
+                "File › Settings… (Ctrl+,); this window keeps trying."
+            )
+        QTimer.singleShot(RETRY_MS, self.start)  # the store may come back
+
+    def store_problem(self) -> EventStoreError | None:
+        """Why the store is not open yet, or None."""
+        return self._context.problem
 
     def _start_feed(self, after: int) -> None:
         feed = LiveFeed(
@@ -292,12 +357,13 @@ class MainWindow(QMainWindow):
         deadline = time.perf_counter() + SLICE_SECONDS
         while self._pending_pages:
             feed, batch = self._pending_pages.popleft()
+            if feed is None or feed is not self._feed:
+                continue  # a stopped feed's page (resync, closing): the new feed reads it again
             try:
-                if self._read_model is not None and batch and not self._closing:
+                if self._read_model is not None and batch:
                     self._apply(batch)
             finally:
-                if feed is not None and feed is self._feed:
-                    feed.batch_done()
+                feed.batch_done()
             if time.perf_counter() >= deadline:
                 break
         if self._pending_pages:
@@ -309,6 +375,13 @@ class MainWindow(QMainWindow):
         assert self._read_model is not None
         changes = self._read_model.apply(batch)
         self.accounts_model.sync(changes.changed_accounts)
+        balances = self._read_model.balances
+        rows = [r for a in changes.changed_accounts if (r := balances.get(a)) is not None]
+        self.accounts_page.fit_account_columns(
+            [format_money(r.balance) for r in rows],
+            [r.customer_id for r in rows],
+            [r.account_id for r in rows],
+        )
         ledger = self._ledger
         if ledger is not None:
             added = []
@@ -323,13 +396,21 @@ class MainWindow(QMainWindow):
                 if entry is not None:
                     added.append(entry)
             if added:
+                self.accounts_page.fit_ledger_columns(added)
                 self.ledger_model.sync()
                 self.chart.append_entries(added)
                 self.ledger_table.scrollToBottom()
         self.event_log.append_events(batch)
         self._show_position(self._read_model.checkpoint)
-        if changes.changed_accounts and self._selected in changes.changed_accounts:
+        changed = changes.changed_accounts
+        if changed and self._selected in changed:
             self._update_actions()
+            self._update_ledger_title()
+        for form in self._open_forms:
+            if isinstance(form, CommandForm) and form.account_id in changed:
+                row = self._read_model.balances.get(form.account_id)
+                if row is not None:
+                    form.balance_changed(row.balance, row.is_open)
 
     def _on_status(self, status: SubscriptionStatus) -> None:
         text = status.describe()
@@ -360,22 +441,42 @@ class MainWindow(QMainWindow):
         self.accounts_table.scrollTo(index)
         return True
 
-    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        account_id = self.accounts_proxy.account_id_at(current.row()) if current.isValid() else None
+    def _current_moved(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        """Select the row the table's cursor moved to.
+
+        Qt moves the cursor without selecting in places (Tab into the table marks the first
+        row with a focus frame only); actions follow the visible selection, so the cursor's
+        row is selected too: the row the clerk sees marked is the one F2 acts on.
+        """
+        selection = self.accounts_table.selectionModel()
+        if current.isValid() and not selection.isRowSelected(current.row(), QModelIndex()):
+            selection.select(
+                current,
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
+
+    def _selection_changed(self, *_: object) -> None:
+        rows = self.accounts_table.selectionModel().selectedRows()
+        self._set_selected(self.accounts_proxy.account_id_at(rows[0].row()) if rows else None)
+
+    def _set_selected(self, account_id: str | None, *, why_none: str | None = None) -> None:
+        """The account actions target: only ever one the clerk sees selected in the table."""
         if account_id == self._selected:
             return
         self._selected = account_id
         self._update_actions()
         if account_id is None:
-            self._show_ledger(None)
+            self._show_ledger(None, why_none)
             return
         self.ledger_title.setText(f"{account_id} – loading…")
         self._load_ledger(account_id)
 
     def _load_ledger(self, account_id: str) -> None:
         store = self._context.store
-        run_in_background(
+        self._jobs.run(
             lambda: load_ledger(store, account_id),
+            receiver=self,
             on_success=lambda ledger: self._ledger_loaded(account_id, ledger),
             on_failure=lambda exc: self.ledger_title.setText(
                 f"{account_id}: {describe_error(exc)}"
@@ -383,35 +484,66 @@ class MainWindow(QMainWindow):
         )
 
     def _ledger_loaded(self, account_id: str, ledger: Ledger) -> None:
-        if account_id != self._selected or self._closing:
-            return
+        if account_id != self._selected:
+            return  # the clerk moved on while it loaded
         row = self._read_model.balances.get(account_id) if self._read_model else None
         if row is not None and ledger.position < row.revision:
             self._load_ledger(account_id)  # events arrived while it loaded: read again
             return
         self._show_ledger(ledger)
 
-    def _show_ledger(self, ledger: Ledger | None) -> None:
+    def _show_ledger(self, ledger: Ledger | None, why_none: str | None = None) -> None:
         self._ledger = ledger
+        if ledger is not None:
+            self.accounts_page.fit_ledger_columns(ledger.entries)
         self.ledger_model.set_ledger(ledger)
         self.chart.show_ledger(ledger)
         if ledger is None:
-            self.ledger_title.setText("Select an account to see its transactions.")
+            self.ledger_title.setText(why_none or "Select an account to see its transactions.")
         else:
-            row = self._read_model.balances.get(ledger.account_id) if self._read_model else None
-            customer = f" · {row.customer_id}" if row else ""
-            self.ledger_title.setText(
-                f"{ledger.account_id}{customer} · balance {format_money(ledger.balance)}"
-            )
+            self._update_ledger_title()
             self.ledger_table.scrollToBottom()
 
+    def _update_ledger_title(self) -> None:
+        """ "account · customer · balance $X", read from the balances projection each time, so
+        it moves with every event (this desk's or another's) like the table does."""
+        ledger = self._ledger
+        if ledger is None or ledger.account_id != self._selected:
+            return
+        row = self._read_model.balances.get(ledger.account_id) if self._read_model else None
+        if row is None:
+            self.ledger_title.setText(
+                f"{ledger.account_id} · balance {format_money(ledger.balance)}"
+            )
+            return
+        state = "" if row.is_open else " · closed"
+        self.ledger_title.setText(
+            f"{row.account_id} · {row.customer_id} · balance {format_money(row.balance)}{state}"
+        )
+
     def _filter_changed(self, text: str) -> None:
+        """Keep the selection if the filter still shows it; never keep a hidden one.
+
+        The proxy's reset clears the table's selection without a signal, so the selected
+        account is settled here: still listed, it is selected again; a single match is
+        selected; otherwise nothing is, and the pane says why.
+        """
         selected = self._selected
         self.accounts_proxy.set_filter_text(text)
         if selected is not None and self.accounts_proxy.row_of(selected) is not None:
             self.select_account(selected)
         elif self.accounts_proxy.rowCount() == 1:
             self.accounts_table.setCurrentIndex(self.accounts_proxy.index(0, 0))
+        else:
+            self._set_selected(
+                None,
+                why_none=(
+                    "No account selected: the filter hides the one you had. "
+                    "Tab to the list to pick a match."
+                    if selected is not None
+                    else None
+                ),
+            )
 
     # ── actions ───────────────────────────────────────────────────────────────────────────
 
@@ -438,8 +570,12 @@ class MainWindow(QMainWindow):
         )
         return row.balance if row else None
 
-    def _show_form(self, form: CommandForm, on_success: Callable[[Any], None]) -> CommandForm:
-        form.succeeded.connect(on_success)
+    def _show_form(
+        self, form: CommandForm, on_success: Callable[[Any], None] | None = None
+    ) -> CommandForm:
+        """Open ``form``; the outcome of its command is announced by :meth:`_announce`."""
+        if on_success is not None:
+            form.succeeded.connect(on_success)
         form.finished.connect(lambda _: self._forget_form(form))
         self._open_forms.append(form)
         form.open()
@@ -454,10 +590,10 @@ class MainWindow(QMainWindow):
 
     def open_account_form(self) -> CommandForm:
         def opened(account_id: str) -> None:
-            self.statusBar().showMessage(f"Opened {account_id}.", 8_000)
             QTimer.singleShot(0, lambda: self._select_when_listed(account_id, 40))
 
-        return self._show_form(OpenAccountForm(self._context.bank, self), opened)
+        form = OpenAccountForm(self._context.bank, jobs=self._jobs, parent=self)
+        return self._show_form(form, opened)
 
     def _select_when_listed(self, account_id: str, tries: int) -> None:
         """Select a just-opened account as soon as the live feed has listed it."""
@@ -476,39 +612,40 @@ class MainWindow(QMainWindow):
         if account_id is None or not self.deposit_action.isEnabled():
             return None
         form = MoneyForm(
-            self._context.bank, account_id, withdraw=withdraw, balance=self._balance(), parent=self
+            self._context.bank,
+            account_id,
+            withdraw=withdraw,
+            balance=self._balance(),
+            jobs=self._jobs,
+            parent=self,
         )
-        verb = "Withdrew from" if withdraw else "Deposited into"
-        return self._show_form(
-            form,
-            lambda balance: self.statusBar().showMessage(
-                f"{verb} {account_id}; balance {format_money(balance)}.", 8_000
-            ),
-        )
+        return self._show_form(form)
 
     def transfer_form(self) -> CommandForm | None:
         account_id = self._selected
         if account_id is None or not self.transfer_action.isEnabled() or not self._read_model:
             return None
         targets = [(r.account_id, r.customer_id) for r in self._read_model.balances if r.is_open]
-        form = TransferForm(self._context.bank, account_id, targets=targets, parent=self)
-        return self._show_form(
-            form,
-            lambda transfer_id: self.statusBar().showMessage(
-                f"Transfer {transfer_id} completed.", 8_000
-            ),
+        row = self._read_model.balances.get(account_id)
+        form = TransferForm(
+            self._context.bank,
+            account_id,
+            targets=targets,
+            balance=row.balance if row else None,
+            customer=row.customer_id if row else None,
+            jobs=self._jobs,
+            parent=self,
         )
+        return self._show_form(form)
 
     def close_account_form(self) -> CommandForm | None:
         account_id = self._selected
         if account_id is None or not self.close_account_action.isEnabled():
             return None
         form = CloseAccountForm(
-            self._context.bank, account_id, balance=self._balance(), parent=self
+            self._context.bank, account_id, balance=self._balance(), jobs=self._jobs, parent=self
         )
-        return self._show_form(
-            form, lambda closed: self.statusBar().showMessage(f"Closed {closed}.", 8_000)
-        )
+        return self._show_form(form)
 
     def focus_filter(self) -> None:
         self.tabs.setCurrentIndex(0)
@@ -537,6 +674,7 @@ class MainWindow(QMainWindow):
             lambda: load_ledger(store, account_id),
             customer_id=row.customer_id,
             default_directory=Path.home(),
+            jobs=self._jobs,
             parent=self,
         )
         dialog.exported.connect(
@@ -548,19 +686,35 @@ class MainWindow(QMainWindow):
         return dialog
 
     def settings_form(self) -> SettingsDialog:
-        dialog = SettingsDialog(self)
-        dialog.saved.connect(
-            lambda _: self.statusBar().showMessage(
-                "Settings saved; a changed store is used after restarting.", 8_000
-            )
-        )
+        dialog = SettingsDialog(self, clerk_in_effect=self._context.clerk_id)
+        dialog.saved.connect(self._settings_saved)
         dialog.finished.connect(lambda _: self._forget_form(dialog))
         self._open_forms.append(dialog)
         dialog.open()
         return dialog
 
+    def _settings_saved(self, saved: StoredSettings) -> None:
+        """A new clerk id applies at once (the next command records it); a new store after
+        restarting."""
+        if saved.clerk_id and saved.clerk_id != self._context.clerk_id:
+            self._context.change_clerk(saved.clerk_id)
+            self.clerk_label.setText(f"Clerk: {saved.clerk_id}")
+            self.setWindowTitle(f"Bank Desktop – {saved.clerk_id}")
+            self.statusBar().showMessage(
+                f"Settings saved: you now work as {saved.clerk_id}; a changed store is used "
+                "after restarting.",
+                10_000,
+            )
+            return
+        self.statusBar().showMessage(
+            "Settings saved; a changed store is used after restarting.", 8_000
+        )
+
     def show_help(self) -> ShortcutHelpDialog:
-        dialog = ShortcutHelpDialog(self.shortcut_actions(), self)
+        tabs = [self.tabs.tabText(index) for index in range(self.tabs.count())]
+        dialog = ShortcutHelpDialog(
+            self.shortcut_actions(), self, more=[*mnemonic_keys(tabs, "tab"), *FORM_KEYS]
+        )
         dialog.finished.connect(lambda _: self._forget_form(dialog))
         self._open_forms.append(dialog)
         dialog.open()
@@ -582,8 +736,9 @@ class MainWindow(QMainWindow):
         store = self._context.store
         self.demo_action.setEnabled(False)
         self.statusBar().showMessage(f"Writing {events:,} demo events…")
-        run_in_background(
+        self._jobs.run(
             lambda: fill_demo_data(store, events=events),
+            receiver=self,
             on_success=lambda summary: self.statusBar().showMessage(
                 f"Demo data: {summary.accounts:,} accounts, {summary.events:,} events.", 10_000
             ),
@@ -604,21 +759,65 @@ class MainWindow(QMainWindow):
                     f"Finished {report.finished} interrupted transfer(s).", 8_000
                 )
 
-        run_in_background(
-            lambda: bank.recover(older_than=older_than, candidates=pending), on_success=recovered
+        self._jobs.run(
+            lambda: bank.recover(older_than=older_than, candidates=pending),
+            receiver=self,
+            on_success=recovered,
         )
 
-    # ── closing ───────────────────────────────────────────────────────────────────────────
+    # ── outcomes and closing ──────────────────────────────────────────────────────────────
+
+    def _announce(self, outcome: Outcome) -> None:
+        """Tell the clerk how a command ended. A refusal whose form is still open shows there;
+        one whose form was closed (Esc while saving) gets a notice that stays until read."""
+        if outcome.succeeded:
+            detail = f"; {outcome.detail}" if outcome.detail else ""
+            self.statusBar().showMessage(
+                f"{outcome.label} saved{detail}.", 0 if outcome.detached else 10_000
+            )
+            return
+        if not outcome.detached:
+            return  # its form shows the reason, with the input kept
+        assert outcome.error is not None
+        reason = describe_error(outcome.error)
+        self.statusBar().showMessage(f"{outcome.label} was not saved: {reason}")
+        self._close_when_idle = False  # the clerk must see this before the window goes
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Not saved",
+            f"{outcome.label} was not saved.",
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.setObjectName("commandNotSaved")
+        box.setInformativeText(reason)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def _close_if_waiting(self) -> None:
+        if self._close_when_idle:
+            self.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self._closing = True
+        """Close once the store has answered every command the clerk sent (a second close
+        quits at once)."""
+        pending = [job.label for job in self._jobs.in_flight() if job.label]
+        if pending and not self._close_when_idle:
+            event.ignore()
+            self._close_when_idle = True
+            self.statusBar().showMessage(
+                f"Closing once the store confirms: {'; '.join(pending)}… (close again to quit now)."
+            )
+            return
+        self._jobs.shut_down()
         self._recovery_timer.stop()
         self._stop_feed()
         model, snapshots = self._read_model, self._context.snapshots
         if model is not None and model.checkpoint:
             snapshot = model.snapshot()  # taken here: the GUI thread owns the model
-            run_in_background(lambda: snapshots.save(snapshot))
+            self._jobs.run(lambda: snapshots.save(snapshot))
         QThreadPool.globalInstance().waitForDone(5_000)
         QSettings().setValue("window/geometry", self.saveGeometry())
+        QSettings().setValue(SPLITTERS_KEY, self.accounts_page.save_state())
         self._context.close()
         super().closeEvent(event)

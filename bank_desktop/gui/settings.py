@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from bank_desktop.domain.errors import ValidationError
 from bank_desktop.domain.text import optional_text, required_text
 from bank_desktop.eventstore import redact_url
+from bank_desktop.gui.forms.base import fit_title, grow_to_fit
 
 ORGANIZATION: Final = "BankDesktop"
 APPLICATION: Final = "bank-desktop"
@@ -46,7 +47,9 @@ SUPPORTED_STORE_PREFIXES: Final = (
 )
 CLERK_ID_MAX_LENGTH: Final = 64
 STORE_URL_MAX_LENGTH: Final = 2048
-RESTART_NOTE: Final = "A changed store takes effect after you restart the app."
+RESTART_NOTE: Final = (
+    "A changed clerk id applies at once; a changed store takes effect after you restart the app."
+)
 
 _STORE_URL_KEY: Final = "store_url"
 _CLERK_ID_KEY: Final = "clerk_id"
@@ -140,7 +143,11 @@ class SettingsDialog(QDialog):
     saved = Signal(object)  #: StoredSettings
 
     def __init__(
-        self, parent: QWidget | None = None, *, stored: StoredSettings | None = None
+        self,
+        parent: QWidget | None = None,
+        *,
+        stored: StoredSettings | None = None,
+        clerk_in_effect: str | None = None,
     ) -> None:
         super().__init__(parent)
         self._stored = load_settings() if stored is None else stored
@@ -149,6 +156,7 @@ class SettingsDialog(QDialog):
         )
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
+        fit_title(self)
 
         self.store_url_edit = QLineEdit(self._masked_url)
         self.store_url_edit.setObjectName("storeUrlEdit")
@@ -157,9 +165,14 @@ class SettingsDialog(QDialog):
             "Supported: " + ", ".join(SUPPORTED_STORE_PREFIXES) + ". Passwords and keys "
             "are shown as ***; leave the field as it is to keep them."
         )
-        self.clerk_id_edit = QLineEdit(self._stored.clerk_id or "")
+        # The clerk the window records now (a flag, the environment or the default may set
+        # it), not only what was saved: the clerk sees who they are working as.
+        self.clerk_id_edit = QLineEdit(clerk_in_effect or self._stored.clerk_id or "")
         self.clerk_id_edit.setObjectName("clerkIdEdit")
         self.clerk_id_edit.setPlaceholderText("Your clerk id, recorded on every change you make")
+        self.clerk_id_edit.setToolTip(
+            "The clerk id recorded on every change you make from now on (it applies at once)"
+        )
 
         self.form_error = QLabel()
         self.form_error.setObjectName("formError")
@@ -194,7 +207,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(buttons)
 
         for edit in (self.store_url_edit, self.clerk_id_edit):
-            edit.textEdited.connect(lambda _text, field=edit: _mark_invalid(field, False))
+            edit.textEdited.connect(lambda _text: self._show_error(None, ""))  # now stale
         self.store_url_edit.setFocus()
         self.resize(520, self.sizeHint().height())
 
@@ -242,6 +255,7 @@ class SettingsDialog(QDialog):
         self.form_error.setVisible(bool(message))
         if field is not None:
             field.setFocus()
+        grow_to_fit(self)
 
 
 def _mark_invalid(edit: QLineEdit, invalid: bool) -> None:

@@ -1,10 +1,10 @@
 """Export one account's statement for a date range, as PDF or CSV, without freezing the window.
 
 The dialog only collects and checks input. Reading the ledger, folding the statement and writing
-the file happen on a worker thread (:func:`run_in_background`) with values captured on the GUI
-thread first, so no widget is touched off it. The keyboard flow matches the command forms:
-focus starts in the first field, Tab follows the fields, Enter exports, Esc cancels; a failure
-shows in ``formError`` and keeps everything the clerk entered.
+the file happen on a worker thread (through the window's :class:`BackgroundWork`) with values
+captured on the GUI thread first, so no widget is touched off it. The keyboard flow matches the
+command forms: focus starts in the first field, Tab follows the fields, Enter exports, Esc
+cancels; a failure shows in ``formError`` and keeps everything the clerk entered.
 """
 
 from __future__ import annotations
@@ -14,15 +14,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
-import shiboken6
-from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtCore import QDate, QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import (
+    QCalendarWidget,
     QComboBox,
-    QDateEdit,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -31,20 +30,24 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
 
 from bank_desktop.application.projections import Ledger, statement
+from bank_desktop.gui.forms.base import fit_title, grow_to_fit
 from bank_desktop.gui.messages import describe_error
 from bank_desktop.gui.statements import write_csv, write_pdf
-from bank_desktop.gui.workers import run_in_background
+from bank_desktop.gui.workers import BackgroundWork, Job
 
 FORMATS: Final = ("PDF", "CSV")
 _SUFFIXES: Final = {"PDF": ".pdf", "CSV": ".csv"}
 _FILTERS: Final = {"PDF": "PDF documents (*.pdf)", "CSV": "CSV spreadsheets (*.csv)"}
 _UNSAFE_IN_NAME: Final = re.compile(r"[^A-Za-z0-9._-]+")
 _DATE_FORMAT: Final = "yyyy-MM-dd"
+_ISO_DATE: Final = re.compile(r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})")
+_COMPACT_DATE: Final = re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})")
 #: After this long the form says the export is still running.
 SLOW_AFTER_MS: Final = 800
 
@@ -70,16 +73,118 @@ def _as_date(value: QDate) -> date:
     return date(value.year(), value.month(), value.day())
 
 
-class DateField(QDateEdit):
-    """A date edit that Tab leaves at once, like every other field.
+def parse_date(text: str) -> date | None:
+    """An ISO date as a clerk types it: ``2026-08-01``, ``2026-8-1`` or ``20260801``."""
+    text = text.strip()
+    found = _ISO_DATE.fullmatch(text) or _COMPACT_DATE.fullmatch(text)
+    if found is None:
+        return None
+    try:
+        return date(int(found["y"]), int(found["m"]), int(found["d"]))
+    except ValueError:  # 2026-13-01, 2026-02-30
+        return None
 
-    QDateEdit's Tab walks year, month, day first: three presses per date for a clerk who only
-    wants the next field. Digits still fill the sections in turn ("20261101"), and Left/Right
-    move between them.
+
+class DateField(QLineEdit):
+    """A date typed as it is shown (ISO ``yyyy-MM-dd``), or picked from a calendar popup.
+
+    Qt's QDateEdit reads digits section by section: typing the displayed ``2026-08-01`` did
+    nothing and ``20260801`` worked only from the year section. Here the field is plain text:
+    the whole date is selected when the field is entered from the keyboard, so typing
+    replaces it; it is read on leaving and shown back in the one format. Alt+Down (or F4, or
+    the calendar icon) opens a calendar: arrows move, Enter picks, Esc closes.
     """
 
-    def focusNextPrevChild(self, forward: bool) -> bool:  # Qt calls it for Tab and Backtab
-        return QWidget.focusNextPrevChild(self, forward)
+    dateChanged = Signal(QDate)
+
+    def __init__(self, value: QDate, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._last = QDate()
+        self.setPlaceholderText("yyyy-mm-dd")
+        self.setToolTip("A date such as 2026-08-01 (or 20260801); Alt+Down opens a calendar")
+        self.setMaxLength(10)
+        self._popup = QCalendarWidget(self)
+        self._popup.setWindowFlags(Qt.WindowType.Popup)
+        self._popup.setObjectName("datePopup")
+        self._popup.setGridVisible(True)
+        self._popup.setVerticalHeaderFormat(
+            QCalendarWidget.VerticalHeaderFormat.NoVerticalHeader  # no week numbers
+        )
+        self._popup.setMinimumWidth(320)  # room for the day names with the table's padding
+        self._popup.activated.connect(self._picked)
+        self._popup.installEventFilter(self)
+        picker = self.addAction(
+            self.style().standardIcon(QStyle.StandardPixmap.SP_ArrowDown),
+            QLineEdit.ActionPosition.TrailingPosition,
+        )
+        picker.setToolTip("Pick from a calendar (Alt+Down)")
+        picker.triggered.connect(self.show_calendar)
+        self.textChanged.connect(self._text_changed)
+        self.editingFinished.connect(self._normalise)
+        self.setDate(value)
+
+    def date(self) -> QDate:
+        """The date typed, or an invalid QDate when the text is empty or not a date."""
+        value = parse_date(self.text())
+        return QDate() if value is None else QDate(value.year, value.month, value.day)
+
+    def setDate(self, value: QDate) -> None:
+        self.setText(value.toString(_DATE_FORMAT) if value.isValid() else "")
+
+    def calendar(self) -> QCalendarWidget:
+        return self._popup
+
+    def show_calendar(self) -> None:
+        current = self.date()
+        self._popup.setSelectedDate(current if current.isValid() else QDate.currentDate())
+        self._popup.adjustSize()
+        below = self.mapToGlobal(self.rect().bottomLeft())
+        self._popup.move(below)
+        self._popup.show()
+        self._popup.setFocus(Qt.FocusReason.PopupFocusReason)
+
+    def _picked(self, value: QDate) -> None:
+        self._popup.hide()
+        self.setDate(value)
+        self.setFocus(Qt.FocusReason.PopupFocusReason)
+        self.selectAll()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self._popup
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Escape
+        ):
+            self._popup.hide()  # Esc closes the calendar, not the dialog
+            self.setFocus(Qt.FocusReason.PopupFocusReason)
+            return True
+        return super().eventFilter(watched, event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        alt_down = (
+            event.key() == Qt.Key.Key_Down and event.modifiers() & Qt.KeyboardModifier.AltModifier
+        )
+        if alt_down or event.key() == Qt.Key.Key_F4:
+            self.show_calendar()
+            return
+        super().keyPressEvent(event)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        if event.reason() != Qt.FocusReason.MouseFocusReason:
+            QTimer.singleShot(0, self.selectAll)  # typing replaces the whole date
+
+    def _text_changed(self, _text: str) -> None:
+        value = self.date()
+        if value != self._last:
+            self._last = value
+            self.dateChanged.emit(value)
+
+    def _normalise(self) -> None:
+        value = self.date()
+        if value.isValid() and self.text() != value.toString(_DATE_FORMAT):
+            self.setText(value.toString(_DATE_FORMAT))
 
 
 class StatementDialog(QDialog):
@@ -94,16 +199,19 @@ class StatementDialog(QDialog):
         *,
         customer_id: str | None,
         default_directory: Path,
+        jobs: BackgroundWork | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self._jobs = jobs or BackgroundWork()
+        self._job: Job | None = None
         self.setObjectName("statementDialog")
         self.setWindowTitle(f"Export statement — {account_id}")
+        fit_title(self)
         self._account_id = account_id
         self._load_ledger = load_ledger
         self._customer_id = customer_id
         self._directory = default_directory
-        self._in_flight = False
         self._cancel: threading.Event | None = None
         self._file_dialog: QFileDialog | None = None
         self._slow = QTimer(self)
@@ -177,15 +285,13 @@ class StatementDialog(QDialog):
     def _date_edit(object_name: str, value: QDate) -> DateField:
         edit = DateField(value)
         edit.setObjectName(object_name)
-        edit.setDisplayFormat(_DATE_FORMAT)  # digits only: typing "20261101" fills it
-        edit.setCalendarPopup(True)
         return edit
 
     # ── reading the form ──────────────────────────────────────────────────────────────────
 
     @property
     def in_flight(self) -> bool:
-        return self._in_flight
+        return self._job is not None
 
     def file_format(self) -> str:
         return self.format_combo.currentText()
@@ -209,6 +315,12 @@ class StatementDialog(QDialog):
 
     def validate(self) -> tuple[str, QWidget] | None:
         """Why the form cannot be exported, and the field to fix; None if it can."""
+        for edit, which in ((self.from_edit, "start"), (self.to_edit, "end")):
+            text = edit.text().strip()
+            if not text:
+                return f"Enter the {which} date, e.g. 2026-08-01.", edit
+            if not edit.date().isValid():
+                return f"{text!r} is not a date: type it as 2026-08-01.", edit
         if self.from_edit.date() > self.to_edit.date():
             return "The start date must be on or before the end date.", self.from_edit
         path = self.target_path()
@@ -223,7 +335,10 @@ class StatementDialog(QDialog):
     # ── keeping the path in step ──────────────────────────────────────────────────────────
 
     def _suggested_path(self) -> Path:
-        first, last = _as_date(self.from_edit.date()), _as_date(self.to_edit.date())
+        today = QDate.currentDate()
+        start, end = self.from_edit.date(), self.to_edit.date()
+        first = _as_date(start if start.isValid() else today)
+        last = _as_date(end if end.isValid() else today)
         return self._directory / default_file_name(
             self._account_id, first, last, self.file_format()
         )
@@ -275,7 +390,7 @@ class StatementDialog(QDialog):
 
     def export(self) -> None:
         """Check the input, then write the statement on a worker thread."""
-        if self._in_flight:
+        if self._job is not None:
             return  # a second Enter while the first export is running
         problem = self.validate()
         if problem is not None:
@@ -296,11 +411,10 @@ class StatementDialog(QDialog):
             cancel=threading.Event(),
         )
         self._cancel = job.cancel
-        self._in_flight = True
         self.export_button.setEnabled(False)
         self.show_error("")
-        run_in_background(
-            job, on_success=partial(self._done, job), on_failure=partial(self._failed, job)
+        self._job = self._jobs.run(
+            job, receiver=self, on_success=self._done, on_failure=self._failed
         )
         self._slow.start()
 
@@ -310,27 +424,23 @@ class StatementDialog(QDialog):
         if self._cancel is not None:
             self._cancel.set()
             self._cancel = None
-        self._in_flight = False
+        if self._job is not None:
+            self._job.detach()  # its outcome is no longer this dialog's business
+            self._job = None
         self._slow.stop()
         self.export_button.setEnabled(True)
         super().reject()
 
     def show_error(self, message: str) -> None:
         self.error_label.setText(message)
+        grow_to_fit(self)
 
     def _still_working(self) -> None:
-        if self._in_flight and not self.error_label.text():
+        if self._job is not None and not self.error_label.text():
             self.error_label.setText("Exporting… (large statements take a few seconds)")
 
-    def _current(self, job: _ExportJob) -> bool:
-        """Whether ``job`` is the export this dialog still waits for (not cancelled, not an
-        earlier one, and the dialog not deleted meanwhile)."""
-        return shiboken6.isValid(self) and self._in_flight and job.cancel is self._cancel
-
-    def _done(self, job: _ExportJob, path: Any) -> None:
-        if not self._current(job):
-            return
-        self._in_flight = False
+    def _done(self, path: Any) -> None:
+        self._job = None
         self._cancel = None
         self._slow.stop()
         self.error_label.clear()
@@ -338,10 +448,8 @@ class StatementDialog(QDialog):
         self.exported.emit(path)
         super().accept()
 
-    def _failed(self, job: _ExportJob, exc: BaseException) -> None:
-        if not self._current(job):
-            return
-        self._in_flight = False
+    def _failed(self, exc: BaseException) -> None:
+        self._job = None
         self._cancel = None
         self._slow.stop()
         self.export_button.setEnabled(True)

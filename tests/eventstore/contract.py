@@ -29,12 +29,14 @@ from typing import Any
 
 import pytest
 
+from bank_desktop.application.history import EventFilter, read_history
 from bank_desktop.eventstore import (
     ANY,
     NO_STREAM,
     STREAM_EXISTS,
     AppendRequest,
     AppendResult,
+    BackwardReader,
     ConcurrencyError,
     EventStore,
     EventStoreError,
@@ -754,6 +756,78 @@ class EventStoreContract(abc.ABC):
         head = store.head_position()
         assert head >= writers * appends_each
         assert seen == list(range(1, head + 1))
+
+    # ── the history newest first (an audit view) ─────────────────────────────────────────
+
+    def fill_history(self, store: EventStore) -> list[RecordedEvent]:
+        """60 events over three streams, three types and two clerks, in a known order."""
+        for n in range(60):
+            stream = ("account-a", "account-b", "transfer-c")[n % 3]
+            type_ = ("money.deposited", "money.withdrawn", "account.opened")[n % 4 % 3]
+            clerk = "clerk-9" if n % 5 == 0 else "clerk-7"
+            store.append(stream, [new(type_, {"clerkId": clerk, "other": "clerk-9x"}, n=n)], ANY)
+        return read_everything(store)
+
+    @pytest.mark.parametrize(
+        "query",
+        [
+            {},
+            {"event_type": "money.withdrawn"},
+            {"stream_id": "account-b"},
+            {"clerk_id": "clerk-9"},
+            {"event_type": "money.deposited", "stream_id": "account-a", "clerk_id": "clerk-9"},
+            {"stream_id": "no-such-stream"},
+            {"clerk_id": "clerk-9x"},  # only ever in another field: the exact check drops it
+        ],
+    )
+    def test_history_pages_newest_first_with_filters(
+        self, store: EventStore, query: dict[str, str]
+    ) -> None:
+        everything = self.fill_history(store)
+        wanted = EventFilter(**query)
+        expected = [e.global_position for e in reversed(everything) if wanted.matches(e)]
+        seen: list[int] = []
+        before: int | None = None
+        for _ in range(100):  # pages of 7, and a fallback may return short pages
+            page = read_history(store, wanted, before=before, limit=7, scan=20)
+            assert len(page.events) <= 7
+            seen.extend(e.global_position for e in page.events)
+            if page.exhausted:
+                break
+            before = page.next_before
+        assert seen == expected
+
+    def test_history_of_an_empty_store(self, store: EventStore) -> None:
+        page = read_history(store, EventFilter(), limit=10)
+        assert list(page.events) == []
+        assert page.exhausted
+
+    def test_read_backwards_matches_a_forward_read(self, store: EventStore) -> None:
+        if not isinstance(store, BackwardReader):
+            pytest.skip("adapter reads backwards through the application's fallback")
+        everything = self.fill_history(store)
+        newest = list(reversed(everything))
+        assert store.read_backwards(limit=5) == newest[:5]
+        assert store.read_backwards(before=10, limit=100) == newest[-9:]
+        assert store.read_backwards(before=1, limit=5) == []
+        by_stream = store.read_backwards(stream_id="account-b", event_type="account.opened")
+        assert by_stream == [
+            e for e in newest if e.stream_id == "account-b" and e.type == "account.opened"
+        ]
+        clerks = store.read_backwards(limit=3, metadata_equals=("clerkId", "clerk-9"))
+        assert clerks == [e for e in newest if e.metadata["clerkId"] == "clerk-9"][:3]
+
+    @pytest.mark.parametrize(
+        "arguments",
+        [{"before": 0}, {"before": -1}, {"limit": 0}, {"before": "9"}, {"stream_id": ""}],
+    )
+    def test_read_backwards_rejects_bad_arguments(
+        self, store: EventStore, arguments: dict[str, Any]
+    ) -> None:
+        if not isinstance(store, BackwardReader):
+            pytest.skip("adapter reads backwards through the application's fallback")
+        with pytest.raises(ValueError, match="must be"):
+            store.read_backwards(**arguments)
 
     # ── several streams at once ───────────────────────────────────────────────────────────
 

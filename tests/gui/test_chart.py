@@ -14,7 +14,14 @@ from PySide6.QtGui import QColor, QImage
 from pytestqt.qtbot import QtBot
 
 from bank_desktop.application.projections import Ledger, LedgerEntry
-from bank_desktop.gui.chart import MAX_POINTS, SELECT_HINT, BalanceChart, date_format, thin
+from bank_desktop.gui.chart import (
+    MAX_POINTS,
+    SELECT_HINT,
+    BalanceChart,
+    money_ticks,
+    thin,
+    time_ticks,
+)
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -88,8 +95,8 @@ def test_axes_are_padded_around_the_line(chart: BalanceChart) -> None:
 
     x_axis, y_axis = chart.x_axis, chart.y_axis
     points = chart.series.points()
-    assert x_axis.min().toMSecsSinceEpoch() < points[0].x()
-    assert x_axis.max().toMSecsSinceEpoch() > points[-1].x()
+    assert x_axis.min() < points[0].x()
+    assert x_axis.max() > points[-1].x()
     assert y_axis.min() <= 75.0
     assert y_axis.max() > 150.0
     assert y_axis.min() >= 0.0  # never-negative balances get no negative axis
@@ -100,32 +107,66 @@ def at(day: int, hour: int) -> int:
     return QDateTime(QDate(2026, 3, day), QTime(hour, 0)).toMSecsSinceEpoch()
 
 
-def test_date_labels_suit_the_span() -> None:
-    assert date_format(at(2, 9), at(2, 17)) == "HH:mm"
-    assert date_format(at(2, 20), at(3, 8)) == "d MMM HH:mm"  # crosses midnight
-    assert date_format(at(1, 0), at(30, 0)) == "d MMM"
-    assert date_format(at(1, 0), at(1, 0) + 800 * 86_400_000) == "MMM yyyy"
+def labels(ticks: Sequence[tuple[object, str]]) -> list[str]:
+    return [label for _, label in ticks]
 
 
-def test_the_axis_uses_the_format_for_its_range(chart: BalanceChart) -> None:
-    ledger = ledger_of(["10.00", "5.00"])
+@pytest.mark.parametrize(
+    ("first", "last", "example"),
+    [
+        (at(2, 9), at(2, 17), "12:00"),
+        (at(2, 20), at(3, 8), "3 Mar 00:00"),  # crosses midnight
+        (at(1, 0), at(5, 0), "3 Mar"),  # a few days: never "1 Mar, 1 Mar, 2 Mar"
+        (at(1, 0), at(30, 0), "16 Mar"),  # Mondays
+        (at(1, 0), at(1, 0) + 100 * 86_400_000, "Apr 2026"),  # never "Aug 2026, Aug 2026"
+        (at(1, 0), at(1, 0) + 800 * 86_400_000, "Jan 2027"),
+        (at(1, 0), at(1, 0) + 5000 * 86_400_000, "2030"),
+    ],
+)
+def test_time_ticks_are_distinct_few_and_on_round_moments(
+    first: int, last: int, example: str
+) -> None:
+    ticks = time_ticks(first, last)
+    assert 2 <= len(ticks) <= 6
+    assert len(set(labels(ticks))) == len(ticks), labels(ticks)  # no label twice
+    assert all(first <= at_ms <= last for at_ms, _ in ticks)
+    assert example in labels(ticks), labels(ticks)
+
+
+def test_money_ticks_have_thousands_separators_and_nice_steps() -> None:
+    ticks = money_ticks(Decimal(0), Decimal("21000"))
+    assert labels(ticks) == ["$0", "$5,000", "$10,000", "$15,000", "$20,000"]
+    assert labels(money_ticks(Decimal("0.10"), Decimal("0.90"))) == [
+        "$0.20",
+        "$0.40",
+        "$0.60",
+        "$0.80",
+    ]
+    assert labels(money_ticks(Decimal(-1500), Decimal(1500)))[0] == "-$1,000"
+
+
+def test_the_axes_show_those_labels(chart: BalanceChart) -> None:
+    ledger = ledger_of(["12000.00", "5000.00"])
     ledger.entries[1] = replace(
-        ledger.entries[1], occurred_at=ledger.entries[0].occurred_at + timedelta(days=800)
+        ledger.entries[1], occurred_at=ledger.entries[0].occurred_at + timedelta(days=100)
     )
-
     chart.show_ledger(ledger)
+    x_labels = chart.x_axis.categoriesLabels()
+    assert len(set(x_labels)) == len(x_labels) >= 2
+    assert all(" 2026" in label for label in x_labels)  # months, each once
+    assert "$10,000" in chart.y_axis.categoriesLabels()
 
-    x_axis = chart.x_axis
-    assert x_axis.format() == "MMM yyyy"
 
-
-def test_a_single_entry_still_gets_a_visible_range(chart: BalanceChart) -> None:
+def test_a_new_account_shows_its_opening_point(chart: BalanceChart) -> None:
     chart.show_ledger(ledger_of(["250.00"]))
 
     x_axis, y_axis = chart.x_axis, chart.y_axis
+    assert chart.hint() is None
     assert len(chart.series.points()) == 1
-    assert x_axis.max().toMSecsSinceEpoch() - x_axis.min().toMSecsSinceEpoch() >= 3_600_000
+    assert chart.series.pointsVisible()  # one point is no line: it is drawn as a dot
+    assert x_axis.max() - x_axis.min() >= 3_600_000
     assert y_axis.min() < 250.0 < y_axis.max()
+    assert chart.y_axis.categoriesLabels()
 
 
 def test_long_ledger_is_thinned_but_keeps_spikes_first_and_last(chart: BalanceChart) -> None:

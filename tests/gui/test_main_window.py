@@ -8,72 +8,28 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLabel, QLineEdit
+from PySide6.QtWidgets import QLabel, QLineEdit
 from pytestqt.qtbot import QtBot
 
 from bank_desktop.application import BankService
 from bank_desktop.eventstore import open_store
 from bank_desktop.gui.main_window import MainWindow
-from tests.gui.conftest import active_dialog, focused, gone
-
-CTRL = Qt.KeyboardModifier.ControlModifier
-SHIFT = Qt.KeyboardModifier.ShiftModifier
-
-
-def press(
-    qtbot: QtBot, key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier
-) -> None:
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None, timeout=5_000)
-    target = QApplication.focusWidget()
-    assert target is not None
-    qtbot.keyClick(target, key, modifier)
-
-
-def type_text(qtbot: QtBot, text: str) -> None:
-    target = QApplication.focusWidget()
-    assert target is not None
-    qtbot.keyClicks(target, text)
+from tests.gui.conftest import (
+    CTRL,
+    SHIFT,
+    active_dialog,
+    balance,
+    focused,
+    gone,
+    money,
+    open_account,
+    press,
+    replace_text,
+    type_text,
+)
 
 
-def replace_text(qtbot: QtBot, text: str) -> None:
-    press(qtbot, Qt.Key.Key_A, CTRL)
-    type_text(qtbot, text)
-
-
-def balance(window: MainWindow, account_id: str) -> Decimal | None:
-    row = window.accounts_model.projection.get(account_id)
-    return row.balance if row else None
-
-
-def open_account(qtbot: QtBot, window: MainWindow, customer: str, initial: str) -> str:
-    before = set(window.accounts_model.projection._rows)
-    press(qtbot, Qt.Key.Key_N, CTRL)
-    active_dialog(qtbot)
-    focused(qtbot, "customerIdEdit")
-    type_text(qtbot, customer)
-    press(qtbot, Qt.Key.Key_Tab)
-    focused(qtbot, "initialBalanceEdit")
-    replace_text(qtbot, initial)
-    press(qtbot, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: len(window.accounts_model.projection) == len(before) + 1)
-    (account,) = set(window.accounts_model.projection._rows) - before
-    qtbot.waitUntil(lambda: window.selected_account() == account)
-    qtbot.waitUntil(lambda: window.ledger_model.account_id == account)
-    return account
-
-
-def money(qtbot: QtBot, key: Qt.Key, amount: str, description: str = "") -> None:
-    press(qtbot, key)
-    active_dialog(qtbot)
-    focused(qtbot, "amountEdit")
-    type_text(qtbot, amount)
-    if description:
-        press(qtbot, Qt.Key.Key_Tab)
-        focused(qtbot, "descriptionEdit")
-        type_text(qtbot, description)
-    press(qtbot, Qt.Key.Key_Return)
-
-
+@pytest.mark.x11
 def test_a_clerks_day_by_keyboard(qtbot: QtBot, window: MainWindow) -> None:
     account = open_account(qtbot, window, "cust-123", "100")
     assert balance(window, account) == Decimal("100.00")
@@ -186,6 +142,7 @@ def test_another_clerks_change_appears_live_and_is_highlighted(
     assert window.ledger_model.entry(1).clerk_id == "clerk-9"
 
 
+@pytest.mark.x11
 def test_filter_by_keyboard(qtbot: QtBot, window: MainWindow) -> None:
     first = open_account(qtbot, window, "alice-1", "1")
     open_account(qtbot, window, "bob-2", "1")
@@ -199,6 +156,7 @@ def test_filter_by_keyboard(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: window.accounts_proxy.rowCount() == 2)
 
 
+@pytest.mark.x11
 def test_f1_lists_every_shortcut(qtbot: QtBot, window: MainWindow) -> None:
     press(qtbot, Qt.Key.Key_F1)
     dialog = active_dialog(qtbot)
@@ -281,6 +239,7 @@ def test_transfer_target_completes_by_customer(qtbot: QtBot, window: MainWindow)
     qtbot.waitUntil(lambda: balance(window, target) == Decimal("12.50"))
 
 
+@pytest.mark.x11
 def test_statement_export_by_keyboard(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     account = open_account(qtbot, window, "cust-1", "100")
     money(qtbot, Qt.Key.Key_F2, "23.45", "Interest")

@@ -7,6 +7,7 @@ import time
 from collections.abc import Collection, Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel
@@ -91,9 +92,17 @@ class WatchedStore:
         self.inner.close()
 
 
-def watched_window(qtbot: QtBot, tmp_path: Path) -> tuple[MainWindow, WatchedStore]:
+Watched = TypeVar("Watched", bound=WatchedStore)
+
+
+def watched_window(
+    qtbot: QtBot,
+    tmp_path: Path,
+    *,
+    store_type: type[Watched] = WatchedStore,  # type: ignore[assignment]
+) -> tuple[MainWindow, Watched]:
     application()
-    store = WatchedStore(open_store(f"sqlite://{tmp_path / 'bank.db'}"))
+    store = store_type(open_store(f"sqlite://{tmp_path / 'bank.db'}"))
     context = AppContext(
         store=store,  # type: ignore[arg-type]
         bank=BankService(store, clerk_id="clerk-7"),  # type: ignore[arg-type]

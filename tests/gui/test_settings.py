@@ -211,6 +211,7 @@ def test_editing_around_the_mask_is_refused(qtbot: QtBot) -> None:
         ("c" * 65, "Clerk id is too long: at most 64 characters."),
     ],
 )
+@pytest.mark.x11
 def test_an_invalid_clerk_id_is_shown_and_the_input_kept(
     qtbot: QtBot, clerk_id: str, message: str
 ) -> None:

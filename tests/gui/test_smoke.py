@@ -6,11 +6,13 @@ import os
 import subprocess
 import sys
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from bank_desktop.gui.smoke import run_smoke
 
 
+@pytest.mark.x11
 def test_smoke_in_process(qtbot: QtBot) -> None:
     said: list[str] = []
     assert run_smoke(out=said.append) == 0

@@ -643,3 +643,82 @@ def test_a_cancelled_export_does_not_disturb_the_next_one(
     assert len(exported) == 1
     assert exported[0].exists()
     assert dialog.error_label.text() == ""
+
+
+# ── dates as a clerk types them ───────────────────────────────────────────────────────────
+
+
+@pytest.mark.x11
+def test_a_date_typed_as_shown_is_taken(
+    open_dialog: Callable[..., StatementDialog], qtbot: QtBot
+) -> None:
+    dialog = open_dialog()
+    type_text(qtbot, "2026-08-01")  # exactly as the field displays dates
+    press(qtbot, Qt.Key.Key_Tab)
+    assert focus_name() == "statementToEdit"
+    assert dialog.from_edit.date() == QDate(2026, 8, 1)
+    type_text(qtbot, "2026-8-31")  # without leading zeros
+    press(qtbot, Qt.Key.Key_Tab)
+    assert dialog.to_edit.date() == QDate(2026, 8, 31)
+    assert dialog.to_edit.text() == "2026-08-31"  # shown as it will be read
+
+
+def test_digits_replace_the_date_wherever_the_cursor_was(
+    open_dialog: Callable[..., StatementDialog], qtbot: QtBot
+) -> None:
+    dialog = open_dialog()
+    press(qtbot, Qt.Key.Key_Tab)  # to the end date, then back: the whole date is selected
+    press(qtbot, Qt.Key.Key_Backtab)
+    assert focus_name() == "statementFromEdit"
+    type_text(qtbot, "20260801")
+    press(qtbot, Qt.Key.Key_Tab)
+    assert dialog.from_edit.date() == QDate(2026, 8, 1)
+
+
+@pytest.mark.x11
+def test_the_calendar_popup_picks_a_date_by_keyboard(
+    open_dialog: Callable[..., StatementDialog], qtbot: QtBot
+) -> None:
+    dialog = open_dialog()
+    type_text(qtbot, "2026-08-01")
+    press(qtbot, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier)
+    calendar = dialog.from_edit.calendar()  # type: ignore[attr-defined]
+    qtbot.waitUntil(calendar.isVisible)
+    assert calendar.selectedDate() == QDate(2026, 8, 1)
+    qtbot.waitUntil(lambda: calendar.isAncestorOf(QApplication.focusWidget()))
+    press(qtbot, Qt.Key.Key_Right)  # the next day
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not calendar.isVisible())
+    assert dialog.from_edit.date() == QDate(2026, 8, 2)
+    assert focus_name() == "statementFromEdit"
+    assert dialog.isVisible()
+
+    press(qtbot, Qt.Key.Key_F4)  # again, and Esc closes only the calendar
+    qtbot.waitUntil(lambda: calendar.isAncestorOf(QApplication.focusWidget()))
+    press(qtbot, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: focus_name() == "statementFromEdit")
+    assert not calendar.isVisible()
+    assert dialog.isVisible()
+    assert dialog.from_edit.date() == QDate(2026, 8, 2)
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("", "Enter the start date"),
+        ("2026-13-01", "is not a date"),
+        ("yesterday", "is not a date"),
+    ],
+)
+def test_a_missing_or_unreadable_date_is_refused_in_the_form(
+    open_dialog: Callable[..., StatementDialog], qtbot: QtBot, typed: str, message: str
+) -> None:
+    dialog = open_dialog()
+    press(qtbot, Qt.Key.Key_A, CTRL)
+    press(qtbot, Qt.Key.Key_Delete)
+    type_text(qtbot, typed)
+    press(qtbot, Qt.Key.Key_Return)
+    assert message in dialog.error_label.text()
+    assert running_count() == 0
+    assert focus_name() == "statementFromEdit"
+    assert dialog.isVisible()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Final
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
@@ -10,8 +11,10 @@ from PySide6.QtGui import QBrush, QColor
 from bank_desktop.application.projections import Ledger, LedgerEntry
 from bank_desktop.domain import format_money
 
-HEADERS: Final = ("Time", "Type", "Description", "Amount", "Balance", "Clerk", "Counterpart")
-AMOUNT, BALANCE = 3, 4
+# Money right after the type, so the figures stay in sight however narrow the pane is; the
+# description takes the room that is left.
+HEADERS: Final = ("Time", "Type", "Amount", "Balance", "Description", "Clerk", "Counterpart")
+TIME, TYPE, AMOUNT, BALANCE, DESCRIPTION, CLERK, COUNTERPART = range(7)
 KIND_LABELS: Final = {
     "opened": "Opened",
     "deposit": "Deposit",
@@ -91,8 +94,16 @@ class LedgerModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and column == AMOUNT and entry.amount:
             return QBrush(_OUT if entry.amount < 0 else _IN)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"Event {entry.event_id} (position {entry.stream_position})"
+            where = f"Event {entry.event_id} (position {entry.stream_position})"
+            return f"{entry.description}\n{where}" if column == DESCRIPTION else where
         return None
+
+
+def amount_text(amount: Decimal) -> str:
+    """A ledger amount as shown: signed when money moved, empty for lines that move none."""
+    if not amount:
+        return ""
+    return f"{'+' if amount > 0 else ''}{format_money(amount)}"
 
 
 def _display(entry: LedgerEntry, column: int) -> str:
@@ -102,14 +113,11 @@ def _display(entry: LedgerEntry, column: int) -> str:
         case 1:
             return KIND_LABELS.get(entry.kind, entry.kind)
         case 2:
-            return entry.description
+            return amount_text(entry.amount)
         case 3:
-            if not entry.amount:
-                return ""
-            sign = "+" if entry.amount > 0 else ""
-            return f"{sign}{format_money(entry.amount)}"
-        case 4:
             return format_money(entry.balance)
+        case 4:
+            return entry.description
         case 5:
             return entry.clerk_id or ""
         case 6:

@@ -1,0 +1,114 @@
+"""How the Event log writes an event: table cells, and the detail pane's exact JSON.
+
+Pure text functions (plus the pane's font): a viewer must display whatever the store holds,
+so nothing here raises on odd values, and control or bidi characters are escaped so a stream
+name or payload cannot disguise itself in an audit view.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Final
+
+from PySide6.QtGui import QFont, QFontDatabase
+
+from bank_desktop.eventstore import RecordedEvent
+
+NOT_LOADED: Final = "(not loaded)"
+
+
+def visible_text(text: str) -> str:
+    """``text`` with control and format characters escaped, so that a stream name or payload
+    carrying a bidi override or a line break cannot disguise itself in an audit view."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else json.dumps(c)[1:-1] for c in text)
+
+
+def _json_string(text: str) -> str:
+    return visible_text(json.dumps(text, ensure_ascii=False))
+
+
+def to_json(value: Any, *, level: int = 0) -> str:
+    """Indented JSON with sorted keys, Decimals written exactly as JSON numbers (``120.35``,
+    never ``120.34999…``); values JSON has no form for are shown as strings, never raised on,
+    because a viewer must display whatever the store holds."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Decimal):
+        return str(value)  # finite ones are valid JSON numbers; NaN shows as NaN, like floats
+    if isinstance(value, float):
+        return json.dumps(value)
+    if isinstance(value, str):
+        return _json_string(value)
+    inner, outer = "  " * (level + 1), "  " * level
+    if isinstance(value, Mapping):
+        if not value:
+            return "{}"
+        items = sorted(value.items(), key=lambda item: str(item[0]))
+        body = ",\n".join(
+            f"{inner}{_json_string(str(key))}: {to_json(item, level=level + 1)}"
+            for key, item in items
+        )
+        return f"{{\n{body}\n{outer}}}"
+    if isinstance(value, list | tuple):
+        if not value:
+            return "[]"
+        body = ",\n".join(f"{inner}{to_json(item, level=level + 1)}" for item in value)
+        return f"[\n{body}\n{outer}]"
+    return _json_string(str(value))
+
+
+def _metadata(event: RecordedEvent) -> Mapping[str, Any] | None:
+    try:
+        return event.metadata
+    except LookupError:  # read with with_metadata=False: unknown, not empty
+        return None
+
+
+def clerk_of(event: RecordedEvent) -> str:
+    """The clerk recorded in the metadata, or "" when there is none or it was not loaded."""
+    metadata = _metadata(event)
+    clerk = metadata.get("clerkId") if metadata is not None else None
+    return "" if clerk is None else visible_text(str(clerk))
+
+
+def format_event_details(event: RecordedEvent) -> str:
+    """The detail pane's text: one header line, then data and metadata as indented JSON."""
+    created = event.created_at.astimezone().isoformat(sep=" ", timespec="milliseconds")
+    header = " · ".join(
+        (
+            visible_text(event.type),
+            f"{visible_text(event.stream_id)}@{event.stream_position}",
+            f"global #{event.global_position}",
+            f"id {visible_text(event.event_id)}",
+            created,
+        )
+    )
+    if event.data is None:
+        data = "data (damaged: the stored payload is not valid JSON):\nnull"
+    else:
+        data = f"data:\n{to_json(event.data)}"
+    metadata = _metadata(event)
+    meta = f"metadata: {NOT_LOADED}" if metadata is None else f"metadata:\n{to_json(metadata)}"
+    return f"{header}\n\n{data}\n\n{meta}\n"
+
+
+def fixed_pitch_font() -> QFont:
+    """The system's monospace font, asked for as fixed-pitch so JSON indentation lines up.
+
+    The request says what is needed (fixed pitch, typewriter style) instead of trusting the
+    family alone: which family that resolves to depends on the fonts a machine has.
+    """
+    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+    font.setStyleHint(QFont.StyleHint.TypeWriter)
+    font.setFixedPitch(True)
+    return font

@@ -1,0 +1,38 @@
+"""What the window's loading worker computes off the GUI thread and hands over."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from bank_desktop.application.projections import ReadModel
+from bank_desktop.domain import format_money
+from bank_desktop.eventstore import EventStore, SnapshotStore
+
+Widest = tuple[list[str], list[str], list[str]]
+ID_SAMPLE: Final = 1000
+
+
+def widest_texts(model: ReadModel) -> Widest:
+    """Texts the accounts columns must fit: the balances that may be widest when shown (the
+    largest and the most negative), account ids and customer ids. Runs on the loading worker."""
+    rows = list(model.balances)
+    if not rows:
+        return [], [], []
+    balances = [row.balance for row in rows]
+    # Ids: the longest by length, and a sample (Qt's own ResizeToContents looks at 1,000 rows),
+    # because a letter's width varies where a digit's does not.
+    sample = rows[:ID_SAMPLE]
+    ids = [max((row.account_id for row in rows), key=len)] + [r.account_id for r in sample]
+    customers = [max((row.customer_id for row in rows), key=len)] + [r.customer_id for r in sample]
+    return [format_money(min(balances)), format_money(max(balances))], ids, customers
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What the loading worker hands the GUI thread."""
+
+    model: ReadModel
+    keys: list[str]
+    widest: Widest
+    opened: tuple[EventStore, SnapshotStore] | None  #: a store that was not open until now

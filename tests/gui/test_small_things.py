@@ -1,0 +1,136 @@
+"""Smaller things a busy counter notices: whole titles, tidy amounts, an honest close form,
+and F1 that lists every key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QTableWidget
+from pytestqt.qtbot import QtBot
+
+from bank_desktop.eventstore import open_store
+from bank_desktop.gui.main_window import MainWindow
+from tests.gui.conftest import (
+    CTRL,
+    SHIFT,
+    active_dialog,
+    balance,
+    focused,
+    gone,
+    open_account,
+    press,
+    type_text,
+)
+
+#: Room a window manager's title bar takes beside the title: icon and three buttons.
+TITLE_BAR_EXTRAS = 110
+
+
+def title_fits(dialog: QDialog) -> bool:
+    font = dialog.font()
+    font.setBold(True)  # title bars often use a bold face: allow for it
+    from PySide6.QtGui import QFontMetrics
+
+    needed = QFontMetrics(font).horizontalAdvance(dialog.windowTitle()) + TITLE_BAR_EXTRAS
+    return dialog.width() >= needed
+
+
+@pytest.mark.parametrize(
+    ("keys", "name"),
+    [
+        ((Qt.Key.Key_F2, Qt.KeyboardModifier.NoModifier), "deposit"),
+        ((Qt.Key.Key_F3, Qt.KeyboardModifier.NoModifier), "withdraw"),
+        ((Qt.Key.Key_F4, Qt.KeyboardModifier.NoModifier), "transfer"),
+        ((Qt.Key.Key_X, CTRL | SHIFT), "close"),
+        ((Qt.Key.Key_E, CTRL), "statement"),
+        ((Qt.Key.Key_N, CTRL), "open"),
+        ((Qt.Key.Key_Comma, CTRL), "settings"),
+    ],
+)
+def test_dialog_titles_are_never_elided(
+    qtbot: QtBot, window: MainWindow, keys: tuple[Qt.Key, Qt.KeyboardModifier], name: str
+) -> None:
+    open_account(qtbot, window, "customer-with-a-rather-long-name", "0")
+    press(qtbot, *keys)
+    dialog = active_dialog(qtbot)
+    assert title_fits(dialog), (name, dialog.windowTitle(), dialog.width())
+    press(qtbot, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: gone(dialog))
+
+
+def test_typed_amounts_are_tidied_on_leaving_the_field(qtbot: QtBot, window: MainWindow) -> None:
+    open_account(qtbot, window, "cust-1", "10")
+    press(qtbot, Qt.Key.Key_F2)
+    dialog = active_dialog(qtbot)
+    amount = focused(qtbot, "amountEdit")
+    assert isinstance(amount, QLineEdit)
+    type_text(qtbot, "1250.5")
+    press(qtbot, Qt.Key.Key_Tab)
+    focused(qtbot, "descriptionEdit")
+    assert amount.text() == "1,250.50"
+    amount.setFocus()
+    focused(qtbot, "amountEdit")
+    press(qtbot, Qt.Key.Key_A, CTRL)
+    type_text(qtbot, "12.345")  # refused: left as typed, so the clerk sees what to fix
+    press(qtbot, Qt.Key.Key_Tab)
+    assert amount.text() == "12.345"
+    press(qtbot, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: gone(dialog))
+
+
+def test_the_close_form_says_what_the_balance_is_and_waits_for_zero(
+    qtbot: QtBot, window: MainWindow, store_url: str
+) -> None:
+    account = open_account(qtbot, window, "cust-1", "1050.50")
+    head = window._context.store.head_position()
+    press(qtbot, Qt.Key.Key_X, CTRL | SHIFT)
+    dialog = active_dialog(qtbot)
+    warning = dialog.findChild(QLabel, "closeWarning")
+    assert warning is not None
+    assert "$1,050.50" in warning.text()
+    assert "must be zero" not in warning.text() or "is $1,050.50" in warning.text()
+    assert not dialog.submit_button.isEnabled()  # type: ignore[attr-defined]
+    focused(qtbot, "reasonEdit")
+    press(qtbot, Qt.Key.Key_Return)  # nothing is sent
+    assert window._context.store.head_position() == head
+
+    desk = open_store(store_url)
+    try:
+        from bank_desktop.application import BankService
+
+        BankService(desk, clerk_id="clerk-9").withdraw(account, "1050.50")
+    finally:
+        desk.close()
+    qtbot.waitUntil(dialog.submit_button.isEnabled, timeout=3_000)  # type: ignore[attr-defined]
+    assert "$1,050.50" not in warning.text()
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: gone(dialog))
+    qtbot.waitUntil(lambda: balance(window, account) == Decimal("0.00"))
+    row = window.accounts_model.projection.get(account)
+    qtbot.waitUntil(lambda: row is not None and not row.is_open)
+
+
+def test_f1_lists_the_tab_mnemonics_and_the_form_keys(
+    qtbot: QtBot, make_window: Callable[..., MainWindow]
+) -> None:
+    make_window()
+    press(qtbot, Qt.Key.Key_F1)
+    dialog = active_dialog(qtbot)
+    table = dialog.findChild(QTableWidget, "shortcutTable")
+    assert table is not None
+    rows = {
+        table.item(r, 0).text(): table.item(r, 1).text()  # type: ignore[union-attr]
+        for r in range(table.rowCount())
+    }
+    assert rows["Accounts tab"] == "Alt+A"
+    assert rows["Event log tab"] == "Alt+L"
+    assert rows["Next field in a form"] == "Tab"
+    assert rows["Previous field in a form"] == "Shift+Tab"
+    assert rows["Submit a form"] == "Enter"
+    assert rows["Cancel a form"] == "Esc"
+    assert rows["Calendar in a date field"] == "Alt+Down"
+    press(qtbot, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: gone(dialog))
