@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema
 
-from bank_desktop.domain.money import CENT, MAX_AMOUNT
+from bank_desktop.domain.money import CENT, MAX_AMOUNT, within_limit
 from bank_desktop.http.errors import ApiError
 
 _AMOUNT_SCHEMA: dict[str, Any] = {
@@ -46,7 +46,7 @@ def _amount(value: Any) -> Decimal:
         raise ValueError("must be a JSON number such as 12.34")
     if not amount.is_finite():
         raise ValueError("must be a finite number")
-    if abs(amount) > MAX_AMOUNT:
+    if not within_limit(amount):  # by comparison: abs() overflows on 1E+999999999
         raise ValueError(f"must be at most {MAX_AMOUNT} in size")
     with localcontext() as ctx:
         ctx.prec = 40

@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from bank_desktop.application import wire_fields as f
 from bank_desktop.domain import accounts as acc
+from bank_desktop.domain.money import MAX_AMOUNT
 from bank_desktop.eventstore.port import RecordedEvent
 
 UNCHANGED: Final = 0
@@ -28,6 +29,7 @@ def _unchanged(_: RecordedEvent) -> int:
 
 
 _fromiso = datetime.fromisoformat
+_LOWEST: Final = -MAX_AMOUNT
 
 
 def _amount_and_time(event: RecordedEvent, time_field: str) -> tuple[Decimal, datetime]:
@@ -40,7 +42,12 @@ def _amount_and_time(event: RecordedEvent, time_field: str) -> tuple[Decimal, da
     except (TypeError, KeyError, ValueError):
         pass
     else:
-        if type(amount) is Decimal and at.tzinfo is not None:
+        if (
+            type(amount) is Decimal
+            and at.tzinfo is not None
+            and amount.is_finite()
+            and _LOWEST <= amount <= MAX_AMOUNT  # bounded before the sum (no 1E+999999999)
+        ):
             return amount, at
     payload = f.payload(event)
     return f.money(event, payload, "amount"), f.moment(event, payload, time_field)
