@@ -1,10 +1,13 @@
 """The transfer process: moves money between two account streams, step by durable step.
 
-Every step is a command with an id derived from the transfer id, so any driver (the clerk's
-process, or a recovering one after a crash) can run any step again and the store applies it at
-most once. The debit leg's outcome is fenced in the source account's own stream: either the
-withdrawal or a recorded refusal consumes its command id, so two drivers can never disagree on
-whether the money left. From there on the process only moves forward:
+Every step is a command with an id derived from the transfer id in the internal namespace
+(:func:`~bank_desktop.application.ids.internal_id`), so any driver (the clerk's process, or a
+recovering one after a crash) can run any step again and the store applies it at most once, and
+no client id can take a step's place: not to block the credit or the refund (money stuck), not
+to turn a transfer into rejected or reversed. The debit leg's outcome is fenced in the source
+account's own stream: either the withdrawal or a recorded refusal consumes its command id, so
+two drivers can never disagree on whether the money left. From there on the process only moves
+forward:
 
     requested ─debit─▶ debited ─credit─▶ completed
         │                 └──refund──▶ reversed
@@ -25,7 +28,7 @@ from bank_desktop.application.clock import Clock, wire_precision
 from bank_desktop.application.command_handling import CommandHandler
 from bank_desktop.application.deciders import ACCOUNTS, TRANSFERS
 from bank_desktop.application.event_codec import decode_transfer_event
-from bank_desktop.application.ids import transfer_id_for
+from bank_desktop.application.ids import internal_id, transfer_id_for
 from bank_desktop.domain import accounts, transfers
 from bank_desktop.domain.errors import (
     DomainError,
@@ -37,6 +40,8 @@ from bank_desktop.eventstore.errors import EventStoreError
 
 _log = logging.getLogger(__name__)
 
+#: The longest reason a rejection or reversal records (the transfer decider's limit).
+_REASON_LIMIT = 500
 #: Called after every durable step with (transfer id, step name): tracing, and crash tests.
 StepObserver = Callable[[str, str], None]
 MetadataFactory = Callable[[str, str], Mapping[str, Any]]
@@ -167,12 +172,13 @@ class TransferProcess:
                 source,
                 command,
                 ACCOUNTS,
-                command_id=f"{transfer_id}:debit",
+                command_id=internal_id(transfer_id, "debit"),
                 metadata=self._metadata(transfer_id, transfer_id),
             )
         except DomainError as refusal:  # the source account does not exist at all
             return self._advance(
-                transfers.RejectTransfer(transfer_id, refusal.message, self._now()), "reject"
+                transfers.RejectTransfer(transfer_id, refusal.message[:_REASON_LIMIT], self._now()),
+                "reject",
             )
         refusal_reason = _refusal_reason(result.events)
         if refusal_reason is not None:
@@ -192,10 +198,12 @@ class TransferProcess:
                 target,
                 self._credit(transfer_id, state, self._now()),
                 ACCOUNTS,
-                command_id=f"{transfer_id}:credit",
+                command_id=internal_id(transfer_id, "credit"),
                 metadata=self._metadata(transfer_id, transfer_id),
             )
         except DomainError as refusal:  # target missing or closed: permanent, so pay back
+            # The refund is a compensation: no client id can take its internal id, and the
+            # decider books it even on a closed source, so nothing here can refuse it.
             self._step(transfer_id, "credit-refused")
             self._handler.execute(
                 source,
@@ -208,12 +216,13 @@ class TransferProcess:
                     self._now(),
                 ),
                 ACCOUNTS,
-                command_id=f"{transfer_id}:refund",
+                command_id=internal_id(transfer_id, "refund"),
                 metadata=self._metadata(transfer_id, transfer_id),
             )
             self._step(transfer_id, "refunded")
+            reason = refusal.message[:_REASON_LIMIT]  # the reversal must record, whatever it says
             return self._advance(
-                transfers.ReverseTransfer(transfer_id, refusal.message, self._now()), "reverse"
+                transfers.ReverseTransfer(transfer_id, reason, self._now()), "reverse"
             )
         self._step(transfer_id, "credited")
         return self._advance(transfers.CompleteTransfer(transfer_id, self._now()), "complete")
@@ -239,7 +248,7 @@ class TransferProcess:
                 transfer_id,
                 command,
                 TRANSFERS,
-                command_id=f"{transfer_id}:{name}",
+                command_id=internal_id(transfer_id, name),
                 metadata=self._metadata(transfer_id, transfer_id),
             )
         except IllegalStateError:

@@ -67,6 +67,18 @@ class CommandIdReusedError(DomainError):
         self.command_id = command_id
 
 
+class CommandIdReservedError(ValidationError):
+    """A client sent an id of the shape the application keeps for its own steps."""
+
+    def __init__(self, command_id: str) -> None:
+        super().__init__(
+            f"Request id {command_id} is reserved: ids of the form '<account or transfer id>:"
+            "<step>' name the application's own steps. Nothing was changed; use another id.",
+            {"commandId": command_id},
+        )
+        self.command_id = command_id
+
+
 class TransferReversedError(DomainError):
     """The transfer's target refused the credit; the debited amount was paid back."""
 
