@@ -62,3 +62,20 @@ def test_accounts_and_show_survive_a_stored_absurd_amount(
     code, _ = run(*store, "deposit", account, "1")
     assert code in (2, 3)  # refused with the store's problem named, not a crash
     assert "'amount'" in capsys.readouterr().err
+
+
+# ── minor: a --request-id names one request forever ──────────────────────────────────────
+
+
+def test_a_request_id_reused_on_another_account_is_refused_not_applied_twice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = ("--store", f"sqlite://{tmp_path / 'bank.db'}")
+    first = _account(run(*store, "open", "--customer", "c-1", "--initial", "10")[1])
+    second = _account(run(*store, "open", "--customer", "c-2", "--initial", "10")[1])
+    assert run(*store, "deposit", first, "5", "--request-id", "r-1")[0] == 0
+    capsys.readouterr()
+    assert run(*store, "deposit", second, "5", "--request-id", "r-1")[0] == 1
+    assert "already used for a different request" in capsys.readouterr().err
+    assert "$10.00" in run(*store, "show", second)[1].splitlines()[0]
+    assert run(*store, "deposit", first, "5", "--request-id", "r-1")[1].endswith("$15.00\n")

@@ -171,8 +171,14 @@ class CommandHandler:
         *,
         command_id: CommandKey,
         metadata: Mapping[str, Any],
+        before_write: Callable[[], None] | None = None,
     ) -> CommandResult[S]:
-        """Decide and append ``command``; see the module docstring for the guarantees."""
+        """Decide and append ``command``; see the module docstring for the guarantees.
+
+        ``before_write`` runs once, after the command was decided and before its events are
+        first appended (never for a refusal or a replay): where a client's request id is
+        bound to its request, so that a refused command writes nothing at all.
+        """
         fingerprint = command_fingerprint(command)
         event_metadata = {
             **metadata,
@@ -203,6 +209,9 @@ class CommandHandler:
             if not decided:
                 return CommandResult(stream_id, (), view.state, view.position)
             new_events = [NewEvent(*decider.encode(event), event_metadata) for event in decided]
+            if before_write is not None:
+                before_write()
+                before_write = None
             try:
                 result = self._store.append(stream_id, new_events, view.position or NO_STREAM)
             except ConcurrencyError:

@@ -29,6 +29,7 @@ from bank_desktop.application.command_handling import CommandHandler
 from bank_desktop.application.deciders import ACCOUNTS, TRANSFERS
 from bank_desktop.application.event_codec import decode_transfer_event
 from bank_desktop.application.ids import internal_id, transfer_id_for
+from bank_desktop.application.request_claims import RequestClaims
 from bank_desktop.domain import accounts, transfers
 from bank_desktop.domain.errors import (
     DomainError,
@@ -71,8 +72,10 @@ class TransferProcess:
         clock: Clock,
         metadata: MetadataFactory,
         on_step: StepObserver | None = None,
+        claims: RequestClaims | None = None,
     ) -> None:
         self._handler = handler
+        self._claims = claims
         self._clock = clock
         self._metadata = metadata
         self._on_step = on_step
@@ -97,8 +100,13 @@ class TransferProcess:
         description: str | None,
         *,
         command_id: str,
+        claim: bool = False,
     ) -> str:
-        """Run a transfer to its end; returns its id or raises why it did not complete."""
+        """Run a transfer to its end; returns its id or raises why it did not complete.
+
+        ``claim``: the id came from a client; it is bound to this request before anything is
+        written (see :mod:`~bank_desktop.application.request_claims`).
+        """
         transfer_id = transfer_id_for(command_id)
         at = self._now()
         request = transfers.RequestTransfer(
@@ -108,12 +116,17 @@ class TransferProcess:
         if position == 0:
             transfers.decide(request, state)  # same account, non-positive amount: refused here
             self._precheck(request)
+        metadata = self._metadata(transfer_id, command_id)
+        bind = None
+        if claim and self._claims is not None:
+            bind = self._claims.binder(command_id, transfer_id, request, metadata)
         result = self._handler.execute(
             transfer_id,
             request,
             TRANSFERS,
             command_id=command_id,
-            metadata=self._metadata(transfer_id, command_id),
+            metadata=metadata,
+            before_write=bind,
         )
         if not result.replayed:
             self._step(transfer_id, "requested")

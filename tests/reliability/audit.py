@@ -18,6 +18,8 @@ stopping at the first, so a failing run says everything that is wrong at once:
   (one stream, consecutive positions): no command was applied twice; ids are told apart by
   their namespace (``commandScope``), so a client id with the text of a transfer step's id is
   another command than that step;
+- a client's request id is claimed once (``request.claimed``), and only ever applied to the
+  stream its claim names;
 - every money leg of a transfer (an account event naming a ``transferId``) was written under
   that transfer's internal step id (``<transfer id>:debit|credit|refund``, scope ``internal``):
   no client id ever stood in for a step;
@@ -58,6 +60,7 @@ BANKING_TYPES = frozenset(
         "transfer.completed",
         "transfer.rejected",
         "transfer.reversed",
+        "request.claimed",  # binds a client's request id to its request; in its own stream
     }
 )
 #: (debits, credits, refunds) each finished path moves.
@@ -382,6 +385,19 @@ def _check_commands(
         _check_leg_id(audit, event, command_id, scope)
         key = command_id if scope is None else f"[{scope}] {command_id}"
         audit.by_command.setdefault(key, []).append(event)
+    claims: dict[str, list[RecordedEvent]] = defaultdict(list)
+    for event in events:
+        if event.type == "request.claimed":
+            claims[str(event.data.get("requestId"))].append(event)
+    for request_id, claimed in claims.items():
+        bound = {e.data.get("streamId") for e in claimed}
+        if len(claimed) != 1 or len({e.stream_id for e in claimed}) != 1:
+            audit.violation(f"request id {request_id!r} was claimed {len(claimed)} times")
+        applied = {e.stream_id for e in audit.by_command.get(request_id, [])}
+        if applied - bound:
+            audit.violation(
+                f"request id {request_id!r} is bound to {bound} but was applied to {applied}"
+            )
     for command_id, written in audit.by_command.items():
         where = {e.stream_id for e in written}
         stream_positions = [e.stream_position for e in written]

@@ -24,7 +24,8 @@ CHANGED: Final = 2
 TRANSFER_CHANGED: Final = 3  #: what the transfers projection's steps return on any change
 
 
-def _unchanged(_: RecordedEvent) -> int:
+def unchanged(_: RecordedEvent) -> int:
+    """The step of an event type that is known but changes no row."""
     return UNCHANGED
 
 
@@ -101,7 +102,7 @@ class BalancesProjection:
             acc.MoneyDeposited.type: self._deposited,
             acc.MoneyWithdrawn.type: self._withdrawn,
             acc.AccountClosed.type: self._closed,
-            acc.WithdrawalRefused.type: _unchanged,
+            acc.WithdrawalRefused.type: unchanged,
         }
 
     # Each step reads and checks every field before touching the row, so a malformed event

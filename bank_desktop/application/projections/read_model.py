@@ -22,8 +22,10 @@ from bank_desktop.application.projections.balances import (
     CHANGED,
     OPENED,
     BalancesProjection,
+    unchanged,
 )
 from bank_desktop.application.projections.transfers import TransfersProjection
+from bank_desktop.application.request_claims import CLAIM_EVENT_TYPE
 from bank_desktop.eventstore.port import EventStore, RecordedEvent, Snapshot, SnapshotStore
 
 _log = logging.getLogger(__name__)
@@ -66,7 +68,9 @@ class ReadModel:
         self._handlers = self._dispatch()
 
     def _dispatch(self) -> dict[str, Callable[[RecordedEvent], int]]:
-        return {**self.balances.handlers(), **self.transfers.handlers()}
+        # Request claims bind client ids; they are ours, and change no row.
+        claims: dict[str, Callable[[RecordedEvent], int]] = {CLAIM_EVENT_TYPE: unchanged}
+        return {**self.balances.handlers(), **self.transfers.handlers(), **claims}
 
     def apply(self, events: Sequence[RecordedEvent]) -> ReadModelChanges:
         """Fold events in global order; those at or below the checkpoint are skipped."""
