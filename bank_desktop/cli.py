@@ -2,19 +2,27 @@
 
 Exit codes: 0 done, 1 refused by a business rule, 2 bad usage or configuration, 3 the store
 is unavailable.
+
+Every command that writes carries a request id (``--request-id``, or a fresh one): when the
+store fails under it, the outcome is unknown, and the error names the id with the exact
+command that finishes the same operation. Running that again can never apply it twice; a plain
+retry without the id would be a second request (a second transfer, once recovery has finished
+the first).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import sys
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import Final, TextIO
 
 from bank_desktop import __version__
 from bank_desktop.application import BankService
 from bank_desktop.application.demo_data import fill_demo_data
+from bank_desktop.application.ids import new_command_id
 from bank_desktop.application.projections import ReadModel, catch_up, load_ledger
 from bank_desktop.config import Settings, resolve_settings
 from bank_desktop.console import report_store_failure
@@ -29,6 +37,9 @@ from bank_desktop.eventstore import (
 )
 
 _log = logging.getLogger("bank_desktop")
+
+#: Commands that write, and so carry a request id.
+_WRITES: Final = frozenset({"open", "deposit", "withdraw", "transfer", "close"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -186,6 +197,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             dev=args.dev,
             out=out,
         )
+    if args.command in _WRITES and not args.request_id:
+        args.request_id = new_command_id()  # named on failure, so a retry resumes, not repeats
     try:
         store = open_store(settings.store_url)
     except EventStoreError as exc:
@@ -196,12 +209,37 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         print(f"refused: {exc.message}", file=sys.stderr)
         return 1
     except EventStoreError as exc:
-        return report_store_failure(exc)
+        code = report_store_failure(exc)
+        if args.command in _WRITES:
+            raw = list(argv) if argv is not None else sys.argv[1:]
+            print(resume_advice(raw, args.request_id), file=sys.stderr)
+        return code
     except TypeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:
         store.close()
+
+
+def resume_advice(argv: Sequence[str], request_id: str) -> str:
+    """What to tell a clerk whose write met a store failure: the request id, and the exact
+    command (their own arguments plus that id) that finishes the same operation once."""
+    shown: list[str] = []
+    redacted = False
+    after_store = False
+    for word in argv:
+        masked = redact_url(word) if after_store or word.startswith("--store=") else word
+        redacted = redacted or masked != word
+        after_store = word == "--store"
+        shown.append(masked)
+    if "--request-id" not in argv and not any(w.startswith("--request-id=") for w in argv):
+        shown += ["--request-id", request_id]
+    note = " (with the store's password where *** stands)" if redacted else ""
+    return (
+        f"The outcome is not known yet; request id {request_id}. To finish this operation, "
+        f"run exactly this{note}; it is never applied twice:\n  "
+        + shlex.join(["bank-desktop", *shown])
+    )
 
 
 def _deploy(url: str, *, dry_run: bool, config: str | None, out: TextIO) -> int:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 import re
+import shlex
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bank_desktop import cli
 from bank_desktop.cli import main
-from bank_desktop.eventstore import NewEvent, open_store
+from bank_desktop.eventstore import EventStore, NewEvent, StoreUnavailableError, open_store
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -79,3 +83,101 @@ def test_a_request_id_reused_on_another_account_is_refused_not_applied_twice(
     assert "already used for a different request" in capsys.readouterr().err
     assert "$10.00" in run(*store, "show", second)[1].splitlines()[0]
     assert run(*store, "deposit", first, "5", "--request-id", "r-1")[1].endswith("$15.00\n")
+
+
+# ── item 2: the advised retry must resume, never pay twice ─────────────────────────────────
+
+
+class _FailsOnce:
+    """The store, except that the first append to ``stream_id`` fails as a full disk would."""
+
+    def __init__(self, inner: EventStore, stream_id: str) -> None:
+        self.inner = inner
+        self.stream_id = stream_id
+        self.failed = False
+
+    def append(self, stream_id: str, events: Sequence[NewEvent], expected: Any) -> Any:
+        if stream_id == self.stream_id and not self.failed:
+            self.failed = True
+            raise StoreUnavailableError("disk I/O error. Try again in a moment.")
+        return self.inner.append(stream_id, events, expected)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "append_decided":  # only the optimistic path, which the failure hits
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+
+def test_a_transfer_interrupted_between_debit_and_credit_prints_the_command_that_resumes_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite://{tmp_path / 'bank.db'}"
+    store = ("--store", url)
+    source = _account(run(*store, "open", "--customer", "c-1", "--initial", "100")[1])
+    target = _account(run(*store, "open", "--customer", "c-2", "--initial", "0")[1])
+    capsys.readouterr()
+
+    real_open = cli.open_store
+    monkeypatch.setattr(cli, "open_store", lambda u: _FailsOnce(real_open(u), target))
+    code, _ = run(*store, "transfer", source, target, "30")
+    monkeypatch.setattr(cli, "open_store", real_open)
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "nothing was" not in err.lower()  # the debit happened: no false reassurance
+    resume = [line.strip() for line in err.splitlines() if line.strip().startswith("bank-desktop")]
+    assert len(resume) == 1, err
+    argv = shlex.split(resume[0])[1:]
+    assert "--request-id" in argv
+    assert argv[argv.index("--request-id") + 1] in err.replace(resume[0], "")  # named as well
+
+    assert run(*argv)[0] == 0  # exactly the advised command
+    assert run(*argv)[0] == 0  # and again: still the same single transfer
+    assert run(*store, "recover")[1].startswith("Recovered 0 transfers")
+    assert "$70.00" in run(*store, "show", source)[1].splitlines()[0]
+    assert "$30.00" in run(*store, "show", target)[1].splitlines()[0]
+
+
+@pytest.mark.parametrize("command", ["deposit", "withdraw", "open", "close"])
+def test_every_write_command_names_its_request_id_when_the_store_fails(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+) -> None:
+    url = f"sqlite://{tmp_path / 'bank.db'}"
+    store = ("--store", url, "--clerk", "clerk 7")
+    account = _account(run(*store, "open", "--customer", "c-1", "--initial", "0")[1])
+    args = {
+        "deposit": ["deposit", account, "5", "--description", "cash in"],
+        "withdraw": ["withdraw", account, "0.00"],
+        "open": ["open", "--customer", "c 2"],
+        "close": ["close", account],
+    }[command]
+    if command == "withdraw":
+        run(*store, "deposit", account, "5")
+        args = ["withdraw", account, "5"]
+    capsys.readouterr()
+
+    class Down:
+        def __init__(self, inner: EventStore) -> None:
+            self.inner = inner
+
+        def append(self, *_: Any) -> Any:
+            raise StoreUnavailableError("the connection was lost")
+
+        def __getattr__(self, name: str) -> Any:
+            if name == "append_decided":
+                raise AttributeError(name)
+            return getattr(self.inner, name)
+
+    real_open = cli.open_store
+    monkeypatch.setattr(cli, "open_store", lambda u: Down(real_open(u)))
+    assert run(*store, *args)[0] == 3
+    monkeypatch.setattr(cli, "open_store", real_open)
+    err = capsys.readouterr().err
+    resume = [line.strip() for line in err.splitlines() if line.strip().startswith("bank-desktop")]
+    assert len(resume) == 1, err
+    argv = shlex.split(resume[0])[1:]
+    assert argv[: len(store) + len(args)] == [*store, *args]
+    assert run(*argv)[0] == 0
+    assert run(*argv)[0] == 0  # repeated: applied once

@@ -28,7 +28,7 @@ from bank_desktop.application.event_codec import encode_account_event, encode_tr
 from bank_desktop.application.ids import transfer_id_for
 from bank_desktop.domain import DomainError, accounts, transfers
 from bank_desktop.domain.errors import TransferReversedError
-from bank_desktop.eventstore import open_store
+from bank_desktop.eventstore import EventStoreError, StoreUnavailableError, open_store
 from bank_desktop.eventstore.port import EventStore, NewEvent
 from tests.application.conftest import StepClock
 
@@ -394,3 +394,48 @@ def test_any_planted_ids_conserve_money_and_every_transfer_finishes(data: st.Dat
         "reversed": [("money.deposited", True), ("money.withdrawn", False)],
     }[final]
     assert sorted(legs) == expected
+
+
+# ── what a clerk is told once money has moved ─────────────────────────────────────────────
+
+
+class _CreditFails:
+    """The store, except that appends to ``stream_id`` fail with ``error``."""
+
+    def __init__(self, inner: EventStore, stream_id: str, error: Exception) -> None:
+        self.inner, self.stream_id, self.error = inner, stream_id, error
+
+    def append(self, stream_id: str, events: Any, expected: Any) -> Any:
+        if stream_id == self.stream_id:
+            raise self.error
+        return self.inner.append(stream_id, events, expected)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "append_decided":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        StoreUnavailableError("DeltaBase did not answer; nothing was saved. Try again."),
+        StoreUnavailableError("database is locked. Try again in a moment."),
+    ],
+    ids=["deltabase", "sqlite"],
+)
+def test_no_message_says_nothing_changed_once_the_debit_is_done(
+    store: EventStore, error: Exception
+) -> None:
+    setup = BankService(store, clock=StepClock())
+    source = setup.open_account("cust-1", "100")
+    target = setup.open_account("cust-2", "0")
+    failing = BankService(_CreditFails(store, target, error), clock=StepClock())  # type: ignore[arg-type]
+    with pytest.raises(EventStoreError) as stopped:
+        failing.transfer(source, target, "30", command_id="k-1")
+    message = str(stopped.value)
+    assert "nothing was" not in message.lower()
+    assert transfer_id_for("k-1") in message
+    assert source in message
+    assert BankService(store).recover().completed == [transfer_id_for("k-1")]
+    assert balances(setup, source, target) == [Decimal("70.00"), Decimal("30.00")]
