@@ -324,8 +324,15 @@ def _print_accounts(
     if catch_up(model, store):
         model.save(snapshots)
     total = model.balances.total()
+    unreadable = model.balances.unreadable()
+    left_out = (
+        f" ({unreadable:,} account{'s' if unreadable != 1 else ''} whose history this version "
+        "cannot read left out)"
+        if unreadable
+        else ""
+    )
     say(
-        f"{len(model.balances):,} accounts, total {format_money(total)}, "
+        f"{len(model.balances):,} accounts, total {format_money(total)}{left_out}, "
         f"{len(model.transfers.unfinished())} transfers in flight, "
         f"events to {model.checkpoint:,} ({redact_url(store.url)})"
     )
@@ -334,9 +341,12 @@ def _print_accounts(
             say(f"… {len(model.balances) - limit:,} more")
             break
         status = "open" if row.is_open else "closed"
+        # A balance that ignores part of the history is no balance: show the mark instead.
+        shown = format_money(row.balance) if row.unrecognized is None else "unknown"
         say(
-            f"{row.account_id:<22} {row.customer_id:<14} {format_money(row.balance):>16} "
+            f"{row.account_id:<22} {row.customer_id:<14} {shown:>16} "
             f"{status:<6} {row.last_activity_at:%Y-%m-%d %H:%M}"
+            + (f"  (cannot read: {row.unrecognized})" if row.unrecognized else "")
         )
 
 
@@ -345,13 +355,25 @@ def _print_account(
 ) -> None:
     state = bank.get_account(account_id)
     status = "open" if state.is_open else "closed"
-    say(f"{account_id}  customer {state.customer_id}  {status}  {format_money(state.balance)}")
-    for entry in load_ledger(store, account_id).entries:
+    if state.unrecognized is not None:
+        say(f"{account_id}  customer {state.customer_id}  {status}  balance unknown")
+        say(f"  this version cannot read its history: {state.unrecognized}")
+    else:
+        say(f"{account_id}  customer {state.customer_id}  {status}  {format_money(state.balance)}")
+    ledger = load_ledger(store, account_id)
+    for entry in ledger.entries:
         amount = format_money(entry.amount) if entry.amount else ""
+        # From the first event it cannot read on, a running balance ignores part of history.
+        unread = (
+            ledger.unrecognized_at is not None and entry.stream_position > ledger.unrecognized_at
+        )
+        running = "unknown" if unread else format_money(entry.balance)
         say(
             f"{entry.occurred_at:%Y-%m-%d %H:%M:%S}  {entry.kind:<12} {amount:>14} "
-            f"{format_money(entry.balance):>14}  {entry.clerk_id or '':<12} {entry.description}"
+            f"{running:>14}  {entry.clerk_id or '':<12} {entry.description}"
         )
+    if ledger.unrecognized is not None:
+        say(f"  not shown: {ledger.unrecognized} (this version cannot read it)")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -181,3 +181,41 @@ def test_every_write_command_names_its_request_id_when_the_store_fails(
     assert argv[: len(store) + len(args)] == [*store, *args]
     assert run(*argv)[0] == 0
     assert run(*argv)[0] == 0  # repeated: applied once
+
+
+# ── item 7: history this version does not understand ──────────────────────────────────────
+
+
+def test_accounts_and_show_mark_an_account_whose_history_is_not_understood(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite://{tmp_path / 'bank.db'}"
+    store = ("--store", url)
+    account = _account(run(*store, "open", "--customer", "c-1", "--initial", "100")[1])
+    run(*store, "deposit", account, "5")
+    other = _account(run(*store, "open", "--customer", "c-2", "--initial", "7")[1])
+    raw = open_store(url)
+    data = {"accountId": account, "amount": Decimal(90), "withdrawnAt": "2026-11-02T09:00Z"}
+    raw.append(account, [NewEvent("money.withdrawn.v2", data, {"commandId": "x"})], 2)
+    raw.close()
+    capsys.readouterr()
+
+    code, text = run(*store, "accounts")
+    assert code == 0
+    line = next(row for row in text.splitlines() if row.startswith(account))
+    assert "$105.00" not in line
+    assert "unknown" in line
+    assert next(row for row in text.splitlines() if row.startswith(other)).count("$7.00") == 1
+    assert "total $7.00" in text
+    assert "1 account" in text.splitlines()[0]
+    assert "cannot read" in text
+
+    code, text = run(*store, "show", account)
+    assert code == 0
+    assert "$105.00" not in text.splitlines()[0]
+    assert "money.withdrawn.v2" in text
+
+    assert run(*store, "withdraw", account, "50")[0] == 1
+    err = capsys.readouterr().err
+    assert "refused:" in err
+    assert "money.withdrawn.v2" in err

@@ -36,6 +36,7 @@ from bank_desktop.domain.errors import (
     DomainError,
     IllegalStateError,
     TransferReversedError,
+    UnreadableHistoryError,
     ValidationError,
 )
 from bank_desktop.eventstore.errors import EventStoreError
@@ -129,10 +130,13 @@ class TransferProcess:
             metadata=metadata,
             before_write=bind,
         )
-        if not result.replayed:
+        state = result.state
+        if result.replayed:  # a repeat: go on from where the transfer stands now
+            state, _ = self._handler.current(transfer_id, TRANSFERS)
+        else:
             self._step(transfer_id, "requested")
         try:
-            final = self.drive(transfer_id, result.state)
+            final = self.drive(transfer_id, state)
         except EventStoreError as exc:  # recorded, perhaps debited: say so, never "nothing"
             raise TransferInterruptedError(transfer_id, from_account_id, exc) from exc
         return self._outcome(final)
@@ -165,6 +169,8 @@ class TransferProcess:
     def drive(self, transfer_id: str, state: transfers.TransferState) -> transfers.TransferState:
         """Run the remaining steps of one transfer until it is finished."""
         while True:
+            if state.unrecognized is not None:  # where it stands is not known: move no money
+                raise UnreadableHistoryError(transfer_id, "Transfer", state.unrecognized)
             step = transfers.next_step(state)
             if step == "done":
                 self._forget(transfer_id)
@@ -268,6 +274,8 @@ class TransferProcess:
                 command_id=internal_id(transfer_id, name),
                 metadata=self._metadata(transfer_id, transfer_id),
             )
+        except UnreadableHistoryError:
+            raise
         except IllegalStateError:
             # Another driver recorded this step first; carry on from what it wrote.
             state, _ = self._handler.current(transfer_id, TRANSFERS)

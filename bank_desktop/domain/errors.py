@@ -55,6 +55,23 @@ class AccountNotFoundError(IllegalStateError):
         self.account_id = account_id
 
 
+class UnreadableHistoryError(IllegalStateError):
+    """The stream holds an event this version does not understand: deciding on the rest of
+    its history could allow what the whole history forbids (an overdraft), so nothing is."""
+
+    def __init__(self, stream_id: str, what: str, unrecognized: str) -> None:
+        super().__init__(
+            f"{what} {stream_id} has history this version cannot read ({unrecognized}); "
+            "nothing can be decided on it until Bank Desktop is upgraded or IT repairs the "
+            "store.",
+            {"streamId": stream_id, "unrecognized": unrecognized},
+            state="unreadable",
+            action="decide",
+        )
+        self.stream_id = stream_id
+        self.unrecognized = unrecognized
+
+
 class CommandIdReusedError(DomainError):
     """A command id (idempotency key) was sent again with a different request."""
 

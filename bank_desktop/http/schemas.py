@@ -152,7 +152,13 @@ class AccountReadModel(BaseModel):
 
     accountId: str
     customerId: str
-    balance: MoneyOut
+    balance: MoneyOut | None = Field(
+        description="null when this version cannot read the account's history (see "
+        "balanceUnknown): a number that ignored part of it would be wrong"
+    )
+    balanceUnknown: str | None = Field(
+        default=None, description="Why the balance is not shown; absent when it is"
+    )
     isOpen: bool
     openedAt: str = Field(description="ISO-8601 UTC, e.g. 2026-11-26T08:00:00.123Z")
     closedAt: str | None = Field(default=None, description="Present once the account is closed")
@@ -184,7 +190,8 @@ class LedgerEntryModel(BaseModel):
 
 class TransactionsPage(BaseModel):
     accountId: str
-    balance: MoneyOut
+    balance: MoneyOut | None = Field(description="null with balanceUnknown, as for accounts")
+    balanceUnknown: str | None = None
     total: int
     offset: int
     limit: int

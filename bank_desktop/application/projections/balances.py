@@ -3,6 +3,11 @@
 The seed's ``AccountBalanceReadModel`` as a pure fold. Each row keeps the stream position of
 the last event applied to it (the seed's ``_revision``), so an event delivered twice, or a
 webhook batch replayed out of order, changes nothing the second time.
+
+A row whose stream holds an event this projection cannot apply (a type it does not know, a
+malformed payload, or anything before the opening) is marked (``unrecognized`` says what):
+its ``balance`` then ignores part of the history, so views show the mark instead of the
+number, and :meth:`BalancesProjection.total` leaves it out.
 """
 
 from __future__ import annotations
@@ -64,6 +69,8 @@ class AccountBalance:
     closed_at: datetime | None
     last_activity_at: datetime
     revision: int
+    #: What in this account's history was not applied (None: all of it was).
+    unrecognized: str | None = None
 
 
 class BalancesProjection:
@@ -93,7 +100,24 @@ class BalancesProjection:
         return self._index[account_id]
 
     def total(self) -> Decimal:
-        return sum((row.balance for row in self._rows.values()), Decimal("0.00"))
+        """The sum of the balances that are known (marked rows left out: see unreadable())."""
+        return sum(
+            (row.balance for row in self._rows.values() if row.unrecognized is None),
+            Decimal("0.00"),
+        )
+
+    def unreadable(self) -> int:
+        """How many accounts are marked: their balance ignores part of their history."""
+        return sum(1 for row in self._rows.values() if row.unrecognized is not None)
+
+    def mark(self, event: RecordedEvent, problem: str) -> bool:
+        """Mark the account of ``event`` (if it is one) as not fully applied; True if it is an
+        account row that was not marked before (so views repaint it)."""
+        row = self._rows.get(event.stream_id)
+        if row is None or row.unrecognized is not None:
+            return False
+        row.unrecognized = f"{problem} at position {event.stream_position}"
+        return True
 
     def handlers(self) -> dict[str, Callable[[RecordedEvent], int]]:
         """Event type → fold step returning OPENED, CHANGED or UNCHANGED."""
@@ -119,6 +143,11 @@ class BalancesProjection:
         self._rows[stream_id] = AccountBalance(
             stream_id, customer, initial, True, opened_at, None, opened_at, event.stream_position
         )
+        if event.stream_position != 1:  # something came before the opening: not applied
+            self._rows[stream_id].unrecognized = (
+                f"{event.stream_position - 1} event(s) before the opening at position "
+                f"{event.stream_position}"
+            )
         self._index[stream_id] = len(self._order)
         self._order.append(stream_id)
         return OPENED
@@ -165,6 +194,7 @@ class BalancesProjection:
                 r.closed_at.isoformat() if r.closed_at else None,
                 r.last_activity_at.isoformat(),
                 r.revision,
+                r.unrecognized,
             ]
             for r in self
         ]
@@ -173,7 +203,7 @@ class BalancesProjection:
     def from_snapshot_state(cls, rows: list[list[Any]]) -> BalancesProjection:
         projection = cls()
         fromiso = datetime.fromisoformat
-        for account_id, customer, balance, is_open, opened, closed, last, revision in rows:
+        for account_id, customer, balance, is_open, opened, closed, last, revision, mark in rows:
             projection._rows[account_id] = AccountBalance(
                 account_id,
                 customer,
@@ -183,6 +213,7 @@ class BalancesProjection:
                 fromiso(closed) if closed else None,
                 fromiso(last),
                 int(revision),
+                None if mark is None else str(mark),
             )
             projection._index[account_id] = len(projection._order)
             projection._order.append(account_id)
