@@ -84,6 +84,9 @@ class TransferProcess:
         self._lock = threading.Lock()
         self._scanned_to = 0
         self._unfinished: dict[str, datetime] = {}
+        #: When this process first saw each unfinished transfer, by its own clock: the age
+        #: that counts when the transfer's stamp comes from a clock running ahead.
+        self._first_seen: dict[str, datetime] = {}
 
     def _now(self) -> datetime:
         return wire_precision(self._clock())
@@ -298,17 +301,26 @@ class TransferProcess:
         persisted read model) replaces the scan of every transfer event in the store, which at
         millions of events costs seconds.
         """
+        now = self._now()
         if candidates is None:
             self._scan()
         else:
             with self._lock:
                 self._unfinished.update(candidates)
         report = RecoveryReport()
-        # With no minimum age every unfinished transfer qualifies: comparing with a clock from
-        # another clerk's machine would skip transfers stamped by a clock running ahead.
-        cutoff = self._now() - older_than if older_than > timedelta(0) else None
+        # With no minimum age every unfinished transfer qualifies. Otherwise a transfer is due
+        # once it is old enough by its stamp, or has been seen unfinished here for that long:
+        # the stamp comes from another clerk's clock, which may run ahead (by an hour, or to
+        # 2099), and must not keep a transfer from recovery for longer than the minimum age.
+        cutoff = now - older_than if older_than > timedelta(0) else None
         with self._lock:
-            due = [tid for tid, at in self._unfinished.items() if cutoff is None or at <= cutoff]
+            for tid in self._unfinished:
+                self._first_seen.setdefault(tid, now)
+            due = [
+                tid
+                for tid, at in self._unfinished.items()
+                if cutoff is None or at <= cutoff or self._first_seen[tid] <= cutoff
+            ]
         for transfer_id in due:
             try:
                 state, _ = self._handler.current(transfer_id, TRANSFERS)
@@ -347,12 +359,14 @@ class TransferProcess:
                         self._unfinished[event.transfer_id] = event.requested_at
                     elif event is not None and not isinstance(event, transfers.TransferDebited):
                         self._unfinished.pop(event.transfer_id, None)
+                        self._first_seen.pop(event.transfer_id, None)
             if len(batch) < 1000:
                 return
 
     def _forget(self, transfer_id: str) -> None:
         with self._lock:
             self._unfinished.pop(transfer_id, None)
+            self._first_seen.pop(transfer_id, None)
 
 
 def _legs(state: transfers.TransferState) -> tuple[str, str]:
