@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bank_desktop.eventstore.errors import EventStoreError
+from bank_desktop.eventstore.errors import EventStoreError, StoreUnavailableError
 from bank_desktop.eventstore.port import RecordedEvent
 
 
@@ -46,6 +46,23 @@ class TransferInterruptedError(EventStoreError):
         self.transfer_id = transfer_id
         self.from_account_id = from_account_id
         self.cause = cause
+
+
+class TransferInterruptedUnavailableError(TransferInterruptedError, StoreUnavailableError):
+    """An interrupted transfer whose store was unavailable: still a ``StoreUnavailableError``,
+    so a caller that sends an unavailable request again under its id goes on doing so."""
+
+
+def transfer_interrupted(
+    transfer_id: str, from_account_id: str, cause: EventStoreError
+) -> TransferInterruptedError:
+    """The error for a recorded transfer stopped by ``cause``, of the same family as it."""
+    kind = (
+        TransferInterruptedUnavailableError
+        if isinstance(cause, StoreUnavailableError)
+        else TransferInterruptedError
+    )
+    return kind(transfer_id, from_account_id, cause)
 
 
 _REASSURANCE = re.compile(

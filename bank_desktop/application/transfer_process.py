@@ -27,7 +27,7 @@ from typing import Any
 from bank_desktop.application.clock import Clock, wire_precision
 from bank_desktop.application.command_handling import CommandHandler
 from bank_desktop.application.deciders import ACCOUNTS, TRANSFERS
-from bank_desktop.application.errors import TransferInterruptedError
+from bank_desktop.application.errors import transfer_interrupted
 from bank_desktop.application.event_codec import decode_transfer_event
 from bank_desktop.application.ids import internal_id, transfer_id_for
 from bank_desktop.application.request_claims import RequestClaims
@@ -141,7 +141,7 @@ class TransferProcess:
         try:
             final = self.drive(transfer_id, state)
         except EventStoreError as exc:  # recorded, perhaps debited: say so, never "nothing"
-            raise TransferInterruptedError(transfer_id, from_account_id, exc) from exc
+            raise transfer_interrupted(transfer_id, from_account_id, exc) from exc
         return self._outcome(final)
 
     def _precheck(self, request: transfers.RequestTransfer) -> None:

@@ -79,8 +79,9 @@ def test_a_clerks_day_by_keyboard(qtbot: QtBot, window: MainWindow) -> None:
     account = open_account(qtbot, window, "cust-123", "100")
     assert balance(window, account) == Decimal("100.00")
 
-    money(qtbot, Qt.Key.Key_F2, "50", "Paycheck")
+    deposit = money(qtbot, Qt.Key.Key_F2, "50", "Paycheck")
     qtbot.waitUntil(lambda: balance(window, account) == Decimal("150.00"))
+    qtbot.waitUntil(lambda: gone(deposit))  # the live feed may show it before the answer
     qtbot.waitUntil(lambda: window.ledger_model.rowCount() == 2)  # the new line, at once
 
     # An overdraft: refused inline, the dialog stays open with the input kept.
@@ -286,8 +287,9 @@ def test_transfer_target_completes_by_customer(qtbot: QtBot, window: MainWindow)
 
 def test_statement_export_by_keyboard(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     account = open_account(qtbot, window, "cust-1", "100")
-    money(qtbot, Qt.Key.Key_F2, "23.45", "Interest")
+    deposit = money(qtbot, Qt.Key.Key_F2, "23.45", "Interest")
     qtbot.waitUntil(lambda: balance(window, account) == Decimal("123.45"))
+    qtbot.waitUntil(lambda: gone(deposit))  # the live feed may show it before the answer
     press(qtbot, Qt.Key.Key_E, CTRL)
     dialog = active_dialog(qtbot)
     path_field = dialog.findChild(QLineEdit, "statementPathEdit")
