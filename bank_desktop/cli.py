@@ -2,19 +2,27 @@
 
 Exit codes: 0 done, 1 refused by a business rule, 2 bad usage or configuration, 3 the store
 is unavailable.
+
+Every command that writes carries a request id (``--request-id``, or a fresh one): when the
+store fails under it, the outcome is unknown, and the error names the id with the exact
+command that finishes the same operation. Running that again can never apply it twice; a plain
+retry without the id would be a second request (a second transfer, once recovery has finished
+the first).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import sys
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import Final, TextIO
 
 from bank_desktop import __version__
 from bank_desktop.application import BankService
 from bank_desktop.application.demo_data import fill_demo_data
+from bank_desktop.application.ids import new_command_id
 from bank_desktop.application.projections import load_ledger, load_read_model
 from bank_desktop.config import Settings, resolve_settings
 from bank_desktop.console import print_store_notices, report_store_failure
@@ -30,6 +38,9 @@ from bank_desktop.eventstore import (
 )
 
 _log = logging.getLogger("bank_desktop")
+
+#: Commands that write, and so carry a request id.
+_WRITES: Final = frozenset({"open", "deposit", "withdraw", "transfer", "close"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,6 +205,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             out=out,
             accept_store_reset=args.accept_store_reset,
         )
+    if args.command in _WRITES and not args.request_id:
+        args.request_id = new_command_id()  # named on failure, so a retry resumes, not repeats
     try:
         store = open_known_store(
             settings.store_url,
@@ -210,13 +223,38 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         print(f"refused: {exc.message}", file=sys.stderr)
         return 1
     except EventStoreError as exc:
-        return report_store_failure(exc)
+        code = report_store_failure(exc)
+        if args.command in _WRITES:
+            raw = list(argv) if argv is not None else sys.argv[1:]
+            print(resume_advice(raw, args.request_id), file=sys.stderr)
+        return code
     except TypeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:
         remember_store(store, settings.data_dir)
         store.close()
+
+
+def resume_advice(argv: Sequence[str], request_id: str) -> str:
+    """What to tell a clerk whose write met a store failure: the request id, and the exact
+    command (their own arguments plus that id) that finishes the same operation once."""
+    shown: list[str] = []
+    redacted = False
+    after_store = False
+    for word in argv:
+        masked = redact_url(word) if after_store or word.startswith("--store=") else word
+        redacted = redacted or masked != word
+        after_store = word == "--store"
+        shown.append(masked)
+    if "--request-id" not in argv and not any(w.startswith("--request-id=") for w in argv):
+        shown += ["--request-id", request_id]
+    note = " (with the store's password where *** stands)" if redacted else ""
+    return (
+        f"The outcome is not known yet; request id {request_id}. To finish this operation, "
+        f"run exactly this{note}; it is never applied twice:\n  "
+        + shlex.join(["bank-desktop", *shown])
+    )
 
 
 def _deploy(url: str, *, dry_run: bool, config: str | None, out: TextIO) -> int:
@@ -301,8 +339,15 @@ def _print_accounts(
         print(f"notice: {notice}", file=sys.stderr)
     model = loaded.model
     total = model.balances.total()
+    unreadable = model.balances.unreadable()
+    left_out = (
+        f" ({unreadable:,} account{'s' if unreadable != 1 else ''} whose history this version "
+        "cannot read left out)"
+        if unreadable
+        else ""
+    )
     say(
-        f"{len(model.balances):,} accounts, total {format_money(total)}, "
+        f"{len(model.balances):,} accounts, total {format_money(total)}{left_out}, "
         f"{len(model.transfers.unfinished())} transfers in flight, "
         f"events to {model.checkpoint:,} ({redact_url(store.url)})"
     )
@@ -311,9 +356,12 @@ def _print_accounts(
             say(f"… {len(model.balances) - limit:,} more")
             break
         status = "open" if row.is_open else "closed"
+        # A balance that ignores part of the history is no balance: show the mark instead.
+        shown = format_money(row.balance) if row.unrecognized is None else "unknown"
         say(
-            f"{row.account_id:<22} {row.customer_id:<14} {format_money(row.balance):>16} "
+            f"{row.account_id:<22} {row.customer_id:<14} {shown:>16} "
             f"{status:<6} {row.last_activity_at:%Y-%m-%d %H:%M}"
+            + (f"  (cannot read: {row.unrecognized})" if row.unrecognized else "")
         )
 
 
@@ -322,13 +370,25 @@ def _print_account(
 ) -> None:
     state = bank.get_account(account_id)
     status = "open" if state.is_open else "closed"
-    say(f"{account_id}  customer {state.customer_id}  {status}  {format_money(state.balance)}")
-    for entry in load_ledger(store, account_id).entries:
+    if state.unrecognized is not None:
+        say(f"{account_id}  customer {state.customer_id}  {status}  balance unknown")
+        say(f"  this version cannot read its history: {state.unrecognized}")
+    else:
+        say(f"{account_id}  customer {state.customer_id}  {status}  {format_money(state.balance)}")
+    ledger = load_ledger(store, account_id)
+    for entry in ledger.entries:
         amount = format_money(entry.amount) if entry.amount else ""
+        # From the first event it cannot read on, a running balance ignores part of history.
+        unread = (
+            ledger.unrecognized_at is not None and entry.stream_position > ledger.unrecognized_at
+        )
+        running = "unknown" if unread else format_money(entry.balance)
         say(
             f"{entry.occurred_at:%Y-%m-%d %H:%M:%S}  {entry.kind:<12} {amount:>14} "
-            f"{format_money(entry.balance):>14}  {entry.clerk_id or '':<12} {entry.description}"
+            f"{running:>14}  {entry.clerk_id or '':<12} {entry.description}"
         )
+    if ledger.unrecognized is not None:
+        say(f"  not shown: {ledger.unrecognized} (this version cannot read it)")
 
 
 if __name__ == "__main__":  # pragma: no cover

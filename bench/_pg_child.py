@@ -33,6 +33,8 @@ def main() -> None:
         stamp = now_ns()  # first thing: the moment the page reached the consumer
         with changed:
             for event in batch:
+                if event.type != "money.deposited":
+                    continue  # the request id's claim comes first; the deposit is what counts
                 command_id = event.metadata.get("commandId")
                 if isinstance(command_id, str):
                     received[command_id] = stamp

@@ -10,7 +10,7 @@ from bank_desktop.application.command_handling import (
     handle_command,
 )
 from bank_desktop.application.deciders import ACCOUNTS, TRANSFERS, Decider
-from bank_desktop.application.errors import MalformedEventError
+from bank_desktop.application.errors import MalformedEventError, TransferInterruptedError
 from bank_desktop.application.subscription import (
     SubscriptionRunner,
     SubscriptionState,
@@ -31,5 +31,6 @@ __all__ = [
     "SubscriptionRunner",
     "SubscriptionState",
     "SubscriptionStatus",
+    "TransferInterruptedError",
     "handle_command",
 ]

@@ -1,7 +1,10 @@
 """``BankService``: the facade the window, the HTTP API, scripts and tests all use.
 
 Amounts go in as text, ``Decimal`` or ``int`` (a float raises ``TypeError``); every command
-takes an optional ``command_id`` idempotency key, and every event records the clerk.
+takes an optional ``command_id`` idempotency key, and every event records the clerk. A key the
+caller gives names one request forever: it is claimed in the store before the command runs
+(:mod:`~bank_desktop.application.request_claims`), so reusing it for anything else is refused
+on every stream and in every process.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from bank_desktop.application.clock import Clock, system_clock, wire_precision
 from bank_desktop.application.command_handling import CommandHandler, RetryPolicy
 from bank_desktop.application.deciders import ACCOUNTS
 from bank_desktop.application.ids import account_id_for, checked_command_id
+from bank_desktop.application.request_claims import RequestClaims
 from bank_desktop.application.transfer_process import RecoveryReport, StepObserver, TransferProcess
 from bank_desktop.domain import accounts
 from bank_desktop.domain.errors import AccountNotFoundError, ValidationError
@@ -41,8 +45,13 @@ class BankService:
         self._clerk_id = required_text(clerk_id, "Clerk id", max_length=64)
         self._clock = clock
         self._handler = CommandHandler(store, cache_size=cache_size, retry=retry)
+        self._claims = RequestClaims(store)
         self._transfers = TransferProcess(
-            self._handler, clock=clock, metadata=self._metadata, on_step=on_transfer_step
+            self._handler,
+            clock=clock,
+            metadata=self._metadata,
+            on_step=on_transfer_step,
+            claims=self._claims,
         )
 
     @property
@@ -65,14 +74,20 @@ class BankService:
         return wire_precision(self._clock())
 
     def _run(
-        self, account_id: str, command: accounts.AccountCommand, command_id: str
+        self, account_id: str, command: accounts.AccountCommand, command_id: str, *, claim: bool
     ) -> accounts.AccountState:
+        """Run an account command; ``claim``: the id came from the caller, so bind it to this
+        request before anything is written."""
+        metadata = self._metadata(command_id, command_id)
         return self._handler.execute(
             account_id,
             command,
             ACCOUNTS,
             command_id=command_id,
-            metadata=self._metadata(command_id, command_id),
+            metadata=metadata,
+            before_write=self._claims.binder(command_id, account_id, command, metadata)
+            if claim
+            else None,
         ).state
 
     # ── commands ──────────────────────────────────────────────────────────────────────────
@@ -88,9 +103,8 @@ class BankService:
         amount = parse_money(initial_balance, field="Initial balance")
         key = checked_command_id(command_id)
         account_id = account_id_for(key)
-        self._run(
-            account_id, accounts.OpenAccount(account_id, customer_id, amount, self._now()), key
-        )
+        command = accounts.OpenAccount(account_id, customer_id, amount, self._now())
+        self._run(account_id, command, key, claim=command_id is not None)
         return account_id
 
     def deposit(
@@ -106,7 +120,7 @@ class BankService:
         account = _account_id(account_id)
         key = checked_command_id(command_id)
         command = accounts.DepositMoney(account, value, description, self._now())
-        return self._run(account, command, key).balance
+        return self._run(account, command, key, claim=command_id is not None).balance
 
     def withdraw(
         self,
@@ -121,7 +135,7 @@ class BankService:
         account = _account_id(account_id)
         key = checked_command_id(command_id)
         command = accounts.WithdrawMoney(account, value, description, self._now())
-        return self._run(account, command, key).balance
+        return self._run(account, command, key, claim=command_id is not None).balance
 
     def transfer(
         self,
@@ -137,7 +151,9 @@ class BankService:
         source = _account_id(from_account_id, "Source account")
         target = _account_id(to_account_id, "Target account")
         key = checked_command_id(command_id)
-        return self._transfers.start(source, target, value, description, command_id=key)
+        return self._transfers.start(
+            source, target, value, description, command_id=key, claim=command_id is not None
+        )
 
     def close_account(
         self, account_id: str, reason: str | None = None, *, command_id: str | None = None
@@ -145,7 +161,8 @@ class BankService:
         """Close an account; only possible at a zero balance."""
         account = _account_id(account_id)
         key = checked_command_id(command_id)
-        self._run(account, accounts.CloseAccount(account, reason, self._now()), key)
+        command = accounts.CloseAccount(account, reason, self._now())
+        self._run(account, command, key, claim=command_id is not None)
 
     # ── queries and upkeep ────────────────────────────────────────────────────────────────
 

@@ -15,6 +15,12 @@ The cache indexes them per stream, so a repeated command id returns the first re
 writing, and the same id with a different request is refused. Because every later write to the
 stream moves its position, a repeat sent through any process is detected: either its cache
 already holds the id, or its stale append conflicts and the catch-up reads it.
+
+Command ids live in two namespaces (:mod:`~bank_desktop.application.ids`): a client's text, and
+the application's own steps (:class:`ScopedCommandId`). The index is keyed by both, so a client
+id never matches an internal step, and a replayed internal step is never refused over its
+request hash (it is the same step by construction; only a client can reuse an id for another
+request).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from bank_desktop.application.deciders import Decider
+from bank_desktop.application.ids import CommandKey, command_key, command_metadata
 from bank_desktop.domain.errors import CommandIdReusedError, DomainError
 from bank_desktop.eventstore.errors import ConcurrencyError
 from bank_desktop.eventstore.port import (
@@ -89,7 +96,7 @@ class _View(Generic[S]):
 
     state: S
     position: int
-    commands: dict[str, _CommandRecord[S]]
+    commands: dict[CommandKey, _CommandRecord[S]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +106,7 @@ class _Attempt(Generic[C, E, S]):
     stream_id: str
     command: C
     decider: Decider[C, E, S]
-    command_id: str
+    command_id: CommandKey
     fingerprint: str
 
 
@@ -162,12 +169,22 @@ class CommandHandler:
         command: C,
         decider: Decider[C, E, S],
         *,
-        command_id: str,
+        command_id: CommandKey,
         metadata: Mapping[str, Any],
+        before_write: Callable[[], None] | None = None,
     ) -> CommandResult[S]:
-        """Decide and append ``command``; see the module docstring for the guarantees."""
+        """Decide and append ``command``; see the module docstring for the guarantees.
+
+        ``before_write`` runs once, after the command was decided and before its events are
+        first appended (never for a refusal or a replay): where a client's request id is
+        bound to its request, so that a refused command writes nothing at all.
+        """
         fingerprint = command_fingerprint(command)
-        event_metadata = {**metadata, "commandId": command_id, "requestHash": fingerprint}
+        event_metadata = {
+            **metadata,
+            **command_metadata(command_id),
+            "requestHash": fingerprint,
+        }
         view = self._cached(stream_id, decider)
         fresh = view is None
         if view is None:
@@ -192,6 +209,9 @@ class CommandHandler:
             if not decided:
                 return CommandResult(stream_id, (), view.state, view.position)
             new_events = [NewEvent(*decider.encode(event), event_metadata) for event in decided]
+            if before_write is not None:
+                before_write()
+                before_write = None
             try:
                 result = self._store.append(stream_id, new_events, view.position or NO_STREAM)
             except ConcurrencyError:
@@ -303,9 +323,13 @@ class CommandHandler:
         return view
 
     def _replay(
-        self, stream_id: str, command_id: str, fingerprint: str, record: _CommandRecord[S]
+        self, stream_id: str, command_id: CommandKey, fingerprint: str, record: _CommandRecord[S]
     ) -> CommandResult[S]:
-        if record.fingerprint is not None and record.fingerprint != fingerprint:
+        if (
+            isinstance(command_id, str)
+            and record.fingerprint is not None
+            and record.fingerprint != fingerprint
+        ):
             raise CommandIdReusedError(command_id)
         events = self._store.read_stream(
             stream_id, after=record.first - 1, limit=record.last - record.first + 1
@@ -320,8 +344,8 @@ def _fold(view: _View[S], events: list[RecordedEvent], decider: Decider[Any, Any
         event = decider.decode(recorded)
         if event is not None:
             state = decider.evolve(state, event)
-        command_id = recorded.metadata.get("commandId")
-        if not isinstance(command_id, str):
+        command_id = command_key(recorded)
+        if command_id is None:
             continue
         position = recorded.stream_position
         record = commands.get(command_id)
@@ -341,7 +365,7 @@ def handle_command(
     command: C,
     decider: Decider[C, E, S],
     *,
-    command_id: str,
+    command_id: CommandKey,
     metadata: Mapping[str, Any] | None = None,
     handler: CommandHandler | None = None,
 ) -> CommandResult[S]:

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from bank_desktop.application.event_codec import (
-    decode_account_event,
-    decode_transfer_event,
-    encode_account_event,
-    encode_transfer_event,
+    decode_account_history,
+    decode_transfer_history,
+    encode_account_history,
+    encode_transfer_history,
 )
 from bank_desktop.domain import accounts, transfers
 from bank_desktop.eventstore.port import RecordedEvent
@@ -32,22 +32,26 @@ class Decider(Generic[C, E, S]):
     decode: Callable[[RecordedEvent], E | None]
 
 
-ACCOUNTS: Decider[accounts.AccountCommand, accounts.AccountEvent, accounts.AccountState] = Decider(
-    name="account",
-    decide=accounts.decide,
-    evolve=accounts.evolve,
-    initial_state=accounts.initial_state,
-    encode=encode_account_event,
-    decode=decode_account_event,
+# Every stored event of a stream reaches ``evolve``: one of a type the decider does not know is
+# an UnrecognizedEvent the decider refuses on (skipping it once allowed an overdraft).
+ACCOUNTS: Decider[accounts.AccountCommand, accounts.AccountHistoryEvent, accounts.AccountState] = (
+    Decider(
+        name="account",
+        decide=accounts.decide,
+        evolve=accounts.evolve,
+        initial_state=accounts.initial_state,
+        encode=encode_account_history,
+        decode=decode_account_history,
+    )
 )
 
-TRANSFERS: Decider[transfers.TransferCommand, transfers.TransferEvent, transfers.TransferState] = (
-    Decider(
-        name="transfer",
-        decide=transfers.decide,
-        evolve=transfers.evolve,
-        initial_state=transfers.initial_state,
-        encode=encode_transfer_event,
-        decode=decode_transfer_event,
-    )
+TRANSFERS: Decider[
+    transfers.TransferCommand, transfers.TransferHistoryEvent, transfers.TransferState
+] = Decider(
+    name="transfer",
+    decide=transfers.decide,
+    evolve=transfers.evolve,
+    initial_state=transfers.initial_state,
+    encode=encode_transfer_history,
+    decode=decode_transfer_history,
 )

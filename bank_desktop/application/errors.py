@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from bank_desktop.eventstore.errors import StoreDamagedError
+import re
+
+from bank_desktop.eventstore.errors import (
+    EventStoreError,
+    StoreDamagedError,
+    StoreUnavailableError,
+)
 from bank_desktop.eventstore.port import RecordedEvent
 
 
@@ -24,3 +30,55 @@ class MalformedEventError(StoreDamagedError):
         self.stream_position = event.stream_position
         self.global_position = event.global_position
         self.problem = problem
+
+
+class TransferInterruptedError(EventStoreError):
+    """A recorded transfer could not be driven to its end because the store failed.
+
+    Its money may have left the source: the message says so instead of repeating the store
+    error's own reassurance ("nothing was saved"), which was about one write, not the transfer.
+    Recovery (or the same request sent again with its request id) finishes it, exactly once.
+    """
+
+    def __init__(self, transfer_id: str, from_account_id: str, cause: EventStoreError) -> None:
+        super().__init__(
+            f"Transfer {transfer_id} was recorded but not finished: {_without_reassurance(cause)} "
+            f"The money may already have left {from_account_id}; it is never lost and never "
+            "moved twice: recovery completes the transfer or returns the money, and sending the "
+            "same request again with its request id finishes it now."
+        )
+        self.transfer_id = transfer_id
+        self.from_account_id = from_account_id
+        self.cause = cause
+
+
+class TransferInterruptedUnavailableError(TransferInterruptedError, StoreUnavailableError):
+    """An interrupted transfer whose store was unavailable: still a ``StoreUnavailableError``,
+    so a caller that sends an unavailable request again under its id goes on doing so."""
+
+
+def transfer_interrupted(
+    transfer_id: str, from_account_id: str, cause: EventStoreError
+) -> TransferInterruptedError:
+    """The error for a recorded transfer stopped by ``cause``, of the same family as it."""
+    kind = (
+        TransferInterruptedUnavailableError
+        if isinstance(cause, StoreUnavailableError)
+        else TransferInterruptedError
+    )
+    return kind(transfer_id, from_account_id, cause)
+
+
+_REASSURANCE = re.compile(
+    r"[^.;]*\bnothing (?:was|has been|is) (?:changed|saved|written)\b[^.;]*[.;]?", re.I
+)
+
+
+def _without_reassurance(cause: BaseException) -> str:
+    """The store error's text without its "nothing was saved": true of its one write, false
+    of a transfer whose debit is done."""
+    text = _REASSURANCE.sub("", str(cause)).strip()
+    text = re.sub(r";\s*(?=[A-Z])", ". ", re.sub(r"\s{2,}", " ", text)).strip(" ;")
+    if not text:
+        return "the store failed."
+    return text if text.endswith(".") else f"{text}."

@@ -15,6 +15,7 @@ from typing import Any
 from bank_desktop.application import wire_fields as f
 from bank_desktop.domain import accounts as acc
 from bank_desktop.domain import transfers as tr
+from bank_desktop.domain.history import UnrecognizedEvent
 from bank_desktop.eventstore.port import RecordedEvent
 
 Data = dict[str, Any]
@@ -220,3 +221,32 @@ def decode_transfer_event(event: RecordedEvent) -> tr.TransferEvent | None:
     """The domain event, None for a type transfers do not know, or MalformedEventError."""
     decoder = _TRANSFER_DECODERS.get(event.type)
     return None if decoder is None else decoder(event, f.payload(event))
+
+
+# ── for the deciders: every stored event counts ──────────────────────────────────────────
+
+
+def decode_account_history(event: RecordedEvent) -> acc.AccountHistoryEvent:
+    """Like :func:`decode_account_event`, but a type accounts do not know is an
+    :class:`UnrecognizedEvent` for the decider to refuse on, never skipped."""
+    decoded = decode_account_event(event)
+    return UnrecognizedEvent(event.type, event.stream_position) if decoded is None else decoded
+
+
+def decode_transfer_history(event: RecordedEvent) -> tr.TransferHistoryEvent:
+    """Like :func:`decode_transfer_event`, for the transfer decider."""
+    decoded = decode_transfer_event(event)
+    return UnrecognizedEvent(event.type, event.stream_position) if decoded is None else decoded
+
+
+def encode_account_history(event: acc.AccountHistoryEvent) -> tuple[str, Data]:
+    """Deciders only ever decide known events; an unrecognized one is never written back."""
+    if isinstance(event, UnrecognizedEvent):
+        raise TypeError(f"{event.describe()} is not ours to write")
+    return encode_account_event(event)
+
+
+def encode_transfer_history(event: tr.TransferHistoryEvent) -> tuple[str, Data]:
+    if isinstance(event, UnrecognizedEvent):
+        raise TypeError(f"{event.describe()} is not ours to write")
+    return encode_transfer_event(event)

@@ -1,13 +1,69 @@
-"""Identifiers derived from command ids, so a repeated command names the same account/transfer."""
+"""Identifiers: ids derived from command ids, and the two namespaces of command ids.
+
+A command id names one request forever, and command handling applies a command at most once
+per id and stream. Ids come from two places that must never meet:
+
+- **client ids** (``str``): what a clerk's form, ``--request-id`` or an ``Idempotency-Key``
+  sends, checked by :func:`checked_command_id`;
+- **internal ids** (:class:`ScopedCommandId`): what the application derives for steps of its
+  own, such as a transfer's debit, credit and refund (``internal_id(transfer_id, "credit")``)
+  or, later, the execution of an approved request. They are recorded as
+  ``commandId: <value>, commandScope: "internal"`` and indexed as a ``ScopedCommandId``, which
+  is never equal to a ``str``: no client id can claim, replay or block an internal step,
+  whatever text it holds, even one written by an older version that had no scopes.
+
+Client ids of the shape of an internal id (``<derived id>:<anything>``, e.g.
+``transfer-3kq7x2m9v1ab:credit``) are refused as reserved (:class:`CommandIdReservedError`),
+so an id in the event log always means what it looks like, and a desk still running the
+previous version (which looks internal steps up by that text alone) cannot be misled by a
+client of this one.
+
+The previous version recorded a transfer's steps under the same text with no scope. Such an
+event is still an internal step (:func:`command_key`) when its data names the transfer the id
+is derived from (``transferId``): only the transfer process writes that field, so a client's
+deposit that merely carries the text stays a client id.
+"""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
 
-from bank_desktop.domain.errors import ValidationError
+from bank_desktop.domain.errors import CommandIdReservedError, ValidationError
 from bank_desktop.domain.text import required_text
-from bank_desktop.eventstore.port import new_event_id
+from bank_desktop.eventstore.port import RecordedEvent, new_event_id
+
+#: Metadata key naming the namespace of ``commandId`` (absent: a client id).
+SCOPE_KEY: Final = "commandScope"
+#: The namespace of the application's own steps.
+INTERNAL: Final = "internal"
+#: Kinds of ids derived from command ids by this module (``<kind>-`` + 12 base32 characters).
+#: A kind added here (e.g. for approvals) makes ``<its id>:…`` reserved at once.
+DERIVED_KINDS: Final = ("account", "transfer")
+_DERIVED_ID: Final = re.compile(rf"(?:{'|'.join(DERIVED_KINDS)})-[a-z2-7]{{12}}")
+#: Steps the transfer process of the previous version recorded as ``<transfer id>:<step>``.
+_LEGACY_TRANSFER_STEPS: Final = frozenset(
+    {"debit", "credit", "refund", "record-debit", "complete", "reject", "reverse"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ScopedCommandId:
+    """A command id outside the clients' namespace; never equal to any ``str``."""
+
+    scope: str
+    value: str
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: How command handling names a command: a client's text, or an id in another namespace.
+CommandKey = str | ScopedCommandId
 
 
 def new_command_id() -> str:
@@ -20,7 +76,49 @@ def checked_command_id(command_id: str | None) -> str:
         return new_command_id()
     if not isinstance(command_id, str):
         raise ValidationError("Request id must be text.", {"field": "commandId"})
-    return required_text(command_id, "Request id", max_length=200)
+    cleaned = required_text(command_id, "Request id", max_length=200)
+    if is_reserved(cleaned):
+        raise CommandIdReservedError(cleaned)
+    return cleaned
+
+
+def is_reserved(command_id: str) -> bool:
+    """Whether a client id has the shape of an internal one (``<derived id>:<anything>``)."""
+    owner, colon, _ = command_id.partition(":")
+    return bool(colon) and _DERIVED_ID.fullmatch(owner) is not None
+
+
+def internal_id(owner: str, step: str) -> ScopedCommandId:
+    """The id of ``step`` of the process ``owner`` (a derived id) in the internal namespace.
+
+    The text is ``<owner>:<step>``, what the previous version used for transfer steps, so a
+    desk not yet upgraded finds a step this version recorded and never applies it twice.
+    """
+    return ScopedCommandId(INTERNAL, f"{owner}:{step}")
+
+
+def command_metadata(command_id: CommandKey) -> dict[str, str]:
+    """The metadata fields that record ``command_id`` on each event of its command."""
+    if isinstance(command_id, ScopedCommandId):
+        return {"commandId": command_id.value, SCOPE_KEY: command_id.scope}
+    return {"commandId": command_id}
+
+
+def command_key(event: RecordedEvent) -> CommandKey | None:
+    """The command id a stored event was written under, in its namespace (None: no id)."""
+    metadata: Mapping[str, Any] = event.metadata
+    command_id = metadata.get("commandId")
+    if type(command_id) is not str:
+        return None
+    scope = metadata.get(SCOPE_KEY)
+    if scope is not None:  # ours, or a namespace of a newer version: never a client's
+        return ScopedCommandId(scope if type(scope) is str else repr(scope), command_id)
+    owner, colon, step = command_id.partition(":")
+    if colon and step in _LEGACY_TRANSFER_STEPS:
+        data = event.data
+        if type(data) is dict and data.get("transferId") == owner:
+            return ScopedCommandId(INTERNAL, command_id)  # the previous version's step
+    return command_id
 
 
 def _digest(kind: str, command_id: str) -> str:

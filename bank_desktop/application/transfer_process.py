@@ -1,10 +1,13 @@
 """The transfer process: moves money between two account streams, step by durable step.
 
-Every step is a command with an id derived from the transfer id, so any driver (the clerk's
-process, or a recovering one after a crash) can run any step again and the store applies it at
-most once. The debit leg's outcome is fenced in the source account's own stream: either the
-withdrawal or a recorded refusal consumes its command id, so two drivers can never disagree on
-whether the money left. From there on the process only moves forward:
+Every step is a command with an id derived from the transfer id in the internal namespace
+(:func:`~bank_desktop.application.ids.internal_id`), so any driver (the clerk's process, or a
+recovering one after a crash) can run any step again and the store applies it at most once, and
+no client id can take a step's place: not to block the credit or the refund (money stuck), not
+to turn a transfer into rejected or reversed. The debit leg's outcome is fenced in the source
+account's own stream: either the withdrawal or a recorded refusal consumes its command id, so
+two drivers can never disagree on whether the money left. From there on the process only moves
+forward:
 
     requested ─debit─▶ debited ─credit─▶ completed
         │                 └──refund──▶ reversed
@@ -24,19 +27,24 @@ from typing import Any
 from bank_desktop.application.clock import Clock, wire_precision
 from bank_desktop.application.command_handling import CommandHandler
 from bank_desktop.application.deciders import ACCOUNTS, TRANSFERS
+from bank_desktop.application.errors import transfer_interrupted
 from bank_desktop.application.event_codec import decode_transfer_event
-from bank_desktop.application.ids import transfer_id_for
+from bank_desktop.application.ids import internal_id, transfer_id_for
+from bank_desktop.application.request_claims import RequestClaims
 from bank_desktop.domain import accounts, transfers
 from bank_desktop.domain.errors import (
     DomainError,
     IllegalStateError,
     TransferReversedError,
+    UnreadableHistoryError,
     ValidationError,
 )
 from bank_desktop.eventstore.errors import EventStoreError
 
 _log = logging.getLogger(__name__)
 
+#: The longest reason a rejection or reversal records (the transfer decider's limit).
+_REASON_LIMIT = 500
 #: Called after every durable step with (transfer id, step name): tracing, and crash tests.
 StepObserver = Callable[[str, str], None]
 MetadataFactory = Callable[[str, str], Mapping[str, Any]]
@@ -66,14 +74,19 @@ class TransferProcess:
         clock: Clock,
         metadata: MetadataFactory,
         on_step: StepObserver | None = None,
+        claims: RequestClaims | None = None,
     ) -> None:
         self._handler = handler
+        self._claims = claims
         self._clock = clock
         self._metadata = metadata
         self._on_step = on_step
         self._lock = threading.Lock()
         self._scanned_to = 0
         self._unfinished: dict[str, datetime] = {}
+        #: When this process first saw each unfinished transfer, by its own clock: the age
+        #: that counts when the transfer's stamp comes from a clock running ahead.
+        self._first_seen: dict[str, datetime] = {}
 
     def _now(self) -> datetime:
         return wire_precision(self._clock())
@@ -92,8 +105,13 @@ class TransferProcess:
         description: str | None,
         *,
         command_id: str,
+        claim: bool = False,
     ) -> str:
-        """Run a transfer to its end; returns its id or raises why it did not complete."""
+        """Run a transfer to its end; returns its id or raises why it did not complete.
+
+        ``claim``: the id came from a client; it is bound to this request before anything is
+        written (see :mod:`~bank_desktop.application.request_claims`).
+        """
         transfer_id = transfer_id_for(command_id)
         at = self._now()
         request = transfers.RequestTransfer(
@@ -103,16 +121,27 @@ class TransferProcess:
         if position == 0:
             transfers.decide(request, state)  # same account, non-positive amount: refused here
             self._precheck(request)
+        metadata = self._metadata(transfer_id, command_id)
+        bind = None
+        if claim and self._claims is not None:
+            bind = self._claims.binder(command_id, transfer_id, request, metadata)
         result = self._handler.execute(
             transfer_id,
             request,
             TRANSFERS,
             command_id=command_id,
-            metadata=self._metadata(transfer_id, command_id),
+            metadata=metadata,
+            before_write=bind,
         )
-        if not result.replayed:
+        state = result.state
+        if result.replayed:  # a repeat: go on from where the transfer stands now
+            state, _ = self._handler.current(transfer_id, TRANSFERS)
+        else:
             self._step(transfer_id, "requested")
-        final = self.drive(transfer_id, result.state)
+        try:
+            final = self.drive(transfer_id, state)
+        except EventStoreError as exc:  # recorded, perhaps debited: say so, never "nothing"
+            raise transfer_interrupted(transfer_id, from_account_id, exc) from exc
         return self._outcome(final)
 
     def _precheck(self, request: transfers.RequestTransfer) -> None:
@@ -143,6 +172,8 @@ class TransferProcess:
     def drive(self, transfer_id: str, state: transfers.TransferState) -> transfers.TransferState:
         """Run the remaining steps of one transfer until it is finished."""
         while True:
+            if state.unrecognized is not None:  # where it stands is not known: move no money
+                raise UnreadableHistoryError(transfer_id, "Transfer", state.unrecognized)
             step = transfers.next_step(state)
             if step == "done":
                 self._forget(transfer_id)
@@ -167,12 +198,13 @@ class TransferProcess:
                 source,
                 command,
                 ACCOUNTS,
-                command_id=f"{transfer_id}:debit",
+                command_id=internal_id(transfer_id, "debit"),
                 metadata=self._metadata(transfer_id, transfer_id),
             )
         except DomainError as refusal:  # the source account does not exist at all
             return self._advance(
-                transfers.RejectTransfer(transfer_id, refusal.message, self._now()), "reject"
+                transfers.RejectTransfer(transfer_id, refusal.message[:_REASON_LIMIT], self._now()),
+                "reject",
             )
         refusal_reason = _refusal_reason(result.events)
         if refusal_reason is not None:
@@ -192,10 +224,12 @@ class TransferProcess:
                 target,
                 self._credit(transfer_id, state, self._now()),
                 ACCOUNTS,
-                command_id=f"{transfer_id}:credit",
+                command_id=internal_id(transfer_id, "credit"),
                 metadata=self._metadata(transfer_id, transfer_id),
             )
         except DomainError as refusal:  # target missing or closed: permanent, so pay back
+            # The refund is a compensation: no client id can take its internal id, and the
+            # decider books it even on a closed source, so nothing here can refuse it.
             self._step(transfer_id, "credit-refused")
             self._handler.execute(
                 source,
@@ -208,12 +242,13 @@ class TransferProcess:
                     self._now(),
                 ),
                 ACCOUNTS,
-                command_id=f"{transfer_id}:refund",
+                command_id=internal_id(transfer_id, "refund"),
                 metadata=self._metadata(transfer_id, transfer_id),
             )
             self._step(transfer_id, "refunded")
+            reason = refusal.message[:_REASON_LIMIT]  # the reversal must record, whatever it says
             return self._advance(
-                transfers.ReverseTransfer(transfer_id, refusal.message, self._now()), "reverse"
+                transfers.ReverseTransfer(transfer_id, reason, self._now()), "reverse"
             )
         self._step(transfer_id, "credited")
         return self._advance(transfers.CompleteTransfer(transfer_id, self._now()), "complete")
@@ -239,9 +274,11 @@ class TransferProcess:
                 transfer_id,
                 command,
                 TRANSFERS,
-                command_id=f"{transfer_id}:{name}",
+                command_id=internal_id(transfer_id, name),
                 metadata=self._metadata(transfer_id, transfer_id),
             )
+        except UnreadableHistoryError:
+            raise
         except IllegalStateError:
             # Another driver recorded this step first; carry on from what it wrote.
             state, _ = self._handler.current(transfer_id, TRANSFERS)
@@ -264,17 +301,26 @@ class TransferProcess:
         persisted read model) replaces the scan of every transfer event in the store, which at
         millions of events costs seconds.
         """
+        now = self._now()
         if candidates is None:
             self._scan()
         else:
             with self._lock:
                 self._unfinished.update(candidates)
         report = RecoveryReport()
-        # With no minimum age every unfinished transfer qualifies: comparing with a clock from
-        # another clerk's machine would skip transfers stamped by a clock running ahead.
-        cutoff = self._now() - older_than if older_than > timedelta(0) else None
+        # With no minimum age every unfinished transfer qualifies. Otherwise a transfer is due
+        # once it is old enough by its stamp, or has been seen unfinished here for that long:
+        # the stamp comes from another clerk's clock, which may run ahead (by an hour, or to
+        # 2099), and must not keep a transfer from recovery for longer than the minimum age.
+        cutoff = now - older_than if older_than > timedelta(0) else None
         with self._lock:
-            due = [tid for tid, at in self._unfinished.items() if cutoff is None or at <= cutoff]
+            for tid in self._unfinished:
+                self._first_seen.setdefault(tid, now)
+            due = [
+                tid
+                for tid, at in self._unfinished.items()
+                if cutoff is None or at <= cutoff or self._first_seen[tid] <= cutoff
+            ]
         for transfer_id in due:
             try:
                 state, _ = self._handler.current(transfer_id, TRANSFERS)
@@ -313,12 +359,14 @@ class TransferProcess:
                         self._unfinished[event.transfer_id] = event.requested_at
                     elif event is not None and not isinstance(event, transfers.TransferDebited):
                         self._unfinished.pop(event.transfer_id, None)
+                        self._first_seen.pop(event.transfer_id, None)
             if len(batch) < 1000:
                 return
 
     def _forget(self, transfer_id: str) -> None:
         with self._lock:
             self._unfinished.pop(transfer_id, None)
+            self._first_seen.pop(transfer_id, None)
 
 
 def _legs(state: transfers.TransferState) -> tuple[str, str]:

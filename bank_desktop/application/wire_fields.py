@@ -12,10 +12,12 @@ from decimal import Decimal
 from typing import Any
 
 from bank_desktop.application.errors import MalformedEventError
+from bank_desktop.domain.money import MAX_AMOUNT, within_limit
 from bank_desktop.eventstore.port import RecordedEvent
 
 Data = dict[str, Any]
 _fromiso = datetime.fromisoformat
+_MAX_WHOLE = int(MAX_AMOUNT)
 
 
 def payload(event: RecordedEvent) -> Data:
@@ -40,15 +42,21 @@ def optional_text(event: RecordedEvent, data: Data, key: str) -> str | None:
 
 
 def money(event: RecordedEvent, data: Data, key: str) -> Decimal:
-    """A JSON number as an exact Decimal (the store decodes fractions straight to Decimal)."""
+    """A JSON number as an exact Decimal (the store decodes fractions straight to Decimal).
+
+    Bounded by :data:`MAX_AMOUNT`, the most any command may carry, before anything adds it up:
+    a stored ``1E+999999999`` would overflow every sum it reached.
+    """
     value: Any = data.get(key)
     kind = type(value)
     if kind is Decimal:
-        if value.is_finite():
+        if within_limit(value):
             return value  # type: ignore[no-any-return]
-    elif kind is int:
+    elif kind is int and -_MAX_WHOLE <= value <= _MAX_WHOLE:
         return Decimal(value)
-    raise MalformedEventError(event, f"field {key!r} must be a finite number")
+    raise MalformedEventError(
+        event, f"field {key!r} must be a finite number of at most {MAX_AMOUNT} in size"
+    )
 
 
 def moment(event: RecordedEvent, data: Data, key: str) -> datetime:

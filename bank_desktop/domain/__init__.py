@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bank_desktop.domain.errors import (
     AccountNotFoundError,
+    CommandIdReservedError,
     CommandIdReusedError,
     DomainError,
     IllegalStateError,
@@ -14,6 +15,7 @@ from bank_desktop.domain.money import MAX_AMOUNT, format_money, parse_money
 __all__ = [
     "MAX_AMOUNT",
     "AccountNotFoundError",
+    "CommandIdReservedError",
     "CommandIdReusedError",
     "DomainError",
     "IllegalStateError",

@@ -15,8 +15,10 @@ from bank_desktop.domain.errors import (
     AccountNotFoundError,
     DomainError,
     IllegalStateError,
+    UnreadableHistoryError,
     ValidationError,
 )
+from bank_desktop.domain.history import UnrecognizedEvent
 from bank_desktop.domain.money import ZERO, format_money
 from bank_desktop.domain.text import optional_text, required_text
 
@@ -175,6 +177,8 @@ class AccountClosed:
 
 
 AccountEvent = AccountOpened | MoneyDeposited | MoneyWithdrawn | WithdrawalRefused | AccountClosed
+#: What ``evolve`` folds: the events above, and any stored event this version does not know.
+AccountHistoryEvent = AccountEvent | UnrecognizedEvent
 ACCOUNT_EVENT_TYPES: tuple[str, ...] = (
     AccountOpened.type,
     MoneyDeposited.type,
@@ -197,6 +201,8 @@ class AccountState:
     opened_at: datetime | None = None
     closed_at: datetime | None = None
     last_activity_at: datetime | None = None
+    #: The first event of the stream this version does not understand (None: all of it).
+    unrecognized: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -235,6 +241,7 @@ def decide(command: AccountCommand, state: AccountState) -> list[AccountEvent]:
 
 
 def _open(command: OpenAccount, state: AccountState) -> AccountOpened:
+    _require_readable(state, command.account_id)
     if state.exists:
         raise IllegalStateError(
             f"Account {command.account_id} already exists.",
@@ -317,6 +324,8 @@ def _credit_for_transfer(command: CreditForTransfer, state: AccountState) -> Mon
 
 
 def _refund(command: RefundTransfer, state: AccountState) -> MoneyDeposited:
+    # A compensation: it only gives back what the transfer took, so neither a closed account
+    # nor history this version cannot read may hold it up (the money would vanish).
     if not state.exists:
         raise AccountNotFoundError(command.account_id, "refund a transfer")
     _require_positive(command.amount, "Refund amount")
@@ -361,7 +370,13 @@ def _require_funds(state: AccountState, account_id: str, amount: Decimal, action
         )
 
 
+def _require_readable(state: AccountState, account_id: str) -> None:
+    if state.unrecognized is not None:
+        raise UnreadableHistoryError(account_id, "Account", state.unrecognized)
+
+
 def _require_open(state: AccountState, account_id: str, action: str) -> None:
+    _require_readable(state, account_id)
     if state.status == "open":
         return
     if state.status == "not_found":
@@ -374,7 +389,7 @@ def _require_open(state: AccountState, account_id: str, action: str) -> None:
 # ── evolve ────────────────────────────────────────────────────────────────────────────────
 
 
-def evolve(state: AccountState, event: AccountEvent) -> AccountState:
+def evolve(state: AccountState, event: AccountHistoryEvent) -> AccountState:
     # Explicit constructors rather than dataclasses.replace: this runs for every event of a
     # stream when it is first loaded, and replace() costs several times more.
     match event:
@@ -387,6 +402,7 @@ def evolve(state: AccountState, event: AccountEvent) -> AccountState:
                 event.opened_at,
                 None,
                 event.opened_at,
+                state.unrecognized,
             )
         case MoneyDeposited():
             return AccountState(
@@ -397,6 +413,7 @@ def evolve(state: AccountState, event: AccountEvent) -> AccountState:
                 state.opened_at,
                 state.closed_at,
                 event.deposited_at,
+                state.unrecognized,
             )
         case MoneyWithdrawn():
             return AccountState(
@@ -407,6 +424,7 @@ def evolve(state: AccountState, event: AccountEvent) -> AccountState:
                 state.opened_at,
                 state.closed_at,
                 event.withdrawn_at,
+                state.unrecognized,
             )
         case WithdrawalRefused():
             return state
@@ -419,6 +437,20 @@ def evolve(state: AccountState, event: AccountEvent) -> AccountState:
                 state.opened_at,
                 event.closed_at,
                 event.closed_at,
+                state.unrecognized,
+            )
+        case UnrecognizedEvent():
+            if state.unrecognized is not None:
+                return state  # the first one is what the clerk is told about
+            return AccountState(
+                state.account_id,
+                state.customer_id,
+                state.balance,
+                state.status,
+                state.opened_at,
+                state.closed_at,
+                state.last_activity_at,
+                event.describe(),
             )
         case _:
             assert_never(event)

@@ -55,6 +55,23 @@ class AccountNotFoundError(IllegalStateError):
         self.account_id = account_id
 
 
+class UnreadableHistoryError(IllegalStateError):
+    """The stream holds an event this version does not understand: deciding on the rest of
+    its history could allow what the whole history forbids (an overdraft), so nothing is."""
+
+    def __init__(self, stream_id: str, what: str, unrecognized: str) -> None:
+        super().__init__(
+            f"{what} {stream_id} has history this version cannot read ({unrecognized}); "
+            "nothing can be decided on it until Bank Desktop is upgraded or IT repairs the "
+            "store.",
+            {"streamId": stream_id, "unrecognized": unrecognized},
+            state="unreadable",
+            action="decide",
+        )
+        self.stream_id = stream_id
+        self.unrecognized = unrecognized
+
+
 class CommandIdReusedError(DomainError):
     """A command id (idempotency key) was sent again with a different request."""
 
@@ -62,6 +79,18 @@ class CommandIdReusedError(DomainError):
         super().__init__(
             f"Request id {command_id} was already used for a different request; "
             "nothing was changed. Start a new request.",
+            {"commandId": command_id},
+        )
+        self.command_id = command_id
+
+
+class CommandIdReservedError(ValidationError):
+    """A client sent an id of the shape the application keeps for its own steps."""
+
+    def __init__(self, command_id: str) -> None:
+        super().__init__(
+            f"Request id {command_id} is reserved: ids of the form '<account or transfer id>:"
+            "<step>' name the application's own steps. Nothing was changed; use another id.",
             {"commandId": command_id},
         )
         self.command_id = command_id

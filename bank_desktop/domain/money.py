@@ -71,15 +71,28 @@ def _parse_text(text: str, field: str) -> Decimal:
     return Decimal(digits)
 
 
+def within_limit(amount: Decimal) -> bool:
+    """Whether ``amount`` is finite and at most :data:`MAX_AMOUNT` in size, by comparison alone.
+
+    This goes first wherever money arrives (commands, request bodies, the webhook, stored
+    events): ``Decimal("1E+999999999")`` is a valid Decimal that any JSON number can spell,
+    and ``abs()``, ``quantize()`` or a sum round it to the context and overflow. Comparisons
+    are exact and never signal, so after this check every further step is safe.
+    """
+    return amount.is_finite() and -MAX_AMOUNT <= amount <= MAX_AMOUNT
+
+
 def _checked(amount: Decimal, field: str, *, shown: object) -> Decimal:
     if not amount.is_finite():
         raise ValidationError(
-            f"{field} must be a finite number.", {"field": field, "value": str(shown)}
+            f"{field} must be a finite number.", {"field": field, "value": _shown(shown)}
         )
-    if abs(amount) > MAX_AMOUNT:
+    if not amount:
+        return ZERO  # zero with any exponent (0E+999999999): nothing to bound
+    if not within_limit(amount):
         raise ValidationError(
             f"{field} is too large: the limit is {format_money(MAX_AMOUNT)}.",
-            {"field": field, "value": str(shown)[:60], "limit": str(MAX_AMOUNT)},
+            {"field": field, "value": _shown(shown), "limit": str(MAX_AMOUNT)},
         )
     with localcontext() as ctx:
         ctx.prec = 40
@@ -89,10 +102,18 @@ def _checked(amount: Decimal, field: str, *, shown: object) -> Decimal:
             raise ValidationError(f"{field} is not a valid amount.", {"field": field}) from exc
     if cents != amount:
         raise ValidationError(
-            f"{field} can have at most 2 decimal places (got {shown}).",
-            {"field": field, "value": str(shown)},
+            f"{field} can have at most 2 decimal places (got {_shown(shown)}).",
+            {"field": field, "value": _shown(shown)},
         )
     return cents + ZERO  # normalises -0.00 to 0.00
+
+
+def _shown(value: object) -> str:
+    """The input as a message may quote it: short, and never a conversion that can fail (an
+    int of 5,000 digits refuses ``str()`` beyond Python's digit limit)."""
+    if isinstance(value, int) and not -(10**40) < value < 10**40:
+        return "a number of more than 40 digits"
+    return str(value)[:60]
 
 
 def format_money(amount: Decimal, currency: str = "$") -> str:

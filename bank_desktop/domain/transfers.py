@@ -16,7 +16,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import ClassVar, Literal, assert_never
 
-from bank_desktop.domain.errors import IllegalStateError, ValidationError
+from bank_desktop.domain.errors import IllegalStateError, UnreadableHistoryError, ValidationError
+from bank_desktop.domain.history import UnrecognizedEvent
 from bank_desktop.domain.text import optional_text, required_text
 
 TransferStatus = Literal["none", "requested", "debited", "completed", "rejected", "reversed"]
@@ -118,6 +119,8 @@ class TransferReversed:
 TransferEvent = (
     TransferRequested | TransferDebited | TransferCompleted | TransferRejected | TransferReversed
 )
+#: What ``evolve`` folds: the events above, and any stored event this version does not know.
+TransferHistoryEvent = TransferEvent | UnrecognizedEvent
 TRANSFER_EVENT_TYPES: tuple[str, ...] = (
     TransferRequested.type,
     TransferDebited.type,
@@ -140,6 +143,8 @@ class TransferState:
     requested_at: datetime | None = None
     updated_at: datetime | None = None
     reason: str | None = None
+    #: The first event of the stream this version does not understand (None: all of it).
+    unrecognized: str | None = None
 
     @property
     def is_finished(self) -> bool:
@@ -163,6 +168,8 @@ def next_step(state: TransferState) -> TransferStep:
 
 
 def decide(command: TransferCommand, state: TransferState) -> list[TransferEvent]:
+    if state.unrecognized is not None:  # where the transfer stands is not known: do nothing
+        raise UnreadableHistoryError(command.transfer_id, "Transfer", state.unrecognized)
     match command:
         case RequestTransfer():
             return [_request(command, state)]
@@ -221,7 +228,7 @@ def _require(state: TransferState, status: TransferStatus, transfer_id: str, act
 # ── evolve ────────────────────────────────────────────────────────────────────────────────
 
 
-def evolve(state: TransferState, event: TransferEvent) -> TransferState:
+def evolve(state: TransferState, event: TransferHistoryEvent) -> TransferState:
     match event:
         case TransferRequested():
             return TransferState(
@@ -233,7 +240,12 @@ def evolve(state: TransferState, event: TransferEvent) -> TransferState:
                 status="requested",
                 requested_at=event.requested_at,
                 updated_at=event.requested_at,
+                unrecognized=state.unrecognized,
             )
+        case UnrecognizedEvent():
+            if state.unrecognized is not None:
+                return state
+            return replace(state, unrecognized=event.describe())
         case TransferDebited():
             return replace(state, status="debited", updated_at=event.debited_at)
         case TransferCompleted():

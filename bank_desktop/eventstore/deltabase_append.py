@@ -13,7 +13,7 @@ a doubtful attempt is checked the same way. A confirmed append (2xx) is never se
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import httpx
@@ -262,15 +262,22 @@ def _locate(
                     f"(event {ids[0]} without the rest): the store needs checking."
                 )
             return run
-    command_id = events[0].metadata.get("commandId")
-    if not isinstance(command_id, str):
+    # A command id is only ours in its namespace: a client's event that carries the text of
+    # an internal step's id (``commandScope`` absent) is not that step.
+    command = _command_of(events[0].metadata)
+    if command[0] is None:
         return None
     types = [e.type for e in events]
     for start, event in enumerate(recorded):
-        if event.metadata.get("commandId") == command_id and event.type == types[0]:
+        if _command_of(event.metadata) == command and event.type == types[0]:
             run = list(recorded[start : start + len(types)])
             if [e.type for e in run] == types and all(
-                e.metadata.get("commandId") == command_id for e in run
+                _command_of(e.metadata) == command for e in run
             ):
                 return run
     return None
+
+
+def _command_of(metadata: Mapping[str, Any]) -> tuple[str | None, object]:
+    command_id = metadata.get("commandId")
+    return (command_id if isinstance(command_id, str) else None), metadata.get("commandScope")

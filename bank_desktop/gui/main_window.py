@@ -568,7 +568,8 @@ class MainWindow(QMainWindow):
             if self._read_model and self._selected
             else None
         )
-        return row.balance if row else None
+        # A marked row's number ignores part of its history: the form shows no balance then.
+        return row.balance if row and row.unrecognized is None else None
 
     def _show_form(
         self, form: CommandForm, on_success: Callable[[Any], None] | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bank_desktop.application import MalformedEventError
+from bank_desktop.application import MalformedEventError, TransferInterruptedError
 from bank_desktop.domain import DomainError
 from bank_desktop.eventstore import (
     ConcurrencyError,
@@ -21,6 +21,8 @@ def describe_error(exc: BaseException) -> str:
     match exc:
         case DomainError():
             return exc.message
+        case TransferInterruptedError():  # money may have moved: never "nothing was saved"
+            return str(exc)
         case ConcurrencyError():
             return (
                 "Another clerk changed this account at the same moment and the retries ran out. "

@@ -79,7 +79,7 @@ async def open_account(
     body = parse_request(OpenAccountRequest, decode_body(await _read(request)))
     api = ApiContext.of(request)
     bank = api.bank(clerk)
-    command_id = api.command_id(key, "account.open", "", body.model_dump())
+    command_id = api.command_id(key)
     account_id, position = await api.run(
         lambda: bank.open_account(body.customerId, body.initialBalance, command_id=command_id)
     )
@@ -100,8 +100,7 @@ async def _money(
     body = parse_request(MoneyRequest, decode_body(await _read(request)))
     api = ApiContext.of(request)
     bank = api.bank(clerk)
-    operation = "money.deposit" if deposit else "money.withdraw"
-    command_id = api.command_id(key, operation, account_id, body.model_dump())
+    command_id = api.command_id(key)
     run = bank.deposit if deposit else bank.withdraw
     balance, position = await api.run(
         lambda: run(account_id, body.amount, body.description, command_id=command_id)
@@ -158,7 +157,7 @@ async def transfer(
     body = parse_request(TransferRequest, decode_body(await _read(request)))
     api = ApiContext.of(request)
     bank = api.bank(clerk)
-    command_id = api.command_id(key, "transfer", account_id, body.model_dump())
+    command_id = api.command_id(key)
     transfer_id, position = await api.run(
         lambda: bank.transfer(
             account_id, body.toAccountId, body.amount, body.description, command_id=command_id
@@ -191,7 +190,7 @@ async def close_account(
     body = parse_request(CloseAccountRequest, decode_body(raw, empty={}))
     api = ApiContext.of(request)
     bank = api.bank(clerk)
-    command_id = api.command_id(key, "account.close", account_id, body.model_dump())
+    command_id = api.command_id(key)
     _, position = await api.run(
         lambda: bank.close_account(account_id, body.reason, command_id=command_id)
     )

@@ -6,10 +6,10 @@ import hmac
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Final, TypeVar
+from typing import Final, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -19,7 +19,6 @@ from bank_desktop.domain.errors import ValidationError
 from bank_desktop.domain.text import required_text
 from bank_desktop.eventstore import EventStore
 from bank_desktop.http.errors import ApiError, field_error
-from bank_desktop.http.idempotency import IdempotencyKeys, request_fingerprint
 from bank_desktop.http.read_side import LedgerCache, LiveReadModel
 
 _log = logging.getLogger("bank_desktop.http")
@@ -90,7 +89,6 @@ class ApiContext:
         self.live = live
         self.settings = settings
         self.ledgers = LedgerCache(store)
-        self.keys = IdempotencyKeys()
         self._make_service = services or (lambda clerk: BankService(store, clerk_id=clerk))
         self._default = self._make_service(settings.clerk_id)
         self._services: OrderedDict[str, BankService] = OrderedDict()
@@ -127,19 +125,15 @@ class ApiContext:
                 self._services.popitem(last=False)
         return service
 
-    def command_id(
-        self, key: str | None, operation: str, target: str, body: Mapping[str, Any]
-    ) -> str | None:
-        """The command id for an ``Idempotency-Key`` (None: a fresh one), bound to this
-        request; the same key for a different request raises CommandIdReusedError."""
+    def command_id(self, key: str | None) -> str | None:
+        """The command id for an ``Idempotency-Key`` (None: a fresh one). The service binds
+        it to the request in the store; the same key for another request is refused there."""
         if key is None:
             return None
         try:
-            cleaned = required_text(key, "Idempotency-Key", max_length=200)
+            return required_text(key, "Idempotency-Key", max_length=200)
         except ValidationError as exc:
             raise field_error("Idempotency-Key", exc.message, 400) from None
-        self.keys.claim(cleaned, request_fingerprint(operation, target, body))
-        return cleaned
 
     async def run(self, command: Callable[[], T]) -> tuple[T, int]:
         """Run a blocking command on the thread pool; returns its result and a global position

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bank_desktop.application.errors import MalformedEventError
+from bank_desktop.application.errors import MalformedEventError, TransferInterruptedError
 from bank_desktop.domain.errors import AccountNotFoundError, CommandIdReusedError, DomainError
 from bank_desktop.eventstore.errors import (
     ConcurrencyError,
@@ -88,6 +88,8 @@ def status_of(exc: BaseException) -> int:
             return 400
         case ConcurrencyError():
             return 409
+        case TransferInterruptedError():
+            return status_of(exc.cause)  # recorded, not finished: as the store failure it met
         case MalformedEventError():
             return 500  # a damaged stored event: IT must look, retrying will not help
         case StoreConfigError():

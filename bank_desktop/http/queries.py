@@ -46,17 +46,21 @@ AccountId = Annotated[str, Path(max_length=200)]
 
 
 def account_body(row: AccountBalance) -> dict[str, Any]:
-    """The seed's read-model fields (``closedAt`` only once closed)."""
+    """The seed's read-model fields (``closedAt`` only once closed). An account whose history
+    this version cannot read has ``balance: null`` and ``balanceUnknown`` saying why: a number
+    that ignores part of the history would be wrong."""
     body: dict[str, Any] = {
         "accountId": row.account_id,
         "customerId": row.customer_id,
-        "balance": money_out(row.balance),
+        "balance": None if row.unrecognized else money_out(row.balance),
         "isOpen": row.is_open,
         "openedAt": wire_time(row.opened_at),
         "lastTransactionAt": wire_time(row.last_activity_at),
     }
     if row.closed_at is not None:
         body["closedAt"] = wire_time(row.closed_at)
+    if row.unrecognized is not None:
+        body["balanceUnknown"] = f"This version cannot read the history: {row.unrecognized}."
     return body
 
 
@@ -150,12 +154,18 @@ async def transactions(
     if row is None and not opened:
         raise _not_found(account_id)
     balance = view.balance if opened or row is None else row.balance
+    unknown = None if row is None else row.unrecognized
     page = view.entries[offset : offset + limit]
     end = offset + len(page)
     return ExactJSONResponse(
         {
             "accountId": account_id,
-            "balance": money_out(balance),
+            "balance": None if unknown else money_out(balance),
+            **(
+                {"balanceUnknown": f"This version cannot read the history: {unknown}."}
+                if unknown
+                else {}
+            ),
             "total": len(view.entries),
             "offset": offset,
             "limit": limit,

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema
 
-from bank_desktop.domain.money import CENT, MAX_AMOUNT
+from bank_desktop.domain.money import CENT, MAX_AMOUNT, within_limit
 from bank_desktop.http.errors import ApiError
 
 _AMOUNT_SCHEMA: dict[str, Any] = {
@@ -46,7 +46,7 @@ def _amount(value: Any) -> Decimal:
         raise ValueError("must be a JSON number such as 12.34")
     if not amount.is_finite():
         raise ValueError("must be a finite number")
-    if abs(amount) > MAX_AMOUNT:
+    if not within_limit(amount):  # by comparison: abs() overflows on 1E+999999999
         raise ValueError(f"must be at most {MAX_AMOUNT} in size")
     with localcontext() as ctx:
         ctx.prec = 40
@@ -152,7 +152,13 @@ class AccountReadModel(BaseModel):
 
     accountId: str
     customerId: str
-    balance: MoneyOut
+    balance: MoneyOut | None = Field(
+        description="null when this version cannot read the account's history (see "
+        "balanceUnknown): a number that ignored part of it would be wrong"
+    )
+    balanceUnknown: str | None = Field(
+        default=None, description="Why the balance is not shown; absent when it is"
+    )
     isOpen: bool
     openedAt: str = Field(description="ISO-8601 UTC, e.g. 2026-11-26T08:00:00.123Z")
     closedAt: str | None = Field(default=None, description="Present once the account is closed")
@@ -184,7 +190,8 @@ class LedgerEntryModel(BaseModel):
 
 class TransactionsPage(BaseModel):
     accountId: str
-    balance: MoneyOut
+    balance: MoneyOut | None = Field(description="null with balanceUnknown, as for accounts")
+    balanceUnknown: str | None = None
     total: int
     offset: int
     limit: int

@@ -153,7 +153,7 @@ def test_a_repeated_command_id_returns_the_first_result(
     assert bank.withdraw(account, "20", command_id="wd-1") == Decimal("131.00")
     assert bank.withdraw(account, "20", command_id="wd-1") == Decimal("131.00")
     assert [e.type for e in store.read_stream(account)].count("money.deposited") == 2
-    assert store.head_position() == 4
+    assert store.head_position() == 4 + 3  # and one claim per request id (open, dep, wd)
 
 
 def test_a_repeat_through_another_service_instance_is_also_detected(
@@ -166,7 +166,7 @@ def test_a_repeat_through_another_service_instance_is_also_detected(
     first.deposit(account, "5", command_id="dup")
     # second's cache is stale: its append conflicts, it catches up and sees the command id
     assert second.deposit(account, "5", command_id="dup") == Decimal("15.00")
-    assert store.head_position() == 2
+    assert store.head_position() == 2 + 1  # the deposit and the claim of "dup"
 
 
 def test_the_same_command_id_with_a_different_request_is_refused(
@@ -178,7 +178,7 @@ def test_the_same_command_id_with_a_different_request_is_refused(
         bank.deposit(account, "60", command_id="dep-1")
     with pytest.raises(CommandIdReusedError):
         bank.withdraw(account, "50", command_id="dep-1")
-    assert store.head_position() == 2
+    assert store.head_position() == 2 + 1  # the deposit and the claim of "dep-1"
 
 
 def test_a_fresh_service_rebuilds_the_idempotency_index_from_the_stream(
@@ -190,7 +190,7 @@ def test_a_fresh_service_rebuilds_the_idempotency_index_from_the_stream(
     assert later.deposit(account, "5", command_id="dep-1") == Decimal("15.00")
     with pytest.raises(CommandIdReusedError):
         BankService(store).deposit(account, "6", command_id="dep-1")
-    assert store.head_position() == 2
+    assert store.head_position() == 2 + 1  # the deposit and the claim of "dep-1"
 
 
 def test_rejections_carry_structured_details(bank: BankService) -> None:

@@ -310,3 +310,47 @@ def test_format_never_rounds_away_digits_it_was_given() -> None:
 
 def test_format_takes_another_currency_symbol() -> None:
     assert format_money(Decimal("-1234.5"), currency="EUR ") == "-EUR 1,234.50"
+
+
+# ── absurd exponents (issue 11, item 8) ───────────────────────────────────────────────────
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        Decimal("1E+999999999"),
+        Decimal("-1E+999999999"),
+        Decimal("9.99E+1000000"),
+        Decimal("1E-999999999"),
+        Decimal("-5E-1000000000"),
+        pytest.param(10**1_000_000, id="10**1000000"),
+    ],
+)
+def test_absurd_exponents_are_refused_before_any_arithmetic(value: Decimal | int) -> None:
+    # abs(), quantize() and sums round to the context and overflow on such exponents: a JSON
+    # body can carry 1E+999999999 and it once reached abs() as a 500.
+    with pytest.raises(ValidationError, match=r"^Amount "):
+        parse_money(value)
+
+
+def test_zero_with_an_absurd_exponent_is_zero() -> None:
+    assert str(parse_money(Decimal("0E+999999999"))) == "0.00"
+    assert str(parse_money(Decimal("-0E-999999999"))) == "0.00"
+
+
+@given(
+    st.builds(
+        lambda sign, digits, exponent: Decimal((sign, tuple(int(d) for d in digits), exponent)),
+        st.integers(0, 1),
+        st.text("0123456789", min_size=1, max_size=40),
+        st.integers(-2_000_000_000, 2_000_000_000),
+    )
+)
+def test_any_exponent_is_parsed_or_refused_never_an_arithmetic_signal(value: Decimal) -> None:
+    try:
+        result = parse_money(value)
+    except ValidationError:
+        return
+    assert _is_two_place(result)
+    assert -MAX_AMOUNT <= result <= MAX_AMOUNT
+    assert result == value

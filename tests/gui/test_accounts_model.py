@@ -109,3 +109,17 @@ def test_the_selection_survives_a_resort(qtbot, setup) -> None:  # type: ignore[
     live(store, model, source)
     assert proxy.account_id_at(view.currentIndex().row()) == target
     assert view.currentIndex().row() == 0
+
+
+def test_an_account_whose_history_is_not_understood_shows_no_number(setup) -> None:  # type: ignore[no-untyped-def]
+    from bank_desktop.eventstore import NewEvent
+
+    store, _bank, model, source, _proxy, accounts = setup
+    account = accounts[3]
+    data = {"accountId": account, "amount": Decimal(1), "withdrawnAt": "2026-11-02T09:00Z"}
+    store.append(account, [NewEvent("money.withdrawn.v2", data)], 1)
+    live(store, model, source)
+    row = source.index(model.balances.index_of(account), BALANCE)
+    assert source.data(row) == "unknown"
+    tooltip = source.data(row, Qt.ItemDataRole.ToolTipRole)
+    assert "money.withdrawn.v2" in tooltip

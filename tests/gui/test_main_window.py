@@ -34,7 +34,7 @@ def test_a_clerks_day_by_keyboard(qtbot: QtBot, window: MainWindow) -> None:
     account = open_account(qtbot, window, "cust-123", "100")
     assert balance(window, account) == Decimal("100.00")
 
-    money(qtbot, Qt.Key.Key_F2, "50", "Paycheck")
+    money(qtbot, Qt.Key.Key_F2, "50", "Paycheck")  # waits for the form's answer
     qtbot.waitUntil(lambda: balance(window, account) == Decimal("150.00"))
     qtbot.waitUntil(lambda: window.ledger_model.rowCount() == 2)  # the new line, at once
 
@@ -205,7 +205,8 @@ def test_the_status_bar_shows_store_state_position_and_clerk(
     assert str(tmp_path / "bank.db") in window.store_label.text()
     assert window.connection_label.objectName() == "connectionStatus"
     assert window.connection_label.text() == "● live"
-    qtbot.waitUntil(lambda: window.position_label.text() == "Events: 1")
+    # the form's request id is claimed first (request.claimed), then the account is opened
+    qtbot.waitUntil(lambda: window.position_label.text() == "Events: 2")
     assert window.clerk_label.text() == "Clerk: clerk-7"
 
 

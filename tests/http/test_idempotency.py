@@ -10,7 +10,9 @@ from tests.http.test_walkthrough import exact
 
 
 def events(server: Server) -> int:
-    return server.store.head_position()
+    """Banking events in the store (a key's claim, ``request.claimed``, is not one)."""
+    stored = server.store.read_all(limit=100_000, with_metadata=False)
+    return sum(1 for event in stored if event.type != "request.claimed")
 
 
 def test_open_with_the_same_key_opens_one_account(server: Server) -> None:
@@ -105,3 +107,28 @@ def test_a_bad_key_is_a_400_naming_the_header(server: Server) -> None:
     response = server.post("/accounts", {"customerId": "c"}, headers={"Idempotency-Key": "a\tb"})
     assert response.status_code == 400
     assert "Idempotency-Key" in response.json()["error"]
+
+
+def test_a_key_stays_bound_across_a_restart_and_across_endpoints(
+    make_server: object, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    assert callable(make_server)
+    assert isinstance(tmp_path, Path)
+    url = f"sqlite://{tmp_path / 'bank.db'}"
+    one: Server = make_server(open_store(url))
+    a = one.post("/accounts", {"customerId": "a", "initialBalance": 50}).json()["accountId"]
+    b = one.post("/accounts", {"customerId": "b", "initialBalance": 20}).json()["accountId"]
+    key = {"Idempotency-Key": "restart-1"}
+    assert one.post(f"/accounts/{a}/deposit", {"amount": 7}, headers=key).status_code == 200
+    restarted: Server = make_server(open_store(url))  # a fresh process: no memory of the key
+    assert restarted.post(f"/accounts/{b}/deposit", {"amount": 7}, headers=key).status_code == 422
+    transfer = {"toAccountId": a, "amount": 1}
+    assert restarted.post(f"/accounts/{b}/transfer", transfer, headers=key).status_code == 422
+    again = restarted.post(f"/accounts/{a}/deposit", {"amount": 7}, headers=key)
+    assert again.status_code == 200
+    row = restarted.get(f"/accounts/{b}", params={"after": again.headers["X-Event-Position"]})
+    assert exact(row)["balance"] == Decimal("20.00")
+    row = restarted.get(f"/accounts/{a}", params={"after": again.headers["X-Event-Position"]})
+    assert exact(row)["balance"] == Decimal("57.00")

@@ -15,7 +15,14 @@ stopping at the first, so a failing run says everything that is wrong at once:
 - money is conserved: openings + deposits - withdrawals from outside == sum of balances (+ money
   in flight in unfinished transfers, when those are allowed); transfers net to zero;
 - every event carries a command id, and each command id was written by exactly one append
-  (one stream, consecutive positions): no command was applied twice;
+  (one stream, consecutive positions): no command was applied twice; ids are told apart by
+  their namespace (``commandScope``), so a client id with the text of a transfer step's id is
+  another command than that step;
+- a client's request id is claimed once (``request.claimed``), and only ever applied to the
+  stream its claim names;
+- every money leg of a transfer (an account event naming a ``transferId``) was written under
+  that transfer's internal step id (``<transfer id>:debit|credit|refund``, scope ``internal``):
+  no client id ever stood in for a step;
 - the package's read model, rebuilt from the store, agrees with all of the above.
 """
 
@@ -53,6 +60,7 @@ BANKING_TYPES = frozenset(
         "transfer.completed",
         "transfer.rejected",
         "transfer.reversed",
+        "request.claimed",  # binds a client's request id to its request; in its own stream
     }
 )
 #: (debits, credits, refunds) each finished path moves.
@@ -373,7 +381,23 @@ def _check_commands(
         if not isinstance(command_id, str):
             audit.violation(f"{_at(event)} carries no command id")
             continue
-        audit.by_command.setdefault(command_id, []).append(event)
+        scope = event.metadata.get("commandScope")
+        _check_leg_id(audit, event, command_id, scope)
+        key = command_id if scope is None else f"[{scope}] {command_id}"
+        audit.by_command.setdefault(key, []).append(event)
+    claims: dict[str, list[RecordedEvent]] = defaultdict(list)
+    for event in events:
+        if event.type == "request.claimed":
+            claims[str(event.data.get("requestId"))].append(event)
+    for request_id, claimed in claims.items():
+        bound = {e.data.get("streamId") for e in claimed}
+        if len(claimed) != 1 or len({e.stream_id for e in claimed}) != 1:
+            audit.violation(f"request id {request_id!r} was claimed {len(claimed)} times")
+        applied = {e.stream_id for e in audit.by_command.get(request_id, [])}
+        if applied - bound:
+            audit.violation(
+                f"request id {request_id!r} is bound to {bound} but was applied to {applied}"
+            )
     for command_id, written in audit.by_command.items():
         where = {e.stream_id for e in written}
         stream_positions = [e.stream_position for e in written]
@@ -388,6 +412,26 @@ def _check_commands(
                 f"command {command_id} was applied more than once: "
                 + ", ".join(_at(e) for e in written)
             )
+
+
+_LEG_STEPS = {
+    ("money.withdrawn", False): "debit",
+    ("money.withdrawal_refused", False): "debit",
+    ("money.deposited", False): "credit",
+    ("money.deposited", True): "refund",
+}
+
+
+def _check_leg_id(audit: Audit, event: RecordedEvent, command_id: str, scope: object) -> None:
+    transfer_id = _transfer_of(event)
+    if transfer_id is None or event.stream_id.startswith("transfer-"):
+        return
+    step = _LEG_STEPS.get((event.type, bool(event.data.get("reversal"))))
+    if scope != "internal" or command_id != f"{transfer_id}:{step}":
+        audit.violation(
+            f"{_at(event)} is a {step} of {transfer_id} written under {command_id!r} "
+            f"(scope {scope!r}), not its internal step id"
+        )
 
 
 def _check_read_model(audit: Audit, store: EventStore, events: list[RecordedEvent]) -> None:

@@ -3,6 +3,11 @@
 The seed's ``AccountBalanceReadModel`` as a pure fold. Each row keeps the stream position of
 the last event applied to it (the seed's ``_revision``), so an event delivered twice, or a
 webhook batch replayed out of order, changes nothing the second time.
+
+A row whose stream holds an event this projection cannot apply (a type it does not know, a
+malformed payload, or anything before the opening) is marked (``unrecognized`` says what):
+its ``balance`` then ignores part of the history, so views show the mark instead of the
+number, and :meth:`BalancesProjection.total` leaves it out.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any, Final
 from bank_desktop.application import wire_fields as f
 from bank_desktop.application.projections import snapshot_rows as checked
 from bank_desktop.domain import accounts as acc
+from bank_desktop.domain.money import MAX_AMOUNT
 from bank_desktop.eventstore.port import RecordedEvent
 
 UNCHANGED: Final = 0
@@ -25,7 +31,8 @@ CHANGED: Final = 2
 TRANSFER_CHANGED: Final = 3  #: what the transfers projection's steps return on any change
 
 
-def _unchanged(_: RecordedEvent) -> int:
+def unchanged(_: RecordedEvent) -> int:
+    """The step of an event type that is known but changes no row."""
     return UNCHANGED
 
 
@@ -33,6 +40,7 @@ _fromiso = datetime.fromisoformat
 #: The zones of a row's times, read at C speed when a snapshot is checked.
 _OPENED_ZONE: Final = attrgetter("opened_at.tzinfo")
 _LAST_ZONE: Final = attrgetter("last_activity_at.tzinfo")
+_LOWEST: Final = -MAX_AMOUNT
 
 
 def _amount_and_time(event: RecordedEvent, time_field: str) -> tuple[Decimal, datetime]:
@@ -45,7 +53,12 @@ def _amount_and_time(event: RecordedEvent, time_field: str) -> tuple[Decimal, da
     except (TypeError, KeyError, ValueError):
         pass
     else:
-        if type(amount) is Decimal and at.tzinfo is not None:
+        if (
+            type(amount) is Decimal
+            and at.tzinfo is not None
+            and amount.is_finite()
+            and _LOWEST <= amount <= MAX_AMOUNT  # bounded before the sum (no 1E+999999999)
+        ):
             return amount, at
     payload = f.payload(event)
     return f.money(event, payload, "amount"), f.moment(event, payload, time_field)
@@ -61,6 +74,8 @@ class AccountBalance:
     closed_at: datetime | None
     last_activity_at: datetime
     revision: int
+    #: What in this account's history was not applied (None: all of it was).
+    unrecognized: str | None = None
 
 
 class BalancesProjection:
@@ -90,7 +105,24 @@ class BalancesProjection:
         return self._index[account_id]
 
     def total(self) -> Decimal:
-        return sum((row.balance for row in self._rows.values()), Decimal("0.00"))
+        """The sum of the balances that are known (marked rows left out: see unreadable())."""
+        return sum(
+            (row.balance for row in self._rows.values() if row.unrecognized is None),
+            Decimal("0.00"),
+        )
+
+    def unreadable(self) -> int:
+        """How many accounts are marked: their balance ignores part of their history."""
+        return sum(1 for row in self._rows.values() if row.unrecognized is not None)
+
+    def mark(self, event: RecordedEvent, problem: str) -> bool:
+        """Mark the account of ``event`` (if it is one) as not fully applied; True if it is an
+        account row that was not marked before (so views repaint it)."""
+        row = self._rows.get(event.stream_id)
+        if row is None or row.unrecognized is not None:
+            return False
+        row.unrecognized = f"{problem} at position {event.stream_position}"
+        return True
 
     def handlers(self) -> dict[str, Callable[[RecordedEvent], int]]:
         """Event type → fold step returning OPENED, CHANGED or UNCHANGED."""
@@ -99,7 +131,7 @@ class BalancesProjection:
             acc.MoneyDeposited.type: self._deposited,
             acc.MoneyWithdrawn.type: self._withdrawn,
             acc.AccountClosed.type: self._closed,
-            acc.WithdrawalRefused.type: _unchanged,
+            acc.WithdrawalRefused.type: unchanged,
         }
 
     # Each step reads and checks every field before touching the row, so a malformed event
@@ -116,6 +148,11 @@ class BalancesProjection:
         self._rows[stream_id] = AccountBalance(
             stream_id, customer, initial, True, opened_at, None, opened_at, event.stream_position
         )
+        if event.stream_position != 1:  # something came before the opening: not applied
+            self._rows[stream_id].unrecognized = (
+                f"{event.stream_position - 1} event(s) before the opening at position "
+                f"{event.stream_position}"
+            )
         self._index[stream_id] = len(self._order)
         self._order.append(stream_id)
         return OPENED
@@ -162,6 +199,7 @@ class BalancesProjection:
                 r.closed_at.isoformat() if r.closed_at else None,
                 r.last_activity_at.isoformat(),
                 r.revision,
+                r.unrecognized,
             ]
             for r in self
         ]
@@ -188,8 +226,8 @@ class BalancesProjection:
     def _from_rows(cls, rows: list[list[Any]]) -> BalancesProjection | None:
         """The projection, or None when a column check fails (TypeError/ValueError too)."""
         if rows:  # each column once, at C speed (zip(*rows) costs twice as much)
-            ids, customers, balances, opens, revisions = (
-                tuple(map(itemgetter(column), rows)) for column in (0, 1, 2, 3, 7)
+            ids, customers, balances, opens, revisions, marks = (
+                tuple(map(itemgetter(column), rows)) for column in (0, 1, 2, 3, 7, 8)
             )
             if not (
                 checked.texts_plausible(ids)
@@ -198,11 +236,12 @@ class BalancesProjection:
                 and checked.amounts_plausible(balances)
                 and checked.column_types(opens) == {bool}
                 and checked.revisions_plausible(revisions)
+                and checked.column_types(marks) <= {str, type(None)}
             ):
                 return None
         projection = cls()
         fromiso = datetime.fromisoformat
-        for account_id, customer, balance, is_open, opened, closed, last, revision in rows:
+        for account_id, customer, balance, is_open, opened, closed, last, revision, mark in rows:
             projection._rows[account_id] = AccountBalance(
                 account_id,
                 customer,
@@ -212,6 +251,7 @@ class BalancesProjection:
                 fromiso(closed) if closed is not None else None,
                 fromiso(last),
                 revision,
+                mark,
             )
             projection._index[account_id] = len(projection._order)
             projection._order.append(account_id)
@@ -228,9 +268,9 @@ class BalancesProjection:
         seen: set[str] = set()
         for number, row in enumerate(rows, 1):
             where = f"balances row {number}"
-            if type(row) is not list or len(row) != 8:
-                raise ValueError(f"{where} is not a row of 8 values")
-            account_id, customer, balance, is_open, opened, closed, last, revision = row
+            if type(row) is not list or len(row) != 9:
+                raise ValueError(f"{where} is not a row of 9 values")
+            account_id, customer, balance, is_open, opened, closed, last, revision, mark = row
             checked.text(account_id, f"{where}: the account id")
             if account_id in seen:
                 raise ValueError(f"{where} repeats account {account_id!r}")
@@ -243,3 +283,4 @@ class BalancesProjection:
                 checked.moment(closed, f"{where}: the closing time")
             checked.moment(last, f"{where}: the last activity")
             checked.revision(revision, f"{where}: the revision")
+            checked.optional_text(mark, f"{where}: the unrecognized-history mark")

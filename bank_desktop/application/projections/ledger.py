@@ -55,13 +55,25 @@ class LedgerEntry:
 
 
 class Ledger:
-    """One account's entries in stream order, extended one event at a time."""
+    """One account's entries in stream order, extended one event at a time.
+
+    An event it cannot read (unknown type, malformed) makes no entry; ``unrecognized`` names
+    the first such event and ``unrecognized_at`` its position: running balances from there on
+    ignore part of the history and must not be shown as the account's balance.
+    """
 
     def __init__(self, account_id: str) -> None:
         self.account_id = account_id
         self.entries: list[LedgerEntry] = []
         self.position = 0
         self.balance = ZERO
+        self.unrecognized: str | None = None
+        self.unrecognized_at: int | None = None
+
+    def _not_applied(self, recorded: RecordedEvent, problem: str) -> None:
+        if self.unrecognized is None:
+            self.unrecognized = f"{problem} at position {recorded.stream_position}"
+            self.unrecognized_at = recorded.stream_position
 
     def apply(self, recorded: RecordedEvent) -> LedgerEntry | None:
         """Append the entry for ``recorded``; None if it was already applied or is no entry."""
@@ -77,8 +89,10 @@ class Ledger:
             event = decode_account_event(recorded)
         except MalformedEventError as exc:
             _log.warning("Ledger skips %s", exc)
+            self._not_applied(recorded, f"malformed {recorded.type!r} ({exc.problem})")
             return None
         if event is None:
+            self._not_applied(recorded, f"event type {recorded.type!r}")
             return None
         entry = self._entry(recorded, event)
         self.balance = entry.balance

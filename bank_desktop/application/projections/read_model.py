@@ -2,7 +2,9 @@
 
 Applying is idempotent twice over: events at or below the checkpoint are skipped, and each row
 skips events at or below its own stream revision. A damaged or unknown event is skipped with a
-warning and counted, never raised, so one bad row cannot stop every clerk's screen.
+warning and counted, never raised, so one bad row cannot stop every clerk's screen; when it is
+in an account's stream, that account is marked, since its balance now ignores part of its
+history.
 
 The model is persisted as one snapshot: a cache that saves replaying history, never a source of
 truth. Restoring checks it against the store before using it (the store's identity, the id of
@@ -25,17 +27,20 @@ from bank_desktop.application.projections.balances import (
     CHANGED,
     OPENED,
     BalancesProjection,
+    unchanged,
 )
 from bank_desktop.application.projections.transfers import TransfersProjection
+from bank_desktop.application.request_claims import CLAIM_EVENT_TYPE
 from bank_desktop.eventstore.errors import EventStoreError, SnapshotDamagedError
 from bank_desktop.eventstore.port import EventStore, RecordedEvent, Snapshot, SnapshotStore
 
 _log = logging.getLogger(__name__)
 
 SNAPSHOT_NAME: Final = "read-model"
+#: 3: balance rows carry their ``unrecognized`` mark (an earlier snapshot may hide one).
 #: 2: snapshots carry the store's identity, and earlier ones of ``serve`` may hold webhook
 #: rows the store never had (deliveries were applied as facts then): none of them is used.
-SNAPSHOT_VERSION: Final = 2
+SNAPSHOT_VERSION: Final = 3
 #: Save a snapshot after loading when at least this many events had to be replayed.
 SAVE_AFTER_EVENTS: Final = 1_000
 
@@ -77,7 +82,9 @@ class ReadModel:
         self._handlers = self._dispatch()
 
     def _dispatch(self) -> dict[str, Callable[[RecordedEvent], int]]:
-        return {**self.balances.handlers(), **self.transfers.handlers()}
+        # Request claims bind client ids; they are ours, and change no row.
+        claims: dict[str, Callable[[RecordedEvent], int]] = {CLAIM_EVENT_TYPE: unchanged}
+        return {**self.balances.handlers(), **self.transfers.handlers(), **claims}
 
     def apply(self, events: Sequence[RecordedEvent]) -> ReadModelChanges:
         """Fold events in global order; those at or below the checkpoint are skipped."""
@@ -102,12 +109,16 @@ class ReadModel:
             if step is None:
                 skipped += 1
                 self._unknown_type(event)
+                if self.balances.mark(event, f"event type {event.type!r}"):
+                    changed.add(event.stream_id)
                 continue
             try:
                 outcome = step(event)
             except MalformedEventError as exc:
                 _log.warning("Skipping %s", exc)
                 skipped += 1
+                if self.balances.mark(event, f"malformed {event.type!r} ({exc.problem})"):
+                    changed.add(event.stream_id)
                 continue
             if outcome:
                 if outcome == CHANGED:

@@ -208,6 +208,10 @@ class AccountsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and not row.is_open:
             return QBrush(_CLOSED)
         if role == Qt.ItemDataRole.ToolTipRole and column == BALANCE:
+            if row.unrecognized is not None:
+                return (
+                    f"{row.account_id}: this version cannot read its history ({row.unrecognized})"
+                )
             return f"{row.account_id}: {format_money(row.balance)}"
         return None
 
@@ -218,8 +222,8 @@ def _display(row: AccountBalance, column: int) -> str:
             return row.account_id
         case 1:
             return row.customer_id
-        case 2:
-            return format_money(row.balance)
+        case 2:  # a balance that ignores part of the history is shown as no number at all
+            return format_money(row.balance) if row.unrecognized is None else "unknown"
         case 3:
             return "Open" if row.is_open else "Closed"
         case 4:
