@@ -117,10 +117,12 @@ def test_a_transfer_interrupted_between_debit_and_credit_prints_the_command_that
     target = _account(run(*store, "open", "--customer", "c-2", "--initial", "0")[1])
     capsys.readouterr()
 
-    real_open = cli.open_store
-    monkeypatch.setattr(cli, "open_store", lambda u: _FailsOnce(real_open(u), target))
+    real_open = cli.open_known_store
+    monkeypatch.setattr(
+        cli, "open_known_store", lambda u, *a, **k: _FailsOnce(real_open(u, *a, **k), target)
+    )
     code, _ = run(*store, "transfer", source, target, "30")
-    monkeypatch.setattr(cli, "open_store", real_open)
+    monkeypatch.setattr(cli, "open_known_store", real_open)
     err = capsys.readouterr().err
     assert code == 3
     assert "nothing was" not in err.lower()  # the debit happened: no false reassurance
@@ -170,10 +172,10 @@ def test_every_write_command_names_its_request_id_when_the_store_fails(
                 raise AttributeError(name)
             return getattr(self.inner, name)
 
-    real_open = cli.open_store
-    monkeypatch.setattr(cli, "open_store", lambda u: Down(real_open(u)))
+    real_open = cli.open_known_store
+    monkeypatch.setattr(cli, "open_known_store", lambda u, *a, **k: Down(real_open(u, *a, **k)))
     assert run(*store, *args)[0] == 3
-    monkeypatch.setattr(cli, "open_store", real_open)
+    monkeypatch.setattr(cli, "open_known_store", real_open)
     err = capsys.readouterr().err
     resume = [line.strip() for line in err.splitlines() if line.strip().startswith("bank-desktop")]
     assert len(resume) == 1, err

@@ -197,10 +197,11 @@ def test_a_malformed_stored_event_is_damage_not_unavailability(
     account = re.search(r"account-\w+", text).group(0)  # type: ignore[union-attr]
     raw = sqlite3.connect(path)
     with raw:
+        (head,) = raw.execute("SELECT max(global_position) FROM events").fetchone()
         raw.execute(
-            "INSERT INTO events VALUES (2, ?, 2, 'raw-2', 'money.deposited', "
+            "INSERT INTO events VALUES (?, ?, 2, 'raw-2', 'money.deposited', "
             "'{\"accountId\": 1', '{}', '2026-01-02T03:04:05.000000Z')",
-            (account,),
+            (head + 1, account),
         )
     raw.close()
     capsys.readouterr()

@@ -60,7 +60,7 @@ def test_a_store_file_emptied_to_zero_bytes_is_an_error_naming_the_file(
     capsys.readouterr()
     err = _refused(capsys, *store, "accounts", says="empty")
     assert str(path) in err
-    assert "2 events" in err  # what this computer last saw there
+    assert "4 events" in err  # what this computer last saw there (2 commands, 2 request claims)
     _refused(capsys, *store, "open", "--customer", "x", "--initial", "1", says="empty")
     assert path.read_bytes() == b""  # nothing was written into it
 
