@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from bank_desktop import __version__
 from bank_desktop.application import BankService
@@ -35,10 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bank-desktop", description="Event-sourced banking for clerks."
     )
-    parser.add_argument("--store", metavar="URL", help="event store URL (default: embedded SQLite)")
-    parser.add_argument("--clerk", metavar="ID", help="clerk id recorded on every event")
+    _global_options(parser, defaults=True)
     parser.add_argument("--version", action="store_true", help="print version and store, then exit")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     parser.add_argument(
         "--smoke",
         action="store_true",
@@ -52,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="EVENTS",
         help="with the window: fill an empty store with sample data first (default 20,000 events)",
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_CommandParser)
 
     demo = commands.add_parser("demo-data", help="fill the store with realistic sample data")
     demo.add_argument("--events", type=_positive_int, default=2_000, help="events to write")
@@ -98,9 +96,6 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve the seed-compatible REST API on uvicorn. The webhook needs "
         "PROJECTION_AUTH_TOKEN set to a secret (the seed's 'dev-token' only with --dev).",
     )
-    # SUPPRESS: given after "serve" they override the global flags, and are absent otherwise
-    serve.add_argument("--store", metavar="URL", default=argparse.SUPPRESS, help="event store URL")
-    serve.add_argument("--clerk", metavar="ID", default=argparse.SUPPRESS, help="default clerk id")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument(
         "--port", type=_port, default=None, help="port (default: $PORT or 3001; 0 picks one)"
@@ -119,6 +114,42 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", metavar="PATH", help="DeltaBase config (default: ./deltabase_config.py)"
     )
     return parser
+
+
+class _CommandParser(argparse.ArgumentParser):
+    """A command's parser: it also takes the global options, so ``bank-desktop deploy --store
+    URL`` works as well as ``bank-desktop --store URL deploy``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _global_options(self, defaults=False)
+
+
+def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """``--store``, ``--clerk`` and ``-v``, on the main parser and on every command's.
+
+    A command's parser copies every attribute it has onto the namespace the main parser
+    filled, defaults included: a ``None`` default there would erase a ``--store`` given
+    before the command. So on commands these options have no default at all (SUPPRESS) and
+    appear only when given; given on both sides, the later one wins.
+    """
+    absent: Any = None if defaults else argparse.SUPPRESS
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        default=absent,
+        help="event store URL (default: embedded SQLite)",
+    )
+    parser.add_argument(
+        "--clerk", metavar="ID", default=absent, help="clerk id recorded on every event"
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=False if defaults else argparse.SUPPRESS,
+        help="log what happens",
+    )
 
 
 def _stored() -> dict[str, str]:
