@@ -1,13 +1,14 @@
 """``bank-desktop``: the command line, and the composition root for headless use.
 
 Exit codes: 0 done, 1 refused by a business rule, 2 bad usage or configuration, 3 the store
-is unavailable.
+is unavailable, 141 the reader of our output went away.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
@@ -183,8 +184,38 @@ def _positive_int(text: str) -> int:
     return value
 
 
+#: Exit code when the reader of our output went away (``… | head -1``): what a shell reports
+#: for a program ended by SIGPIPE, so ``set -o pipefail`` scripts see the usual value.
+EXIT_READER_GONE = 128 + 13
+
+
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    """Run the command line; returns the exit code."""
     out = out or sys.stdout
+    try:
+        code = _main(argv, out)
+        out.flush()  # here, not at exit, so a closed pipe is caught below
+    except BrokenPipeError:
+        # The reader stopped early: as quiet as `cat`. Whatever is still buffered for stdout
+        # would fail again at interpreter exit, so stdout is pointed at /dev/null.
+        _silence(out)
+        return EXIT_READER_GONE
+    return code
+
+
+def _silence(out: TextIO) -> None:
+    try:
+        descriptor = out.fileno()
+    except (OSError, ValueError):  # not a real file (tests pass a StringIO)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, descriptor)
+    finally:
+        os.close(devnull)
+
+
+def _main(argv: Sequence[str] | None, out: TextIO) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import shlex
 import subprocess
@@ -190,3 +191,48 @@ def test_every_command_a_message_suggests_works_as_written(
     assert code == 0, text
     assert text.startswith("created:")
     assert run("accounts", "--store", postgres_url)[0] == 0
+
+
+@pytest.mark.parametrize("command", ["accounts", "show"])
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path, command: str) -> None:
+    # `bank-desktop show X | head -1`: the reader is gone before the output is written. A pipe
+    # whose read end is closed from the start makes that deterministic.
+    url = f"sqlite://{tmp_path / 'bank.db'}"
+    _, text = run("--store", url, "open", "--customer", "cust-1", "--initial", "10")
+    account = re.search(r"account-\w+", text).group(0)  # type: ignore[union-attr]
+    for amount in range(1, 30):
+        assert run("--store", url, "deposit", account, str(amount))[0] == 0
+    args = [command, account] if command == "show" else [command]
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "bank_desktop", "--store", url, *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in result.stderr
+    assert "BrokenPipeError" not in result.stderr
+    assert result.stderr == ""
+    assert result.returncode == 141  # as a program killed by SIGPIPE reports it
+
+
+def test_head_of_a_long_listing_in_a_shell_pipeline(tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path / 'bank.db'}"
+    assert run("--store", url, "demo-data", "--events", "3000")[0] == 0
+    result = subprocess.run(
+        f"{shlex.quote(sys.executable)} -m bank_desktop --store {shlex.quote(url)} "
+        "accounts --limit 100000 | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.stdout.startswith("300 accounts")
+    assert result.stderr == ""
