@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shlex
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -34,6 +35,7 @@ from typing import Any, Final
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from bank_desktop.eventstore.batches import Row as BatchRow
@@ -57,6 +59,7 @@ from bank_desktop.eventstore.port import (
     NewEvent,
     RecordedEvent,
 )
+from bank_desktop.eventstore.postgres_url import MASK, mask, parse_postgres_url
 from bank_desktop.eventstore.validation import check_read_args, check_stream_id
 
 _log = logging.getLogger(__name__)
@@ -91,6 +94,14 @@ _STREAM_TAIL: Final = (
     f"SELECT {_COLUMNS} FROM bank_events WHERE stream_id = %s AND stream_position > %s "
     "ORDER BY stream_position"
 )
+#: Refusals at connect time that pass by themselves: the server is busy, not misconfigured.
+_TRANSIENT_REFUSALS: Final = (
+    "starting up",
+    "shutting down",
+    "recovery mode",
+    "too many clients",
+    "connection slots are reserved",
+)
 _HEADS: Final = (
     "SELECT (SELECT coalesce(max(global_position), 0) FROM bank_events), "
     "(SELECT coalesce(max(stream_position), 0) FROM bank_events WHERE stream_id = %s)"
@@ -104,48 +115,89 @@ class PostgresEventStore:
         self,
         conninfo: str,
         *,
-        display_url: str,
+        display_url: str | None = None,
         pool_size: int = 8,
-        timeout: float = 5.0,
+        timeout: float | None = None,
         check_schema: bool = True,
     ) -> None:
-        self._conninfo = conninfo
-        self._display_url = display_url
-        self._timeout = timeout
+        """Connect to the store ``conninfo`` (a ``postgresql://`` URL) names.
+
+        ``timeout`` bounds every wait for the server (default: the URL's ``connect_timeout``,
+        else 10 s). One connection is made first, outside the pool: a server that refuses or
+        cannot be reached is reported at once and in words, instead of after the pool has
+        retried in the background for the whole timeout.
+        """
+        target = parse_postgres_url(conninfo, timeout=timeout)
+        self._params = target.params
+        self._secrets = target.secrets
+        self._display_url = display_url or target.display_url
+        self._timeout = target.timeout
         self._closed = False
         self._listen_lock = threading.Lock()
         self._listener: psycopg.Connection[Any] | None = None
-        self._pool = ConnectionPool(
-            conninfo,
-            min_size=1,
-            max_size=pool_size,
-            timeout=timeout,
-            open=False,
-            check=ConnectionPool.check_connection,
-            kwargs={"connect_timeout": max(1, int(timeout))},
-            name="bank-desktop",
-        )
-        try:
-            self._pool.open(wait=True, timeout=timeout)
-        except PoolTimeout as exc:
-            self._pool.close()
-            raise StoreUnavailableError(
-                f"Cannot connect to the PostgreSQL store {display_url} within {timeout:.0f} s."
-            ) from exc
-        with self._translated("read the schema"), self._pool.connection() as conn:
-            schema = conn.execute("SELECT current_schema()").fetchone()
+        with self._connect(autocommit=True) as first, self._translated("read the schema"):
+            schema = first.execute("SELECT current_schema()").fetchone()
             self._namespace = str(schema[0] if schema else "public")
-            present = conn.execute("SELECT to_regclass('bank_events')").fetchone()
+            present = first.execute("SELECT to_regclass('bank_events')").fetchone()
         # Per schema, so separate stores in one database neither block nor wake each other.
         digest = hashlib.sha256(f"bank-desktop:{self._namespace}".encode()).digest()
         self._lock_key = int.from_bytes(digest[:8], "big", signed=True)
         self._channel = f"bank_events_{digest[:6].hex()}"
         if check_schema and (present is None or present[0] is None):
-            self._pool.close()
             raise StoreConfigError(
-                f"The PostgreSQL store {display_url} has no Bank Desktop schema yet: "
-                f"run `bank-desktop deploy --store {display_url}` first."
+                f"The PostgreSQL store {self._display_url} has no Bank Desktop schema yet: "
+                f"run {self._deploy_hint()} first."
             )
+        self._pool = ConnectionPool(
+            "",
+            kwargs=dict(self._params),
+            min_size=1,
+            max_size=pool_size,
+            timeout=self._timeout,
+            open=False,
+            check=ConnectionPool.check_connection,
+            name="bank-desktop",
+        )
+        try:
+            self._pool.open(wait=True, timeout=self._timeout)
+        except PoolTimeout as exc:
+            self._pool.close()
+            raise StoreUnavailableError(
+                f"Cannot connect to the PostgreSQL store {self._display_url} within "
+                f"{self._timeout:g} s."
+            ) from exc
+
+    def _deploy_hint(self) -> str:
+        """The command that prepares this store, as one can type it: with the URL when the URL
+        shows no masked secret, else with a placeholder for it."""
+        if MASK in self._display_url:
+            return "`bank-desktop deploy --store URL` with this store's URL"
+        return f"`bank-desktop deploy --store {shlex.quote(self._display_url)}`"
+
+    def _connect(self, *, autocommit: bool = False) -> psycopg.Connection[Any]:
+        """A connection of its own (not from the pool); failures in the store's words."""
+        try:
+            return psycopg.connect(make_conninfo("", **self._params), autocommit=autocommit)
+        except psycopg.Error as exc:
+            raise self._connect_failure(exc) from None
+
+    def _connect_failure(self, exc: psycopg.Error) -> EventStoreError:
+        """Refused by the server (wrong role, password, database, option): configuration.
+        Not reached, timed out, or busy starting, stopping or full: unavailable."""
+        reason = " ".join(mask(str(exc), self._secrets).split())
+        reason += "" if reason.endswith((".", "?", "!")) else "."
+        lowered = reason.lower()
+        if reason.startswith("connection is bad: invalid"):
+            return StoreConfigError(
+                f"The PostgreSQL URL {self._display_url} has an invalid setting: {reason}"
+            )
+        if "fatal:" in lowered and not any(word in lowered for word in _TRANSIENT_REFUSALS):
+            return StoreConfigError(
+                f"The PostgreSQL store {self._display_url} refused the connection: {reason}"
+            )
+        return StoreUnavailableError(
+            f"Cannot connect to the PostgreSQL store {self._display_url}: {reason}"
+        )
 
     # ── administration ────────────────────────────────────────────────────────────────────
 
@@ -174,7 +226,7 @@ class PostgresEventStore:
         except pg_errors.UndefinedTable as exc:
             raise StoreConfigError(
                 f"The PostgreSQL store {self._display_url} has no Bank Desktop schema: "
-                "run `bank-desktop deploy` first."
+                f"run {self._deploy_hint()} first."
             ) from exc
         except pg_errors.InvalidSchemaName as exc:
             raise StoreConfigError(
@@ -354,11 +406,13 @@ class PostgresEventStore:
     def _listening(self) -> psycopg.Connection[Any]:
         if self._listener is None or self._listener.closed:
             self._check_open()
+            conn = self._connect(autocommit=True)
             with self._translated("listen for new events"):
-                conn = psycopg.connect(
-                    self._conninfo, autocommit=True, connect_timeout=max(1, int(self._timeout))
-                )
-                conn.execute(f"LISTEN {self._channel}")
+                try:
+                    conn.execute(f"LISTEN {self._channel}")
+                except BaseException:
+                    conn.close()
+                    raise
             self._listener = conn
         return self._listener
 
