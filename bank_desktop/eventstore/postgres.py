@@ -59,6 +59,7 @@ from bank_desktop.eventstore.port import (
     NewEvent,
     RecordedEvent,
 )
+from bank_desktop.eventstore.postgres_guard import GuardedConnection, StalledError, unwatched
 from bank_desktop.eventstore.postgres_url import MASK, mask, parse_postgres_url
 from bank_desktop.eventstore.validation import check_read_args, check_stream_id
 
@@ -155,6 +156,8 @@ class PostgresEventStore:
             max_size=pool_size,
             timeout=self._timeout,
             open=False,
+            connection_class=GuardedConnection,
+            configure=self._guard,
             check=ConnectionPool.check_connection,
             name="bank-desktop",
         )
@@ -174,12 +177,21 @@ class PostgresEventStore:
             return "`bank-desktop deploy --store URL` with this store's URL"
         return f"`bank-desktop deploy --store {shlex.quote(self._display_url)}`"
 
-    def _connect(self, *, autocommit: bool = False) -> psycopg.Connection[Any]:
+    def _connect(self, *, autocommit: bool = False) -> GuardedConnection:
         """A connection of its own (not from the pool); failures in the store's words."""
         try:
-            return psycopg.connect(make_conninfo("", **self._params), autocommit=autocommit)
+            conn = GuardedConnection.connect(
+                make_conninfo("", **self._params), autocommit=autocommit
+            )
         except psycopg.Error as exc:
             raise self._connect_failure(exc) from None
+        self._guard(conn)
+        return conn
+
+    def _guard(self, conn: psycopg.Connection[Any]) -> None:
+        """Every statement on ``conn`` gives up after the bound of silence from the server."""
+        if isinstance(conn, GuardedConnection):
+            conn.silence_limit = self._timeout
 
     def _connect_failure(self, exc: psycopg.Error) -> EventStoreError:
         """Refused by the server (wrong role, password, database, option): configuration.
@@ -207,7 +219,13 @@ class PostgresEventStore:
 
     def prepare_schema(self) -> bool:
         """Create the tables and index if missing (``deploy``); True when anything was created."""
-        with self._translated("create the schema"), self._pool.connection() as conn:
+        with (
+            self._translated("create the schema"),
+            self._pool.connection() as conn,
+            unwatched(conn),
+        ):
+            # One-off work that may take long on a big table (an index): no bound here.
+            conn.execute("SET LOCAL statement_timeout = 0")
             existed = conn.execute("SELECT to_regclass('bank_events')").fetchone()
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
             for statement in SCHEMA_STATEMENTS:
@@ -221,7 +239,13 @@ class PostgresEventStore:
             yield
         except PoolTimeout as exc:
             raise StoreUnavailableError(
-                f"The PostgreSQL store {self._display_url} is not reachable; could not {action}."
+                f"The PostgreSQL store {self._display_url} did not answer within "
+                f"{self._timeout:g} s (no working connection); could not {action}."
+            ) from exc
+        except StalledError as exc:
+            raise StoreUnavailableError(
+                f"The PostgreSQL store {self._display_url} did not answer within "
+                f"{self._timeout:g} s; could not {action}."
             ) from exc
         except pg_errors.UndefinedTable as exc:
             raise StoreConfigError(
@@ -391,10 +415,11 @@ class PostgresEventStore:
             if self.head_position() > after:
                 return True
             try:
-                for _ in listener.notifies(
-                    timeout=max(0.0, deadline - time.monotonic()), stop_after=1
-                ):
-                    break
+                with unwatched(listener):  # silence is normal while waiting for news
+                    for _ in listener.notifies(
+                        timeout=max(0.0, deadline - time.monotonic()), stop_after=1
+                    ):
+                        break
             except psycopg.OperationalError as exc:
                 self._drop_listener()
                 raise StoreUnavailableError(
