@@ -94,8 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="run the seed's REST API and projection webhook (headless)",
-        description="Serve the seed-compatible REST API on uvicorn. The webhook needs "
-        "PROJECTION_AUTH_TOKEN set to a secret (the seed's 'dev-token' only with --dev).",
+        description="Serve the seed-compatible REST API on uvicorn, on loopback only unless "
+        "--allow-remote. The projection webhook is on when PROJECTION_AUTH_TOKEN is set to a "
+        "secret of 32 or more characters (the seed's 'dev-token' only with --dev).",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument(
@@ -103,6 +104,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--dev", action="store_true", help="allow the seed's default webhook token 'dev-token'"
+    )
+    serve.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="confirm a --host beyond loopback: other machines can then reach the API",
+    )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a name clients use for this server (repeatable; loopback names always work)",
     )
 
     deploy = commands.add_parser(
@@ -246,6 +259,8 @@ def _main(argv: Sequence[str] | None, out: TextIO) -> int:
             host=args.host,
             port=default_port() if args.port is None else args.port,
             dev=args.dev,
+            allow_remote=args.allow_remote,
+            extra_hosts=args.allowed_host,
             out=out,
         )
     try:
