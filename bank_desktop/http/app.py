@@ -45,7 +45,11 @@ events as the clerks' window.
 * Amounts are JSON numbers with at most two decimal places; they are never rounded.
 * Writes answer with `X-Event-Position`; pass it to a read as `?after=` to read your writes.
 * `Idempotency-Key` on any POST makes a retry safe; `X-Clerk-Id` names the clerk.
-* Errors are `{"error": message, "details": {...}}`.
+* Errors are `{"error": message, "details": {...}}`. Whatever is wrong with a request is 400
+  (a field or amount of any kind, a query parameter, a business rule; `details.errors` names
+  the fields); 422 only for an `Idempotency-Key` already used for another request.
+* `GET /accounts` is the seed's array, a page at a time (`limit`, `offset`; `Link` and
+  `X-Total-Count` headers).
 """
 
 

@@ -79,7 +79,7 @@ def json_object(value: Any, what: str = "Request body") -> Mapping[str, Any]:
     if not isinstance(value, dict):
         kind = _json_kind(value)
         raise ApiError(
-            422,
+            400,
             f"{what} must be a JSON object, not {kind}.",
             {"errors": [{"field": "body", "message": f"must be an object, not {kind}"}]},
         )

@@ -91,10 +91,10 @@ B = TypeVar("B", bound=_Body)
 
 
 def parse_request(model: type[B], data: Any) -> B:
-    """Validate a decoded body; a 422 names every wrong field."""
+    """Validate a decoded body; a 400 names every wrong field."""
     if not isinstance(data, Mapping):
         raise ApiError(
-            422,
+            400,
             "Request body must be a JSON object.",
             {"errors": [{"field": "body", "message": "must be a JSON object"}]},
         )
@@ -109,7 +109,7 @@ def parse_request(model: type[B], data: Any) -> B:
                 message = "is required"
             errors.append({"field": field, "message": message})
         summary = "; ".join(f"{e['field']} {e['message']}" for e in errors)
-        raise ApiError(422, f"Invalid request body: {summary}.", {"errors": errors}) from None
+        raise ApiError(400, f"Invalid request body: {summary}.", {"errors": errors}) from None
 
 
 # ── responses ─────────────────────────────────────────────────────────────────────────────
