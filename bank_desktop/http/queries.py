@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Header, Path, Query
+from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,7 +25,7 @@ from bank_desktop.application.projections import AccountBalance, LedgerEntry
 from bank_desktop.http.context import READ_POSITION_HEADER, WAIT_HEADER, ApiContext
 from bank_desktop.http.docs import errors
 from bank_desktop.http.errors import ApiError
-from bank_desktop.http.schemas import AccountReadModel, TransactionsPage
+from bank_desktop.http.schemas import AccountReadModel, TransactionsPage, no_surrounding_space
 from bank_desktop.http.wire import ExactJSONResponse, money_out
 
 router = APIRouter(tags=["queries"])
@@ -68,7 +69,11 @@ WaitHeader = Annotated[
     int | None,
     Header(alias=WAIT_HEADER, ge=0, le=_MAX_POSITION, description="Same as ?after="),
 ]
-AccountId = Annotated[str, Path(max_length=200)]
+AccountId = Annotated[
+    str,
+    Path(max_length=200, description="No spaces around it"),
+    AfterValidator(no_surrounding_space),
+]
 
 
 def account_body(row: AccountBalance) -> dict[str, Any]:
