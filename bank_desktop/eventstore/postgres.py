@@ -18,6 +18,12 @@ backs them up, so no read-then-write race can write a stream twice at one positi
 checks the head, then waits for a notification. A lost notification or a dropped connection
 costs at most one wait: callers always re-read from their position, so nothing is skipped.
 
+**A stalled or vanished server** fails a command within one bound (the URL's
+``connect_timeout``, default 10 s) instead of hanging it: the URL is checked and turned into
+libpq keywords with keepalives and server-side statement and idle-transaction timeouts
+(``postgres_url``), and every connection gives up after that long without a word from the
+server (``postgres_guard``).
+
 The schema is created by ``bank-desktop deploy`` (``prepare_schema``) and checked at start.
 """
 
