@@ -1,7 +1,7 @@
 """``bank-desktop``: the command line, and the composition root for headless use.
 
 Exit codes: 0 done, 1 refused by a business rule, 2 bad usage or configuration, 3 the store
-is unavailable.
+is unavailable, 141 the reader of our output went away.
 
 Every command that writes carries a request id (``--request-id``, or a fresh one): when the
 store fails under it, the outcome is unknown, and the error names the id with the exact
@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shlex
 import sys
 from collections.abc import Callable, Sequence
-from typing import Final, TextIO
+from typing import Any, Final, TextIO
 
 from bank_desktop import __version__
 from bank_desktop.application import BankService
@@ -47,16 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bank-desktop", description="Event-sourced banking for clerks."
     )
-    parser.add_argument("--store", metavar="URL", help="event store URL (default: embedded SQLite)")
-    parser.add_argument("--clerk", metavar="ID", help="clerk id recorded on every event")
+    _global_options(parser, defaults=True)
     parser.add_argument("--version", action="store_true", help="print version and store, then exit")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
-    parser.add_argument(
-        "--accept-store-reset",
-        action="store_true",
-        help="accept that the store was emptied, replaced, deleted or restored from an older "
-        "backup: forget what this computer saw in it and take it as it is now",
-    )
     parser.add_argument(
         "--smoke",
         action="store_true",
@@ -70,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="EVENTS",
         help="with the window: fill an empty store with sample data first (default 20,000 events)",
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_CommandParser)
 
     demo = commands.add_parser("demo-data", help="fill the store with realistic sample data")
     demo.add_argument("--events", type=_positive_int, default=2_000, help="events to write")
@@ -113,18 +106,28 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="run the seed's REST API and projection webhook (headless)",
-        description="Serve the seed-compatible REST API on uvicorn. The webhook needs "
-        "PROJECTION_AUTH_TOKEN set to a secret (the seed's 'dev-token' only with --dev).",
+        description="Serve the seed-compatible REST API on uvicorn, on loopback only unless "
+        "--allow-remote. The projection webhook is on when PROJECTION_AUTH_TOKEN is set to a "
+        "secret of 32 or more characters (the seed's 'dev-token' only with --dev).",
     )
-    # SUPPRESS: given after "serve" they override the global flags, and are absent otherwise
-    serve.add_argument("--store", metavar="URL", default=argparse.SUPPRESS, help="event store URL")
-    serve.add_argument("--clerk", metavar="ID", default=argparse.SUPPRESS, help="default clerk id")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument(
         "--port", type=_port, default=None, help="port (default: $PORT or 3001; 0 picks one)"
     )
     serve.add_argument(
         "--dev", action="store_true", help="allow the seed's default webhook token 'dev-token'"
+    )
+    serve.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="confirm a --host beyond loopback: other machines can then reach the API",
+    )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a name clients use for this server (repeatable; loopback names always work)",
     )
 
     deploy = commands.add_parser(
@@ -137,6 +140,50 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", metavar="PATH", help="DeltaBase config (default: ./deltabase_config.py)"
     )
     return parser
+
+
+class _CommandParser(argparse.ArgumentParser):
+    """A command's parser: it also takes the global options, so ``bank-desktop deploy --store
+    URL`` works as well as ``bank-desktop --store URL deploy``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _global_options(self, defaults=False)
+
+
+def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """``--store``, ``--clerk``, ``-v`` and ``--accept-store-reset``, on the main parser and
+    on every command's.
+
+    A command's parser copies every attribute it has onto the namespace the main parser
+    filled, defaults included: a ``None`` default there would erase a ``--store`` given
+    before the command. So on commands these options have no default at all (SUPPRESS) and
+    appear only when given; given on both sides, the later one wins.
+    """
+    absent: Any = None if defaults else argparse.SUPPRESS
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        default=absent,
+        help="event store URL (default: embedded SQLite)",
+    )
+    parser.add_argument(
+        "--clerk", metavar="ID", default=absent, help="clerk id recorded on every event"
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=False if defaults else argparse.SUPPRESS,
+        help="log what happens",
+    )
+    parser.add_argument(
+        "--accept-store-reset",
+        action="store_true",
+        default=False if defaults else argparse.SUPPRESS,
+        help="accept that the store was emptied, replaced, deleted or restored from an older "
+        "backup: forget what this computer saw in it and take it as it is now",
+    )
 
 
 def _stored() -> dict[str, str]:
@@ -170,8 +217,38 @@ def _positive_int(text: str) -> int:
     return value
 
 
+#: Exit code when the reader of our output went away (``… | head -1``): what a shell reports
+#: for a program ended by SIGPIPE, so ``set -o pipefail`` scripts see the usual value.
+EXIT_READER_GONE = 128 + 13
+
+
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    """Run the command line; returns the exit code."""
     out = out or sys.stdout
+    try:
+        code = _main(argv, out)
+        out.flush()  # here, not at exit, so a closed pipe is caught below
+    except BrokenPipeError:
+        # The reader stopped early: as quiet as `cat`. Whatever is still buffered for stdout
+        # would fail again at interpreter exit, so stdout is pointed at /dev/null.
+        _silence(out)
+        return EXIT_READER_GONE
+    return code
+
+
+def _silence(out: TextIO) -> None:
+    try:
+        descriptor = out.fileno()
+    except (OSError, ValueError):  # not a real file (tests pass a StringIO)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, descriptor)
+    finally:
+        os.close(devnull)
+
+
+def _main(argv: Sequence[str] | None, out: TextIO) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -202,6 +279,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             host=args.host,
             port=default_port() if args.port is None else args.port,
             dev=args.dev,
+            allow_remote=args.allow_remote,
+            extra_hosts=args.allowed_host,
             out=out,
             accept_store_reset=args.accept_store_reset,
         )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bank_desktop import __version__
-from bank_desktop.cli import main
+from bank_desktop.cli import build_parser, main
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -109,3 +111,128 @@ def test_deploy_names_a_missing_schema(capsys: pytest.CaptureFixture[str]) -> No
     url = "postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dno_such_schema"
     assert run("--store", url, "deploy")[0] == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+# ── global options on either side of the command (issue 10, item 16) ───────────────────────
+
+#: Every command with the arguments it needs to parse.
+COMMANDS: dict[str, list[str]] = {
+    "demo-data": [],
+    "accounts": [],
+    "show": ["account-x"],
+    "open": ["--customer", "c"],
+    "deposit": ["account-x", "5"],
+    "withdraw": ["account-x", "5"],
+    "transfer": ["account-x", "account-y", "5"],
+    "close": ["account-x"],
+    "recover": [],
+    "serve": [],
+    "deploy": [],
+}
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_global_options_parse_on_either_side_of_every_command(command: str) -> None:
+    parse = build_parser().parse_args
+    rest = COMMANDS[command]
+    before = parse(["--store", "memory://", "--clerk", "c-1", "-v", command, *rest])
+    after = parse([command, *rest, "--store", "memory://", "--clerk", "c-1", "-v"])
+    for args in (before, after):
+        assert (args.store, args.clerk, args.verbose) == ("memory://", "c-1", True)
+    # Given on one side only, the other side's absence must not reset it (the argparse trap:
+    # a subcommand's default for the same option overwrites the value given before it).
+    split = parse(["--store", "memory://", command, *rest, "--clerk", "c-2"])
+    assert (split.store, split.clerk, split.verbose) == ("memory://", "c-2", False)
+    # Given on both sides, the one nearer the end wins, as for any repeated option.
+    both = parse(["--store", "sqlite:a.db", "--clerk", "a", command, *rest, "--store", "memory://"])
+    assert (both.store, both.clerk) == ("memory://", "a")
+    none = parse([command, *rest])
+    assert (none.store, none.clerk, none.verbose) == (None, None, False)
+
+
+def test_options_after_the_command_reach_the_store_and_the_events(tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path / 'bank.db'}"
+    code, text = run("open", "--customer", "cust-1", "--initial", "10", "--store", url)
+    assert code == 0, text
+    account = re.search(r"account-\w+", text).group(0)  # type: ignore[union-attr]
+    assert run("deposit", account, "5", "--clerk", "teller-9", "--store", url)[0] == 0
+    assert run("--store", url, "withdraw", account, "1", "--clerk", "teller-8")[0] == 0
+    assert run("--clerk", "teller-7", "deposit", account, "2", "--store", url)[0] == 0
+    code, text = run("show", account, "--store", url)
+    assert code == 0
+    assert [line.split()[5] for line in text.splitlines()[2:]] == [
+        "teller-9",
+        "teller-8",
+        "teller-7",
+    ]
+    assert "balance" not in run("accounts", "--store", "memory://")[1]
+
+
+def test_verbose_after_the_command_turns_on_logging(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bank_desktop", "accounts", "--store", "memory://", "-v"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "0 accounts" in result.stdout
+
+
+def test_every_command_a_message_suggests_works_as_written(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A PostgreSQL store without the schema says what to run; that line must work verbatim.
+    assert run("--store", postgres_url, "accounts")[0] == 2
+    message = capsys.readouterr().err
+    suggested = re.search(r"`bank-desktop ([^`]+)`", message)
+    assert suggested, message
+    code, text = run(*shlex.split(suggested.group(1)))
+    assert code == 0, text
+    assert text.startswith("created:")
+    assert run("accounts", "--store", postgres_url)[0] == 0
+
+
+@pytest.mark.parametrize("command", ["accounts", "show"])
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path, command: str) -> None:
+    # `bank-desktop show X | head -1`: the reader is gone before the output is written. A pipe
+    # whose read end is closed from the start makes that deterministic.
+    url = f"sqlite://{tmp_path / 'bank.db'}"
+    _, text = run("--store", url, "open", "--customer", "cust-1", "--initial", "10")
+    account = re.search(r"account-\w+", text).group(0)  # type: ignore[union-attr]
+    for amount in range(1, 30):
+        assert run("--store", url, "deposit", account, str(amount))[0] == 0
+    args = [command, account] if command == "show" else [command]
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "bank_desktop", "--store", url, *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in result.stderr
+    assert "BrokenPipeError" not in result.stderr
+    assert result.stderr == ""
+    assert result.returncode == 141  # as a program killed by SIGPIPE reports it
+
+
+def test_head_of_a_long_listing_in_a_shell_pipeline(tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path / 'bank.db'}"
+    assert run("--store", url, "demo-data", "--events", "3000")[0] == 0
+    result = subprocess.run(
+        f"{shlex.quote(sys.executable)} -m bank_desktop --store {shlex.quote(url)} "
+        "accounts --limit 100000 | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.stdout.startswith("300 accounts")
+    assert result.stderr == ""

@@ -18,6 +18,12 @@ backs them up, so no read-then-write race can write a stream twice at one positi
 checks the head, then waits for a notification. A lost notification or a dropped connection
 costs at most one wait: callers always re-read from their position, so nothing is skipped.
 
+**A stalled or vanished server** fails a command within one bound (the URL's
+``connect_timeout``, default 10 s) instead of hanging it: the URL is checked and turned into
+libpq keywords with keepalives and server-side statement and idle-transaction timeouts
+(``postgres_url``), and every connection gives up after that long without a word from the
+server (``postgres_guard``).
+
 The schema is created by ``bank-desktop deploy`` (``prepare_schema``) and checked at start.
 """
 
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shlex
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -34,6 +41,7 @@ from typing import Any, Final
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from bank_desktop.eventstore.backwards import (
@@ -62,6 +70,8 @@ from bank_desktop.eventstore.port import (
     NewEvent,
     RecordedEvent,
 )
+from bank_desktop.eventstore.postgres_guard import GuardedConnection, StalledError, unwatched
+from bank_desktop.eventstore.postgres_url import MASK, mask, parse_postgres_url
 from bank_desktop.eventstore.validation import check_read_args, check_stream_id
 
 _log = logging.getLogger(__name__)
@@ -96,6 +106,14 @@ _STREAM_TAIL: Final = (
     f"SELECT {_COLUMNS} FROM bank_events WHERE stream_id = %s AND stream_position > %s "
     "ORDER BY stream_position"
 )
+#: Refusals at connect time that pass by themselves: the server is busy, not misconfigured.
+_TRANSIENT_REFUSALS: Final = (
+    "starting up",
+    "shutting down",
+    "recovery mode",
+    "too many clients",
+    "connection slots are reserved",
+)
 _HEADS: Final = (
     "SELECT (SELECT coalesce(max(global_position), 0) FROM bank_events), "
     "(SELECT coalesce(max(stream_position), 0) FROM bank_events WHERE stream_id = %s)"
@@ -109,48 +127,100 @@ class PostgresEventStore:
         self,
         conninfo: str,
         *,
-        display_url: str,
+        display_url: str | None = None,
         pool_size: int = 8,
-        timeout: float = 5.0,
+        timeout: float | None = None,
         check_schema: bool = True,
     ) -> None:
-        self._conninfo = conninfo
-        self._display_url = display_url
-        self._timeout = timeout
+        """Connect to the store ``conninfo`` (a ``postgresql://`` URL) names.
+
+        ``timeout`` bounds every wait for the server (default: the URL's ``connect_timeout``,
+        else 10 s). One connection is made first, outside the pool: a server that refuses or
+        cannot be reached is reported at once and in words, instead of after the pool has
+        retried in the background for the whole timeout.
+        """
+        target = parse_postgres_url(conninfo, timeout=timeout)
+        self._params = target.params
+        self._secrets = target.secrets
+        self._display_url = display_url or target.display_url
+        self._timeout = target.timeout
         self._closed = False
         self._listen_lock = threading.Lock()
         self._listener: psycopg.Connection[Any] | None = None
-        self._pool = ConnectionPool(
-            conninfo,
-            min_size=1,
-            max_size=pool_size,
-            timeout=timeout,
-            open=False,
-            check=ConnectionPool.check_connection,
-            kwargs={"connect_timeout": max(1, int(timeout))},
-            name="bank-desktop",
-        )
-        try:
-            self._pool.open(wait=True, timeout=timeout)
-        except PoolTimeout as exc:
-            self._pool.close()
-            raise StoreUnavailableError(
-                f"Cannot connect to the PostgreSQL store {display_url} within {timeout:.0f} s."
-            ) from exc
-        with self._translated("read the schema"), self._pool.connection() as conn:
-            schema = conn.execute("SELECT current_schema()").fetchone()
+        with self._connect(autocommit=True) as first, self._translated("read the schema"):
+            schema = first.execute("SELECT current_schema()").fetchone()
             self._namespace = str(schema[0] if schema else "public")
-            present = conn.execute("SELECT to_regclass('bank_events')").fetchone()
+            present = first.execute("SELECT to_regclass('bank_events')").fetchone()
         # Per schema, so separate stores in one database neither block nor wake each other.
         digest = hashlib.sha256(f"bank-desktop:{self._namespace}".encode()).digest()
         self._lock_key = int.from_bytes(digest[:8], "big", signed=True)
         self._channel = f"bank_events_{digest[:6].hex()}"
         if check_schema and (present is None or present[0] is None):
-            self._pool.close()
             raise StoreConfigError(
-                f"The PostgreSQL store {display_url} has no Bank Desktop schema yet: "
-                f"run `bank-desktop deploy --store {display_url}` first."
+                f"The PostgreSQL store {self._display_url} has no Bank Desktop schema yet: "
+                f"run {self._deploy_hint()} first."
             )
+        self._pool = ConnectionPool(
+            "",
+            kwargs=dict(self._params),
+            min_size=1,
+            max_size=pool_size,
+            timeout=self._timeout,
+            open=False,
+            connection_class=GuardedConnection,
+            configure=self._guard,
+            check=ConnectionPool.check_connection,
+            name="bank-desktop",
+        )
+        try:
+            self._pool.open(wait=True, timeout=self._timeout)
+        except PoolTimeout as exc:
+            self._pool.close()
+            raise StoreUnavailableError(
+                f"Cannot connect to the PostgreSQL store {self._display_url} within "
+                f"{self._timeout:g} s."
+            ) from exc
+
+    def _deploy_hint(self) -> str:
+        """The command that prepares this store, as one can type it: with the URL when the URL
+        shows no masked secret, else with a placeholder for it."""
+        if MASK in self._display_url:
+            return "`bank-desktop deploy --store URL` with this store's URL"
+        return f"`bank-desktop deploy --store {shlex.quote(self._display_url)}`"
+
+    def _connect(self, *, autocommit: bool = False) -> GuardedConnection:
+        """A connection of its own (not from the pool); failures in the store's words."""
+        try:
+            conn = GuardedConnection.connect(
+                make_conninfo("", **self._params), autocommit=autocommit
+            )
+        except psycopg.Error as exc:
+            raise self._connect_failure(exc) from None
+        self._guard(conn)
+        return conn
+
+    def _guard(self, conn: psycopg.Connection[Any]) -> None:
+        """Every statement on ``conn`` gives up after the bound of silence from the server."""
+        if isinstance(conn, GuardedConnection):
+            conn.silence_limit = self._timeout
+
+    def _connect_failure(self, exc: psycopg.Error) -> EventStoreError:
+        """Refused by the server (wrong role, password, database, option): configuration.
+        Not reached, timed out, or busy starting, stopping or full: unavailable."""
+        reason = " ".join(mask(str(exc), self._secrets).split())
+        reason += "" if reason.endswith((".", "?", "!")) else "."
+        lowered = reason.lower()
+        if reason.startswith("connection is bad: invalid"):
+            return StoreConfigError(
+                f"The PostgreSQL URL {self._display_url} has an invalid setting: {reason}"
+            )
+        if "fatal:" in lowered and not any(word in lowered for word in _TRANSIENT_REFUSALS):
+            return StoreConfigError(
+                f"The PostgreSQL store {self._display_url} refused the connection: {reason}"
+            )
+        return StoreUnavailableError(
+            f"Cannot connect to the PostgreSQL store {self._display_url}: {reason}"
+        )
 
     # ── administration ────────────────────────────────────────────────────────────────────
 
@@ -160,7 +230,13 @@ class PostgresEventStore:
 
     def prepare_schema(self) -> bool:
         """Create the tables and index if missing (``deploy``); True when anything was created."""
-        with self._translated("create the schema"), self._pool.connection() as conn:
+        with (
+            self._translated("create the schema"),
+            self._pool.connection() as conn,
+            unwatched(conn),
+        ):
+            # One-off work that may take long on a big table (an index): no bound here.
+            conn.execute("SET LOCAL statement_timeout = 0")
             existed = conn.execute("SELECT to_regclass('bank_events')").fetchone()
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
             for statement in SCHEMA_STATEMENTS:
@@ -174,12 +250,18 @@ class PostgresEventStore:
             yield
         except PoolTimeout as exc:
             raise StoreUnavailableError(
-                f"The PostgreSQL store {self._display_url} is not reachable; could not {action}."
+                f"The PostgreSQL store {self._display_url} did not answer within "
+                f"{self._timeout:g} s (no working connection); could not {action}."
+            ) from exc
+        except StalledError as exc:
+            raise StoreUnavailableError(
+                f"The PostgreSQL store {self._display_url} did not answer within "
+                f"{self._timeout:g} s; could not {action}."
             ) from exc
         except pg_errors.UndefinedTable as exc:
             raise StoreConfigError(
                 f"The PostgreSQL store {self._display_url} has no Bank Desktop schema: "
-                "run `bank-desktop deploy` first."
+                f"run {self._deploy_hint()} first."
             ) from exc
         except pg_errors.InvalidSchemaName as exc:
             raise StoreConfigError(
@@ -384,10 +466,11 @@ class PostgresEventStore:
             if self.head_position() > after:
                 return True
             try:
-                for _ in listener.notifies(
-                    timeout=max(0.0, deadline - time.monotonic()), stop_after=1
-                ):
-                    break
+                with unwatched(listener):  # silence is normal while waiting for news
+                    for _ in listener.notifies(
+                        timeout=max(0.0, deadline - time.monotonic()), stop_after=1
+                    ):
+                        break
             except psycopg.OperationalError as exc:
                 self._drop_listener()
                 raise StoreUnavailableError(
@@ -399,11 +482,13 @@ class PostgresEventStore:
     def _listening(self) -> psycopg.Connection[Any]:
         if self._listener is None or self._listener.closed:
             self._check_open()
+            conn = self._connect(autocommit=True)
             with self._translated("listen for new events"):
-                conn = psycopg.connect(
-                    self._conninfo, autocommit=True, connect_timeout=max(1, int(self._timeout))
-                )
-                conn.execute(f"LISTEN {self._channel}")
+                try:
+                    conn.execute(f"LISTEN {self._channel}")
+                except BaseException:
+                    conn.close()
+                    raise
             self._listener = conn
         return self._listener
 

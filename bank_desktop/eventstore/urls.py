@@ -89,7 +89,7 @@ def open_store(url: str) -> EventStore:
     if scheme in ("postgresql", "postgres"):
         from bank_desktop.eventstore.postgres import PostgresEventStore
 
-        return PostgresEventStore(url, display_url=redact_url(url))
+        return PostgresEventStore(url)
     if scheme in _DELTABASE:
         from bank_desktop.eventstore.deltabase import open_deltabase
 
@@ -183,7 +183,7 @@ def prepare_store(url: str) -> tuple[EventStore, bool]:
     if scheme in ("postgresql", "postgres"):
         from bank_desktop.eventstore.postgres import PostgresEventStore
 
-        store = PostgresEventStore(url.strip(), display_url=redact_url(url), check_schema=False)
+        store = PostgresEventStore(url.strip(), check_schema=False)
         try:
             created = store.prepare_schema()
         except BaseException:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from datetime import timedelta
 from pathlib import Path
 
@@ -31,7 +31,8 @@ from bank_desktop.http.context import (
     checked_projection_token,
 )
 from bank_desktop.http.docs import install_openapi
-from bank_desktop.http.errors import install_error_handlers
+from bank_desktop.http.errors import ApiError, install_error_handlers
+from bank_desktop.http.host_guard import LOOPBACK_NAMES, HostGuard
 from bank_desktop.http.read_side import LiveReadModel
 from bank_desktop.http.wire import ExactJSONResponse
 
@@ -44,7 +45,11 @@ events as the clerks' window.
 * Amounts are JSON numbers with at most two decimal places; they are never rounded.
 * Writes answer with `X-Event-Position`; pass it to a read as `?after=` to read your writes.
 * `Idempotency-Key` on any POST makes a retry safe; `X-Clerk-Id` names the clerk.
-* Errors are `{"error": message, "details": {...}}`.
+* Errors are `{"error": message, "details": {...}}`. Whatever is wrong with a request is 400
+  (a field or amount of any kind, a query parameter, a business rule; `details.errors` names
+  the fields); 422 only for an `Idempotency-Key` already used for another request.
+* `GET /accounts` is the seed's array, a page at a time (`limit`, `offset`; `Link` and
+  `X-Total-Count` headers).
 """
 
 
@@ -62,9 +67,13 @@ def create_app(
     snapshot_interval: float = 300.0,
     idle_wait: float = 0.25,
     close_store: bool = False,
+    allowed_hosts: Collection[str] = LOOPBACK_NAMES,
 ) -> FastAPI:
-    """The API over ``store``; raises InsecureTokenError for a missing or default webhook
-    token unless ``dev``.
+    """The API over ``store``; raises InsecureTokenError for the seed's default or a short
+    webhook token unless ``dev``. Without a token (and without ``dev``) the webhook is off.
+
+    Requests must name the server by one of ``allowed_hosts`` and come from no other web
+    page's origin (see :mod:`bank_desktop.http.host_guard`).
 
     Snapshots of the read model go to ``snapshots``, or under ``data_dir/serve`` (apart from
     the window's: earlier versions applied webhook deliveries to it); neither means no
@@ -119,7 +128,12 @@ def create_app(
     install_error_handlers(app)
     app.include_router(commands.router)
     app.include_router(queries.router)
-    app.include_router(webhook.router)
+    if token is None:
+        app.add_api_route(
+            webhook.PATH, _webhook_disabled, methods=["POST"], include_in_schema=False
+        )
+    else:
+        app.include_router(webhook.router)
 
     @app.get("/health", tags=["operations"], summary="Liveness and read model state")
     async def health(request: Request) -> Response:
@@ -137,8 +151,18 @@ def create_app(
         )
 
     install_openapi(app)
-    app.add_middleware(AccessLog)
+    app.add_middleware(HostGuard, allowed_hosts=tuple(allowed_hosts))
+    app.add_middleware(AccessLog)  # outermost: refused requests are logged too
     return app
+
+
+async def _webhook_disabled() -> Response:
+    """The webhook's path when ``serve`` has no PROJECTION_AUTH_TOKEN: say why, not just 404."""
+    raise ApiError(
+        404,
+        "The projection webhook is disabled on this server: start `bank-desktop serve` with "
+        "PROJECTION_AUTH_TOKEN set to a secret of 32 or more characters to enable it.",
+    )
 
 
 async def _upkeep(api: ApiContext, recovery_interval: float, snapshot_interval: float) -> None:

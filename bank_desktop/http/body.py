@@ -2,11 +2,14 @@
 
 A number with a fraction or an exponent becomes a ``Decimal`` straight from its text
 (``float_hook``), so ``0.1`` is 0.1 and ``12345678901234567.89`` keeps its cents; integers of
-any size stay ``int``.
+any size stay ``int``. A key given twice in one object is refused (400): parsers disagree on
+which one wins (most take the last, some the first), so ``{"amount": 1, "amount": 1000}``
+means different things to a proxy that checked it and to us.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Final
@@ -22,6 +25,33 @@ COMMAND_BODY_LIMIT: Final = 64 * 1024
 WEBHOOK_BODY_LIMIT: Final = 16 * 1024 * 1024
 
 _decoder = msgspec.json.Decoder(float_hook=Decimal)
+
+
+class _DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> None:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _DuplicateKeyError(key)
+        seen.add(key)
+
+
+def _nothing(_: str) -> None:
+    return None
+
+
+#: Walks a body msgspec accepted, only to see every object's keys (its values are dropped).
+_key_checker = json.JSONDecoder(
+    object_pairs_hook=_unique_keys,
+    parse_float=_nothing,
+    parse_int=_nothing,
+    parse_constant=_nothing,
+)
 
 
 def require_json(request: Request) -> None:
@@ -68,10 +98,28 @@ def decode_body(raw: bytes, *, empty: Any = msgspec.UNSET) -> Any:
             return empty
         raise ApiError(400, "Request body is empty; expected a JSON object.")
     try:
-        return _decoder.decode(raw)
+        value = _decoder.decode(raw)
     except msgspec.DecodeError as exc:
         raise ApiError(400, f"Request body is not valid JSON: {exc}.") from None
     except RecursionError:
+        raise ApiError(400, "Request body is nested too deeply.") from None
+    if b"{" in raw:
+        _refuse_duplicate_keys(raw)
+    return value
+
+
+def _refuse_duplicate_keys(raw: bytes) -> None:
+    try:
+        _key_checker.decode(raw.decode("utf-8"))
+    except _DuplicateKeyError as exc:
+        shown = exc.key if len(exc.key) <= 100 else exc.key[:100] + "…"
+        raise ApiError(
+            400,
+            f"Request body gives the key {shown!r} more than once in one object; give each "
+            "key once.",
+            {"duplicateKey": shown},
+        ) from None
+    except (ValueError, RecursionError):  # msgspec read it: nothing else to refuse here
         raise ApiError(400, "Request body is nested too deeply.") from None
 
 
@@ -79,7 +127,7 @@ def json_object(value: Any, what: str = "Request body") -> Mapping[str, Any]:
     if not isinstance(value, dict):
         kind = _json_kind(value)
         raise ApiError(
-            422,
+            400,
             f"{what} must be a JSON object, not {kind}.",
             {"errors": [{"field": "body", "message": f"must be an object, not {kind}"}]},
         )

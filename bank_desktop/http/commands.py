@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Header, Path
+from pydantic import AfterValidator
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -28,6 +29,7 @@ from bank_desktop.http.schemas import (
     OpenAccountResponse,
     TransferRequest,
     TransferResponse,
+    no_surrounding_space,
     parse_request,
 )
 from bank_desktop.http.wire import ExactJSONResponse, money_out
@@ -51,7 +53,11 @@ IdempotencyKey = Annotated[
         "the same key with a different body is refused (422).",
     ),
 ]
-AccountId = Annotated[str, Path(max_length=200, description="e.g. account-3kq7x2m9v1ab")]
+AccountId = Annotated[
+    str,
+    Path(max_length=200, description="e.g. account-3kq7x2m9v1ab (no spaces around it)"),
+    AfterValidator(no_surrounding_space),
+]
 
 _COMMAND_ERRORS: Final = errors(400, 404, 409, 413, 415, 422, 503)
 

@@ -27,6 +27,10 @@ T = TypeVar("T")
 
 #: The seed's default webhook token: fine on a laptop, never in production.
 SEED_DEV_TOKEN: Final = "dev-token"
+#: Shortest webhook token accepted outside ``--dev`` (a guessable secret protects nothing).
+MIN_TOKEN_LENGTH: Final = 32
+#: A command that prints a good token (shown in the refusal; tested to work as written).
+MAKE_TOKEN: Final = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 #: Services kept for clerks other than the default (each has its own stream cache).
 CLERK_SERVICES: Final = 64
 #: Header naming the clerk a command is recorded for.
@@ -42,33 +46,37 @@ RECOVERY_MIN_AGE: Final = timedelta(seconds=30)
 
 
 class InsecureTokenError(ValueError):
-    """The webhook token is missing or the seed's default, and ``--dev`` was not given."""
+    """The webhook token is the seed's default or too short, and ``--dev`` was not given."""
 
 
-def checked_projection_token(token: str | None, *, dev: bool) -> str:
-    """The token the webhook requires; refuses the seed's default (or none) unless ``dev``."""
+def checked_projection_token(token: str | None, *, dev: bool) -> str | None:
+    """The token the webhook requires, or None: without a token (and without ``dev``) the
+    webhook is off. Refuses the seed's default and tokens under 32 characters unless ``dev``."""
     token = (token or "").strip()
     if dev:
         return token or SEED_DEV_TOKEN
     if not token:
-        raise InsecureTokenError(
-            "Set PROJECTION_AUTH_TOKEN to a secret for the projection webhook "
-            "(or pass --dev on a development machine)."
-        )
+        return None
+    advice = (
+        f"set a random secret of {MIN_TOKEN_LENGTH} or more characters (e.g. the output of "
+        f"`{MAKE_TOKEN}`), or pass --dev on a development machine."
+    )
     if token == SEED_DEV_TOKEN:
         raise InsecureTokenError(
-            f"PROJECTION_AUTH_TOKEN is the seed's default {SEED_DEV_TOKEN!r}; set a real secret "
-            "(or pass --dev on a development machine)."
+            f"PROJECTION_AUTH_TOKEN is the seed's default {SEED_DEV_TOKEN!r}: {advice}"
         )
-    if len(token) < 16:
-        _log.warning("PROJECTION_AUTH_TOKEN is short (%s characters); use 32 or more", len(token))
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise InsecureTokenError(
+            f"PROJECTION_AUTH_TOKEN has only {len(token)} characters: {advice}"
+        )
     return token
 
 
 @dataclass(frozen=True, slots=True)
 class ApiSettings:
     clerk_id: str
-    projection_token: str
+    #: None: the webhook is off (no PROJECTION_AUTH_TOKEN).
+    projection_token: str | None
     wait_timeout: float = 5.0
     #: What DeltaBase numbers the first event of a stream (0); ours is 1.
     webhook_position_base: int = 0
@@ -93,7 +101,8 @@ class ApiContext:
         self._default = self._make_service(settings.clerk_id)
         self._services: OrderedDict[str, BankService] = OrderedDict()
         self._lock = threading.Lock()
-        self._expected_auth = f"Bearer {settings.projection_token}".encode()
+        token = settings.projection_token
+        self._expected_auth = f"Bearer {token}".encode() if token else None
 
     @staticmethod
     def of(request: Request) -> ApiContext:
@@ -188,7 +197,8 @@ class ApiContext:
     def authorize(self, header: str | None) -> None:
         """Constant-time check of ``Authorization: Bearer <token>``; 401 otherwise."""
         given = (header or "").encode("latin-1", errors="replace")
-        if not hmac.compare_digest(given, self._expected_auth):
+        expected = self._expected_auth
+        if expected is None or not hmac.compare_digest(given, expected):
             raise ApiError(
                 401,
                 "Unauthorized: a valid 'Authorization: Bearer <token>' header is required.",

@@ -14,14 +14,15 @@ _REF = "#/components/schemas/{model}"
 _BODY_MODELS: dict[str, type[BaseModel]] = {}
 
 _ERROR_TEXT = {
-    400: "Refused by a business rule, malformed JSON, a bad header, or a position to wait for "
-    "beyond the store's last event",
+    400: "The request is wrong: not JSON, a field missing or invalid (any invalid amount: a "
+    "string, three decimals, too large, zero or negative), a bad query parameter, path id or "
+    "header, a position beyond the store's last event, or refused by a business rule",
     401: "Missing or wrong bearer token",
     404: "Unknown account",
     409: "A version conflict the retries could not absorb",
     413: "Request body too large",
     415: "The body was not sent as Content-Type: application/json",
-    422: "Wrong field types, bad amounts, or an Idempotency-Key reused for another request",
+    422: "The Idempotency-Key was already used for a different request",
     503: "The event store is unavailable, or the read model did not reach the position in time",
 }
 
@@ -57,6 +58,7 @@ def install_openapi(app: FastAPI) -> None:
             routes=app.routes,
         )
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        _drop_fastapi_validation_errors(document, schemas)
         for name, model in _BODY_MODELS.items():
             schema = model.model_json_schema(ref_template=_REF)
             for inner, definition in schema.pop("$defs", {}).items():
@@ -66,3 +68,26 @@ def install_openapi(app: FastAPI) -> None:
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _drop_fastapi_validation_errors(document: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """FastAPI documents a 422 "Validation Error" for every route with parameters; ours are
+    400 with the ``{error, details}`` body (see errors.py), so that entry would mislead."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            if responses.get("422", {}).get("description") == "Validation Error":
+                del responses["422"]
+                responses.setdefault(
+                    "400",
+                    {
+                        "description": _ERROR_TEXT[400],
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": _REF.format(model=ErrorResponse.__name__)}
+                            }
+                        },
+                    },
+                )
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)

@@ -1,14 +1,25 @@
 """Every failure as ``{error, details}`` JSON with the right status; never a 500 for bad input.
 
-=============================================  ======
-domain rule refused the command                 400
-malformed JSON, an unreadable body              400
-unknown account                                 404
-version conflict the retries could not absorb   409
-request id reused for a different request       422
-fields of the wrong type, bad amounts           422
-the store is unreachable / read model behind    503
-=============================================  ======
+One status for one kind of mistake. Whatever is wrong with what the client sent is 400, as in
+the seed (which answers 400 for every refusal): a client fixes its request either way, and an
+amount is not 422 for one mistake and 400 for another. ``details.errors`` (``[{field,
+message}]``) says which field, when a field is to blame; its absence means the body as a whole
+or a business rule.
+
+================================================================  ======
+the request is wrong: not JSON, not an object, a field missing,      400
+of the wrong type or format, an invalid amount of any kind
+(string, three decimals, too large, zero, negative), a bad query
+parameter, path id or header, a business rule refused it
+Host not served here (DNS rebinding)                                  400
+missing or wrong webhook token                                       401
+a request from another web page's origin                             403
+unknown account                                                      404
+version conflict the retries could not absorb                        409
+body too large / not sent as application/json                      413/415
+Idempotency-Key (request id) already used for another request        422
+the store is unreachable / the read model is behind                  503
+================================================================  ======
 """
 
 from __future__ import annotations
@@ -57,7 +68,7 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
-def field_error(field: str, message: str, status: int = 422) -> ApiError:
+def field_error(field: str, message: str, status: int = 400) -> ApiError:
     """A request field is wrong: the message names it, ``details.errors`` lists it."""
     return ApiError(
         status, f"{field}: {message}", {"errors": [{"field": field, "message": message}]}
@@ -134,7 +145,7 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         errors = [_describe(error) for error in exc.errors()]
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
-        return _respond(422, summary, {"errors": errors})
+        return _respond(400, summary, {"errors": errors})
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)

@@ -4,6 +4,10 @@ Every read may ask for read-your-writes with ``?after=<position>`` (or the
 ``X-Wait-For-Position`` header), the ``X-Event-Position`` a write answered with: the read then
 waits, at most a few seconds, until the read model has applied that position (503 if not).
 Responses carry ``X-Read-Position``: the position the read model had applied.
+
+``GET /accounts`` keeps the seed's body, a plain JSON array, and pages it: ``limit`` (default
+100, at most 1,000) and ``offset`` in the query; ``X-Total-Count`` and a ``Link`` header
+(RFC 8288: ``next``, ``prev``, ``first``, ``last``) in the response.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Header, Path, Query
+from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,7 +25,7 @@ from bank_desktop.application.projections import AccountBalance, LedgerEntry
 from bank_desktop.http.context import READ_POSITION_HEADER, WAIT_HEADER, ApiContext
 from bank_desktop.http.docs import errors
 from bank_desktop.http.errors import ApiError
-from bank_desktop.http.schemas import AccountReadModel, TransactionsPage
+from bank_desktop.http.schemas import AccountReadModel, TransactionsPage, no_surrounding_space
 from bank_desktop.http.wire import ExactJSONResponse, money_out
 
 router = APIRouter(tags=["queries"])
@@ -28,6 +33,28 @@ router = APIRouter(tags=["queries"])
 _MAX_POSITION: Final = 2**63 - 1
 #: Most ledger entries one page returns.
 MAX_PAGE: Final = 500
+#: Accounts on a page of ``GET /accounts`` unless the client asks for another size.
+ACCOUNTS_PAGE: Final = 100
+#: Most accounts one page returns.
+MAX_ACCOUNTS_PAGE: Final = 1_000
+_PAGE_HEADERS: Final = {
+    "X-Total-Count": {
+        "description": "How many accounts there are in all",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "Link": {
+        "description": 'RFC 8288 links to the "first", "last", and when they exist the '
+        '"prev" and "next" pages',
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    READ_POSITION_HEADER: {
+        "description": "The global position the read model had applied",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+    },
+}
 
 After = Annotated[
     int | None,
@@ -42,7 +69,11 @@ WaitHeader = Annotated[
     int | None,
     Header(alias=WAIT_HEADER, ge=0, le=_MAX_POSITION, description="Same as ?after="),
 ]
-AccountId = Annotated[str, Path(max_length=200)]
+AccountId = Annotated[
+    str,
+    Path(max_length=200, description="No spaces around it"),
+    AfterValidator(no_surrounding_space),
+]
 
 
 def account_body(row: AccountBalance) -> dict[str, Any]:
@@ -87,7 +118,7 @@ def _not_found(account_id: str) -> ApiError:
 @router.get(
     "/accounts/{account_id}",
     response_model=AccountReadModel,
-    responses=errors(400, 404, 422, 503),
+    responses=errors(400, 404, 503),
     summary="One account, from the balances projection",
 )
 async def get_account(
@@ -105,17 +136,18 @@ async def get_account(
 @router.get(
     "/accounts",
     response_model=list[AccountReadModel],
-    responses=errors(400, 422, 503),
-    summary="All accounts in opening order, from the balances projection",
-    description="The seed's plain array. `limit`/`offset` page through it; `X-Total-Count` "
-    "says how many accounts there are.",
+    responses={200: {"headers": _PAGE_HEADERS}, **errors(400, 503)},
+    summary="Accounts in opening order, a page at a time, from the balances projection",
+    description="The seed's plain array, one page of it: `limit` (default 100, at most 1,000) "
+    "and `offset` choose the page; `X-Total-Count` says how many accounts there are and `Link` "
+    "points to the next, previous, first and last pages.",
 )
 async def list_accounts(
     request: Request,
     *,
     after: After = None,
     wait: WaitHeader = None,
-    limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_ACCOUNTS_PAGE)] = ACCOUNTS_PAGE,
     offset: Annotated[int, Query(ge=0, le=_MAX_POSITION)] = 0,
 ) -> Response:
     api = ApiContext.of(request)
@@ -124,14 +156,35 @@ async def list_accounts(
     total, rows = api.live.accounts(offset, limit)
     return ExactJSONResponse(
         [account_body(row) for row in rows],
-        headers={READ_POSITION_HEADER: str(position), "X-Total-Count": str(total)},
+        headers={
+            READ_POSITION_HEADER: str(position),
+            "X-Total-Count": str(total),
+            "Link": page_links(request, offset=offset, limit=limit, total=total),
+        },
+    )
+
+
+def page_links(request: Request, *, offset: int, limit: int, total: int) -> str:
+    """RFC 8288 ``Link``: first and last always, prev and next where such pages exist; the
+    request's other query parameters (``after``) are kept."""
+    last = max(0, (total - 1) // limit * limit)
+    pages = {"first": 0, "last": last}
+    if offset > 0:
+        pages["prev"] = max(0, min(offset, total) - limit)
+    if offset + limit < total:
+        pages["next"] = offset + limit
+    order = ("next", "prev", "first", "last")
+    return ", ".join(
+        f'<{request.url.include_query_params(offset=pages[rel], limit=limit)}>; rel="{rel}"'
+        for rel in order
+        if rel in pages
     )
 
 
 @router.get(
     "/accounts/{account_id}/transactions",
     response_model=TransactionsPage,
-    responses=errors(400, 404, 422, 503),
+    responses=errors(400, 404, 503),
     summary="An account's transactions with the running balance (the ledger), paginated",
     description="Entries in stream order (oldest first). Amounts are signed: money in is "
     "positive, money out negative. Page with `offset` and `limit`; `nextOffset` is null on "

@@ -13,7 +13,15 @@ from collections.abc import Mapping
 from decimal import Decimal, localcontext
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    WithJsonSchema,
+)
 
 from bank_desktop.domain.money import CENT, MAX_AMOUNT, within_limit
 from bank_desktop.http.errors import ApiError
@@ -57,6 +65,17 @@ def _amount(value: Any) -> Decimal:
 
 
 Amount = Annotated[Decimal, PlainValidator(_amount), WithJsonSchema(_AMOUNT_SCHEMA)]
+
+
+def no_surrounding_space(value: str) -> str:
+    """An id as given, or refused: trimming it would act on one id and echo another."""
+    if value != value.strip():
+        raise ValueError("must not begin or end with spaces")
+    return value
+
+
+#: An account id in a body: refused (not trimmed) with spaces around it.
+AccountIdField = Annotated[str, AfterValidator(no_surrounding_space)]
 MoneyOut = Annotated[Decimal, WithJsonSchema(_MONEY_OUT_SCHEMA)]
 
 
@@ -78,7 +97,7 @@ class MoneyRequest(_Body):
 
 
 class TransferRequest(_Body):
-    toAccountId: str = Field(min_length=1, max_length=200)
+    toAccountId: AccountIdField = Field(min_length=1, max_length=200)
     amount: Amount
     description: str | None = Field(default=None, max_length=200)
 
@@ -91,10 +110,10 @@ B = TypeVar("B", bound=_Body)
 
 
 def parse_request(model: type[B], data: Any) -> B:
-    """Validate a decoded body; a 422 names every wrong field."""
+    """Validate a decoded body; a 400 names every wrong field."""
     if not isinstance(data, Mapping):
         raise ApiError(
-            422,
+            400,
             "Request body must be a JSON object.",
             {"errors": [{"field": "body", "message": "must be a JSON object"}]},
         )
@@ -109,7 +128,7 @@ def parse_request(model: type[B], data: Any) -> B:
                 message = "is required"
             errors.append({"field": field, "message": message})
         summary = "; ".join(f"{e['field']} {e['message']}" for e in errors)
-        raise ApiError(422, f"Invalid request body: {summary}.", {"errors": errors}) from None
+        raise ApiError(400, f"Invalid request body: {summary}.", {"errors": errors}) from None
 
 
 # ── responses ─────────────────────────────────────────────────────────────────────────────

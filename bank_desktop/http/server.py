@@ -1,25 +1,36 @@
 """``bank-desktop serve``: the API on uvicorn, stopped gracefully by SIGTERM or Ctrl+C.
 
 Exit codes as for the rest of the CLI: 0 stopped normally, 2 bad usage or configuration
-(store URL, webhook token, address in use), 3 the store is unavailable.
+(store URL, webhook token, address in use, a non-loopback address not confirmed with
+``--allow-remote``), 3 the store is unavailable.
+
+The API has no authentication of its own for commands (the seed's has none), so by default it
+listens on loopback only and answers only requests that name it by a loopback name; listening
+anywhere else takes the operator's explicit ``--allow-remote``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import socket
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Final, TextIO
 
 import uvicorn
+from fastapi import FastAPI
 
 from bank_desktop.console import report_store_failure
 from bank_desktop.eventstore import EventStoreError, open_known_store, redact_url
 from bank_desktop.http.app import create_app
-from bank_desktop.http.context import InsecureTokenError
+from bank_desktop.http.context import MIN_TOKEN_LENGTH, InsecureTokenError
+from bank_desktop.http.host_guard import LOOPBACK_NAMES
+from bank_desktop.http.slow_clients import BODY_TIMEOUT, HEADER_TIMEOUT, deadline_protocol
+from bank_desktop.http.webhook import PATH as WEBHOOK_PATH
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 3001
@@ -60,6 +71,48 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def is_loopback(host: str) -> bool:
+    """Every address ``host`` resolves to is this machine's loopback (an unresolvable name
+    counts as loopback here: binding it fails with its own message)."""
+    try:
+        found = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError):
+        return True
+    addresses = {str(info[4][0]).split("%", 1)[0] for info in found}
+    return all(ipaddress.ip_address(address).is_loopback for address in addresses)
+
+
+def allowed_hosts(host: str, extra: Sequence[str] = ()) -> list[str]:
+    """The names requests may use for this server: loopback, the address it listens on
+    (unless a wildcard), ``extra``; on a wildcard address also this machine's own names."""
+    names = [*LOOPBACK_NAMES, *extra]
+    try:
+        wildcard = ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        wildcard = not host
+    if wildcard:
+        names += [socket.gethostname(), socket.getfqdn()]
+    else:
+        names.append(host)
+    return list(dict.fromkeys(name.lower() for name in names if name))
+
+
+def server_config(
+    app: FastAPI, *, header_timeout: float = HEADER_TIMEOUT, body_timeout: float = BODY_TIMEOUT
+) -> uvicorn.Config:
+    """uvicorn as ``serve`` runs it (tests run the same): our access log, no server header,
+    deadlines for a slow client's request head and body."""
+    return uvicorn.Config(
+        app,
+        http=deadline_protocol(header_timeout, body_timeout),
+        log_config=None,
+        access_log=False,  # our AccessLog writes one line per request, without secrets
+        lifespan="on",
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
 def serve(
     *,
     store_url: str,
@@ -69,11 +122,23 @@ def serve(
     port: int = DEFAULT_PORT,
     dev: bool = False,
     projection_token: str | None = None,
+    allow_remote: bool = False,
+    extra_hosts: Sequence[str] = (),
     out: TextIO | None = None,
     accept_store_reset: bool = False,
 ) -> int:
     """Run the API until SIGTERM/SIGINT; returns the exit code."""
     out = out or sys.stdout
+    if not allow_remote and not is_loopback(host):
+        print(
+            f"error: --host {host} listens beyond this computer: other machines could reach "
+            "the API, which has no authentication of its own. Pass --allow-remote to confirm "
+            "(and --allowed-host NAME for each name clients use), or keep the default "
+            f"--host {DEFAULT_HOST}.",
+            file=sys.stderr,
+        )
+        return 2
+    hosts = allowed_hosts(host, extra_hosts)
     token = projection_token if projection_token is not None else os.environ.get(ENV_TOKEN)
     http_log = logging.getLogger("bank_desktop.http")
     if http_log.getEffectiveLevel() > logging.INFO:
@@ -90,6 +155,7 @@ def serve(
             dev=dev,
             data_dir=data_dir,
             close_store=True,
+            allowed_hosts=hosts,
         )
         sock = listen(host, port)
     except InsecureTokenError as exc:
@@ -102,21 +168,28 @@ def serve(
         return 2
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
-    config = uvicorn.Config(
-        app,
-        log_config=None,
-        access_log=False,  # our AccessLog writes one line per request, without secrets
-        lifespan="on",
-        server_header=False,
-        timeout_graceful_shutdown=10,
-    )
-    server = _Server(config)
+    server = _Server(server_config(app))
     print(
         f"Bank Desktop API on http://{shown_host}:{bound_port} "
         f"(store {redact_url(store.url)}, clerk {clerk_id}{', dev mode' if dev else ''})",
         file=out,
         flush=True,
     )
+    if app.state.api.settings.projection_token is None:
+        print(
+            f"The projection webhook (POST {WEBHOOK_PATH}) is disabled: set "
+            f"{ENV_TOKEN} to a secret of {MIN_TOKEN_LENGTH} or more characters to enable it.",
+            file=out,
+            flush=True,
+        )
+    if not is_loopback(host):
+        print(
+            f"warning: listening on {host}: other machines can reach the API, which has no "
+            "authentication of its own (put it behind TLS and an authenticating proxy). "
+            f"Requests must name this server as one of: {', '.join(hosts)}.",
+            file=out,
+            flush=True,
+        )
     try:
         server.run(sockets=[sock])
     finally:

@@ -21,7 +21,7 @@ from tests.deltabase.conftest import API_KEY, Running, new_name
 from tests.deltabase.threaded import ServedApp, WebhookReceiver
 
 ROOT = Path(__file__).resolve().parents[2]
-TOKEN = "projection-token-s3cret"
+TOKEN = "projection-token-s3cret-of-32-characters"  # serve needs 32+
 
 
 def seed_env(name: str, service_url: str = "http://localhost:3001") -> dict[str, str]:

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from bank_desktop.eventstore import EventStore, open_store
 from bank_desktop.http import create_app
-from bank_desktop.http.server import listen
+from bank_desktop.http.server import listen, server_config
 
 TOKEN = "test-projection-token-0123456789"
 _encoder = msgspec.json.Encoder(decimal_format="number")
@@ -46,12 +46,13 @@ class Server:
 
 
 class ThreadedServer:
-    """uvicorn.Server on a thread; stopped like SIGTERM stops it (should_exit)."""
+    """uvicorn.Server on a thread, configured as ``serve`` configures it (``timeouts``: its
+    deadlines for slow clients); stopped like SIGTERM stops it (should_exit)."""
 
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, app: FastAPI, **timeouts: float) -> None:
         self.sock = listen("127.0.0.1", 0)
         self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+        config = server_config(app, **timeouts)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True

@@ -52,8 +52,9 @@ class ServeProcess:
         while time.monotonic() < deadline:
             for line in self.stdout:
                 match = _LINE.search(line)
-                if match:
-                    self.url = match.group(1)
+                if match:  # a wildcard address is reached (and named) as loopback
+                    self.url = match.group(1).replace("//0.0.0.0:", "//127.0.0.1:")
+                    self.url = self.url.replace("//[::]:", "//[::1]:")
             if self.url:
                 try:
                     if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -14,20 +17,66 @@ from bank_desktop.cli import main
 from tests.http.serve_process import ServeProcess
 
 SECRET = "s3cret-webhook-token-abcdefghijklmnop"
+SERVE = (sys.executable, "-m", "bank_desktop", "serve")
 
 
-@pytest.mark.parametrize("token", [None, "dev-token"])
-def test_serve_refuses_a_missing_or_default_token(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token: str | None
+@pytest.mark.parametrize(
+    ("token", "says"),
+    [
+        ("dev-token", "the seed's default"),
+        ("short-secret", "12 characters"),
+        ("x" * 31, "31 characters"),
+    ],
+)
+def test_serve_refuses_a_default_or_short_token_outside_dev(
+    tmp_path: Path, token: str, says: str
 ) -> None:
-    if token is None:
-        monkeypatch.delenv("PROJECTION_AUTH_TOKEN", raising=False)
-    else:
-        monkeypatch.setenv("PROJECTION_AUTH_TOKEN", token)
-    code = main(
-        ["serve", "--store", f"sqlite://{tmp_path / 'bank.db'}", "--port", "0"], out=io.StringIO()
+    try:
+        result = subprocess.run(
+            [*SERVE, "--port", "0", "--store", f"sqlite://{tmp_path / 'bank.db'}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "PROJECTION_AUTH_TOKEN": token},
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"serve started with the token {token!r}")
+    assert result.returncode == 2
+    message = result.stderr
+    assert says in message
+    if token != "dev-token":  # the seed's default is public; a real secret is never echoed
+        assert token not in message
+    # the command the message suggests for making a secret works and makes a long enough one
+    suggested = re.search(r"`(python3 -c .+?)`", message)
+    assert suggested, message
+    made = subprocess.run(
+        [sys.executable, *shlex.split(suggested.group(1))[1:]],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert len(made) >= 32
+
+
+def test_serve_as_the_readme_writes_it_starts_with_the_webhook_disabled(tmp_path: Path) -> None:
+    # `bank-desktop serve [--store URL]`, no PROJECTION_AUTH_TOKEN, no --dev
+    serve = ServeProcess(
+        ["--store", f"sqlite://{tmp_path / 'bank.db'}"], env={"PROJECTION_AUTH_TOKEN": ""}
     )
-    assert code == 2
+    base = serve.wait_ready()
+    opened = httpx.post(f"{base}/accounts", json={"customerId": "c", "initialBalance": 5})
+    assert opened.status_code == 201
+    hook = httpx.post(
+        f"{base}/api/projections/balances/events",
+        json={"events": []},
+        headers={"Authorization": "Bearer dev-token"},
+    )
+    assert hook.status_code == 404
+    assert "PROJECTION_AUTH_TOKEN" in hook.json()["error"]
+    assert serve.stop() == 0
+    assert "webhook" in serve.output
+    assert "disabled" in serve.output
 
 
 def test_serve_rejects_a_bad_store_url_and_port(tmp_path: Path) -> None:

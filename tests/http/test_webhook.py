@@ -86,12 +86,15 @@ def test_the_token_is_required_and_compared_exactly(
     assert answer["readPosition"] >= 1
 
 
-def test_the_seed_default_token_is_refused_unless_dev() -> None:
-    for token in (None, "", "  ", "dev-token"):
+def test_the_seed_default_or_a_short_token_is_refused_unless_dev() -> None:
+    for token in ("dev-token", "s3cret-s3cret-s3cret", "x" * 31):
         with pytest.raises(InsecureTokenError):
             checked_projection_token(token, dev=False)
+    for token in (None, "", "  "):  # no token: the webhook is off
+        assert checked_projection_token(token, dev=False) is None
     assert checked_projection_token(None, dev=True) == "dev-token"
-    assert checked_projection_token("s3cret-s3cret-s3cret", dev=False) == "s3cret-s3cret-s3cret"
+    assert checked_projection_token("short", dev=True) == "short"
+    assert checked_projection_token("x" * 32, dev=False) == "x" * 32
 
 
 def test_malformed_and_nonsense_bodies_are_400_naming_what_is_wrong(

@@ -4,6 +4,10 @@ The server itself is shared by everything on the machine and must not be stopped
 relay looks the same to the processes that connect through it: every open connection drops at
 once, and new ones are refused (accepted and closed straight away, as a server that is shutting
 down does) until the relay is restored.
+
+Stalling it is the nastier failure of a real network (a NAT entry or a firewall state gone, a
+half-dead VPN): connections stay open and new ones are accepted, but nothing is forwarded any
+more, in either direction, and no error ever comes. ``delay`` makes a slow but live link.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 
 
 class Relay:
@@ -24,6 +29,11 @@ class Relay:
         self._sockets: set[socket.socket] = set()
         self._up = True
         self._closed = False
+        self._flowing = threading.Event()
+        self._flowing.set()
+        #: Seconds each chunk waits before it is forwarded (a slow link); 0: at once.
+        self.delay = 0.0
+        self._stall_on: bytes | None = None
         self.refused = 0  #: connections turned away while cut
         self._acceptor = threading.Thread(target=self._accept, name="relay", daemon=True)
         self._acceptor.start()
@@ -55,6 +65,12 @@ class Relay:
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
+                marker = self._stall_on
+                if marker is not None and marker in data:
+                    self.stall()
+                self._flowing.wait()
+                if self.delay:
+                    time.sleep(self.delay)  # the link's latency, not synchronisation
                 sink.sendall(data)
         except OSError:
             pass
@@ -76,10 +92,28 @@ class Relay:
         with self._lock:
             self._up = True
 
+    def stall(self) -> None:
+        """Forward nothing more, in either direction, and say nothing: connections stay open."""
+        self._flowing.clear()
+
+    def stall_on(self, marker: bytes) -> None:
+        """Stall when a chunk containing ``marker`` passes (it is held, not forwarded)."""
+        self._stall_on = marker
+
+    def resume(self) -> None:
+        """Forward again, starting with what was held."""
+        self._stall_on = None
+        self._flowing.set()
+
+    @property
+    def stalled(self) -> bool:
+        return not self._flowing.is_set()
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
         self.cut()
+        self._flowing.set()  # pumps held by a stall see their sockets closed and end
         _drop(self._server)  # shutdown() wakes the accept() blocked in the relay thread
         self._acceptor.join(5)
 
