@@ -30,7 +30,7 @@ else
   "$venv/bin/pyinstaller" --noconfirm --clean --log-level WARN \
     --distpath "$root/dist" --workpath "$root/build/pyinstaller" packaging/bank-desktop.spec
   cp packaging/bank-desktop.desktop "$root/dist/bank-desktop/"
-  cp bank_desktop/gui/resources/app-icon-256.png "$root/dist/bank-desktop/bank-desktop.png"
+  cp resources/app-icon-256.png "$root/dist/bank-desktop/bank-desktop.png"
   out="$root/dist/bank-desktop"
 fi
 echo "built $out: $(du -sh "$out" | cut -f1) in $(( $(date +%s) - started )) s"

@@ -1,4 +1,5 @@
-"""Icons and the style sheet, loaded from the ``bank_desktop.gui.resources`` package data.
+"""Icons and the style sheet, loaded from the ``bank_desktop.resources`` package data
+(the top-level ``resources/`` folder, mapped into the package by the build).
 
 Everything goes through :func:`importlib.resources.files`, never a path relative to this file
 or the working directory, so an installed wheel and a PyInstaller bundle find the same files.
@@ -17,7 +18,7 @@ from PySide6.QtCore import QByteArray, QRectF, Qt
 from PySide6.QtGui import QIcon, QImage, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
-RESOURCE_PACKAGE: Final = "bank_desktop.gui.resources"
+RESOURCE_PACKAGE: Final = "bank_desktop.resources"
 ICON_NAMES: Final = (
     "open-account",
     "deposit",
