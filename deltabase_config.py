@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from bank_desktop.eventstore.deltabase_infra import DeltaBaseConfig, load_infrastructure
+from bank_desktop.eventstore.deltabase import DeltaBaseConfig, load_infrastructure
 
 BALANCE_EVENTS = ["account.opened", "money.deposited", "money.withdrawn", "account.closed"]
 

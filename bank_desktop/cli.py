@@ -339,7 +339,7 @@ def resume_advice(argv: Sequence[str], request_id: str) -> str:
 def _deploy(url: str, *, dry_run: bool, config: str | None, out: TextIO) -> int:
     """Create what the store needs (idempotent); --dry-run only says what would happen."""
     if url.strip().lower().startswith("deltabase"):
-        from bank_desktop.eventstore.deltabase_deploy import run_deploy
+        from bank_desktop.eventstore.deltabase import run_deploy
 
         try:
             report = run_deploy(url.strip(), config_path=config, dry_run=dry_run)

@@ -11,7 +11,7 @@ onefile=0
 
 started=$(date +%s)
 venv="$root/build/packaging-venv"
-rm -rf "$venv" "$root/build/pyinstaller"
+rm -rf "$venv" "$root/build/pyinstaller" "$root/build/lib"  # build/lib: no stale module from an older tree
 python3 -m venv "$venv"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 "$venv/bin/python" -m pip install -q --disable-pip-version-check "$root" "pyinstaller==6.22.3" 2>&1 | grep -v "^WARNING: Location" || true

@@ -191,7 +191,7 @@ def prepare_store(url: str) -> tuple[EventStore, bool]:
             raise
         return store, created
     if scheme in _DELTABASE:
-        from bank_desktop.eventstore.deltabase_deploy import prepare_deltabase
+        from bank_desktop.eventstore.deltabase import prepare_deltabase
 
         return prepare_deltabase(url.strip())
     if scheme == "sqlite":

@@ -24,7 +24,6 @@ and a forged or misdirected delivery changes nothing, now or after a restart.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
@@ -40,6 +39,7 @@ from bank_desktop.domain import accounts as acc
 from bank_desktop.domain import transfers as tr
 from bank_desktop.domain.money import CENT, MAX_AMOUNT, within_limit
 from bank_desktop.eventstore import RecordedEvent
+from bank_desktop.eventstore.deltabase import EVENT_ID_KEY, EnvelopeError, read_envelope
 from bank_desktop.http.body import WEBHOOK_BODY_LIMIT, decode_body, read_body
 from bank_desktop.http.context import ApiContext
 from bank_desktop.http.docs import errors, json_body
@@ -112,14 +112,16 @@ def _whole(envelope: Mapping[str, Any], where: str, key: str, minimum: int) -> i
 
 
 def to_recorded(where: str, envelope: Any, position_base: int) -> RecordedEvent:
-    """One DeltaBase envelope as our RecordedEvent (stream position ``+1 - position_base``)."""
+    """One DeltaBase envelope as our RecordedEvent, read by the adapter's own reader
+    (:func:`read_envelope`: the same id and positions as a read of the store gives), after the
+    stricter checks of input from outside (sizes, exact types, amounts in exact cents)."""
     if not isinstance(envelope, dict):
         raise _bad(where, "must be a JSON object")
-    stream_id = _text(envelope, where, "streamId")
-    stream_position = _whole(envelope, where, "streamPosition", position_base)
-    global_position = _whole(envelope, where, "globalPosition", 0)
-    event_id = _text(envelope, where, "eventId")
-    event_type = _text(envelope, where, "type")
+    _text(envelope, where, "streamId")
+    _whole(envelope, where, "streamPosition", position_base)
+    _whole(envelope, where, "globalPosition", 0)
+    _text(envelope, where, "eventId")
+    _text(envelope, where, "type")
     data = envelope.get("data")
     if not isinstance(data, dict):
         raise _bad(f"{where}.data", "must be a JSON object")
@@ -127,27 +129,16 @@ def to_recorded(where: str, envelope: Any, position_base: int) -> RecordedEvent:
         if key in data:
             _check_amount(data[key], f"{where}.data.{key}")
     metadata = envelope.get("metadata")
-    if metadata is None:
-        metadata = {}
-    elif not isinstance(metadata, dict):
+    if metadata is not None and not isinstance(metadata, dict):
         raise _bad(f"{where}.metadata", "must be a JSON object")
-    created = envelope.get("createdAt")
+    if not isinstance(envelope.get("createdAt"), str):
+        raise _bad(f"{where}.createdAt", "must be an ISO-8601 timestamp")
     try:
-        if not isinstance(created, str):
-            raise ValueError
-        created_at = datetime.fromisoformat(created)
-    except ValueError:
-        raise _bad(f"{where}.createdAt", "must be an ISO-8601 timestamp") from None
-    return RecordedEvent(
-        event_id,
-        event_type,
-        data,
-        stream_id,
-        stream_position + 1 - position_base,
-        global_position,
-        created_at,
-        metadata,
-    )
+        return read_envelope(
+            envelope, where, position_base=position_base, event_id_key=EVENT_ID_KEY
+        )
+    except EnvelopeError as exc:
+        raise _bad(f"{where}.{exc.field}" if exc.field else where, exc.problem) from None
 
 
 def _check_amount(value: Any, where: str) -> None:

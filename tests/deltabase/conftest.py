@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from bank_desktop.eventstore.deltabase import DeltaBaseEventStore
-from bank_desktop.eventstore.deltabase_settings import DeltaBaseSettings, Secret
+from bank_desktop.eventstore.deltabase import DeltaBaseEventStore, DeltaBaseSettings, Secret
 from tests.deltabase.server import FakeDeltaBase
 from tests.deltabase.threaded import ServedApp
 

@@ -11,8 +11,7 @@ import pytest
 from bank_desktop.application import BankService
 from bank_desktop.domain import ValidationError
 from bank_desktop.eventstore import ConcurrencyError
-from bank_desktop.eventstore.deltabase import DeltaBaseEventStore
-from bank_desktop.eventstore.deltabase_deploy import prepare_deltabase
+from bank_desktop.eventstore.deltabase import DeltaBaseEventStore, prepare_deltabase
 from tests.deltabase.conftest import API_KEY, Running
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bank_desktop.eventstore.deltabase_append import _locate
+from bank_desktop.eventstore.deltabase._append import _locate
 from bank_desktop.eventstore.port import NewEvent, RecordedEvent
 
 

@@ -10,12 +10,14 @@ import pytest
 
 import deltabase_config
 from bank_desktop.application import BankService
-from bank_desktop.eventstore.deltabase import DeltaBaseEventStore
-from bank_desktop.eventstore.deltabase_deploy import deploy, load_config_file, run_deploy
-from bank_desktop.eventstore.deltabase_infra import (
+from bank_desktop.eventstore.deltabase import (
+    DeltaBaseEventStore,
     InfrastructureConfig,
     InfrastructureConfigError,
+    deploy,
+    load_config_file,
     load_infrastructure,
+    run_deploy,
 )
 from tests.deltabase.conftest import API_KEY, Running, new_name
 from tests.deltabase.threaded import ServedApp, WebhookReceiver

@@ -112,7 +112,7 @@ def test_an_append_that_never_leaves_says_nothing_was_saved() -> None:
     served = ServedApp(fake.app)
     url = served.url
     served.close()  # nothing listens on that port any more
-    from bank_desktop.eventstore.deltabase_settings import DeltaBaseSettings
+    from bank_desktop.eventstore.deltabase import DeltaBaseSettings
     from tests.deltabase.conftest import FAST
 
     store = DeltaBaseEventStore(DeltaBaseSettings(base_url=url, event_store="banking", **FAST))

@@ -14,7 +14,7 @@ from bank_desktop.application import BankService, SubscriptionRunner, Subscripti
 from bank_desktop.application.projections import ReadModel
 from bank_desktop.eventstore import NO_STREAM, NewEvent, RecordedEvent
 from bank_desktop.eventstore.deltabase import DeltaBaseEventStore
-from bank_desktop.eventstore.deltabase_live import FeedMode
+from bank_desktop.eventstore.deltabase._live import FeedMode
 from tests.deltabase.conftest import Running, new_name
 from tests.deltabase.server import FakeDeltaBase
 

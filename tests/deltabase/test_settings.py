@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from bank_desktop.eventstore import StoreConfigError, redact_url
-from bank_desktop.eventstore.deltabase import DeltaBaseEventStore, open_deltabase
-from bank_desktop.eventstore.deltabase_settings import (
+from bank_desktop.eventstore.deltabase import (
+    DeltaBaseEventStore,
     DeltaBaseSettings,
     Secret,
     build_client,
+    open_deltabase,
     settings_from_url,
 )
 

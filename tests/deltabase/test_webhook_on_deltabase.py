@@ -11,8 +11,7 @@ import httpx
 
 import deltabase_config
 from bank_desktop.application import BankService
-from bank_desktop.eventstore.deltabase import DeltaBaseEventStore
-from bank_desktop.eventstore.deltabase_deploy import deploy
+from bank_desktop.eventstore.deltabase import DeltaBaseEventStore, deploy
 from bank_desktop.http import create_app
 from tests.deltabase.conftest import Running
 from tests.deltabase.test_deploy import TOKEN, seed_env

@@ -20,9 +20,13 @@ from bank_desktop.eventstore import (
     NewEvent,
     StoreUnavailableError,
 )
-from bank_desktop.eventstore.deltabase import DeltaBaseEventStore
-from bank_desktop.eventstore.deltabase_settings import DeltaBaseSettings, Secret, build_client
-from bank_desktop.eventstore.deltabase_wire import expected_version
+from bank_desktop.eventstore.deltabase import (
+    DeltaBaseEventStore,
+    DeltaBaseSettings,
+    Secret,
+    build_client,
+)
+from bank_desktop.eventstore.deltabase._wire import expected_version
 
 Handler = Callable[[httpx.Request], httpx.Response]
 SETTINGS = DeltaBaseSettings(

@@ -7,6 +7,7 @@ without the source tree, and that the explicit package list names every package 
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import venv
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    shutil.rmtree(ROOT / "build" / "lib", ignore_errors=True)  # setuptools keeps stale copies
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
         check=True,
@@ -40,6 +42,9 @@ def test_the_wheel_holds_every_package_of_the_tree_and_the_resources(wheel: Path
 
     missing = sorted(p for p in packages if f"{p}/__init__.py" not in names)
     assert missing == []
+    modules = {n for n in names if n.startswith("bank_desktop/") and n.endswith(".py")}
+    tree = {str(p.relative_to(ROOT)) for p in (ROOT / "bank_desktop").rglob("*.py")}
+    assert sorted(m for m in modules if m not in tree and "/resources/" not in m) == []
     resources = sorted(p.relative_to(ROOT / "resources") for p in (ROOT / "resources").rglob("*"))
     for resource in resources:
         if resource.suffix in (".svg", ".png", ".qss"):

@@ -94,24 +94,13 @@ def _stored(store: EventStore, stream_id: str, positions: list[int]) -> dict[int
 
 
 def _difference(delivered: RecordedEvent, stored: RecordedEvent) -> str | None:
-    if stored.event_id != delivered.event_id and not _carries_id(delivered, stored.event_id):
+    if stored.event_id != delivered.event_id:
         return f"the store holds another event there ({stored.event_id})"
     if stored.type != delivered.type:
         return f"the store's event there is a {stored.type}, not a {delivered.type}"
     if stored.data != delivered.data:
         return "its data differ from the store's event there"
     return None
-
-
-def _carries_id(delivered: RecordedEvent, event_id: str) -> bool:
-    """Whether the delivery names ``event_id`` in its metadata: DeltaBase gives each event an
-    id of its own, and our adapter keeps the id it chose in the metadata (``clientEventId``
-    by default) and reads that back as the event's id. Type and data are compared anyway."""
-    try:
-        metadata = delivered.metadata
-    except LookupError:
-        return False
-    return any(value == event_id for value in metadata.values() if isinstance(value, str))
 
 
 def _disagree(event: RecordedEvent, problem: str) -> Disagreement:

@@ -29,8 +29,8 @@ from websockets.sync.client import ClientConnection, connect
 
 from bank_desktop import __version__
 from bank_desktop.eventstore.codec import decode_json
-from bank_desktop.eventstore.deltabase_settings import DeltaBaseSettings
-from bank_desktop.eventstore.deltabase_wire import error_text
+from bank_desktop.eventstore.deltabase._settings import DeltaBaseSettings
+from bank_desktop.eventstore.deltabase._wire import error_text
 
 _log = logging.getLogger("bank_desktop.eventstore.deltabase.live")
 
@@ -72,7 +72,7 @@ class _MaskingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
         return msg, kwargs
 
 
-class LiveFeed:
+class WebSocketFeed:
     """Keeps a WebSocket subscription open and publishes what it hears under ``changed``."""
 
     def __init__(self, settings: DeltaBaseSettings, *, rng: random.Random | None = None) -> None:

@@ -36,6 +36,8 @@ ENV_STORE_NAME: Final = "DELTABASE_EVENT_STORE_NAME"
 DEFAULT_BASE_URL: Final = "http://localhost:8787"  # the tutorial's `dev` server
 DEFAULT_STORE_NAME: Final = "banking"
 SCHEMES: Final = ("deltabase+http", "deltabase+https", "deltabase")
+#: The metadata key our event id travels under (DeltaBase assigns an ``eventId`` of its own).
+EVENT_ID_KEY: Final = "clientEventId"
 
 #: DeltaBase's rule for event store names (create-store operation): 3-63 of [a-z0-9_-].
 STORE_NAME: Final = re.compile(r"^[a-z0-9_-]{3,63}$")
@@ -111,7 +113,7 @@ class DeltaBaseSettings:
     expected_version: VersionMode = "count"
     #: Metadata key carrying our event id (DeltaBase assigns its own ``eventId``); ``None``
     #: means trust the envelope's ``eventId`` (only if the server keeps ids it is sent).
-    event_id_metadata_key: str | None = "clientEventId"
+    event_id_metadata_key: str | None = EVENT_ID_KEY
     #: Also send ``eventId`` on each appended event (undocumented; off by default).
     send_event_id: bool = False
     #: Events asked for per request (older docs: at most 1000 per read).

@@ -18,13 +18,13 @@ from typing import Any, Protocol
 
 import httpx
 
-from bank_desktop.eventstore.deltabase_http import (
+from bank_desktop.eventstore.deltabase._http import (
     RETRYABLE_STATUS,
     DeltaBaseHttp,
     NotSent,
     Unanswered,
 )
-from bank_desktop.eventstore.deltabase_wire import (
+from bank_desktop.eventstore.deltabase._wire import (
     ProtocolError,
     append_body,
     conflict_position,

@@ -20,8 +20,8 @@ from urllib.parse import quote
 
 import httpx
 
-from bank_desktop.eventstore.deltabase_settings import DeltaBaseSettings
-from bank_desktop.eventstore.deltabase_wire import (
+from bank_desktop.eventstore.deltabase._settings import DeltaBaseSettings
+from bank_desktop.eventstore.deltabase._wire import (
     ProtocolError,
     decode_body,
     error_text,

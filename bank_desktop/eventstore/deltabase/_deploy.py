@@ -1,6 +1,6 @@
 """``bank-desktop deploy`` for DeltaBase: make the event stores and webhooks of the config exist.
 
-For each event store of :class:`~.deltabase_infra.InfrastructureConfig`: look it up
+For each event store of :class:`~._infra.InfrastructureConfig`: look it up
 (``GET {prefix}/event-stores/{name}``); create it when missing (``POST {prefix}/event-stores``,
 where "already exists" counts as found) or bring its description and settings in line
 (``PATCH .../settings``). Then its subscriptions: the current ones are listed
@@ -25,20 +25,20 @@ from typing import Any, Final
 import httpx
 import msgspec
 
-from bank_desktop.eventstore.deltabase import DeltaBaseEventStore
-from bank_desktop.eventstore.deltabase_http import DeltaBaseHttp
-from bank_desktop.eventstore.deltabase_infra import (
+from bank_desktop.eventstore.deltabase._http import DeltaBaseHttp
+from bank_desktop.eventstore.deltabase._infra import (
     EventStoreConfig,
     InfrastructureConfig,
     InfrastructureConfigError,
     SubscriptionConfig,
     mask_headers,
 )
-from bank_desktop.eventstore.deltabase_settings import (
+from bank_desktop.eventstore.deltabase._settings import (
     DeltaBaseSettings,
     build_client,
     settings_from_url,
 )
+from bank_desktop.eventstore.deltabase._store import DeltaBaseEventStore
 from bank_desktop.eventstore.errors import EventStoreError
 
 CHANGES: Final = frozenset({"created", "updated", "replaced"})

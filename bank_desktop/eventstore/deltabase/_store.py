@@ -1,15 +1,15 @@
 """The hosted store: our event store port over DeltaBase's REST API and live WebSocket feed.
 
 Store URLs are ``deltabase+https://host[:port]/<event-store>`` (see
-:mod:`~bank_desktop.eventstore.deltabase_settings` for the environment variables and the
+:mod:`~._settings` for the environment variables and the
 ``?auth=bearer&prefix=none&append=events&read=whole&version=last_position&live=poll``
 options). Every protocol choice the documents leave open is a setting; the module docstrings
-of the ``deltabase_*`` modules say which are inferred.
+of the private modules beside this one say which are inferred.
 
 **Appends.** One ``POST .../streams/{id}`` with ``options.expectedStreamVersion``; our event
 id travels in the metadata (``clientEventId``), as DeltaBase assigns its own ``eventId``. A 409
 is a :class:`ConcurrencyError`. An append whose outcome is unknown is settled by reading the
-stream before anything is sent again (:mod:`~.deltabase_append`): nothing is doubled or lost.
+stream before anything is sent again (:mod:`~._append`): nothing is doubled or lost.
 
 **Reads** go through the events queries: a stream with ``sortBy=streamPosition`` and
 offset paging, everything with ``fromPosition``/``sortBy=globalPosition`` paging where each
@@ -17,7 +17,7 @@ page starts at the last position seen and duplicates are dropped (the bound's in
 not documented). 429, 5xx, timeouts and dropped connections are retried with capped backoff,
 then reported as :class:`StoreUnavailableError`.
 
-**Live delivery.** ``wait_for_events`` listens to :class:`~.deltabase_live.LiveFeed`: while
+**Live delivery.** ``wait_for_events`` listens to :class:`~._live.WebSocketFeed`: while
 the WebSocket is subscribed and a head check was made since, it waits for frames; after a
 (re)connection it returns at once so callers re-read the gap; while the feed is down or refused
 it polls the head. Store failures surface as :class:`StoreUnavailableError`, so a subscription
@@ -35,15 +35,15 @@ from collections.abc import Callable, Collection, Sequence
 
 import httpx
 
-from bank_desktop.eventstore.deltabase_append import Appender
-from bank_desktop.eventstore.deltabase_http import DeltaBaseHttp
-from bank_desktop.eventstore.deltabase_live import FeedMode, LiveFeed
-from bank_desktop.eventstore.deltabase_settings import (
+from bank_desktop.eventstore.deltabase._append import Appender
+from bank_desktop.eventstore.deltabase._http import DeltaBaseHttp
+from bank_desktop.eventstore.deltabase._live import FeedMode, WebSocketFeed
+from bank_desktop.eventstore.deltabase._settings import (
     DeltaBaseSettings,
     build_client,
     settings_from_url,
 )
-from bank_desktop.eventstore.deltabase_wire import (
+from bank_desktop.eventstore.deltabase._wire import (
     global_position_of,
     has_more,
     recorded_event,
@@ -77,7 +77,7 @@ class DeltaBaseEventStore:
         self._owns_client = client is None
         self._client = client if client is not None else build_client(settings)
         self._http = DeltaBaseHttp(settings, self._client, sleep=sleep, rng=rng)
-        self._feed = LiveFeed(settings, rng=rng)
+        self._feed = WebSocketFeed(settings, rng=rng)
         self._appender = Appender(self._http, self)
         self._closed = False
         self._verified_generation = -1  #: feed generation a head check was made in

@@ -20,7 +20,7 @@ from typing import Any, Final
 import msgspec
 
 from bank_desktop.eventstore.codec import decode_json, encode_json
-from bank_desktop.eventstore.deltabase_settings import DeltaBaseSettings
+from bank_desktop.eventstore.deltabase._settings import DeltaBaseSettings
 from bank_desktop.eventstore.errors import EventStoreError
 from bank_desktop.eventstore.port import (
     ANY,
@@ -160,33 +160,57 @@ def append_body(
 # ── event envelopes ───────────────────────────────────────────────────────────────────────
 
 
-def recorded_event(value: Any, settings: DeltaBaseSettings, where: str) -> RecordedEvent:
-    """Our RecordedEvent from DeltaBase's envelope (``where`` names it in errors)."""
+class EnvelopeError(ProtocolError):
+    """An event envelope this client cannot read: which field, and what is wrong with it."""
+
+    def __init__(self, message: str, field: str, problem: str) -> None:
+        super().__init__(message)
+        self.field = field  #: the envelope's field ("" for the envelope as a whole)
+        self.problem = problem  #: what is wrong, e.g. "must be a non-empty string"
+
+
+def read_envelope(
+    value: Any, where: str, *, position_base: int, event_id_key: str | None
+) -> RecordedEvent:
+    """Our RecordedEvent from one DeltaBase event envelope: the one reader of envelopes, for
+    the adapter's reads and the webhook's deliveries alike, so one event has one id.
+
+    Stream positions are converted to ours (``+ 1 - position_base``); the event's id is the
+    one we chose, carried in the metadata under ``event_id_key``, else DeltaBase's
+    ``eventId``. Raises :class:`EnvelopeError` (``where`` names the envelope in it).
+    """
     if not isinstance(value, dict):
-        raise ProtocolError(f"DeltaBase sent {where} as {type(value).__name__}, not an event.")
+        raise EnvelopeError(
+            f"DeltaBase sent {where} as {type(value).__name__}, not an event.",
+            "",
+            "must be a JSON object",
+        )
     stream_id = _text(value, "streamId", where)
     type_ = _text(value, "type", where)
-    stream_position = _integer(value, "streamPosition", where) - settings.stream_position_base + 1
+    stream_position = _integer(value, "streamPosition", where) - position_base + 1
     global_position = _integer(value, "globalPosition", where)
     if stream_position < 1 or global_position < 1:
-        raise ProtocolError(
+        raise EnvelopeError(
             f"DeltaBase sent {where} with positions below the first one "
-            f"(streamPosition base {settings.stream_position_base}): check that setting."
+            f"(streamPosition base {position_base}): check that setting.",
+            "streamPosition" if stream_position < 1 else "globalPosition",
+            "is below the first position",
         )
     if "data" not in value:
-        raise ProtocolError(f"DeltaBase sent {where} without the required field 'data'.")
+        raise EnvelopeError(
+            f"DeltaBase sent {where} without the required field 'data'.", "data", "is required"
+        )
     raw_metadata = value.get("metadata")
     metadata: dict[str, Any]
     if isinstance(raw_metadata, dict):
-        metadata = raw_metadata
+        metadata = dict(raw_metadata)
     else:
         if raw_metadata is not None:
             _log.warning("Ignoring non-object metadata of %s", where)
         metadata = {}
     event_id: Any = None
-    key = settings.event_id_metadata_key
-    if key is not None and key in metadata:
-        event_id = metadata.pop(key)
+    if event_id_key is not None and event_id_key in metadata:
+        event_id = metadata.pop(event_id_key)
     if not isinstance(event_id, str) or not event_id:
         event_id = _text(value, "eventId", where)
     return RecordedEvent(
@@ -198,6 +222,16 @@ def recorded_event(value: Any, settings: DeltaBaseSettings, where: str) -> Recor
         global_position,
         _timestamp(value, where),
         metadata,
+    )
+
+
+def recorded_event(value: Any, settings: DeltaBaseSettings, where: str) -> RecordedEvent:
+    """:func:`read_envelope` with the adapter's settings (``where`` names it in errors)."""
+    return read_envelope(
+        value,
+        where,
+        position_base=settings.stream_position_base,
+        event_id_key=settings.event_id_metadata_key,
     )
 
 
@@ -243,11 +277,15 @@ def _integer(value: Mapping[str, Any], name: str, where: str) -> int:
     return found
 
 
-def _field_error(value: Mapping[str, Any], name: str, where: str, kind: str) -> ProtocolError:
+def _field_error(value: Mapping[str, Any], name: str, where: str, kind: str) -> EnvelopeError:
     if name not in value:
-        return ProtocolError(f"DeltaBase sent {where} without the required field {name!r}.")
+        return EnvelopeError(
+            f"DeltaBase sent {where} without the required field {name!r}.", name, "is required"
+        )
     shown = repr(value[name])[:40]
-    return ProtocolError(f"DeltaBase sent {where} with {name!r} = {shown}, not {kind}.")
+    return EnvelopeError(
+        f"DeltaBase sent {where} with {name!r} = {shown}, not {kind}.", name, f"must be {kind}"
+    )
 
 
 def _timestamp(value: Mapping[str, Any], where: str) -> datetime:
@@ -259,7 +297,9 @@ def _timestamp(value: Mapping[str, Any], where: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ProtocolError(
-            f"DeltaBase sent {where} with an unreadable 'createdAt' ({text[:40]!r})."
+        raise EnvelopeError(
+            f"DeltaBase sent {where} with an unreadable 'createdAt' ({text[:40]!r}).",
+            "createdAt",
+            "must be an ISO-8601 timestamp",
         ) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
