@@ -25,7 +25,7 @@ from bank_desktop.application import BankService
 from bank_desktop.application.demo_data import fill_demo_data
 from bank_desktop.application.ids import new_command_id
 from bank_desktop.application.projections import load_ledger, load_read_model
-from bank_desktop.config import Settings, resolve_settings
+from bank_desktop.config import Settings, as_mapping, load_stored_settings, resolve_settings
 from bank_desktop.console import print_store_notices, report_store_failure
 from bank_desktop.domain import DomainError, format_money
 from bank_desktop.eventstore import (
@@ -186,15 +186,6 @@ def _global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
     )
 
 
-def _stored() -> dict[str, str]:
-    """Settings the clerk saved in the window (QSettings), between defaults and environment."""
-    try:
-        from bank_desktop.gui.settings import as_mapping, load_settings
-    except ImportError:  # a headless install without Qt's libraries
-        return {}
-    return as_mapping(load_settings())
-
-
 def _request_id(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--request-id", help="idempotency key: repeating it never applies the command twice"
@@ -259,7 +250,9 @@ def _main(argv: Sequence[str] | None, out: TextIO) -> int:
         from bank_desktop.gui.smoke import run_smoke
 
         return run_smoke()
-    settings = resolve_settings(store_url=args.store, clerk_id=args.clerk, stored=_stored())
+    settings = resolve_settings(
+        store_url=args.store, clerk_id=args.clerk, stored=as_mapping(load_stored_settings())
+    )
     if args.version:
         print(f"bank-desktop {__version__} (store: {redact_url(settings.store_url)})", file=out)
         return 0

@@ -9,13 +9,11 @@ from PySide6.QtCore import QCoreApplication, QSettings
 from PySide6.QtWidgets import QApplication
 
 from bank_desktop import __version__
-from bank_desktop.config import APP_NAME, Settings
+from bank_desktop.config import APP_NAME, ORGANIZATION, Settings
 from bank_desktop.gui import assets
 from bank_desktop.gui.context import AppContext
 from bank_desktop.gui.display import display_problem
 from bank_desktop.gui.main_window import MainWindow
-
-ORGANIZATION = "BankDesktop"
 
 
 def application() -> QApplication:

@@ -50,6 +50,7 @@ from bank_desktop.application.projections import (
     catch_up,
     load_ledger,
 )
+from bank_desktop.config import StoredSettings
 from bank_desktop.domain import format_money
 from bank_desktop.eventstore import (
     EventStoreError,
@@ -72,7 +73,7 @@ from bank_desktop.gui.loading import Loaded, widest_texts
 from bank_desktop.gui.messages import describe_error
 from bank_desktop.gui.models.accounts import AccountsModel, AccountsProxy, search_keys_of
 from bank_desktop.gui.models.ledger import LedgerModel
-from bank_desktop.gui.settings import SettingsDialog, StoredSettings
+from bank_desktop.gui.settings import SettingsDialog
 from bank_desktop.gui.statement_dialog import StatementDialog
 from bank_desktop.gui.workers import BackgroundWork, Outcome
 

@@ -1,8 +1,10 @@
-"""The settings a clerk keeps between sessions (store URL, clerk id), and the dialog to edit them.
+"""The dialog that edits the settings a clerk keeps between sessions (store URL, clerk id), and
+their writing.
 
-They live in QSettings: on Linux ``$XDG_CONFIG_HOME/BankDesktop/bank-desktop.conf`` (by default
-``~/.config/...``). Qt works that path out once per process, so tests point it at a temporary
-folder with ``QSettings.setPath`` rather than relying on ``XDG_CONFIG_HOME`` alone.
+They are written with QSettings: on Linux ``$XDG_CONFIG_HOME/BankDesktop/bank-desktop.conf`` (by
+default ``~/.config/...``), and read by :func:`bank_desktop.config.load_stored_settings`, without
+Qt, so the command line reads them too. Qt works that path out once per process, so tests point
+it at a temporary folder with ``QSettings.setPath`` rather than relying on ``XDG_CONFIG_HOME``.
 
 The store URL may carry a password or an API key. The OS keyring would be the better home, but
 ``keyring`` has no backend on a headless Linux desk (see PLATFORM-NOTES), so the user's own
@@ -15,7 +17,6 @@ through :func:`bank_desktop.eventstore.redact_url`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -30,13 +31,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from bank_desktop.config import (
+    APP_NAME,
+    CLERK_ID_KEY,
+    ORGANIZATION,
+    STORE_URL_KEY,
+    StoredSettings,
+    load_stored_settings,
+)
 from bank_desktop.domain.errors import ValidationError
 from bank_desktop.domain.text import optional_text, required_text
 from bank_desktop.eventstore import redact_url
 from bank_desktop.gui.forms.base import fit_title, grow_to_fit
 
-ORGANIZATION: Final = "BankDesktop"
-APPLICATION: Final = "bank-desktop"
 #: Store URL beginnings the dialog accepts; server stores work once their adapters are set up.
 SUPPORTED_STORE_PREFIXES: Final = (
     "memory:",
@@ -51,42 +58,12 @@ RESTART_NOTE: Final = (
     "A changed clerk id applies at once; a changed store takes effect after you restart the app."
 )
 
-_STORE_URL_KEY: Final = "store_url"
-_CLERK_ID_KEY: Final = "clerk_id"
 _MASK: Final = "***"
-
-
-@dataclass(frozen=True, slots=True)
-class StoredSettings:
-    """What the clerk saved; ``None`` means "not set, use the environment or the default"."""
-
-    store_url: str | None = None
-    clerk_id: str | None = None
-
-    def __repr__(self) -> str:
-        url = None if self.store_url is None else redact_url(self.store_url)
-        return f"StoredSettings(store_url={url!r}, clerk_id={self.clerk_id!r})"
 
 
 def _open_settings() -> QSettings:
     return QSettings(
-        QSettings.Format.NativeFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION
-    )
-
-
-def _text_value(settings: QSettings, key: str) -> str | None:
-    value = settings.value(key)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    return None  # missing, empty, or mangled by hand-editing (e.g. read back as a list)
-
-
-def load_settings() -> StoredSettings:
-    """The settings saved by this user, or empty ones when none are saved."""
-    settings = _open_settings()
-    return StoredSettings(
-        store_url=_text_value(settings, _STORE_URL_KEY),
-        clerk_id=_text_value(settings, _CLERK_ID_KEY),
+        QSettings.Format.NativeFormat, QSettings.Scope.UserScope, ORGANIZATION, APP_NAME
     )
 
 
@@ -94,7 +71,7 @@ def save_settings(settings: StoredSettings) -> None:
     """Write ``settings`` to disk now (``None`` removes a value); raises OSError on failure."""
     store = _open_settings()
     _restrict_to_owner(Path(store.fileName()))
-    for key, value in ((_STORE_URL_KEY, settings.store_url), (_CLERK_ID_KEY, settings.clerk_id)):
+    for key, value in ((STORE_URL_KEY, settings.store_url), (CLERK_ID_KEY, settings.clerk_id)):
         if value is None:
             store.remove(key)
         else:
@@ -111,12 +88,6 @@ def _restrict_to_owner(path: Path) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # never truncates an existing file
     os.chmod(path, 0o600)  # QSettings keeps the mode of an existing file when it rewrites it
-
-
-def as_mapping(settings: StoredSettings) -> dict[str, str]:
-    """The set values, keyed for ``bank_desktop.config.resolve_settings(stored=...)``."""
-    pairs = ((_STORE_URL_KEY, settings.store_url), (_CLERK_ID_KEY, settings.clerk_id))
-    return {key: value for key, value in pairs if value is not None}
 
 
 def parse_store_url(text: str) -> str | None:
@@ -150,7 +121,7 @@ class SettingsDialog(QDialog):
         clerk_in_effect: str | None = None,
     ) -> None:
         super().__init__(parent)
-        self._stored = load_settings() if stored is None else stored
+        self._stored = load_stored_settings() if stored is None else stored
         self._masked_url = (
             "" if self._stored.store_url is None else redact_url(self._stored.store_url)
         )

@@ -12,16 +12,13 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractButton, QDialog, QLabel, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
-from bank_desktop.config import resolve_settings
+from bank_desktop.config import APP_NAME as APPLICATION
+from bank_desktop.config import ORGANIZATION, StoredSettings, as_mapping, resolve_settings
+from bank_desktop.config import load_stored_settings as load_settings
 from bank_desktop.gui.settings import (
-    APPLICATION,
-    ORGANIZATION,
     RESTART_NOTE,
     SUPPORTED_STORE_PREFIXES,
     SettingsDialog,
-    StoredSettings,
-    as_mapping,
-    load_settings,
     save_settings,
 )
 
