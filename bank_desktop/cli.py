@@ -24,7 +24,8 @@ from bank_desktop import __version__
 from bank_desktop.application import BankService
 from bank_desktop.application.demo_data import fill_demo_data
 from bank_desktop.application.ids import new_command_id
-from bank_desktop.application.projections import load_ledger, load_read_model
+from bank_desktop.application.projections import load_ledger
+from bank_desktop.application.read_model_session import ReadModelSession
 from bank_desktop.config import Settings, as_mapping, load_stored_settings, resolve_settings
 from bank_desktop.console import print_store_notices, report_store_failure
 from bank_desktop.domain import DomainError, format_money
@@ -406,10 +407,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings, store: EventStore, o
 def _print_accounts(
     settings: Settings, store: EventStore, say: Callable[[str], None], limit: int
 ) -> None:
-    loaded = load_read_model(store, open_snapshot_store(store, settings.data_dir), save_after=1)
-    for notice in loaded.notices:
+    session = ReadModelSession(store, open_snapshot_store(store, settings.data_dir), save_after=1)
+    model = session.load().model
+    for notice in session.notices:
         print(f"notice: {notice}", file=sys.stderr)
-    model = loaded.model
     total = model.balances.total()
     unreadable = model.balances.unreadable()
     left_out = (

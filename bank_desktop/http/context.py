@@ -19,7 +19,7 @@ from bank_desktop.domain.errors import ValidationError
 from bank_desktop.domain.text import required_text
 from bank_desktop.eventstore import EventStore
 from bank_desktop.http.errors import ApiError, field_error
-from bank_desktop.http.read_side import LedgerCache, LiveReadModel
+from bank_desktop.http.read_side import LiveReadModel
 
 _log = logging.getLogger("bank_desktop.http")
 
@@ -96,7 +96,7 @@ class ApiContext:
         self.store = store
         self.live = live
         self.settings = settings
-        self.ledgers = LedgerCache(store)
+        self.ledgers = live.ledgers
         self._make_service = services or (lambda clerk: BankService(store, clerk_id=clerk))
         self._default = self._make_service(settings.clerk_id)
         self._services: OrderedDict[str, BankService] = OrderedDict()

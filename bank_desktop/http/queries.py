@@ -201,7 +201,7 @@ async def transactions(
 ) -> Response:
     api = ApiContext.of(request)
     await api.wait_for(after, wait)
-    view = await run_in_threadpool(api.ledgers.view, account_id)
+    view = await run_in_threadpool(api.ledgers.current, account_id)
     row = api.live.account(account_id)
     opened = bool(view.entries) and view.entries[0].kind == "opened"
     if row is None and not opened:

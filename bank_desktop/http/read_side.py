@@ -1,16 +1,17 @@
-"""The live read side of ``serve``: the read model kept current by the subscription runner.
+"""The live read side of ``serve``: the read-model session kept current by the subscription runner.
 
-One :class:`ReadModel` (balances and transfers) behind one lock, fed only from the configured
-store: the subscription runner applies new events in global order on its own thread. A
+One :class:`ReadModelSession` (balances and transfers; loading, snapshots, ledgers) behind one
+lock, fed only from the configured store: the subscription runner applies new events in global
+order on its own thread. A
 webhook delivery is a hint, never a source of truth: it is checked against the store
 (:func:`check_delivery`) and, once confirmed, makes the model catch up from the store at once.
 Requests read copies of rows under the lock, and a request that wants read-your-writes awaits
 a position: the runner thread wakes such waiters on their event loop when the model has got
 there.
 
-Ledgers (an account's transactions) are not in the read model: they are folded from the
-account's stream on demand, cached, and topped up from the store on every read (one indexed
-read of the events after the cached position), so they are never behind the store.
+Ledgers (an account's transactions) are not in the read model: the session's
+:class:`~bank_desktop.application.projections.LedgerBook` folds them from the account's stream
+on demand and tops them up from the store on every read, so they are never behind the store.
 """
 
 from __future__ import annotations
@@ -20,29 +21,20 @@ import contextlib
 import dataclasses
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
-from typing import Final
 
 from bank_desktop.application import SubscriptionRunner, SubscriptionState, SubscriptionStatus
-from bank_desktop.application.projections import (
-    AccountBalance,
-    Ledger,
-    LedgerEntry,
-    ReadModel,
-    load_ledger,
-    load_read_model,
-)
+from bank_desktop.application.projections import AccountBalance, LedgerBook
 from bank_desktop.application.projections.delivery_check import DeliveryCheck, check_delivery
-from bank_desktop.eventstore import EventStore, EventStoreError, RecordedEvent, SnapshotStore
+from bank_desktop.application.read_model_session import ReadModelSession
+from bank_desktop.eventstore import EventStore, RecordedEvent, SnapshotStore
 
 _log = logging.getLogger("bank_desktop.http")
 
-#: Save a snapshot after loading when at least this many events had to be replayed.
-SAVE_AFTER_EVENTS: Final = 1_000
+#: Ledgers ``serve`` keeps (topped up from the store on every read).
+LEDGERS = 256
 
 
 @dataclass(slots=True)
@@ -68,15 +60,17 @@ class LiveReadModel:
         idle_wait: float = 0.25,
     ) -> None:
         self._store = store
-        self._snapshots = snapshots
         self._idle_wait = idle_wait
         self._lock = threading.Lock()
-        self._model = ReadModel()
+        self._session = ReadModelSession(store, snapshots, ledgers=LEDGERS)
         self._runner: SubscriptionRunner | None = None
         self._waiters: list[_Waiter] = []
-        self._saved_checkpoint = 0
         self._last_state: SubscriptionState | None = None
-        self._load_problems: list[str] = []
+
+    @property
+    def ledgers(self) -> LedgerBook:
+        """Ledgers of recently asked-for accounts (:meth:`LedgerBook.current` is never behind)."""
+        return self._session.ledgers
 
     # ── life cycle ────────────────────────────────────────────────────────────────────────
 
@@ -87,18 +81,13 @@ class LiveReadModel:
         reported by :attr:`problems` (``/health`` says "degraded") for the life of the process,
         because something edited or damaged the data folder and someone should look.
         """
-        loaded = load_read_model(self._store, self._snapshots, save_after=SAVE_AFTER_EVENTS)
-        model = loaded.model
-        with self._lock:
-            self._model = model
-            self._saved_checkpoint = model.checkpoint
-            self._load_problems = list(loaded.problems)
+        loaded = self._session.load()  # before start(): nothing else touches it yet
         for notice in loaded.notices:
             _log.warning("%s", notice)
         _log.info(
             "Read model at position %s: %s accounts (%s events replayed)",
-            model.checkpoint,
-            len(model.balances),
+            loaded.model.checkpoint,
+            len(loaded.model.balances),
             loaded.replayed,
         )
         return loaded.replayed
@@ -110,7 +99,7 @@ class LiveReadModel:
         self._runner = SubscriptionRunner(
             self._store,
             self._on_events,
-            after=self._model.checkpoint,
+            after=self._session.checkpoint,
             on_status=self._on_status,
             idle_wait=self._idle_wait,
             name="serve-read-model",
@@ -130,27 +119,19 @@ class LiveReadModel:
 
     def save(self, *, only_if_changed: bool = False) -> bool:
         """Persist the model; returns whether a snapshot was written."""
-        if self._snapshots is None:
-            return False
         with self._lock:
-            if only_if_changed and self._model.checkpoint == self._saved_checkpoint:
+            session = self._session
+            if only_if_changed and not session.unsaved:
                 return False
-            snapshot = self._model.snapshot()
-        try:
-            self._snapshots.save(snapshot)
-        except EventStoreError as exc:
-            _log.warning("Could not save the read model snapshot: %s", exc)
-            return False
-        self._saved_checkpoint = snapshot.checkpoint
-        _log.info("Read model snapshot saved at position %s", snapshot.checkpoint)
-        return True
+            write = session.writer(session.snapshot())
+        return write()
 
     # ── the subscription's side ───────────────────────────────────────────────────────────
 
     def _on_events(self, events: Sequence[RecordedEvent]) -> None:
         with self._lock:
-            self._model.apply(events)  # idempotent: what it already has is skipped
-            checkpoint = self._model.checkpoint
+            self._session.apply(events)  # idempotent: what it already has is skipped
+            checkpoint = self._session.checkpoint
             ready = [w for w in self._waiters if w.position <= checkpoint]
             if ready:
                 self._waiters = [w for w in self._waiters if w.position > checkpoint]
@@ -176,9 +157,9 @@ class LiveReadModel:
         """Why the read model may not show the store's truth (empty when it does): a snapshot
         that failed its checks at start, stored events it could not read, a lost store."""
         with self._lock:
-            found = list(self._load_problems)
-            skipped = self._model.skipped_events
-            checkpoint = self._model.checkpoint
+            found = list(self._session.problems)
+            skipped = self._session.model.skipped_events
+            checkpoint = self._session.checkpoint
         if skipped:
             found.append(
                 f"{skipped:,} stored event(s) could not be read and were skipped (see the log); "
@@ -198,14 +179,14 @@ class LiveReadModel:
     def checkpoint(self) -> int:
         """The last global position the model has applied."""
         with self._lock:
-            return self._model.checkpoint
+            return self._session.checkpoint
 
     async def wait_for(self, position: int, timeout: float) -> bool:
         """Whether the model reached ``position`` within ``timeout`` seconds (never blocks
         the event loop: the subscription thread wakes this coroutine)."""
         loop = asyncio.get_running_loop()
         with self._lock:
-            if self._model.checkpoint >= position:
+            if self._session.checkpoint >= position:
                 return True
             waiter = _Waiter(position, loop, loop.create_future())
             self._waiters.append(waiter)
@@ -222,7 +203,7 @@ class LiveReadModel:
     def account(self, account_id: str) -> AccountBalance | None:
         """A copy of the account's row (rows change under the lock as events arrive)."""
         with self._lock:
-            row = self._model.balances.get(account_id)
+            row = self._session.model.balances.get(account_id)
             return dataclasses.replace(row) if row is not None else None
 
     def accounts(
@@ -230,7 +211,7 @@ class LiveReadModel:
     ) -> tuple[int, list[AccountBalance]]:
         """The total number of accounts and copies of a page of them, in opening order."""
         with self._lock:
-            balances = self._model.balances
+            balances = self._session.model.balances
             total = len(balances)
             end = total if limit is None else min(total, offset + limit)
             rows = [dataclasses.replace(balances.at(i)) for i in range(offset, end)]
@@ -239,7 +220,8 @@ class LiveReadModel:
     def unfinished_transfers(self) -> dict[str, datetime]:
         """Transfer id → requested at, for the transfers the model has not seen finish."""
         with self._lock:
-            return {t.transfer_id: t.requested_at for t in self._model.transfers.unfinished()}
+            unfinished = self._session.model.transfers.unfinished()
+            return {t.transfer_id: t.requested_at for t in unfinished}
 
     # ── the webhook's side ────────────────────────────────────────────────────────────────
 
@@ -261,50 +243,3 @@ class LiveReadModel:
             if not events:
                 return
             self._on_events(events)
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerView:
-    position: int  #: the stream position folded (0: the stream does not exist)
-    balance: Decimal
-    entries: tuple[LedgerEntry, ...]
-
-
-class LedgerCache:
-    """Ledgers of recently asked-for accounts, topped up from the store on every read."""
-
-    def __init__(self, store: EventStore, *, capacity: int = 256) -> None:
-        self._store = store
-        self._capacity = capacity
-        self._lock = threading.Lock()
-        self._ledgers: OrderedDict[str, Ledger] = OrderedDict()
-
-    def view(self, account_id: str) -> LedgerView:
-        """The account's ledger as of now; blocking (reads the store)."""
-        with self._lock:
-            ledger = self._ledgers.get(account_id)
-            if ledger is not None:
-                self._ledgers.move_to_end(account_id)
-                position = ledger.position
-        if ledger is None:
-            ledger = load_ledger(self._store, account_id)
-        else:
-            tail = self._store.read_stream(account_id, after=position)
-            if tail:
-                with self._lock:
-                    try:
-                        for event in tail:
-                            ledger.apply(event)
-                    except LookupError:  # pragma: no cover - tails are contiguous
-                        ledger = None
-                if ledger is None:  # pragma: no cover
-                    ledger = load_ledger(self._store, account_id)
-        with self._lock:
-            if ledger.position > 0:
-                current = self._ledgers.get(account_id)
-                if current is None or current.position <= ledger.position:
-                    self._ledgers[account_id] = ledger
-                self._ledgers.move_to_end(account_id)
-                while len(self._ledgers) > self._capacity:
-                    self._ledgers.popitem(last=False)
-            return LedgerView(ledger.position, ledger.balance, tuple(ledger.entries))

@@ -2,9 +2,11 @@
 
 A ledger is the fold of one account stream, so it is built on demand from that stream (one
 indexed read) rather than kept for every account in memory: a desk with a million events
-holds only the ledgers it is looking at. A :class:`LedgerBook` keeps those few live, applying
-new events in global order; a gap in an account's positions means an event was missed, and the
-ledger is reloaded rather than shown wrong.
+holds only the ledgers it is looking at. A :class:`LedgerBook` keeps those few (the window's
+and ``serve``'s, through :class:`~bank_desktop.application.read_model_session.ReadModelSession`):
+live, applying new events in global order (a gap in an account's positions means an event was
+missed, and the ledger is reloaded rather than shown wrong), or topped up from the store when
+read (:meth:`LedgerBook.current`).
 """
 
 from __future__ import annotations
@@ -214,8 +216,18 @@ def statement(ledger: Ledger, start: datetime, end: datetime) -> Statement:
     return Statement(ledger.account_id, start, end, opening, selected[-1].balance, selected)
 
 
+@dataclass(frozen=True, slots=True)
+class LedgerView:
+    """A ledger as of one moment, safe to hand to another thread."""
+
+    position: int  #: the stream position folded (0: the stream does not exist)
+    balance: Decimal
+    entries: tuple[LedgerEntry, ...]
+
+
 class LedgerBook:
-    """Ledgers of the accounts someone is looking at, kept live from the global event feed."""
+    """Ledgers of the accounts someone is looking at (least recently used go first); safe to
+    share between threads."""
 
     def __init__(self, store: EventStore, *, capacity: int = 64) -> None:
         self._store = store
@@ -232,11 +244,45 @@ class LedgerBook:
                 self._ledgers.move_to_end(account_id)
                 return ledger
         ledger = load_ledger(self._store, account_id)
+        self._keep(ledger)
+        return ledger
+
+    def current(self, account_id: str) -> LedgerView:
+        """The account's ledger as of now (:meth:`topped_up`), as a copy; blocking."""
+        ledger = self.topped_up(account_id)
         with self._lock:
-            self._ledgers[account_id] = ledger
+            return LedgerView(ledger.position, ledger.balance, tuple(ledger.entries))
+
+    def topped_up(self, account_id: str) -> Ledger:
+        """The account's ledger, kept from now on: a kept one topped up from the store (one
+        indexed read of what came after it), so it is never behind the store; blocking."""
+        with self._lock:
+            ledger = self._ledgers.get(account_id)
+            position = ledger.position if ledger is not None else 0
+        if ledger is None:
+            ledger = load_ledger(self._store, account_id)
+        else:
+            tail = self._store.read_stream(account_id, after=position)
+            with self._lock:
+                try:
+                    for event in tail:
+                        ledger.apply(event)
+                except LookupError:  # it moved meanwhile: fold the stream afresh
+                    ledger = None
+            if ledger is None:
+                ledger = load_ledger(self._store, account_id)
+        if ledger.position > 0:
+            self._keep(ledger)
+        return ledger
+
+    def _keep(self, ledger: Ledger) -> None:
+        with self._lock:
+            current = self._ledgers.get(ledger.account_id)
+            if current is None or current.position <= ledger.position:
+                self._ledgers[ledger.account_id] = ledger
+            self._ledgers.move_to_end(ledger.account_id)
             while len(self._ledgers) > self._capacity:
                 self._ledgers.popitem(last=False)
-        return ledger
 
     def cached(self, account_id: str) -> Ledger | None:
         with self._lock:
