@@ -11,7 +11,7 @@ when the accounts model holds EXPECTED_ROWS rows, when the status bar says "● 
 0-ms QTimer posted after both fires ("interactive"). It prints ``READY {json}``, closes the
 window the normal way (closeEvent saves the read model and waits for workers), prints
 ``CLOSED {json}`` and exits. The worker's load (restore + catch-up) is timed by a thin wrapper
-around ``MainWindow._load`` installed here (no package change). With PROFILE_DIR, the GUI
+around ``WindowSession._load`` installed here (no package change). With PROFILE_DIR, the GUI
 thread and the loading worker are each profiled with cProfile and dumped there.
 
 writer: opens DB, picks COUNT random open accounts (with repetition), folds each one's stream
@@ -44,7 +44,7 @@ def startup(db: str, data_dir: str, expected_rows: int, profile_dir: str | None)
     from PySide6.QtWidgets import QApplication
 
     from bank_desktop.gui.app import application, create_main_window
-    from bank_desktop.gui.main_window import MainWindow
+    from bank_desktop.gui.session import WindowSession
 
     clock = time.perf_counter
     marks: dict[str, float] = {"imports": clock() - T0}
@@ -67,9 +67,9 @@ def startup(db: str, data_dir: str, expected_rows: int, profile_dir: str | None)
             collections.append((info["generation"], clock() - gc_started[0]))
 
     gc.callbacks.append(on_gc)
-    original_load = MainWindow._load
+    original_load = WindowSession._load
 
-    def timed_load(self: MainWindow):  # runs on a pool thread
+    def timed_load(self: WindowSession):  # runs on a pool thread
         marks["load_start"] = clock() - T0
         if profile_dir:
             worker_profile = cProfile.Profile()
@@ -85,7 +85,7 @@ def startup(db: str, data_dir: str, expected_rows: int, profile_dir: str | None)
         finally:
             marks["load_end"] = clock() - T0
 
-    MainWindow._load = timed_load  # type: ignore[method-assign]
+    WindowSession._load = timed_load  # type: ignore[method-assign]
 
     app = application()
     marks["application"] = clock() - T0
@@ -153,7 +153,7 @@ def startup(db: str, data_dir: str, expected_rows: int, profile_dir: str | None)
             gc_count=len(collections),
             gc_full=sum(c[0] == 2 for c in collections),
             rows=model.rowCount(),
-            checkpoint=window._read_model.checkpoint if window._read_model else None,
+            checkpoint=window.read_model.checkpoint if window.read_model else None,
             status=label.text(),
         )
         QTimer.singleShot(0, close)

@@ -33,7 +33,7 @@ offscreen (QT_QPA_PLATFORM=offscreen unless set). Page cache is warm (the copy w
    highlights fade 1.5 s after a change: that work is part of the burst). A stall is the gap
    between two ticks. Twice: table unsorted, and sorted by balance. An idle second before each
    burst is the floor. Thin timing wrappers (bench-side, no package change) log each
-   ``MainWindow._apply`` (one live page), ``AccountsProxy._relayout`` and
+   ``WindowSession._apply`` (one live page), ``AccountsProxy._relayout`` and
    ``AccountsModel._expire_highlights`` call; gc.callbacks log collector pauses.
 
 When a target is missed (or with ``--profile``) the slow path is profiled with cProfile (GUI
@@ -256,7 +256,7 @@ def startup_section(args: Any, fix: dict[str, Any], env: dict[str, str]) -> dict
     }
     print()
     print("seconds; in-process columns from the child's first statement, spawn-> and wall from")
-    print("this parent. worker load = MainWindow._load (ReadModel.restore + catch_up) on the pool")
+    print("this parent. worker load = WindowSession._load (ReadModelSession.load) on the pool")
     print("thread; reset+proxy = accounts model reset incl. AccountsProxy rebuild (GUI thread);")
     print("gc = cyclic collector pauses until interactive (any thread); close = window.close()")
     print("(closeEvent snapshots the read model and waits for the save): after interactive.")
@@ -277,11 +277,11 @@ LOG: dict[str, list[tuple[float, float, int]]] = {"apply": [], "relayout": [], "
 
 def install_wrappers() -> None:
     """Timing wrappers (bench-side; the package is unchanged) on the live-update path."""
-    from bank_desktop.gui.main_window import MainWindow
     from bank_desktop.gui.models.accounts import AccountsModel, AccountsProxy
+    from bank_desktop.gui.session import WindowSession
 
     apply_, relayout, expire = (
-        MainWindow._apply,
+        WindowSession._apply,
         AccountsProxy._relayout,
         AccountsModel._expire_highlights,
     )
@@ -308,7 +308,7 @@ def install_wrappers() -> None:
         finally:
             LOG["expire"].append((t0, clock() - t0, before - len(self._highlight_until)))
 
-    MainWindow._apply = timed_apply  # type: ignore[method-assign]
+    WindowSession._apply = timed_apply  # type: ignore[method-assign]
     AccountsProxy._relayout = timed_relayout  # type: ignore[method-assign]
     AccountsModel._expire_highlights = timed_expire  # type: ignore[method-assign]
 
@@ -386,7 +386,7 @@ def open_window(fix: dict[str, Any]) -> Any:
     window.activateWindow()
     ok = wait_until(
         lambda: (
-            window._read_model is not None
+            window.read_model is not None
             and window.accounts_model.rowCount() == fix["rows"]
             and window.connection_label.text() == "● live"
         ),
@@ -395,7 +395,7 @@ def open_window(fix: dict[str, Any]) -> Any:
     print(
         f"in-process window: live={ok} after {clock() - t0:.2f} s, "
         f"{window.accounts_model.rowCount():,} rows, checkpoint "
-        f"{window._read_model.checkpoint if window._read_model else None}, "
+        f"{window.read_model.checkpoint if window.read_model else None}, "
         f"platform {app.platformName()}, accounts table "
         f"{window.accounts_table.width()}x{window.accounts_table.height()}"
     )
@@ -774,7 +774,7 @@ def run_burst(
         raise RuntimeError(f"writer failed: {line}\n{err}")
     ready = json.loads(line.partition(" ")[2])
     target = ready["head"] + ready["events"]
-    checkpoint_before = window._read_model.checkpoint
+    checkpoint_before = window.read_model.checkpoint
     idle = measure_idle(args.idle)
     for calls in LOG.values():
         calls.clear()
@@ -783,7 +783,7 @@ def run_burst(
     loop = QEventLoop()
 
     def on_tick(now: float) -> None:
-        if "applied" not in marks and window._read_model.checkpoint >= target:
+        if "applied" not in marks and window.read_model.checkpoint >= target:
             marks["applied"] = now
         if "applied" in marks and now - marks["applied"] >= args.tail:
             loop.quit()
@@ -832,7 +832,7 @@ def run_burst(
         "done": done,
         "target": target,
         "checkpoint_before": checkpoint_before,
-        "checkpoint_after": window._read_model.checkpoint,
+        "checkpoint_after": window.read_model.checkpoint,
         "applied_seconds": applied - marks["go"],
         "writer_seconds": done["done"] - done["go"],
         "lag_after_writer": applied - done["done"],
@@ -918,7 +918,7 @@ def print_burst(r: dict[str, Any]) -> None:
     if apply_:
         durations = [a[1] for a in apply_]
         print(
-            f"   MainWindow._apply: {len(apply_)} pages ({sum(a[2] for a in apply_):,} events), "
+            f"   WindowSession._apply: {len(apply_)} pages ({sum(a[2] for a in apply_):,} events), "
             f"median {f_ms(median(durations))} ms, max {f_ms(max(durations))} ms, total "
             f"{f_ms(sum(durations))} ms"
         )

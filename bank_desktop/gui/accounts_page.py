@@ -1,6 +1,10 @@
-"""The Accounts tab's layout: filter and accounts on the left, ledger and chart on the right.
+"""The Accounts tab: filter and accounts on the left, the selected account's ledger and chart on
+the right.
 
-Only widgets and their arrangement live here; what the selection does is the window's job.
+The page owns its selection, as Qt's address-book example does: the filter, the table's cursor
+and a single match settle which account is selected (only ever one the clerk sees), and the
+page emits ``account_selected`` with its id (None: none); the window connects to it to enable
+its actions and load the ledger, which it hands back with :meth:`AccountsPage.show_ledger`.
 
 Columns are sized from the text they hold, never by measuring every row: each starts as wide
 as a typical value (and its title), and :func:`fit_column` widens one as soon as a wider value
@@ -13,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -26,12 +30,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bank_desktop.application.projections import LedgerEntry
+from bank_desktop.application.projections import AccountBalance, Ledger, LedgerEntry
 from bank_desktop.domain import format_money
 from bank_desktop.gui.chart import BalanceChart
 from bank_desktop.gui.models import accounts as acc
 from bank_desktop.gui.models import ledger as led
-from bank_desktop.gui.models.ledger import amount_text
+from bank_desktop.gui.models.accounts import AccountsProxy
+from bank_desktop.gui.models.ledger import LedgerModel, amount_text
 
 #: A typical widest value per column; None: the column stretches into the room left.
 ACCOUNT_SAMPLES: Final = (
@@ -61,12 +66,27 @@ ACCOUNTS_SHARE: Final = 0.58
 #: top (``text_width``).
 _AIR: Final = 8 + 1 + 2
 _SORT_INDICATOR: Final = 18
+NO_SELECTION: Final = "Select an account to see its transactions."
+FILTER_HID_IT: Final = (
+    "No account selected: the filter hides the one you had. Tab to the list to pick a match."
+)
 
 
 class AccountsPage(QSplitter):
-    def __init__(self, accounts: Any, ledger: Any, parent: QWidget | None = None) -> None:
+    """The accounts (filtered, sorted) and the selected account's ledger and chart."""
+
+    #: The account the clerk selected (a str), or None when none is selected.
+    account_selected = Signal(object)
+
+    def __init__(
+        self, accounts: AccountsProxy, ledger: LedgerModel, parent: QWidget | None = None
+    ) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
         self.setObjectName("accountsSplitter")
+        self._proxy = accounts
+        self._ledger_model = ledger
+        self._selected: str | None = None
+        self._ledger: Ledger | None = None
         self.account_filter = QLineEdit()
         self.account_filter.setObjectName("accountFilter")
         self.account_filter.setPlaceholderText("Find account or customer (Ctrl+F)")
@@ -76,7 +96,7 @@ class AccountsPage(QSplitter):
         self.accounts_table.setSortingEnabled(True)
         self.accounts_table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
         self.ledger_table = table("transactionsTable", ledger, LEDGER_SAMPLES)
-        self.ledger_title = QLabel("Select an account to see its transactions.")
+        self.ledger_title = QLabel(NO_SELECTION)
         self.ledger_title.setObjectName("ledgerTitle")
         self.chart = BalanceChart()
 
@@ -108,6 +128,132 @@ class AccountsPage(QSplitter):
         self.setSizes([self.accounts_width(), 680])
         QWidget.setTabOrder(self.account_filter, self.accounts_table)
         QWidget.setTabOrder(self.accounts_table, self.ledger_table)
+        self.account_filter.textChanged.connect(self._filter_changed)
+        selection = self.accounts_table.selectionModel()
+        selection.currentRowChanged.connect(self._current_moved)
+        selection.selectionChanged.connect(self._selection_changed)
+
+    # ── selection ─────────────────────────────────────────────────────────────────────────
+
+    @property
+    def selected(self) -> str | None:
+        """The account the clerk sees selected (the one actions act on), or None."""
+        return self._selected
+
+    def select_account(self, account_id: str) -> bool:
+        """Select ``account_id`` in the table (clearing a filter that hides it)."""
+        row = self._proxy.row_of(account_id)
+        if row is None and self.account_filter.text():
+            self.account_filter.clear()
+            row = self._proxy.row_of(account_id)
+        if row is None:
+            return False
+        index = self._proxy.index(row, 0)
+        self.accounts_table.setCurrentIndex(index)
+        self.accounts_table.scrollTo(index)
+        return True
+
+    def _current_moved(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        """Select the row the table's cursor moved to.
+
+        Qt moves the cursor without selecting in places (Tab into the table marks the first
+        row with a focus frame only); actions follow the visible selection, so the cursor's
+        row is selected too: the row the clerk sees marked is the one F2 acts on.
+        """
+        selection = self.accounts_table.selectionModel()
+        if current.isValid() and not selection.isRowSelected(current.row(), QModelIndex()):
+            selection.select(
+                current,
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
+
+    def _selection_changed(self, *_: object) -> None:
+        rows = self.accounts_table.selectionModel().selectedRows()
+        self._set_selected(self._proxy.account_id_at(rows[0].row()) if rows else None)
+
+    def _set_selected(self, account_id: str | None, *, why_none: str | None = None) -> None:
+        """The account actions target: only ever one the clerk sees selected in the table."""
+        if account_id == self._selected:
+            return
+        self._selected = account_id
+        if account_id is None:
+            self.show_ledger(None, why_none=why_none)
+        else:
+            self.ledger_title.setText(f"{account_id} – loading…")
+        self.account_selected.emit(account_id)
+
+    def _filter_changed(self, text: str) -> None:
+        """Keep the selection if the filter still shows it; never keep a hidden one.
+
+        The proxy's reset clears the table's selection without a signal, so the selected
+        account is settled here: still listed, it is selected again; a single match is
+        selected; otherwise nothing is, and the pane says why.
+        """
+        selected = self._selected
+        self._proxy.set_filter_text(text)
+        if selected is not None and self._proxy.row_of(selected) is not None:
+            self.select_account(selected)
+        elif self._proxy.rowCount() == 1:
+            self.accounts_table.setCurrentIndex(self._proxy.index(0, 0))
+        else:
+            self._set_selected(None, why_none=FILTER_HID_IT if selected is not None else None)
+
+    # ── the ledger pane ───────────────────────────────────────────────────────────────────
+
+    @property
+    def ledger(self) -> Ledger | None:
+        """The ledger shown (the selected account's, once loaded)."""
+        return self._ledger
+
+    def show_ledger(
+        self,
+        ledger: Ledger | None,
+        row: AccountBalance | None = None,
+        *,
+        why_none: str | None = None,
+    ) -> None:
+        """Show ``ledger`` (None: no account, and ``why_none``); ``row`` titles it."""
+        self._ledger = ledger
+        if ledger is not None:
+            self.fit_ledger_columns(ledger.entries)
+        self._ledger_model.set_ledger(ledger)
+        self.chart.show_ledger(ledger)
+        if ledger is None:
+            self.ledger_title.setText(why_none or NO_SELECTION)
+        else:
+            self.update_ledger_title(row)
+            self.ledger_table.scrollToBottom()
+
+    def ledger_grew(self) -> None:
+        """The shown ledger gained entries (live): show them."""
+        ledger = self._ledger
+        if ledger is None:
+            return
+        added = ledger.entries[self._ledger_model.rowCount() :]
+        if added:
+            self.fit_ledger_columns(added)
+            self._ledger_model.sync()
+            self.chart.append_entries(added)
+            self.ledger_table.scrollToBottom()
+
+    def update_ledger_title(self, row: AccountBalance | None) -> None:
+        """ "account · customer · balance $X" from the balances row (it moves with every
+        event, this desk's or another's, like the table does)."""
+        ledger = self._ledger
+        if ledger is None or ledger.account_id != self._selected:
+            return
+        if row is None:
+            self.ledger_title.setText(
+                f"{ledger.account_id} · balance {format_money(ledger.balance)}"
+            )
+            return
+        state = "" if row.is_open else " · closed"
+        self.ledger_title.setText(
+            f"{row.account_id} · {row.customer_id} · balance {format_money(row.balance)}{state}"
+        )
+
+    # ── column widths ─────────────────────────────────────────────────────────────────────
 
     def fit_account_columns(
         self, balances: Sequence[str], customers: Sequence[str], ids: Sequence[str]

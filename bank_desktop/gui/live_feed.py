@@ -18,9 +18,11 @@ from bank_desktop.eventstore import EventStore, RecordedEvent
 
 
 class LiveFeed(QObject):
-    """Emits ``events`` (a list of RecordedEvent) and ``status`` on the GUI thread."""
+    """Emits ``events`` (itself and a list of RecordedEvent) and ``status`` on the GUI thread;
+    the feed comes with its page, so a receiver tells a stopped feed's pages from the current
+    one's without asking who sent them."""
 
-    events = Signal(list)
+    events = Signal(object, list)
     status = Signal(object)
 
     def __init__(
@@ -64,7 +66,7 @@ class LiveFeed(QObject):
                 return
         if self._stopping.is_set():
             return
-        self.events.emit(list(batch))
+        self.events.emit(self, list(batch))
 
     @Slot()
     def batch_done(self) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bank_desktop.application.projections import ReadModel
+from bank_desktop.application.read_model_session import ReadModelSession
 from bank_desktop.domain import format_money
 from bank_desktop.eventstore import EventStore, SnapshotStore
 
@@ -32,7 +33,11 @@ def widest_texts(model: ReadModel) -> Widest:
 class Loaded:
     """What the loading worker hands the GUI thread."""
 
-    model: ReadModel
+    session: ReadModelSession  #: loaded; its ``notices`` are for the status bar
     keys: list[str]
     widest: Widest
     opened: tuple[EventStore, SnapshotStore] | None  #: a store that was not open until now
+
+    @property
+    def model(self) -> ReadModel:
+        return self.session.model

@@ -1,9 +1,11 @@
-"""The clerk's window: accounts, the selected account's ledger and chart, the event log.
+"""The clerk's window: its layout (accounts, the selected account's ledger and chart, the event
+log) and its actions (menus, toolbar, shortcuts, the forms they open).
 
-Only the GUI thread touches widgets and models. The read model loads on a worker (restoring its
-snapshot and catching up), then the live feed delivers new events in pages that are applied
-here, on the GUI thread, and announced to the models row by row. Commands run on workers
-through the forms; nothing in a slot waits on the store.
+The live path is :class:`~bank_desktop.gui.session.WindowSession`'s: it loads the read model on
+a worker and applies the live feed's pages; the window shows what each page changed. The
+accounts page says which account is selected (``account_selected``); actions act on that one.
+Every dialog opens through :meth:`MainWindow.open_dialog`. Commands run on workers through the
+forms; nothing in a slot waits on the store.
 
 All background work goes through one owner, ``BackgroundWork``: it decides whether an outcome
 is still wanted, and hands the window every clerk's command outcome to announce, including
@@ -15,16 +17,13 @@ from __future__ import annotations
 
 import gc
 import logging
-import time
-from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
 from PySide6.QtCore import (
-    QItemSelectionModel,
-    QModelIndex,
     QSettings,
     Qt,
     QThreadPool,
@@ -32,6 +31,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -44,12 +44,8 @@ from bank_desktop import __version__
 from bank_desktop.application import RecoveryReport, SubscriptionState, SubscriptionStatus
 from bank_desktop.application.demo_data import fill_demo_data
 from bank_desktop.application.history import read_history
-from bank_desktop.application.projections import (
-    Ledger,
-    ReadModel,
-    catch_up,
-    load_ledger,
-)
+from bank_desktop.application.projections import AccountBalance, Ledger, ReadModel, load_ledger
+from bank_desktop.application.read_model_session import SessionChanges
 from bank_desktop.config import StoredSettings
 from bank_desktop.domain import format_money
 from bank_desktop.eventstore import (
@@ -68,28 +64,23 @@ from bank_desktop.gui.forms.account_forms import (
 )
 from bank_desktop.gui.forms.base import CommandForm
 from bank_desktop.gui.help_dialog import FORM_KEYS, ShortcutHelpDialog, mnemonic_keys
-from bank_desktop.gui.live_feed import LiveFeed
-from bank_desktop.gui.loading import Loaded, widest_texts
+from bank_desktop.gui.loading import Loaded
 from bank_desktop.gui.messages import describe_error
-from bank_desktop.gui.models.accounts import AccountsModel, AccountsProxy, search_keys_of
+from bank_desktop.gui.models.accounts import AccountsModel, AccountsProxy
 from bank_desktop.gui.models.ledger import LedgerModel
+from bank_desktop.gui.session import WindowSession
 from bank_desktop.gui.settings import SettingsDialog
 from bank_desktop.gui.statement_dialog import StatementDialog
 from bank_desktop.gui.workers import BackgroundWork, Outcome
 
 _log = logging.getLogger(__name__)
 
-#: Snapshot the read model after loading when at least this many events had to be replayed.
-SAVE_AFTER_EVENTS: Final = 1_000
 RECOVERY_INTERVAL_MS: Final = 60_000
 RECOVERY_MIN_AGE: Final = timedelta(seconds=30)
 DEMO_EVENTS: Final = 20_000
-#: Events per page from the live feed, and how long one turn of the event loop may spend
-#: applying pages: small enough that typing and painting never wait more than a frame or two.
-FEED_PAGE: Final = 250
-SLICE_SECONDS: Final = 0.012
 SPLITTERS_KEY: Final = "window/splitters"
-RETRY_MS: Final = 3_000
+#: How long the notices of a load (a snapshot refused and rebuilt) stay in the status bar.
+NOTICE_MS: Final = 30_000
 
 
 def _as_list(value: object) -> list[object]:
@@ -100,17 +91,17 @@ class MainWindow(QMainWindow):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._context = context
-        self._read_model: ReadModel | None = None
-        self._feed: LiveFeed | None = None
-        self._ledger: Ledger | None = None
-        self._selected: str | None = None
-        self._open_forms: list[QWidget] = []
+        self._open_forms: list[QDialog] = []
+        self._select_on_arrival: str | None = None  #: an account just opened here
         self._jobs = BackgroundWork()  # no Qt parent: it outlives the window's C++ object
         self._jobs.command_finished.connect(self._announce)
         self._jobs.idle.connect(self._close_if_waiting)
         self._close_when_idle = False
-        self._pending_pages: deque[tuple[LiveFeed | None, list[RecordedEvent]]] = deque()
-        self._draining = False
+        self.session = WindowSession(context, self._jobs, self)
+        self.session.loaded.connect(self._loaded)
+        self.session.load_failed.connect(self._load_failed)
+        self.session.applied.connect(self._applied)
+        self.session.status.connect(self._on_status)
         self.setWindowTitle(f"Bank Desktop – {context.clerk_id}")
         self.setWindowIcon(assets.app_icon())
         self.resize(1280, 820)
@@ -190,10 +181,7 @@ class MainWindow(QMainWindow):
         self.ledger_table = page.ledger_table
         self.ledger_title = page.ledger_title
         self.chart = page.chart
-        self.account_filter.textChanged.connect(self._filter_changed)
-        selection = self.accounts_table.selectionModel()
-        selection.currentRowChanged.connect(self._current_moved)
-        selection.selectionChanged.connect(self._selection_changed)
+        page.account_selected.connect(self._account_selected)
         self.accounts_table.doubleClicked.connect(lambda _: self.deposit_form())
         self.event_log = EventLogWidget(jobs=self._jobs)
         self.tabs = QTabWidget()
@@ -258,41 +246,26 @@ class MainWindow(QMainWindow):
             status.addPermanentWidget(label)
         status.addPermanentWidget(self.clerk_label)
 
-    # ── loading and live updates ──────────────────────────────────────────────────────────
+    # ── the live path's news ──────────────────────────────────────────────────────────────
 
     def start(self) -> None:
         """Load the read model off the GUI thread, then go live."""
         self.connection_label.setText("loading…")
-        self._jobs.run(
-            self._load, receiver=self, on_success=self._loaded, on_failure=self._load_failed
-        )
+        self.session.start()
 
-    def _load(self) -> Loaded:
-        context = self._context
-        store, snapshots = context.store, context.snapshots
-        opened = None
-        if context.problem is not None:  # not open yet: try again (raises while it fails)
-            store, snapshots = opened = context.reopen()
-        try:
-            if context.demo_events and store.head_position() == 0:
-                fill_demo_data(store, events=context.demo_events)
-            model = ReadModel.restore(snapshots, store) or ReadModel()
-            replayed = catch_up(model, store)
-            if replayed >= SAVE_AFTER_EVENTS:
-                model.save(snapshots)
-        except BaseException:
-            if opened is not None:
-                store.close()
-            raise
-        # Built here, not on the GUI thread: the filter's keys and the widest figures.
-        return Loaded(model, search_keys_of(model.balances), widest_texts(model), opened)
+    @property
+    def read_model(self) -> ReadModel | None:
+        """The read model on screen (None until it has loaded)."""
+        return self.session.model
+
+    def _row(self, account_id: str | None) -> AccountBalance | None:
+        model = self.session.model
+        return model.balances.get(account_id) if model is not None and account_id else None
 
     def _loaded(self, loaded: Loaded) -> None:
         if loaded.opened is not None:
-            self._context.adopt(*loaded.opened)
             self.statusBar().showMessage("The store is open.", 5_000)
         model, keys, (balances, ids, customers) = loaded.model, loaded.keys, loaded.widest
-        self._read_model = model
         self.accounts_model.set_projection(model.balances, keys)
         self.accounts_page.fit_account_columns(balances, customers, ids)
         self.accounts_page.fit_accounts()
@@ -305,9 +278,10 @@ class MainWindow(QMainWindow):
             model.checkpoint,
             lambda query, before, limit: read_history(store, query, before=before, limit=limit),
         )
-        self._start_feed(model.checkpoint)
         self._update_actions()
-        if len(model.balances) == 0:
+        if loaded.session.notices:  # a snapshot refused and rebuilt, or one not saved
+            self.statusBar().showMessage(" ".join(loaded.session.notices), NOTICE_MS)
+        elif len(model.balances) == 0:
             self.statusBar().showMessage(
                 "The store is empty: press Ctrl+N to open an account, "
                 "or File › Fill with demo data.",
@@ -324,94 +298,39 @@ class MainWindow(QMainWindow):
                 f"The store cannot be opened: {describe_error(exc)} Choose another in "
                 "File › Settings… (Ctrl+,); this window keeps trying."
             )
-        QTimer.singleShot(RETRY_MS, self.start)  # the store may come back
 
     def store_problem(self) -> EventStoreError | None:
         """Why the store is not open yet, or None."""
         return self._context.problem
 
-    def _start_feed(self, after: int) -> None:
-        feed = LiveFeed(
-            self._context.store, after=after, batch_size=FEED_PAGE, in_flight=8, parent=self
-        )
-        feed.events.connect(self._on_events)
-        feed.status.connect(self._on_status)
-        self._feed = feed
-        feed.start()
-
-    def _stop_feed(self) -> None:
-        if self._feed is not None:
-            feed, self._feed = self._feed, None
-            feed.events.disconnect(self._on_events)
-            feed.stop()
-            feed.deleteLater()
-
-    def _on_events(self, batch: list[RecordedEvent]) -> None:
-        """Queue a page; pages are applied in slices so input and paints get turns between."""
-        feed = self.sender()
-        self._pending_pages.append((feed if isinstance(feed, LiveFeed) else None, batch))
-        if not self._draining:
-            self._draining = True
-            QTimer.singleShot(0, self._drain)
-
-    def _drain(self) -> None:
-        deadline = time.perf_counter() + SLICE_SECONDS
-        while self._pending_pages:
-            feed, batch = self._pending_pages.popleft()
-            if feed is None or feed is not self._feed:
-                continue  # a stopped feed's page (resync, closing): the new feed reads it again
-            try:
-                if self._read_model is not None and batch:
-                    self._apply(batch)
-            finally:
-                feed.batch_done()
-            if time.perf_counter() >= deadline:
-                break
-        if self._pending_pages:
-            QTimer.singleShot(0, self._drain)
-        else:
-            self._draining = False
-
-    def _apply(self, batch: Sequence[RecordedEvent]) -> None:
-        assert self._read_model is not None
-        changes = self._read_model.apply(batch)
-        self.accounts_model.sync(changes.changed_accounts)
-        balances = self._read_model.balances
-        rows = [r for a in changes.changed_accounts if (r := balances.get(a)) is not None]
+    def _applied(self, changes: SessionChanges, batch: list[RecordedEvent]) -> None:
+        """Show what one live page changed: rows, the ledger, the event log, open forms."""
+        model = self.session.model
+        assert model is not None
+        changed = changes.model.changed_accounts
+        self.accounts_model.sync(changed)
+        rows = [r for a in changed if (r := model.balances.get(a)) is not None]
         self.accounts_page.fit_account_columns(
             [format_money(r.balance) for r in rows],
             [r.customer_id for r in rows],
             [r.account_id for r in rows],
         )
-        ledger = self._ledger
-        if ledger is not None:
-            added = []
-            for event in batch:
-                if event.stream_id != ledger.account_id:
-                    continue
-                try:
-                    entry = ledger.apply(event)
-                except LookupError:
-                    self._load_ledger(ledger.account_id)  # missed an event: reload whole
-                    break
-                if entry is not None:
-                    added.append(entry)
-            if added:
-                self.accounts_page.fit_ledger_columns(added)
-                self.ledger_model.sync()
-                self.chart.append_entries(added)
-                self.ledger_table.scrollToBottom()
+        self._ledger_changed(changes.ledgers)
         self.event_log.append_events(batch)
-        self._show_position(self._read_model.checkpoint)
-        changed = changes.changed_accounts
-        if changed and self._selected in changed:
+        self._show_position(model.checkpoint)
+        selected = self.selected_account()
+        if changed and selected in changed:
             self._update_actions()
-            self._update_ledger_title()
+            self.accounts_page.update_ledger_title(self._row(selected))
         for form in self._open_forms:
             if isinstance(form, CommandForm) and form.account_id in changed:
-                row = self._read_model.balances.get(form.account_id)
+                row = model.balances.get(form.account_id)
                 if row is not None:
                     form.balance_changed(row.balance, row.is_open)
+        waiting = self._select_on_arrival
+        if waiting is not None and waiting in changes.model.opened_accounts:
+            self._select_on_arrival = None
+            self.select_account(waiting)
 
     def _on_status(self, status: SubscriptionStatus) -> None:
         text = status.describe()
@@ -427,56 +346,21 @@ class MainWindow(QMainWindow):
     # ── selection and ledger ──────────────────────────────────────────────────────────────
 
     def selected_account(self) -> str | None:
-        return self._selected
+        return self.accounts_page.selected
 
     def select_account(self, account_id: str) -> bool:
         """Select ``account_id`` in the table (clearing a filter that hides it)."""
-        row = self.accounts_proxy.row_of(account_id)
-        if row is None and self.account_filter.text():
-            self.account_filter.clear()
-            row = self.accounts_proxy.row_of(account_id)
-        if row is None:
-            return False
-        index = self.accounts_proxy.index(row, 0)
-        self.accounts_table.setCurrentIndex(index)
-        self.accounts_table.scrollTo(index)
-        return True
+        return self.accounts_page.select_account(account_id)
 
-    def _current_moved(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        """Select the row the table's cursor moved to.
-
-        Qt moves the cursor without selecting in places (Tab into the table marks the first
-        row with a focus frame only); actions follow the visible selection, so the cursor's
-        row is selected too: the row the clerk sees marked is the one F2 acts on.
-        """
-        selection = self.accounts_table.selectionModel()
-        if current.isValid() and not selection.isRowSelected(current.row(), QModelIndex()):
-            selection.select(
-                current,
-                QItemSelectionModel.SelectionFlag.ClearAndSelect
-                | QItemSelectionModel.SelectionFlag.Rows,
-            )
-
-    def _selection_changed(self, *_: object) -> None:
-        rows = self.accounts_table.selectionModel().selectedRows()
-        self._set_selected(self.accounts_proxy.account_id_at(rows[0].row()) if rows else None)
-
-    def _set_selected(self, account_id: str | None, *, why_none: str | None = None) -> None:
-        """The account actions target: only ever one the clerk sees selected in the table."""
-        if account_id == self._selected:
-            return
-        self._selected = account_id
+    def _account_selected(self, account_id: str | None) -> None:
         self._update_actions()
-        if account_id is None:
-            self._show_ledger(None, why_none)
-            return
-        self.ledger_title.setText(f"{account_id} – loading…")
-        self._load_ledger(account_id)
+        if account_id is not None:
+            self._load_ledger(account_id)
 
     def _load_ledger(self, account_id: str) -> None:
-        store = self._context.store
+        session = self.session
         self._jobs.run(
-            lambda: load_ledger(store, account_id),
+            lambda: session.load_ledger(account_id),
             receiver=self,
             on_success=lambda ledger: self._ledger_loaded(account_id, ledger),
             on_failure=lambda exc: self.ledger_title.setText(
@@ -485,123 +369,71 @@ class MainWindow(QMainWindow):
         )
 
     def _ledger_loaded(self, account_id: str, ledger: Ledger) -> None:
-        if account_id != self._selected:
+        if account_id != self.selected_account():
             return  # the clerk moved on while it loaded
-        row = self._read_model.balances.get(account_id) if self._read_model else None
+        row = self._row(account_id)
         if row is not None and ledger.position < row.revision:
             self._load_ledger(account_id)  # events arrived while it loaded: read again
             return
-        self._show_ledger(ledger)
+        self.accounts_page.show_ledger(ledger, row)
 
-    def _show_ledger(self, ledger: Ledger | None, why_none: str | None = None) -> None:
-        self._ledger = ledger
-        if ledger is not None:
-            self.accounts_page.fit_ledger_columns(ledger.entries)
-        self.ledger_model.set_ledger(ledger)
-        self.chart.show_ledger(ledger)
-        if ledger is None:
-            self.ledger_title.setText(why_none or "Select an account to see its transactions.")
-        else:
-            self._update_ledger_title()
-            self.ledger_table.scrollToBottom()
-
-    def _update_ledger_title(self) -> None:
-        """ "account · customer · balance $X", read from the balances projection each time, so
-        it moves with every event (this desk's or another's) like the table does."""
-        ledger = self._ledger
-        if ledger is None or ledger.account_id != self._selected:
+    def _ledger_changed(self, accounts: set[str]) -> None:
+        """The live page moved kept ledgers: follow the shown one (or reload it, when it was
+        dropped after a gap)."""
+        shown = self.accounts_page.ledger
+        if shown is None or shown.account_id not in accounts:
             return
-        row = self._read_model.balances.get(ledger.account_id) if self._read_model else None
-        if row is None:
-            self.ledger_title.setText(
-                f"{ledger.account_id} · balance {format_money(ledger.balance)}"
-            )
-            return
-        state = "" if row.is_open else " · closed"
-        self.ledger_title.setText(
-            f"{row.account_id} · {row.customer_id} · balance {format_money(row.balance)}{state}"
-        )
-
-    def _filter_changed(self, text: str) -> None:
-        """Keep the selection if the filter still shows it; never keep a hidden one.
-
-        The proxy's reset clears the table's selection without a signal, so the selected
-        account is settled here: still listed, it is selected again; a single match is
-        selected; otherwise nothing is, and the pane says why.
-        """
-        selected = self._selected
-        self.accounts_proxy.set_filter_text(text)
-        if selected is not None and self.accounts_proxy.row_of(selected) is not None:
-            self.select_account(selected)
-        elif self.accounts_proxy.rowCount() == 1:
-            self.accounts_table.setCurrentIndex(self.accounts_proxy.index(0, 0))
+        ledgers = self.session.ledgers
+        kept = ledgers.cached(shown.account_id) if ledgers is not None else None
+        if kept is shown:
+            self.accounts_page.ledger_grew()
         else:
-            self._set_selected(
-                None,
-                why_none=(
-                    "No account selected: the filter hides the one you had. "
-                    "Tab to the list to pick a match."
-                    if selected is not None
-                    else None
-                ),
-            )
+            self._load_ledger(shown.account_id)  # missed an event: reload whole
 
     # ── actions ───────────────────────────────────────────────────────────────────────────
 
     def _update_actions(self) -> None:
-        row = (
-            self._read_model.balances.get(self._selected)
-            if self._read_model and self._selected
-            else None
-        )
+        row = self._row(self.selected_account())
         is_open = row is not None and row.is_open
         for action in (self.deposit_action, self.withdraw_action, self.transfer_action):
             action.setEnabled(is_open)
         self.close_account_action.setEnabled(is_open)
         self.statement_action.setEnabled(row is not None)
-        self.demo_action.setEnabled(
-            self._read_model is not None and len(self._read_model.balances) == 0
-        )
+        model = self.session.model
+        self.demo_action.setEnabled(model is not None and len(model.balances) == 0)
 
-    def _balance(self) -> Any:
-        row = (
-            self._read_model.balances.get(self._selected)
-            if self._read_model and self._selected
-            else None
-        )
+    def _balance(self) -> Decimal | None:
+        row = self._row(self.selected_account())
         # A marked row's number ignores part of its history: the form shows no balance then.
         return row.balance if row and row.unrecognized is None else None
 
-    def _show_form(
-        self, form: CommandForm, on_success: Callable[[Any], None] | None = None
-    ) -> CommandForm:
-        """Open ``form``; the outcome of its command is announced by :meth:`_announce`."""
-        if on_success is not None:
-            form.succeeded.connect(on_success)
-        form.finished.connect(lambda _: self._forget_form(form))
-        self._open_forms.append(form)
-        form.open()
-        return form
+    def open_dialog(self, dialog: QDialog) -> QDialog:
+        """Open ``dialog`` without blocking (``open()``), keep it while it is open (a live
+        page updates the balance a command form shows), and bring the focus back to the
+        accounts when it closes, so the window's shortcuts work at once."""
+        dialog.finished.connect(lambda _: self._dialog_closed(dialog))
+        self._open_forms.append(dialog)
+        dialog.open()
+        return dialog
 
-    def _forget_form(self, form: QWidget) -> None:
-        if form in self._open_forms:
-            self._open_forms.remove(form)
-        form.deleteLater()
-        self.activateWindow()  # back to the window, so its shortcuts work at once
+    def _dialog_closed(self, dialog: QDialog) -> None:
+        if dialog in self._open_forms:
+            self._open_forms.remove(dialog)
+        dialog.deleteLater()
+        self.activateWindow()
         self.accounts_table.setFocus()
 
     def open_account_form(self) -> CommandForm:
-        def opened(account_id: str) -> None:
-            QTimer.singleShot(0, lambda: self._select_when_listed(account_id, 40))
-
         form = OpenAccountForm(self._context.bank, jobs=self._jobs, parent=self)
-        return self._show_form(form, opened)
+        form.succeeded.connect(self._select_when_listed)
+        self.open_dialog(form)
+        return form
 
-    def _select_when_listed(self, account_id: str, tries: int) -> None:
-        """Select a just-opened account as soon as the live feed has listed it."""
-        if self.select_account(account_id) or tries <= 0:
-            return
-        QTimer.singleShot(25, lambda: self._select_when_listed(account_id, tries - 1))
+    def _select_when_listed(self, account_id: str) -> None:
+        """Select a just-opened account: now if the live feed has listed it, else as soon as
+        a page brings it (``_applied``)."""
+        if not self.select_account(account_id):
+            self._select_on_arrival = account_id
 
     def deposit_form(self) -> CommandForm | None:
         return self._money_form(withdraw=False)
@@ -610,7 +442,7 @@ class MainWindow(QMainWindow):
         return self._money_form(withdraw=True)
 
     def _money_form(self, *, withdraw: bool) -> CommandForm | None:
-        account_id = self._selected
+        account_id = self.selected_account()
         if account_id is None or not self.deposit_action.isEnabled():
             return None
         form = MoneyForm(
@@ -621,14 +453,16 @@ class MainWindow(QMainWindow):
             jobs=self._jobs,
             parent=self,
         )
-        return self._show_form(form)
+        self.open_dialog(form)
+        return form
 
     def transfer_form(self) -> CommandForm | None:
-        account_id = self._selected
-        if account_id is None or not self.transfer_action.isEnabled() or not self._read_model:
+        account_id = self.selected_account()
+        model = self.session.model
+        if account_id is None or not self.transfer_action.isEnabled() or model is None:
             return None
-        targets = [(r.account_id, r.customer_id) for r in self._read_model.balances if r.is_open]
-        row = self._read_model.balances.get(account_id)
+        targets = [(r.account_id, r.customer_id) for r in model.balances if r.is_open]
+        row = model.balances.get(account_id)
         form = TransferForm(
             self._context.bank,
             account_id,
@@ -638,16 +472,18 @@ class MainWindow(QMainWindow):
             jobs=self._jobs,
             parent=self,
         )
-        return self._show_form(form)
+        self.open_dialog(form)
+        return form
 
     def close_account_form(self) -> CommandForm | None:
-        account_id = self._selected
+        account_id = self.selected_account()
         if account_id is None or not self.close_account_action.isEnabled():
             return None
         form = CloseAccountForm(
             self._context.bank, account_id, balance=self._balance(), jobs=self._jobs, parent=self
         )
-        return self._show_form(form)
+        self.open_dialog(form)
+        return form
 
     def focus_filter(self) -> None:
         self.tabs.setCurrentIndex(0)
@@ -656,18 +492,18 @@ class MainWindow(QMainWindow):
 
     def resync(self) -> None:
         """Reconnect the live feed from the read model's checkpoint and reload the ledger."""
-        if self._read_model is None:
+        if self.session.model is None:
             self.start()
             return
-        self._stop_feed()
-        self._start_feed(self._read_model.checkpoint)
-        if self._selected:
-            self._load_ledger(self._selected)
+        self.session.resync()
+        selected = self.selected_account()
+        if selected:
+            self._load_ledger(selected)
         self.statusBar().showMessage("Resynchronising with the store…", 3_000)
 
     def statement_form(self) -> StatementDialog | None:
-        account_id = self._selected
-        row = self._read_model.balances.get(account_id) if self._read_model and account_id else None
+        account_id = self.selected_account()
+        row = self._row(account_id)
         if account_id is None or row is None:
             return None
         store = self._context.store
@@ -682,17 +518,13 @@ class MainWindow(QMainWindow):
         dialog.exported.connect(
             lambda path: self.statusBar().showMessage(f"Statement saved to {path}.", 10_000)
         )
-        dialog.finished.connect(lambda _: self._forget_form(dialog))
-        self._open_forms.append(dialog)
-        dialog.open()
+        self.open_dialog(dialog)
         return dialog
 
     def settings_form(self) -> SettingsDialog:
         dialog = SettingsDialog(self, clerk_in_effect=self._context.clerk_id)
         dialog.saved.connect(self._settings_saved)
-        dialog.finished.connect(lambda _: self._forget_form(dialog))
-        self._open_forms.append(dialog)
-        dialog.open()
+        self.open_dialog(dialog)
         return dialog
 
     def _settings_saved(self, saved: StoredSettings) -> None:
@@ -717,9 +549,7 @@ class MainWindow(QMainWindow):
         dialog = ShortcutHelpDialog(
             self.shortcut_actions(), self, more=[*mnemonic_keys(tabs, "tab"), *FORM_KEYS]
         )
-        dialog.finished.connect(lambda _: self._forget_form(dialog))
-        self._open_forms.append(dialog)
-        dialog.open()
+        self.open_dialog(dialog)
         return dialog
 
     def show_about(self) -> None:
@@ -748,9 +578,10 @@ class MainWindow(QMainWindow):
         )
 
     def _recover(self, older_than: timedelta) -> None:
-        if self._read_model is None:
+        model = self.session.model
+        if model is None:
             return
-        pending = {t.transfer_id: t.requested_at for t in self._read_model.transfers.unfinished()}
+        pending = {t.transfer_id: t.requested_at for t in model.transfers.unfinished()}
         if not pending:
             return
         bank = self._context.bank
@@ -813,11 +644,8 @@ class MainWindow(QMainWindow):
             return
         self._jobs.shut_down()
         self._recovery_timer.stop()
-        self._stop_feed()
-        model, snapshots = self._read_model, self._context.snapshots
-        if model is not None and model.checkpoint:
-            snapshot = model.snapshot()  # taken here: the GUI thread owns the model
-            self._jobs.run(lambda: snapshots.save(snapshot))
+        self.session.stop()
+        self.session.save_snapshot()  # taken here (the GUI thread owns it), saved on a worker
         QThreadPool.globalInstance().waitForDone(5_000)
         QSettings().setValue("window/geometry", self.saveGeometry())
         QSettings().setValue(SPLITTERS_KEY, self.accounts_page.save_state())
