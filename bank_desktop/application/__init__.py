@@ -6,7 +6,6 @@ from bank_desktop.application.bank_service import BankService
 from bank_desktop.application.command_handling import (
     CommandHandler,
     CommandResult,
-    RetryPolicy,
     handle_command,
 )
 from bank_desktop.application.deciders import ACCOUNTS, TRANSFERS, Decider
@@ -27,7 +26,6 @@ __all__ = [
     "Decider",
     "MalformedEventError",
     "RecoveryReport",
-    "RetryPolicy",
     "SubscriptionRunner",
     "SubscriptionState",
     "SubscriptionStatus",

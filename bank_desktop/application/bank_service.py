@@ -16,11 +16,12 @@ from typing import Any
 
 from bank_desktop import __version__
 from bank_desktop.application.clock import Clock, system_clock, wire_precision
-from bank_desktop.application.command_handling import CommandHandler, RetryPolicy
+from bank_desktop.application.command_handling import CommandHandler
 from bank_desktop.application.deciders import ACCOUNTS
 from bank_desktop.application.ids import account_id_for, checked_command_id
 from bank_desktop.application.request_claims import RequestClaims
 from bank_desktop.application.transfer_process import RecoveryReport, StepObserver, TransferProcess
+from bank_desktop.backoff import Backoff
 from bank_desktop.domain import accounts
 from bank_desktop.domain.errors import AccountNotFoundError, ValidationError
 from bank_desktop.domain.money import MoneyInput, parse_money
@@ -38,7 +39,7 @@ class BankService:
         *,
         clock: Clock = system_clock,
         cache_size: int = 10_000,
-        retry: RetryPolicy | None = None,
+        retry: Backoff | None = None,
         on_transfer_step: StepObserver | None = None,
     ) -> None:
         self._store = store

@@ -25,6 +25,7 @@ request).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 import threading
@@ -33,10 +34,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from bank_desktop.application.deciders import Decider
 from bank_desktop.application.ids import CommandKey, command_key, command_metadata
+from bank_desktop.backoff import Backoff
 from bank_desktop.domain.errors import CommandIdReusedError, DomainError
 from bank_desktop.eventstore.errors import ConcurrencyError
 from bank_desktop.eventstore.port import (
@@ -55,20 +57,12 @@ S = TypeVar("S")
 _PAGE = 5000
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How often to re-decide after a conflict, and how long to back off in between."""
-
-    # Sized by the reliability suite: eight clerk processes hammering one account lost up to
-    # 2.7 % of commands to 10 attempts capped at 50 ms; a clerk must never see a conflict the
-    # store could have absorbed, and the worst case stays a couple of seconds.
-    max_attempts: int = 30
-    base_delay: float = 0.002
-    max_delay: float = 0.1
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        """Full jitter: racing clerks spread out instead of colliding again in lockstep."""
-        return rng.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+#: How often to re-decide after a conflict on a store that cannot decide under its lock, and
+#: how long to back off in between. Sized by the reliability suite: eight clerk processes
+#: hammering one account lost up to 2.7 % of commands to 10 attempts capped at 50 ms; a clerk
+#: must never see a conflict the store could have absorbed, and the worst case stays a couple
+#: of seconds.
+COMMAND_RETRY: Final = Backoff(base=0.004, cap=0.1, max_attempts=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +141,7 @@ class CommandHandler:
         store: EventStore,
         *,
         cache_size: int = 10_000,
-        retry: RetryPolicy | None = None,
+        retry: Backoff | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -155,9 +149,9 @@ class CommandHandler:
         self._cache: OrderedDict[tuple[str, str], _View[Any]] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
-        self._retry = retry or RetryPolicy()
+        policy = retry or COMMAND_RETRY
+        self._retry = policy if rng is None else dataclasses.replace(policy, rng=rng)
         self._sleep = sleep
-        self._rng = rng or random.Random()
 
     @property
     def store(self) -> EventStore:
@@ -218,9 +212,9 @@ class CommandHandler:
                 conflicts += 1
                 if isinstance(self._store, DecidingAppender):
                     continue  # straight to the locked path: it reads what the cache missed
-                if conflicts >= self._retry.max_attempts:
+                if self._retry.gives_up_after(conflicts):
                     raise
-                self._sleep(self._retry.delay(conflicts, self._rng))
+                self._sleep(self._retry.delay(conflicts))
                 view, fresh = self._refresh(stream_id, decider, view), True
                 continue
             attempt = _Attempt(stream_id, command, decider, command_id, fingerprint)

@@ -3,9 +3,10 @@
 The runner reads pages after its position and hands each page to ``on_events``; once a page
 comes back short it is live and waits on the store's cheapest change signal
 (``wait_for_events``: a condition variable, a polled head, LISTEN/NOTIFY or a WebSocket).
-Any store failure turns the status to offline and is retried with capped backoff from the same
-position, so nothing is skipped and, as consumers are idempotent, a page redelivered after a
-failure does no harm. Status changes go to ``on_status``: live, catching up (with how many
+Any store failure turns the status to offline and is retried from the same position, with the
+shared :class:`~bank_desktop.backoff.Backoff` (full jitter, capped at ``max_backoff``), so
+nothing is skipped and, as consumers are idempotent, a page redelivered after a failure does no
+harm. Status changes go to ``on_status``: live, catching up (with how many
 events behind), or offline since when and why.
 """
 
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bank_desktop.application.clock import Clock, system_clock
+from bank_desktop.backoff import Backoff
 from bank_desktop.eventstore.errors import EventStoreError
 from bank_desktop.eventstore.port import EventStore, RecordedEvent
 
@@ -82,7 +84,7 @@ class SubscriptionRunner:
         self._position = after
         self._batch_size = batch_size
         self._idle_wait = idle_wait
-        self._max_backoff = max_backoff
+        self._backoff = Backoff(base=0.5, cap=max_backoff)
         self._clock = clock
         self._name = name
         self._with_metadata = with_metadata
@@ -126,33 +128,19 @@ class SubscriptionRunner:
         while not self._stop.is_set():
             try:
                 self.poll_once()
-            except EventStoreError as exc:
-                failures += 1
-                offline_since = offline_since or self._clock()
-                self._report(
-                    SubscriptionStatus(
-                        SubscriptionState.OFFLINE,
-                        self._position,
-                        since=offline_since,
-                        error=str(exc),
-                    )
-                )
-                self._stop.wait(min(self._max_backoff, 0.25 * 2 ** min(failures, 8)))
-                continue
             except Exception as exc:
-                # A consumer bug: keep the position, say so, and retry the same page later.
-                _log.exception("Event handler failed at position %s", self._position)
+                if not isinstance(exc, EventStoreError):
+                    # A consumer bug: keep the position, say so, and retry the same page later.
+                    _log.exception("Event handler failed at position %s", self._position)
                 failures += 1
                 offline_since = offline_since or self._clock()
+                error = str(exc) if isinstance(exc, EventStoreError) else f"internal error: {exc}"
                 self._report(
                     SubscriptionStatus(
-                        SubscriptionState.OFFLINE,
-                        self._position,
-                        since=offline_since,
-                        error=f"internal error: {exc}",
+                        SubscriptionState.OFFLINE, self._position, since=offline_since, error=error
                     )
                 )
-                self._stop.wait(min(self._max_backoff, 0.25 * 2 ** min(failures, 8)))
+                self._stop.wait(self._backoff.delay(failures))
                 continue
             failures, offline_since = 0, None
 

@@ -41,6 +41,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
+from bank_desktop.backoff import Backoff
 from bank_desktop.eventstore.backwards import (
     check_backwards_args,
     metadata_matches,
@@ -365,6 +366,8 @@ class SqliteEventStore:
         # Switching to WAL needs an exclusive lock and SQLite does not apply the busy timeout
         # to it: several processes opening a fresh file at once must retry by hand.
         deadline = time.monotonic() + self._busy_timeout
+        pause = Backoff(base=0.002, cap=0.05)
+        tries = 0
         while True:
             try:
                 mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
@@ -372,7 +375,8 @@ class SqliteEventStore:
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc).lower() or time.monotonic() > deadline:
                     raise
-                time.sleep(0.005)
+                tries += 1
+                time.sleep(pause.delay(tries))
         if str(mode).lower() != "wal":
             raise StoreUnavailableError(f"Cannot switch {self._path} to WAL mode (got {mode}).")
 

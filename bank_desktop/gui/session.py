@@ -6,7 +6,7 @@ A :class:`WindowSession` owns the window's
 then starts the live feed, whose pages it applies here on the GUI thread in slices of at most
 :data:`SLICE_SECONDS`, so typing and painting never wait more than a frame or two. The window
 listens: ``loaded`` once, ``applied`` per page with what changed, ``status`` for the status bar,
-``load_failed`` while the store cannot be read (it tries again every :data:`RETRY_MS`).
+``load_failed`` while the store cannot be read (it tries again, backing off as :data:`RELOAD`).
 Nothing here touches a widget, and nothing in a slot waits on the store.
 """
 
@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from bank_desktop.application.demo_data import fill_demo_data
 from bank_desktop.application.projections import Ledger, LedgerBook, ReadModel
 from bank_desktop.application.read_model_session import ReadModelSession, SessionChanges
+from bank_desktop.backoff import Backoff
 from bank_desktop.eventstore import RecordedEvent
 from bank_desktop.gui.context import AppContext
 from bank_desktop.gui.live_feed import LiveFeed
@@ -34,8 +35,9 @@ from bank_desktop.gui.workers import BackgroundWork
 FEED_PAGE: Final = 250
 FEED_IN_FLIGHT: Final = 8
 SLICE_SECONDS: Final = 0.012
-#: How soon a load that failed (the store is down or not open yet) is tried again.
-RETRY_MS: Final = 3_000
+#: How soon a load that failed (the store is down or not open yet) is tried again: within half
+#: a second at first, then at most every 3 s (as long as the window is open).
+RELOAD: Final = Backoff(base=0.5, cap=3.0)
 
 
 class WindowSession(QObject):
@@ -57,6 +59,7 @@ class WindowSession(QObject):
         self._pending: deque[tuple[LiveFeed, list[RecordedEvent]]] = deque()
         self._draining = False
         self._stopped = False
+        self._failures = 0
 
     @property
     def model(self) -> ReadModel | None:
@@ -99,6 +102,7 @@ class WindowSession(QObject):
         if loaded.opened is not None:
             self._context.adopt(*loaded.opened)
         self._session = loaded.session
+        self._failures = 0
         self.loaded.emit(loaded)
         if not self._stopped:
             self._start_feed(loaded.session.checkpoint)
@@ -106,7 +110,9 @@ class WindowSession(QObject):
     def _failed(self, exc: BaseException) -> None:
         self.load_failed.emit(exc)
         if not self._stopped:
-            QTimer.singleShot(RETRY_MS, self._retry)  # the store may come back
+            self._failures += 1
+            wait = RELOAD.delay(self._failures)
+            QTimer.singleShot(int(wait * 1000), self._retry)  # the store may come back
 
     def _retry(self) -> None:
         if not self._stopped and self._session is None:

@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from bank_desktop.application import ACCOUNTS, BankService, CommandHandler, RetryPolicy
+from bank_desktop.application import ACCOUNTS, BankService, CommandHandler
 from bank_desktop.application.command_handling import command_fingerprint, handle_command
+from bank_desktop.backoff import Backoff
 from bank_desktop.domain import ValidationError, accounts
 from bank_desktop.eventstore import ConcurrencyError, open_store
 from bank_desktop.eventstore.port import EventStore
@@ -58,7 +59,7 @@ def test_conflicts_beyond_the_retry_budget_surface_as_concurrency_error() -> Non
     counting.optimistic_only = True
     sleeps: list[float] = []
     handler = CommandHandler(
-        counting, retry=RetryPolicy(max_attempts=3, base_delay=0.001), sleep=sleeps.append
+        counting, retry=Backoff(base=0.001, cap=0.1, max_attempts=3), sleep=sleeps.append
     )
     bank = BankService(store)
     account = bank.open_account("cust-1", "100")

@@ -1,7 +1,7 @@
 """Requests to DeltaBase over an injected ``httpx.Client``: paths, retries, error translation.
 
-Reads are retried on 429, 5xx, timeouts, dropped connections and unreadable bodies, with capped
-exponential backoff (honouring ``Retry-After``), and then reported as
+Reads are retried on 429, 5xx, timeouts, dropped connections and unreadable bodies, with the
+shared :class:`~bank_desktop.backoff.Backoff` (honouring ``Retry-After``), and then reported as
 :class:`StoreUnavailableError` in words a clerk can act on. Writes are sent once per call: an
 attempt whose outcome is unknown is reported to the caller (:class:`Unanswered`), which checks
 the stream before anything is sent again. No httpx exception leaves this module, and no message
@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import httpx
 
+from bank_desktop.backoff import Backoff
 from bank_desktop.eventstore.deltabase._settings import DeltaBaseSettings
 from bank_desktop.eventstore.deltabase._wire import (
     ProtocolError,
@@ -70,7 +71,12 @@ class DeltaBaseHttp:
         self.settings = settings
         self._client = client
         self._sleep = sleep
-        self._rng = rng or random.Random()
+        self._policy = Backoff(
+            settings.backoff_initial,
+            settings.backoff_max,
+            settings.max_attempts,
+            rng or random.Random(),
+        )
         key = settings.api_key.reveal() if settings.api_key else ""
         self._secret = key
 
@@ -236,11 +242,9 @@ class DeltaBaseHttp:
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Sleep before attempt ``attempt + 1``; returns the delay (jittered, capped)."""
-        settings = self.settings
-        delay = min(settings.backoff_max, settings.backoff_initial * 2 ** (attempt - 1))
-        delay = self._rng.uniform(delay / 2, delay)
+        delay = self._policy.delay(attempt)
         if retry_after is not None:
-            delay = min(settings.backoff_max, max(delay, retry_after))
+            delay = min(self._policy.cap, max(delay, retry_after))
         self._sleep(delay)
         return delay
 

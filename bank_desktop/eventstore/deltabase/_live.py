@@ -7,9 +7,9 @@ delay an event but never lose or duplicate one. Server frames are undocumented: 
 looks like an event envelope, or wraps one (``event``, ``events``, ``data``, ``payload``),
 counts as news; other frames (acks, errors) are logged and ignored.
 
-After a drop the feed reconnects with capped, jittered backoff. When DeltaBase refuses the
-upgrade on every WebSocket path (403, 404, ...), the feed switches to polling for the rest of
-the session and says so once in the log.
+After a drop the feed reconnects with the shared :class:`~bank_desktop.backoff.Backoff`. When
+DeltaBase refuses the upgrade on every WebSocket path (403, 404, ...), the feed switches to
+polling for the rest of the session and says so once in the log.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from websockets.sync.client import ClientConnection, connect
 
 from bank_desktop import __version__
+from bank_desktop.backoff import Backoff
 from bank_desktop.eventstore.codec import decode_json
 from bank_desktop.eventstore.deltabase._settings import DeltaBaseSettings
 from bank_desktop.eventstore.deltabase._wire import error_text
@@ -84,7 +85,9 @@ class WebSocketFeed:
         self.news = 0  #: event frames that carried no position
         self.connections = 0
         self.last_problem: str | None = None
-        self._rng = rng or random.Random()
+        self._reconnect = Backoff(
+            settings.reconnect_initial, settings.reconnect_max, rng=rng or random.Random()
+        )
         self._thread: threading.Thread | None = None
         self._ws: ClientConnection | None = None
         self._path = 0
@@ -163,11 +166,7 @@ class WebSocketFeed:
             if self.is_closed():
                 return
             failures = 1 if was_live else failures + 1
-            delay = min(
-                self.settings.reconnect_max,
-                self.settings.reconnect_initial * 2 ** min(failures - 1, 10),
-            )
-            delay = self._rng.uniform(delay / 2, delay)
+            delay = self._reconnect.delay(failures)
             _log.log(
                 logging.WARNING if was_live else logging.INFO,
                 "DeltaBase live feed lost (%s); reconnecting in %.1f s",
