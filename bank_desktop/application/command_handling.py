@@ -26,18 +26,16 @@ request).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import random
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
-from decimal import Decimal
+from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
 from bank_desktop.application.deciders import Decider
+from bank_desktop.application.fingerprints import command_fingerprint
 from bank_desktop.application.ids import CommandKey, command_key, command_metadata
+from bank_desktop.application.lru import LockedLru
 from bank_desktop.backoff import Backoff
 from bank_desktop.domain.errors import CommandIdReusedError, DomainError
 from bank_desktop.eventstore.errors import ConcurrencyError
@@ -104,31 +102,6 @@ class _Attempt(Generic[C, E, S]):
     fingerprint: str
 
 
-def command_fingerprint(command: object) -> str:
-    """A stable hash of what a command asks for (its time excluded), for idempotency checks.
-
-    Decimals are normalised (5.0 and 5.00 ask for the same), so only a real difference in the
-    request makes a reused command id a conflict.
-    """
-    kind = type(command)
-    names = _FINGERPRINT_FIELDS.get(kind)
-    if names is None:
-        names = tuple(f.name for f in fields(command) if f.name != "at")  # type: ignore[arg-type]
-        _FINGERPRINT_FIELDS[kind] = names
-    parts = [str(getattr(command, "type", kind.__name__))]
-    parts.extend(f"{name}={_canonical(getattr(command, name))}" for name in names)
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
-
-
-_FINGERPRINT_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _canonical(value: object) -> str:
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    return repr(value)
-
-
 class CommandHandler:
     """Runs commands against one store with a bounded LRU cache of stream states.
 
@@ -146,9 +119,7 @@ class CommandHandler:
         rng: random.Random | None = None,
     ) -> None:
         self._store = store
-        self._cache: OrderedDict[tuple[str, str], _View[Any]] = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
+        self._cache: LockedLru[tuple[str, str], _View[Any]] = LockedLru(cache_size)
         policy = retry or COMMAND_RETRY
         self._retry = policy if rng is None else dataclasses.replace(policy, rng=rng)
         self._sleep = sleep
@@ -279,28 +250,19 @@ class CommandHandler:
         return view.state, view.position
 
     def forget(self, stream_id: str, decider: Decider[C, E, S]) -> None:
-        with self._lock:
-            self._cache.pop((decider.name, stream_id), None)
+        self._cache.pop((decider.name, stream_id))
 
     # ── cache ─────────────────────────────────────────────────────────────────────────────
 
     def _cached(self, stream_id: str, decider: Decider[C, E, S]) -> _View[S] | None:
-        key = (decider.name, stream_id)
-        with self._lock:
-            view = self._cache.get(key)
-            if view is not None:
-                self._cache.move_to_end(key)
-            return view
+        return self._cache.get((decider.name, stream_id))
 
     def _remember(self, stream_id: str, decider: Decider[C, E, S], view: _View[S]) -> None:
-        key = (decider.name, stream_id)
-        with self._lock:
-            current = self._cache.get(key)
-            if current is None or current.position < view.position:
-                self._cache[key] = view
-            self._cache.move_to_end(key)
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+        """Keep ``view`` unless the cache holds a later one (another thread's)."""
+        later = view.position
+        self._cache.put(
+            (decider.name, stream_id), view, keep=lambda current: current.position >= later
+        )
 
     def _refresh(
         self, stream_id: str, decider: Decider[C, E, S], view: _View[S] | None

@@ -19,8 +19,8 @@ from typing import Any
 
 from bank_desktop import __version__
 from bank_desktop.application.clock import wire_precision
-from bank_desktop.application.command_handling import command_fingerprint
 from bank_desktop.application.deciders import ACCOUNTS, TRANSFERS, Decider
+from bank_desktop.application.fingerprints import command_fingerprint
 from bank_desktop.application.ids import account_id_for, transfer_id_for
 from bank_desktop.domain import accounts as acc
 from bank_desktop.domain import transfers as tr

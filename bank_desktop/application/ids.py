@@ -121,15 +121,17 @@ def command_key(event: RecordedEvent) -> CommandKey | None:
     return command_id
 
 
-def _digest(kind: str, command_id: str) -> str:
+def derived_digest(kind: str, command_id: str, length: int = 12) -> str:
+    """``length`` base32 characters of the digest of ``kind`` and ``command_id``: the part
+    after the dash of every id derived from a command id (accounts, transfers, claims)."""
     raw = hashlib.sha256(f"{kind}:{command_id}".encode()).digest()
-    return base64.b32encode(raw).decode().lower()[:12]
+    return base64.b32encode(raw).decode().lower()[:length]
 
 
 def account_id_for(command_id: str) -> str:
     """``account-`` and 12 base32 characters (60 bits) derived from the command id."""
-    return f"account-{_digest('account', command_id)}"
+    return f"account-{derived_digest('account', command_id)}"
 
 
 def transfer_id_for(command_id: str) -> str:
-    return f"transfer-{_digest('transfer', command_id)}"
+    return f"transfer-{derived_digest('transfer', command_id)}"

@@ -22,15 +22,13 @@ itself are never claimed: they are fresh and unique, and nobody can send them ag
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from bank_desktop.application.command_handling import command_fingerprint
 from bank_desktop.application.errors import MalformedEventError
+from bank_desktop.application.fingerprints import claim_fingerprint
+from bank_desktop.application.ids import derived_digest
+from bank_desktop.application.lru import LockedLru
 from bank_desktop.domain.errors import CommandIdReusedError
 from bank_desktop.eventstore.errors import ConcurrencyError
 from bank_desktop.eventstore.port import NO_STREAM, EventStore, NewEvent
@@ -42,15 +40,7 @@ _CAPACITY: Final = 10_000
 
 def claim_stream_id(command_id: str) -> str:
     """``request-`` and 26 base32 characters (130 bits) of the id's digest: no collisions."""
-    raw = hashlib.sha256(f"request:{command_id}".encode()).digest()
-    return f"request-{base64.b32encode(raw).decode().lower()[:26]}"
-
-
-def claim_fingerprint(stream_id: str, command: object) -> str:
-    """What the id is bound to: the stream it acts on and the request (its time excluded)."""
-    return hashlib.sha256(f"{stream_id}\x1f{command_fingerprint(command)}".encode()).hexdigest()[
-        :32
-    ]
+    return f"request-{derived_digest('request', command_id, 26)}"
 
 
 class RequestClaims:
@@ -58,9 +48,7 @@ class RequestClaims:
 
     def __init__(self, store: EventStore, *, capacity: int = _CAPACITY) -> None:
         self._store = store
-        self._capacity = capacity
-        self._lock = threading.Lock()
-        self._confirmed: OrderedDict[str, str] = OrderedDict()
+        self._confirmed: LockedLru[str, str] = LockedLru(capacity)
 
     def binder(
         self, command_id: str, stream_id: str, command: object, metadata: Mapping[str, Any]
@@ -74,16 +62,10 @@ class RequestClaims:
         """Bind ``command_id`` to this request, or raise CommandIdReusedError if it names
         another one. Claims are immutable, so a confirmed one is remembered and not re-read."""
         fingerprint = claim_fingerprint(stream_id, command)
-        with self._lock:
-            known = self._confirmed.get(command_id)
-            if known is not None:
-                self._confirmed.move_to_end(command_id)
+        known = self._confirmed.get(command_id)
         if known is None:
             known = self._claim(command_id, stream_id, command, fingerprint, metadata)
-            with self._lock:
-                self._confirmed[command_id] = known
-                while len(self._confirmed) > self._capacity:
-                    self._confirmed.popitem(last=False)
+            self._confirmed.put(command_id, known)
         if known != fingerprint:
             raise CommandIdReusedError(command_id)
 

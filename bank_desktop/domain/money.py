@@ -82,6 +82,24 @@ def within_limit(amount: Decimal) -> bool:
     return amount.is_finite() and -MAX_AMOUNT <= amount <= MAX_AMOUNT
 
 
+def exact_cents(amount: Decimal) -> Decimal | None:
+    """``amount`` written with exactly two places when that changes no digit, else None: the
+    one test of "at most two decimals" (request bodies, the webhook, responses, statements).
+
+    Never rounds, and safe for any finite Decimal: the context is as wide as the amount, so a
+    quantize cannot overflow (run :func:`within_limit` first where the size matters).
+    """
+    if not amount.is_finite():
+        return None
+    with localcontext() as ctx:
+        ctx.prec = max(40, len(amount.as_tuple().digits) + 4)
+        try:
+            cents = amount.quantize(CENT)
+        except InvalidOperation:  # pragma: no cover - the precision above covers every digit
+            return None
+    return cents if cents == amount else None
+
+
 def _checked(amount: Decimal, field: str, *, shown: object) -> Decimal:
     if not amount.is_finite():
         raise ValidationError(
@@ -94,13 +112,8 @@ def _checked(amount: Decimal, field: str, *, shown: object) -> Decimal:
             f"{field} is too large: the limit is {format_money(MAX_AMOUNT)}.",
             {"field": field, "value": _shown(shown), "limit": str(MAX_AMOUNT)},
         )
-    with localcontext() as ctx:
-        ctx.prec = 40
-        try:
-            cents = amount.quantize(CENT)
-        except InvalidOperation as exc:  # pragma: no cover - guarded by the limit above
-            raise ValidationError(f"{field} is not a valid amount.", {"field": field}) from exc
-    if cents != amount:
+    cents = exact_cents(amount)
+    if cents is None:
         raise ValidationError(
             f"{field} can have at most 2 decimal places (got {_shown(shown)}).",
             {"field": field, "value": _shown(shown)},
@@ -120,9 +133,9 @@ def format_money(amount: Decimal, currency: str = "$") -> str:
     """Format for clerks: ``$1,234.56``, ``-$5.00``; never rounds away a cent it was given."""
     sign = "-" if amount < 0 else ""
     magnitude = abs(amount)
+    cents = exact_cents(magnitude)
     with localcontext() as ctx:
         ctx.prec = max(40, len(magnitude.as_tuple().digits) + 4)
-        cents = magnitude.quantize(CENT)
-        if magnitude == cents:
+        if cents is not None:
             return f"{sign}{currency}{cents:,.2f}"
         return f"{sign}{currency}{magnitude:,f}"

@@ -103,7 +103,3 @@ def utc_now() -> datetime:
 def format_timestamp(moment: datetime) -> str:
     """ISO-8601 UTC with microseconds, sortable as text."""
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-
-
-def parse_timestamp(text: str) -> datetime:
-    return datetime.fromisoformat(text)

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -33,7 +31,7 @@ from typing import Any, Final
 from bank_desktop.eventstore.codec import decode_json, encode_json, format_timestamp, utc_now
 from bank_desktop.eventstore.errors import EventStoreError, StoreRegressedError
 from bank_desktop.eventstore.port import EventStore
-from bank_desktop.eventstore.private_files import make_private, make_private_dirs
+from bank_desktop.private_files import make_private, make_private_dirs, write_atomically
 
 _log = logging.getLogger(__name__)
 
@@ -207,19 +205,9 @@ class KnownStores:
         return record
 
     def _write(self, key: str, record: StoreRecord) -> None:
-        target = self._file(key)
         try:
             make_private_dirs(self._directory)
-            fd, tmp = tempfile.mkstemp(prefix=".store.", dir=self._directory)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(encode_json(record.to_json()))
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomically(self._file(key), encode_json(record.to_json()).encode())
         except OSError as exc:
             _log.warning(
                 "Cannot remember the store %s in %s (%s): a store that is emptied or replaced "

@@ -100,8 +100,6 @@ _INSERT: Final = f"INSERT INTO bank_events ({_COLUMNS}) VALUES (%s, %s, %s, %s, 
 _STREAM_HEAD: Final = (
     "SELECT coalesce(max(stream_position), 0) FROM bank_events WHERE stream_id = %s"
 )
-#: What a write plan returns: the rows to insert and each request's new stream position.
-Planned = tuple[list[BatchRow], list[int]]
 _STREAM_TAIL: Final = (
     f"SELECT {_COLUMNS} FROM bank_events WHERE stream_id = %s AND stream_position > %s "
     "ORDER BY stream_position"

@@ -19,7 +19,6 @@ import hashlib
 import logging
 import os
 import re
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Final
@@ -27,7 +26,7 @@ from typing import Any, Final
 from bank_desktop.eventstore.codec import decode_json, encode_json
 from bank_desktop.eventstore.errors import SnapshotDamagedError, StoreUnavailableError
 from bank_desktop.eventstore.port import Snapshot
-from bank_desktop.eventstore.private_files import make_private_dirs
+from bank_desktop.private_files import make_private_dirs, write_atomically
 
 _log = logging.getLogger(__name__)
 
@@ -79,22 +78,7 @@ class FileSnapshotStore:
         )
         try:
             make_private_dirs(self._directory)
-            fd, tmp = tempfile.mkstemp(prefix=f".{snapshot.name}.", dir=self._directory)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(header)
-                    handle.write(body)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-            dir_fd = os.open(self._directory, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            write_atomically(target, header + body)
         except OSError as exc:
             raise StoreUnavailableError(
                 f"Cannot save the {snapshot.name} snapshot in {self._directory}: {exc.strerror}."

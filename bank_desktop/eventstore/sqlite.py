@@ -71,8 +71,8 @@ from bank_desktop.eventstore.port import (
     NewEvent,
     RecordedEvent,
 )
-from bank_desktop.eventstore.private_files import make_private, make_private_dirs
 from bank_desktop.eventstore.validation import check_read_args, check_stream_id
+from bank_desktop.private_files import make_private, make_private_dirs
 
 _log = logging.getLogger(__name__)
 
@@ -174,11 +174,6 @@ class SqliteEventStore:
     @property
     def path(self) -> Path:
         return self._path
-
-    @property
-    def read_only(self) -> bool:
-        """Whether the store was opened for reading only (the user may not write it)."""
-        return self._read_only is not None
 
     @property
     def damage(self) -> str | None:

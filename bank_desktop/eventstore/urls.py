@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 from bank_desktop.eventstore.errors import StoreConfigError
 from bank_desktop.eventstore.port import EventStore, SnapshotStore, StoreWithNotices
-from bank_desktop.eventstore.private_files import make_private
+from bank_desktop.private_files import make_private
 
 if TYPE_CHECKING:
     from bank_desktop.eventstore.known_stores import KnownStores

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from bank_desktop.application import SubscriptionRunner, SubscriptionStatus
+from bank_desktop.application import SubscriptionRunner
 from bank_desktop.eventstore import EventStore, RecordedEvent
 
 
@@ -46,10 +46,6 @@ class LiveFeed(QObject):
             idle_wait=0.25,
             name="live-feed",
         )
-
-    @property
-    def current_status(self) -> SubscriptionStatus:
-        return self._runner.status
 
     def start(self) -> None:
         self._runner.start()

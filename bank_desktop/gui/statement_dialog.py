@@ -37,9 +37,10 @@ from PySide6.QtWidgets import (
 
 from bank_desktop.application.projections import Ledger, statement
 from bank_desktop.gui.forms.base import fit_title, grow_to_fit
+from bank_desktop.gui.forms.busy import Busy
 from bank_desktop.gui.messages import describe_error
 from bank_desktop.gui.statements import write_csv, write_pdf
-from bank_desktop.gui.workers import BackgroundWork, Job
+from bank_desktop.gui.workers import BackgroundWork
 
 FORMATS: Final = ("PDF", "CSV")
 _SUFFIXES: Final = {"PDF": ".pdf", "CSV": ".csv"}
@@ -48,8 +49,6 @@ _UNSAFE_IN_NAME: Final = re.compile(r"[^A-Za-z0-9._-]+")
 _DATE_FORMAT: Final = "yyyy-MM-dd"
 _ISO_DATE: Final = re.compile(r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})")
 _COMPACT_DATE: Final = re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})")
-#: After this long the form says the export is still running.
-SLOW_AFTER_MS: Final = 800
 
 
 class ExportCancelledError(Exception):
@@ -204,7 +203,6 @@ class StatementDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self._jobs = jobs or BackgroundWork()
-        self._job: Job | None = None
         self.setObjectName("statementDialog")
         self.setWindowTitle(f"Export statement — {account_id}")
         fit_title(self)
@@ -214,10 +212,6 @@ class StatementDialog(QDialog):
         self._directory = default_directory
         self._cancel: threading.Event | None = None
         self._file_dialog: QFileDialog | None = None
-        self._slow = QTimer(self)
-        self._slow.setSingleShot(True)
-        self._slow.setInterval(SLOW_AFTER_MS)
-        self._slow.timeout.connect(self._still_working)
 
         today = QDate.currentDate()
         self.from_edit = self._date_edit("statementFromEdit", QDate(today.year(), today.month(), 1))
@@ -242,6 +236,7 @@ class StatementDialog(QDialog):
         self.export_button.setDefault(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.buttons.addButton(self.export_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        self._busy = Busy(self.export_button, self._still_working, self)
         self._lay_out(account_id)
         self._connect()
         self.from_edit.setFocus()
@@ -291,7 +286,7 @@ class StatementDialog(QDialog):
 
     @property
     def in_flight(self) -> bool:
-        return self._job is not None
+        return self._busy.in_flight
 
     def file_format(self) -> str:
         return self.format_combo.currentText()
@@ -390,7 +385,7 @@ class StatementDialog(QDialog):
 
     def export(self) -> None:
         """Check the input, then write the statement on a worker thread."""
-        if self._job is not None:
+        if self._busy.in_flight:
             return  # a second Enter while the first export is running
         problem = self.validate()
         if problem is not None:
@@ -411,12 +406,10 @@ class StatementDialog(QDialog):
             cancel=threading.Event(),
         )
         self._cancel = job.cancel
-        self.export_button.setEnabled(False)
         self.show_error("")
-        self._job = self._jobs.run(
-            job, receiver=self, on_success=self._done, on_failure=self._failed
+        self._busy.start(
+            self._jobs.run(job, receiver=self, on_success=self._done, on_failure=self._failed)
         )
-        self._slow.start()
 
     def reject(self) -> None:
         """Esc or Cancel: close now. An export still reading the ledger is told not to write;
@@ -424,11 +417,7 @@ class StatementDialog(QDialog):
         if self._cancel is not None:
             self._cancel.set()
             self._cancel = None
-        if self._job is not None:
-            self._job.detach()  # its outcome is no longer this dialog's business
-            self._job = None
-        self._slow.stop()
-        self.export_button.setEnabled(True)
+        self._busy.detach()  # its outcome is no longer this dialog's business
         super().reject()
 
     def show_error(self, message: str) -> None:
@@ -436,23 +425,19 @@ class StatementDialog(QDialog):
         grow_to_fit(self)
 
     def _still_working(self) -> None:
-        if self._job is not None and not self.error_label.text():
+        if not self.error_label.text():
             self.error_label.setText("Exporting… (large statements take a few seconds)")
 
     def _done(self, path: Any) -> None:
-        self._job = None
         self._cancel = None
-        self._slow.stop()
+        self._busy.finished()
         self.error_label.clear()
-        self.export_button.setEnabled(True)
         self.exported.emit(path)
         super().accept()
 
     def _failed(self, exc: BaseException) -> None:
-        self._job = None
         self._cancel = None
-        self._slow.stop()
-        self.export_button.setEnabled(True)
+        self._busy.finished()
         self.show_error(_describe(exc))
 
 

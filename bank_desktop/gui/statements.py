@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal, localcontext
@@ -39,8 +36,9 @@ from PySide6.QtGui import (
 
 from bank_desktop.application.projections import LedgerEntry, Statement
 from bank_desktop.domain import format_money
-from bank_desktop.domain.money import CENT, ZERO
+from bank_desktop.domain.money import ZERO, exact_cents
 from bank_desktop.gui.models.ledger import KIND_LABELS
+from bank_desktop.private_files import write_atomically
 
 CSV_ENCODING: Final = "utf-8-sig"  #: with a BOM, so Excel reads non-ASCII names correctly
 CSV_COLUMNS: Final = (
@@ -62,10 +60,10 @@ _FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 
 def plain_amount(amount: Decimal) -> str:
     """``1234.56`` / ``-30.00``: no currency sign or grouping, never rounding a cent away."""
+    cents = exact_cents(amount)
+    value = amount if cents is None else cents
     with localcontext() as ctx:
-        ctx.prec = max(40, len(amount.as_tuple().digits) + 4)
-        cents = amount.quantize(CENT)
-        value = cents if cents == amount else amount
+        ctx.prec = max(40, len(value.as_tuple().digits) + 4)
         return f"{value + ZERO:f}"  # + ZERO turns -0.00 into 0.00
 
 
@@ -82,32 +80,6 @@ def period_text(statement: Statement) -> str:
 
 def _local(moment: datetime) -> datetime:
     return moment.astimezone()
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a synced temporary file in the same folder.
-
-    The file is created readable by its owner only (``mkstemp``): statements hold personal
-    financial data.
-    """
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX)
-        with suppress(OSError):
-            dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
 
 
 # ── CSV ──────────────────────────────────────────────────────────────────────────────────
@@ -157,7 +129,7 @@ def write_csv(statement: Statement, path: Path, *, customer_id: str | None = Non
     csv.writer(text, quoting=csv.QUOTE_MINIMAL).writerows(
         csv_rows(statement, customer_id=customer_id)
     )
-    _write_atomically(path, text.getvalue().encode(CSV_ENCODING))
+    write_atomically(path, text.getvalue().encode(CSV_ENCODING))
 
 
 # ── PDF ──────────────────────────────────────────────────────────────────────────────────
@@ -279,7 +251,7 @@ def write_pdf(
     Safe to call from a worker thread while a ``QGuiApplication`` exists; raises
     ``RuntimeError`` without one (Qt needs it for fonts).
     """
-    _write_atomically(path, render_pdf(statement, customer_id=customer_id, bank_name=bank_name))
+    write_atomically(path, render_pdf(statement, customer_id=customer_id, bank_name=bank_name))
 
 
 def render_pdf(

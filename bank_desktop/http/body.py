@@ -10,7 +10,6 @@ means different things to a proxy that checked it and to us.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Final
 
@@ -121,30 +120,3 @@ def _refuse_duplicate_keys(raw: bytes) -> None:
         ) from None
     except (ValueError, RecursionError):  # msgspec read it: nothing else to refuse here
         raise ApiError(400, "Request body is nested too deeply.") from None
-
-
-def json_object(value: Any, what: str = "Request body") -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        kind = _json_kind(value)
-        raise ApiError(
-            400,
-            f"{what} must be a JSON object, not {kind}.",
-            {"errors": [{"field": "body", "message": f"must be an object, not {kind}"}]},
-        )
-    return value
-
-
-def _json_kind(value: Any) -> str:
-    match value:
-        case bool():
-            return "a boolean"
-        case None:
-            return "null"
-        case int() | Decimal():
-            return "a number"
-        case str():
-            return "a string"
-        case list():
-            return "an array"
-        case _:
-            return type(value).__name__

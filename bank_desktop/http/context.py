@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from bank_desktop.application import BankService, RecoveryReport
+from bank_desktop.application.lru import LockedLru
 from bank_desktop.domain.errors import ValidationError
 from bank_desktop.domain.text import required_text
 from bank_desktop.eventstore import EventStore
@@ -99,8 +98,7 @@ class ApiContext:
         self.ledgers = live.ledgers
         self._make_service = services or (lambda clerk: BankService(store, clerk_id=clerk))
         self._default = self._make_service(settings.clerk_id)
-        self._services: OrderedDict[str, BankService] = OrderedDict()
-        self._lock = threading.Lock()
+        self._services: LockedLru[str, BankService] = LockedLru(CLERK_SERVICES)
         token = settings.projection_token
         self._expected_auth = f"Bearer {token}".encode() if token else None
 
@@ -122,16 +120,9 @@ class ApiContext:
             raise field_error(CLERK_HEADER, exc.message, 400) from None
         if clerk == self.settings.clerk_id:
             return self._default
-        with self._lock:
-            service = self._services.get(clerk)
-            if service is not None:
-                self._services.move_to_end(clerk)
-                return service
-        service = self._make_service(clerk)
-        with self._lock:
-            service = self._services.setdefault(clerk, service)
-            while len(self._services) > CLERK_SERVICES:
-                self._services.popitem(last=False)
+        service = self._services.get(clerk)
+        if service is None:
+            service = self._services.put(clerk, self._make_service(clerk), keep=lambda _: True)
         return service
 
     def command_id(self, key: str | None) -> str | None:

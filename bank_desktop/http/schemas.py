@@ -10,7 +10,7 @@ rule, answered by the domain with a 400 ("Deposit amount must be positive.").
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -23,7 +23,8 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from bank_desktop.domain.money import CENT, MAX_AMOUNT, within_limit
+from bank_desktop.application.projections.ledger import EntryKind
+from bank_desktop.domain.money import MAX_AMOUNT, exact_cents, within_limit
 from bank_desktop.http.errors import ApiError
 
 _AMOUNT_SCHEMA: dict[str, Any] = {
@@ -56,10 +57,8 @@ def _amount(value: Any) -> Decimal:
         raise ValueError("must be a finite number")
     if not within_limit(amount):  # by comparison: abs() overflows on 1E+999999999
         raise ValueError(f"must be at most {MAX_AMOUNT} in size")
-    with localcontext() as ctx:
-        ctx.prec = 40
-        cents = amount.quantize(CENT)
-    if cents != amount:
+    cents = exact_cents(amount)
+    if cents is None:
         raise ValueError(f"can have at most 2 decimal places (got {value}); it is never rounded")
     return cents
 
@@ -189,16 +188,7 @@ class LedgerEntryModel(BaseModel):
     globalPosition: int
     eventId: str
     time: str
-    type: Literal[
-        "opened",
-        "deposit",
-        "withdrawal",
-        "transfer_in",
-        "transfer_out",
-        "reversal",
-        "refused",
-        "closed",
-    ]
+    type: EntryKind  #: the ledger's own kinds, so a new kind reaches the API's schema
     description: str
     amount: MoneyOut = Field(description="Signed: money in positive, money out negative")
     balance: MoneyOut = Field(description="Running balance after this entry")

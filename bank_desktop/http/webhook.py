@@ -37,7 +37,7 @@ from bank_desktop.application.event_codec import decode_account_event, decode_tr
 from bank_desktop.application.projections.delivery_check import Disagreement
 from bank_desktop.domain import accounts as acc
 from bank_desktop.domain import transfers as tr
-from bank_desktop.domain.money import CENT, MAX_AMOUNT, within_limit
+from bank_desktop.domain.money import MAX_AMOUNT, exact_cents, within_limit
 from bank_desktop.eventstore import RecordedEvent
 from bank_desktop.eventstore.deltabase import EVENT_ID_KEY, EnvelopeError, read_envelope
 from bank_desktop.http.body import WEBHOOK_BODY_LIMIT, decode_body, read_body
@@ -150,7 +150,7 @@ def _check_amount(value: Any, where: str) -> None:
         raise _bad(where, "must be a JSON number")
     if not within_limit(amount):  # by comparison: abs() overflows on 1E+999999999
         raise _bad(where, f"must be at most {MAX_AMOUNT} in size")
-    if amount.quantize(CENT) != amount:
+    if exact_cents(amount) is None:
         raise _bad(where, "can have at most 2 decimal places")
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import Decimal
 from typing import Any
 
 import msgspec
 from starlette.responses import JSONResponse
 
-from bank_desktop.domain.money import CENT
+from bank_desktop.domain.money import exact_cents
 
 
 def _fallback(value: Any) -> Any:
@@ -37,10 +37,5 @@ class ExactJSONResponse(JSONResponse):
 def money_out(amount: Decimal) -> Decimal:
     """An amount for a response: two places when that is exact, all its places otherwise
     (never rounded: an event delivered with a third decimal shows it)."""
-    with localcontext() as ctx:
-        ctx.prec = 80
-        try:
-            cents = amount.quantize(CENT)
-        except InvalidOperation:
-            return amount
-    return cents if cents == amount else amount
+    cents = exact_cents(amount)
+    return amount if cents is None else cents

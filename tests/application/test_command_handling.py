@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 
 from bank_desktop.application import ACCOUNTS, BankService, CommandHandler
-from bank_desktop.application.command_handling import command_fingerprint, handle_command
+from bank_desktop.application.command_handling import handle_command
+from bank_desktop.application.fingerprints import command_fingerprint
 from bank_desktop.backoff import Backoff
 from bank_desktop.domain import ValidationError, accounts
 from bank_desktop.eventstore import ConcurrencyError, open_store

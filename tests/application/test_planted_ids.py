@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bank_desktop.application import BankService
-from bank_desktop.application.command_handling import command_fingerprint
 from bank_desktop.application.deciders import TRANSFERS
 from bank_desktop.application.event_codec import encode_account_event, encode_transfer_event
+from bank_desktop.application.fingerprints import command_fingerprint
 from bank_desktop.application.ids import transfer_id_for
 from bank_desktop.domain import DomainError, accounts, transfers
 from bank_desktop.domain.errors import TransferReversedError

@@ -12,8 +12,6 @@ read (:meth:`LedgerBook.current`).
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +20,7 @@ from typing import Literal
 
 from bank_desktop.application.errors import MalformedEventError
 from bank_desktop.application.event_codec import decode_account_event
+from bank_desktop.application.lru import LockedLru
 from bank_desktop.domain import accounts as acc
 from bank_desktop.domain.money import ZERO
 from bank_desktop.eventstore.port import EventStore, RecordedEvent
@@ -231,21 +230,16 @@ class LedgerBook:
 
     def __init__(self, store: EventStore, *, capacity: int = 64) -> None:
         self._store = store
-        self._capacity = capacity
-        self._lock = threading.Lock()
-        self._ledgers: OrderedDict[str, Ledger] = OrderedDict()
+        self._ledgers: LockedLru[str, Ledger] = LockedLru(capacity)
+        self._lock = self._ledgers.lock  #: also held while a kept ledger is extended
 
     def get(self, account_id: str) -> Ledger:
         """The account's ledger, loaded from the store on first use (blocking: not on the GUI
         thread)."""
-        with self._lock:
-            ledger = self._ledgers.get(account_id)
-            if ledger is not None:
-                self._ledgers.move_to_end(account_id)
-                return ledger
-        ledger = load_ledger(self._store, account_id)
-        self._keep(ledger)
-        return ledger
+        ledger = self._ledgers.get(account_id)
+        if ledger is not None:
+            return ledger
+        return self._keep(load_ledger(self._store, account_id))
 
     def current(self, account_id: str) -> LedgerView:
         """The account's ledger as of now (:meth:`topped_up`), as a copy; blocking."""
@@ -257,7 +251,7 @@ class LedgerBook:
         """The account's ledger, kept from now on: a kept one topped up from the store (one
         indexed read of what came after it), so it is never behind the store; blocking."""
         with self._lock:
-            ledger = self._ledgers.get(account_id)
+            ledger = self._ledgers.peek(account_id)
             position = ledger.position if ledger is not None else 0
         if ledger is None:
             ledger = load_ledger(self._store, account_id)
@@ -271,22 +265,17 @@ class LedgerBook:
                     ledger = None
             if ledger is None:
                 ledger = load_ledger(self._store, account_id)
-        if ledger.position > 0:
-            self._keep(ledger)
-        return ledger
+        return self._keep(ledger) if ledger.position > 0 else ledger
 
-    def _keep(self, ledger: Ledger) -> None:
-        with self._lock:
-            current = self._ledgers.get(ledger.account_id)
-            if current is None or current.position <= ledger.position:
-                self._ledgers[ledger.account_id] = ledger
-            self._ledgers.move_to_end(ledger.account_id)
-            while len(self._ledgers) > self._capacity:
-                self._ledgers.popitem(last=False)
+    def _keep(self, ledger: Ledger) -> Ledger:
+        """Keep ``ledger`` unless a later one of its account is kept; returns the kept one."""
+        later = ledger.position
+        return self._ledgers.put(
+            ledger.account_id, ledger, keep=lambda current: current.position > later
+        )
 
     def cached(self, account_id: str) -> Ledger | None:
-        with self._lock:
-            return self._ledgers.get(account_id)
+        return self._ledgers.peek(account_id)
 
     def apply(self, events: Sequence[RecordedEvent]) -> set[str]:
         """Extend the loaded ledgers; returns the accounts whose ledger changed. A ledger that
@@ -294,13 +283,13 @@ class LedgerBook:
         changed: set[str] = set()
         with self._lock:
             for recorded in events:
-                ledger = self._ledgers.get(recorded.stream_id)
+                ledger = self._ledgers.peek(recorded.stream_id)
                 if ledger is None:
                     continue
                 try:
                     if ledger.apply(recorded) is not None:
                         changed.add(recorded.stream_id)
                 except LookupError:
-                    del self._ledgers[recorded.stream_id]
+                    self._ledgers.pop(recorded.stream_id)
                     changed.add(recorded.stream_id)
         return changed

@@ -56,13 +56,6 @@ class TransfersProjection:
     def unfinished(self) -> list[TransferSummary]:
         return [row for row in self._rows.values() if not row.is_finished]
 
-    def in_flight_total(self) -> Decimal:
-        """Money that has left a source account but not yet reached its target."""
-        return sum(
-            (row.amount for row in self._rows.values() if row.status == "debited"),
-            Decimal("0.00"),
-        )
-
     def handlers(self) -> dict[str, Callable[[RecordedEvent], int]]:
         """Event type → fold step returning TRANSFER_CHANGED or UNCHANGED."""
         return {

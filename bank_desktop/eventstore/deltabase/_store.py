@@ -97,11 +97,6 @@ class DeltaBaseEventStore:
         self._check_open()
         return self._http
 
-    @property
-    def live_mode(self) -> FeedMode:
-        """What the live feed is doing (idle until the first wait or ``start_live``)."""
-        return self._feed.mode
-
     def __repr__(self) -> str:
         return f"DeltaBaseEventStore({self.url!r})"
 

@@ -38,11 +38,9 @@ from PySide6.QtWidgets import (
 
 from bank_desktop.application.ids import new_command_id
 from bank_desktop.domain import DomainError, ValidationError, format_money, parse_money
+from bank_desktop.gui.forms.busy import Busy
 from bank_desktop.gui.messages import describe_error
-from bank_desktop.gui.workers import BackgroundWork, Job
-
-#: After this long in flight the form says it is still waiting (a slow or dead store).
-SLOW_AFTER_MS = 800
+from bank_desktop.gui.workers import BackgroundWork
 
 
 class AmountEdit(QLineEdit):
@@ -122,7 +120,6 @@ class CommandForm(QDialog):
         fit_title(self)
         self.command_id = new_command_id()
         self._jobs = jobs
-        self._job: Job | None = None
         self._field_keys: dict[str, QWidget] = {}
         self.account_id: str | None = None  #: the account the command acts on, if one
         self.balance_label: QLabel | None = None
@@ -145,10 +142,7 @@ class CommandForm(QDialog):
         layout.addLayout(self.form)
         layout.addWidget(self.error_label)
         layout.addWidget(self.buttons)
-        self._slow = QTimer(self)
-        self._slow.setSingleShot(True)
-        self._slow.setInterval(SLOW_AFTER_MS)
-        self._slow.timeout.connect(self._still_waiting)
+        self._busy = Busy(self.submit_button, self._still_waiting, self)
 
     # ── building ──────────────────────────────────────────────────────────────────────────
 
@@ -226,7 +220,7 @@ class CommandForm(QDialog):
         self.submit()
 
     def submit(self) -> None:
-        if self._job is not None:
+        if self._busy.in_flight:
             return  # a second Enter while the first is still on its way
         problem = self.validate()
         if problem:
@@ -238,10 +232,8 @@ class CommandForm(QDialog):
         except DomainError as exc:
             self.show_error(exc.message, self.field_for(exc))
             return
-        self.submit_button.setEnabled(False)
         self.show_error("")
-        self._slow.start()
-        self._job = self._jobs.run(
+        job = self._jobs.run(
             work,
             receiver=self,
             on_success=self._done,
@@ -249,37 +241,31 @@ class CommandForm(QDialog):
             label=label,
             describe=self.describe_result(),
         )
+        self._busy.start(job)
 
     @property
     def in_flight(self) -> bool:
-        return self._job is not None
+        return self._busy.in_flight
 
     def reject(self) -> None:
         """Esc or Cancel closes the form; a command already sent is not taken back: the window
         announces its outcome."""
-        if self._job is not None:
-            self._job.detach()
-            self._job = None
-        self._slow.stop()
+        self._busy.detach()
         super().reject()
 
     def _still_waiting(self) -> None:
-        if self._job is not None:
-            self.show_error(
-                "Still waiting for the store… nothing is lost. The result shows here; after "
-                "Esc the window tells you."
-            )
+        self.show_error(
+            "Still waiting for the store… nothing is lost. The result shows here; after "
+            "Esc the window tells you."
+        )
 
     def _done(self, result: Any) -> None:
-        self._slow.stop()
-        self._job = None
+        self._busy.finished(enable=False)
         self.succeeded.emit(result)
         super().accept()
 
     def _failed(self, exc: BaseException) -> None:
-        self._slow.stop()
-        self._job = None
-        self.submit_button.setEnabled(True)
+        self._busy.finished()
         self.show_error(describe_error(exc), self.field_for(exc))
 
     # ── errors ────────────────────────────────────────────────────────────────────────────
@@ -311,7 +297,7 @@ class CommandForm(QDialog):
 
     def _edited(self, _text: str) -> None:
         """The clerk changed a field: an error about the old input no longer applies."""
-        if self.error_label.text() and self._job is None:
+        if self.error_label.text() and not self._busy.in_flight:
             self.show_error("")
 
     def fit_to_contents(self) -> None:
