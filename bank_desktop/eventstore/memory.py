@@ -17,6 +17,7 @@ from bank_desktop.eventstore.backwards import (
     metadata_matches,
     metadata_needle,
 )
+from bank_desktop.eventstore.batches import Row as BatchRow
 from bank_desktop.eventstore.batches import allocate, encode_requests, results
 from bank_desktop.eventstore.codec import decode_metadata, decode_payload, utc_now
 from bank_desktop.eventstore.errors import EventStoreError
@@ -83,12 +84,7 @@ class MemoryEventStore:
                 head=len(self._rows),
                 position_of=lambda stream_id: len(self._streams.get(stream_id, ())),
             )
-            now = utc_now()
-            for position, stream_id, stream_position, event_id, type_, data, meta in rows:
-                row = _Row(event_id, type_, data, meta, stream_id, stream_position, position, now)
-                self._rows.append(row)
-                self._streams.setdefault(stream_id, []).append(row)
-            self._changed.notify_all()
+            now = self._store(rows)
         return results(requests, rows, heads, now)
 
     def append_decided(self, stream_id: str, after: int, decide: DecideTail) -> AppendResult:
@@ -104,13 +100,18 @@ class MemoryEventStore:
                 head=len(self._rows),
                 position_of=lambda sid: len(self._streams.get(sid, ())),
             )
-            now = utc_now()
-            for position, sid, stream_position, event_id, type_, data, meta in rows:
-                row = _Row(event_id, type_, data, meta, sid, stream_position, position, now)
-                self._rows.append(row)
-                self._streams.setdefault(sid, []).append(row)
-            self._changed.notify_all()
+            now = self._store(rows)
         return results([request], rows, heads, now)[0]
+
+    def _store(self, rows: Sequence[BatchRow]) -> datetime:
+        """Keep numbered rows and wake the waiters (under the lock); returns their time."""
+        now = utc_now()
+        for position, stream_id, stream_position, event_id, type_, data, meta in rows:
+            row = _Row(event_id, type_, data, meta, stream_id, stream_position, position, now)
+            self._rows.append(row)
+            self._streams.setdefault(stream_id, []).append(row)
+        self._changed.notify_all()
+        return now
 
     def read_stream(
         self, stream_id: str, *, after: int = 0, limit: int | None = None
