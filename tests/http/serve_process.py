@@ -78,6 +78,9 @@ class ServeProcess:
                 self.proc.wait()
         for reader in self._readers:
             reader.join(5)
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()  # read to the end by now; left open it warns when collected
         return self.proc.returncode
 
     @property

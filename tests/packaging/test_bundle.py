@@ -101,7 +101,8 @@ def test_the_bundle_serves_the_rest_api(bundle: Path, tmp_path: Path) -> None:
             assert json.loads(response.read())["balance"] == 100
     finally:
         server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=30) == 0
+        server.communicate(timeout=30)  # waits, and reads and closes both pipes
+        assert server.returncode == 0
 
 
 def test_the_bundle_stays_small(bundle: Path) -> None:
