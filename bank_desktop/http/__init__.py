@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from bank_desktop.http.app import create_app
-from bank_desktop.http.context import InsecureTokenError
+from bank_desktop.http.context import InsecureTokenError, ServeSettings
 
-__all__ = ["InsecureTokenError", "create_app"]
+__all__ = ["InsecureTokenError", "ServeSettings", "create_app"]

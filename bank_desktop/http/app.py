@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -21,18 +21,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bank_desktop import __version__
-from bank_desktop.eventstore import EventStore, SnapshotStore, open_snapshot_store, remember_store
+from bank_desktop.eventstore import EventStore, open_snapshot_store, remember_store
 from bank_desktop.http import commands, queries, webhook
 from bank_desktop.http.access_log import AccessLog
 from bank_desktop.http.context import (
     RECOVERY_MIN_AGE,
     ApiContext,
-    ApiSettings,
+    ServeSettings,
     checked_projection_token,
 )
 from bank_desktop.http.docs import install_openapi
 from bank_desktop.http.errors import ApiError, install_error_handlers
-from bank_desktop.http.host_guard import LOOPBACK_NAMES, HostGuard
+from bank_desktop.http.host_guard import HostGuard
 from bank_desktop.http.read_side import LiveReadModel
 from bank_desktop.http.wire import ExactJSONResponse
 
@@ -53,44 +53,28 @@ events as the clerks' window.
 """
 
 
-def create_app(
-    store: EventStore,
-    *,
-    clerk_id: str,
-    projection_token: str | None,
-    dev: bool = False,
-    data_dir: Path | None = None,
-    snapshots: SnapshotStore | None = None,
-    wait_timeout: float = 5.0,
-    webhook_position_base: int = 0,
-    recovery_interval: float = 60.0,
-    snapshot_interval: float = 300.0,
-    idle_wait: float = 0.25,
-    close_store: bool = False,
-    allowed_hosts: Collection[str] = LOOPBACK_NAMES,
-) -> FastAPI:
+def create_app(store: EventStore, settings: ServeSettings) -> FastAPI:
     """The API over ``store``; raises InsecureTokenError for the seed's default or a short
-    webhook token unless ``dev``. Without a token (and without ``dev``) the webhook is off.
+    webhook token unless ``settings.dev``. Without a token (and without ``dev``) the webhook
+    is off.
 
-    Requests must name the server by one of ``allowed_hosts`` and come from no other web
-    page's origin (see :mod:`bank_desktop.http.host_guard`).
+    Requests must name the server by one of ``settings.allowed_hosts`` and come from no other
+    web page's origin (see :mod:`bank_desktop.http.host_guard`).
 
-    Snapshots of the read model go to ``snapshots``, or under ``data_dir/serve`` (apart from
-    the window's: earlier versions applied webhook deliveries to it); neither means no
-    snapshots. With ``data_dir`` the store's position is recorded when the app stops (see
-    ``open_known_store``). ``close_store`` closes the store when the app stops.
+    Snapshots of the read model go to ``settings.snapshots``, or under ``data_dir/serve``
+    (apart from the window's: earlier versions applied webhook deliveries to it); neither
+    means no snapshots. With ``data_dir`` the store's position is recorded when the app stops
+    (see ``open_known_store``). ``close_store`` closes the store when the app stops.
     """
-    token = checked_projection_token(projection_token, dev=dev)
+    token = checked_projection_token(settings.projection_token, dev=settings.dev)
+    settings = dataclasses.replace(settings, projection_token=token)
+    data_dir, close_store, clerk_id = settings.data_dir, settings.close_store, settings.clerk_id
+    snapshots = settings.snapshots
     if snapshots is None and data_dir is not None:
         snapshots = open_snapshot_store(store, data_dir / "serve")
-    live = LiveReadModel(store, snapshots, idle_wait=idle_wait)
-    settings = ApiSettings(
-        clerk_id=clerk_id,
-        projection_token=token,
-        wait_timeout=wait_timeout,
-        webhook_position_base=webhook_position_base,
-    )
+    live = LiveReadModel(store, snapshots, idle_wait=settings.idle_wait)
     api = ApiContext(store, live, settings)
+    recovery_interval, snapshot_interval = settings.recovery_interval, settings.snapshot_interval
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -151,7 +135,7 @@ def create_app(
         )
 
     install_openapi(app)
-    app.add_middleware(HostGuard, allowed_hosts=tuple(allowed_hosts))
+    app.add_middleware(HostGuard, allowed_hosts=tuple(settings.allowed_hosts))
     app.add_middleware(AccessLog)  # outermost: refused requests are logged too
     return app
 

@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from bank_desktop.domain import format_money
 from bank_desktop.http.body import COMMAND_BODY_LIMIT, decode_body, read_body, require_json
-from bank_desktop.http.context import CLERK_HEADER, POSITION_HEADER, ApiContext
+from bank_desktop.http.context import CLERK_HEADER, POSITION_HEADER, Api, ApiContext
 from bank_desktop.http.docs import errors, json_body
 from bank_desktop.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from bank_desktop.http.schemas import (
@@ -80,10 +80,9 @@ def _written(body: dict[str, object], position: int, status: int = 200) -> Respo
     summary="Open an account",
 )
 async def open_account(
-    request: Request, clerk: Clerk = None, key: IdempotencyKey = None
+    request: Request, api: Api, clerk: Clerk = None, key: IdempotencyKey = None
 ) -> Response:
     body = parse_request(OpenAccountRequest, decode_body(await _read(request)))
-    api = ApiContext.of(request)
     bank = api.bank(clerk)
     command_id = api.command_id(key)
     account_id, position = await api.run(
@@ -101,10 +100,15 @@ async def open_account(
 
 
 async def _money(
-    request: Request, account_id: str, clerk: str | None, key: str | None, *, deposit: bool
+    request: Request,
+    api: ApiContext,
+    account_id: str,
+    clerk: str | None,
+    key: str | None,
+    *,
+    deposit: bool,
 ) -> Response:
     body = parse_request(MoneyRequest, decode_body(await _read(request)))
-    api = ApiContext.of(request)
     bank = api.bank(clerk)
     command_id = api.command_id(key)
     run = bank.deposit if deposit else bank.withdraw
@@ -130,9 +134,13 @@ async def _money(
     summary="Deposit money",
 )
 async def deposit(
-    request: Request, account_id: AccountId, clerk: Clerk = None, key: IdempotencyKey = None
+    request: Request,
+    api: Api,
+    account_id: AccountId,
+    clerk: Clerk = None,
+    key: IdempotencyKey = None,
 ) -> Response:
-    return await _money(request, account_id, clerk, key, deposit=True)
+    return await _money(request, api, account_id, clerk, key, deposit=True)
 
 
 @router.post(
@@ -143,9 +151,13 @@ async def deposit(
     summary="Withdraw money (never below zero)",
 )
 async def withdraw(
-    request: Request, account_id: AccountId, clerk: Clerk = None, key: IdempotencyKey = None
+    request: Request,
+    api: Api,
+    account_id: AccountId,
+    clerk: Clerk = None,
+    key: IdempotencyKey = None,
 ) -> Response:
-    return await _money(request, account_id, clerk, key, deposit=False)
+    return await _money(request, api, account_id, clerk, key, deposit=False)
 
 
 @router.post(
@@ -158,10 +170,13 @@ async def withdraw(
     "400 naming the reason (a reversed one has returned the money to the source).",
 )
 async def transfer(
-    request: Request, account_id: AccountId, clerk: Clerk = None, key: IdempotencyKey = None
+    request: Request,
+    api: Api,
+    account_id: AccountId,
+    clerk: Clerk = None,
+    key: IdempotencyKey = None,
 ) -> Response:
     body = parse_request(TransferRequest, decode_body(await _read(request)))
-    api = ApiContext.of(request)
     bank = api.bank(clerk)
     command_id = api.command_id(key)
     transfer_id, position = await api.run(
@@ -190,11 +205,14 @@ async def transfer(
     summary="Close an account (its balance must be zero)",
 )
 async def close_account(
-    request: Request, account_id: AccountId, clerk: Clerk = None, key: IdempotencyKey = None
+    request: Request,
+    api: Api,
+    account_id: AccountId,
+    clerk: Clerk = None,
+    key: IdempotencyKey = None,
 ) -> Response:
     raw = await _read(request)
     body = parse_request(CloseAccountRequest, decode_body(raw, empty={}))
-    api = ApiContext.of(request)
     bank = api.bank(clerk)
     command_id = api.command_id(key)
     _, position = await api.run(

@@ -1,14 +1,20 @@
-"""What every request handler shares: the store, the services per clerk, the read side."""
+"""What every request handler shares: the store, the services per clerk, the read side.
+
+Handlers receive it as a FastAPI dependency (``api: Api`` in their signature), and ``serve``'s
+settings come in one object (:class:`ServeSettings`).
+"""
 
 from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Final, TypeVar
+from pathlib import Path
+from typing import Annotated, Final, TypeVar
 
+from fastapi import Depends
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
@@ -16,8 +22,9 @@ from bank_desktop.application import BankService, RecoveryReport
 from bank_desktop.application.lru import LockedLru
 from bank_desktop.domain.errors import ValidationError
 from bank_desktop.domain.text import required_text
-from bank_desktop.eventstore import EventStore
+from bank_desktop.eventstore import EventStore, SnapshotStore
 from bank_desktop.http.errors import ApiError, field_error
+from bank_desktop.http.host_guard import LOOPBACK_NAMES
 from bank_desktop.http.read_side import LiveReadModel
 
 _log = logging.getLogger("bank_desktop.http")
@@ -72,23 +79,37 @@ def checked_projection_token(token: str | None, *, dev: bool) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class ApiSettings:
-    clerk_id: str
-    #: None: the webhook is off (no PROJECTION_AUTH_TOKEN).
-    projection_token: str | None
-    wait_timeout: float = 5.0
+class ServeSettings:
+    """How ``serve`` runs the API over a store (``create_app(store, settings)``)."""
+
+    clerk_id: str  #: who the events say acted, unless a request names another clerk
+    #: The webhook's token (PROJECTION_AUTH_TOKEN); None: the webhook is off. ``create_app``
+    #: refuses the seed's default or a short one unless ``dev``.
+    projection_token: str | None = None
+    dev: bool = False
+    #: Where snapshots (``<data_dir>/serve``) and the store's record go; None: neither.
+    data_dir: Path | None = None
+    #: Snapshots elsewhere than under ``data_dir`` (tests).
+    snapshots: SnapshotStore | None = field(default=None, compare=False)
+    wait_timeout: float = 5.0  #: the longest a read waits for ``?after=``
     #: What DeltaBase numbers the first event of a stream (0); ours is 1.
     webhook_position_base: int = 0
+    recovery_interval: float = 60.0  #: seconds between recoveries of interrupted transfers
+    snapshot_interval: float = 300.0  #: seconds between snapshots (when the model moved)
+    idle_wait: float = 0.25  #: how long the subscription waits for news per turn
+    close_store: bool = False  #: close the store when the app stops
+    #: Names requests may use for the server (see :mod:`bank_desktop.http.host_guard`).
+    allowed_hosts: Collection[str] = LOOPBACK_NAMES
 
 
 class ApiContext:
-    """One per app: reached from handlers through ``request.app.state.api``."""
+    """One per app, in ``app.state.api``; handlers receive it as the dependency :data:`Api`."""
 
     def __init__(
         self,
         store: EventStore,
         live: LiveReadModel,
-        settings: ApiSettings,
+        settings: ServeSettings,
         *,
         services: Callable[[str], BankService] | None = None,
     ) -> None:
@@ -101,12 +122,6 @@ class ApiContext:
         self._services: LockedLru[str, BankService] = LockedLru(CLERK_SERVICES)
         token = settings.projection_token
         self._expected_auth = f"Bearer {token}".encode() if token else None
-
-    @staticmethod
-    def of(request: Request) -> ApiContext:
-        api = request.app.state.api
-        assert isinstance(api, ApiContext)
-        return api
 
     # ── commands ──────────────────────────────────────────────────────────────────────────
 
@@ -195,3 +210,14 @@ class ApiContext:
                 "Unauthorized: a valid 'Authorization: Bearer <token>' header is required.",
                 headers={"WWW-Authenticate": "Bearer"},
             )
+
+
+def api_context(request: Request) -> ApiContext:
+    """The app's :class:`ApiContext` (a FastAPI dependency)."""
+    api = request.app.state.api
+    assert isinstance(api, ApiContext)
+    return api
+
+
+#: A handler parameter that receives the app's context: ``async def route(api: Api): ...``.
+Api = Annotated[ApiContext, Depends(api_context)]

@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from bank_desktop.application.event_codec import wire_time
 from bank_desktop.application.projections import AccountBalance, LedgerEntry
-from bank_desktop.http.context import READ_POSITION_HEADER, WAIT_HEADER, ApiContext
+from bank_desktop.http.context import READ_POSITION_HEADER, WAIT_HEADER, Api
 from bank_desktop.http.docs import errors
 from bank_desktop.http.errors import ApiError
 from bank_desktop.http.schemas import AccountReadModel, TransactionsPage, no_surrounding_space
@@ -122,9 +122,8 @@ def _not_found(account_id: str) -> ApiError:
     summary="One account, from the balances projection",
 )
 async def get_account(
-    request: Request, account_id: AccountId, after: After = None, wait: WaitHeader = None
+    api: Api, account_id: AccountId, after: After = None, wait: WaitHeader = None
 ) -> Response:
-    api = ApiContext.of(request)
     await api.wait_for(after, wait)
     position = api.live.checkpoint
     row = api.live.account(account_id)
@@ -144,13 +143,13 @@ async def get_account(
 )
 async def list_accounts(
     request: Request,
+    api: Api,
     *,
     after: After = None,
     wait: WaitHeader = None,
     limit: Annotated[int, Query(ge=1, le=MAX_ACCOUNTS_PAGE)] = ACCOUNTS_PAGE,
     offset: Annotated[int, Query(ge=0, le=_MAX_POSITION)] = 0,
 ) -> Response:
-    api = ApiContext.of(request)
     await api.wait_for(after, wait)
     position = api.live.checkpoint
     total, rows = api.live.accounts(offset, limit)
@@ -191,7 +190,7 @@ def page_links(request: Request, *, offset: int, limit: int, total: int) -> str:
     "the last page.",
 )
 async def transactions(
-    request: Request,
+    api: Api,
     account_id: AccountId,
     *,
     after: After = None,
@@ -199,7 +198,6 @@ async def transactions(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=_MAX_POSITION)] = 0,
 ) -> Response:
-    api = ApiContext.of(request)
     await api.wait_for(after, wait)
     view = await run_in_threadpool(api.ledgers.current, account_id)
     row = api.live.account(account_id)

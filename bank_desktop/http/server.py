@@ -27,7 +27,7 @@ from fastapi import FastAPI
 from bank_desktop.console import report_store_failure
 from bank_desktop.eventstore import EventStoreError, open_known_store, redact_url
 from bank_desktop.http.app import create_app
-from bank_desktop.http.context import MIN_TOKEN_LENGTH, InsecureTokenError
+from bank_desktop.http.context import MIN_TOKEN_LENGTH, InsecureTokenError, ServeSettings
 from bank_desktop.http.host_guard import LOOPBACK_NAMES
 from bank_desktop.http.slow_clients import BODY_TIMEOUT, HEADER_TIMEOUT, deadline_protocol
 from bank_desktop.http.webhook import PATH as WEBHOOK_PATH
@@ -148,15 +148,15 @@ def serve(
     except EventStoreError as exc:
         return report_store_failure(exc)
     try:
-        app = create_app(
-            store,
+        settings = ServeSettings(
             clerk_id=clerk_id,
             projection_token=token,
             dev=dev,
             data_dir=data_dir,
             close_store=True,
-            allowed_hosts=hosts,
+            allowed_hosts=tuple(hosts),
         )
+        app = create_app(store, settings)
         sock = listen(host, port)
     except InsecureTokenError as exc:
         store.close()

@@ -41,7 +41,7 @@ from bank_desktop.domain.money import MAX_AMOUNT, exact_cents, within_limit
 from bank_desktop.eventstore import RecordedEvent
 from bank_desktop.eventstore.deltabase import EVENT_ID_KEY, EnvelopeError, read_envelope
 from bank_desktop.http.body import WEBHOOK_BODY_LIMIT, decode_body, read_body
-from bank_desktop.http.context import ApiContext
+from bank_desktop.http.context import Api
 from bank_desktop.http.docs import errors, json_body
 from bank_desktop.http.errors import ApiError
 from bank_desktop.http.schemas import ErrorResponse, WebhookRequest, WebhookResponse
@@ -227,8 +227,7 @@ def _refusal(status: int, items: list[Disagreement], base: int, verdict: str) ->
     openapi_extra=json_body(WebhookRequest),
     summary="DeltaBase webhook: events to confirm against the store",
 )
-async def balances_events(request: Request) -> Response:
-    api = ApiContext.of(request)
+async def balances_events(request: Request, api: Api) -> Response:
     api.authorize(request.headers.get("authorization"))
     body = decode_body(await read_body(request, WEBHOOK_BODY_LIMIT))
     base = api.settings.webhook_position_base

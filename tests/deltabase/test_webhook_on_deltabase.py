@@ -12,7 +12,7 @@ import httpx
 import deltabase_config
 from bank_desktop.application import BankService
 from bank_desktop.eventstore.deltabase import DeltaBaseEventStore, deploy
-from bank_desktop.http import create_app
+from bank_desktop.http import ServeSettings, create_app
 from tests.deltabase.conftest import Running
 from tests.deltabase.test_deploy import TOKEN, seed_env
 from tests.http.conftest import ThreadedServer
@@ -24,7 +24,7 @@ def test_deliveries_of_the_store_are_confirmed_and_forged_ones_refused(
     open_delta: Callable[..., DeltaBaseEventStore], deltabase: Running
 ) -> None:
     store = open_delta(create=False)
-    app = create_app(store, clerk_id="api", projection_token=TOKEN, idle_wait=0.05)
+    app = create_app(store, ServeSettings(clerk_id="api", projection_token=TOKEN, idle_wait=0.05))
     server = ThreadedServer(app)  # listening: its URL goes into the subscription
     base = f"http://127.0.0.1:{server.port}"
     attempts = _Attempts()

@@ -16,7 +16,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from bank_desktop.eventstore import EventStore, open_store
-from bank_desktop.http import create_app
+from bank_desktop.http import ServeSettings, create_app
 from bank_desktop.http.server import listen, server_config
 
 TOKEN = "test-projection-token-0123456789"
@@ -81,7 +81,7 @@ def make_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         options.setdefault("clerk_id", "api-clerk")
         options.setdefault("projection_token", TOKEN)
         options.setdefault("idle_wait", 0.05)
-        app = create_app(store, **options)
+        app = create_app(store, ServeSettings(**options))
         threaded = ThreadedServer(app)
         threaded.start()
         url = f"http://127.0.0.1:{threaded.port}"

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from bank_desktop.eventstore import open_store
-from bank_desktop.http import create_app
+from bank_desktop.http import ServeSettings, create_app
 from tests.http.conftest import TOKEN, Server, ThreadedServer
 from tests.http.serve_process import ServeProcess
 
@@ -121,7 +121,9 @@ def strict_server(tmp_path: Path) -> Callable[[], tuple[ThreadedServer, int]]:
     started: list[ThreadedServer] = []
 
     def make() -> tuple[ThreadedServer, int]:
-        app = create_app(open_store("memory://"), clerk_id="c", projection_token=TOKEN)
+        app = create_app(
+            open_store("memory://"), ServeSettings(clerk_id="c", projection_token=TOKEN)
+        )
         threaded = ThreadedServer(app, header_timeout=1.0, body_timeout=2.0)
         threaded.start()
         started.append(threaded)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from bank_desktop.eventstore import open_store
-from bank_desktop.http import create_app
+from bank_desktop.http import ServeSettings, create_app
 from tests.http.conftest import TOKEN, ThreadedServer
 from tests.http.test_walkthrough import exact
 
@@ -22,7 +22,8 @@ def serving(db: Path, data_dir: Path) -> Iterator[httpx.Client]:
     """serve on ``db`` with snapshots under ``data_dir``; stopping it saves the snapshot."""
     store = open_store(f"sqlite://{db}")
     app = create_app(
-        store, clerk_id="api", projection_token=TOKEN, data_dir=data_dir, close_store=True
+        store,
+        ServeSettings(clerk_id="api", projection_token=TOKEN, data_dir=data_dir, close_store=True),
     )
     server = ThreadedServer(app)
     server.start()

@@ -37,7 +37,7 @@ from bank_desktop.eventstore import (
     prepare_store,
 )
 from bank_desktop.eventstore.postgres import PostgresEventStore
-from bank_desktop.http import create_app
+from bank_desktop.http import ServeSettings, create_app
 from tests.http.conftest import TOKEN, ThreadedServer
 from tests.reliability.conftest import Figures
 from tests.reliability.proxy import Relay
@@ -101,7 +101,7 @@ def test_a_stalled_link_fails_a_command_within_the_bound_and_writes_nothing(
     bank = BankService(store, clerk_id="teller")
     api_store = PostgresEventStore(link.url, timeout=BOUND)
     server = ThreadedServer(
-        create_app(api_store, clerk_id="api", projection_token=TOKEN, idle_wait=0.05)
+        create_app(api_store, ServeSettings(clerk_id="api", projection_token=TOKEN, idle_wait=0.05))
     )
     server.start()
     api = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=NO_HANG)

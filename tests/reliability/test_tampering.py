@@ -41,7 +41,7 @@ from bank_desktop.eventstore import (
     open_store,
     remember_store,
 )
-from bank_desktop.http import create_app
+from bank_desktop.http import ServeSettings, create_app
 from tests.http.conftest import ThreadedServer
 from tests.http.events import envelope
 from tests.reliability.audit import audit_store
@@ -64,11 +64,13 @@ def serving(target: Target, data_dir: Path) -> Iterator[httpx.Client]:
     store = open_store(target.url)
     app = create_app(
         store,
-        clerk_id="api",
-        projection_token=TOKEN,
-        data_dir=data_dir,
-        close_store=True,
-        idle_wait=0.05,
+        ServeSettings(
+            clerk_id="api",
+            projection_token=TOKEN,
+            data_dir=data_dir,
+            close_store=True,
+            idle_wait=0.05,
+        ),
     )
     server = ThreadedServer(app)
     server.start()
