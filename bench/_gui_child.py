@@ -191,8 +191,8 @@ def writer(db: str, count: int, chunk: int, pause_ms: float, seed: int) -> None:
 
     from bank_desktop import __version__
     from bank_desktop.application.clock import wire_precision
-    from bank_desktop.application.deciders import ACCOUNTS
     from bank_desktop.application.fingerprints import command_fingerprint
+    from bank_desktop.application.stream_kinds import ACCOUNTS
     from bank_desktop.domain import accounts
     from bank_desktop.eventstore import AppendRequest, NewEvent, open_store
 

@@ -56,8 +56,8 @@ def fill_long_stream_ours(store: Any, account_id: str, count: int, batch: int = 
     would write them (decided, encoded, with its metadata), ``batch`` events per append."""
     from bank_desktop import __version__
     from bank_desktop.application.clock import wire_precision
-    from bank_desktop.application.deciders import ACCOUNTS
     from bank_desktop.application.fingerprints import command_fingerprint
+    from bank_desktop.application.stream_kinds import ACCOUNTS
     from bank_desktop.domain import accounts
     from bank_desktop.eventstore import NewEvent
 

@@ -8,8 +8,8 @@ from bank_desktop.application.command_handling import (
     CommandResult,
     handle_command,
 )
-from bank_desktop.application.deciders import ACCOUNTS, TRANSFERS, Decider
 from bank_desktop.application.errors import MalformedEventError, TransferInterruptedError
+from bank_desktop.application.stream_kinds import ACCOUNTS, TRANSFERS, StreamKind
 from bank_desktop.application.subscription import (
     SubscriptionRunner,
     SubscriptionState,
@@ -23,9 +23,9 @@ __all__ = [
     "BankService",
     "CommandHandler",
     "CommandResult",
-    "Decider",
     "MalformedEventError",
     "RecoveryReport",
+    "StreamKind",
     "SubscriptionRunner",
     "SubscriptionState",
     "SubscriptionStatus",

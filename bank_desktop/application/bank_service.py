@@ -17,9 +17,9 @@ from typing import Any
 from bank_desktop import __version__
 from bank_desktop.application.clock import Clock, system_clock, wire_precision
 from bank_desktop.application.command_handling import CommandHandler
-from bank_desktop.application.deciders import ACCOUNTS
 from bank_desktop.application.ids import account_id_for, checked_command_id
 from bank_desktop.application.request_claims import RequestClaims
+from bank_desktop.application.stream_kinds import ACCOUNTS
 from bank_desktop.application.transfer_process import RecoveryReport, StepObserver, TransferProcess
 from bank_desktop.backoff import Backoff
 from bank_desktop.domain import accounts

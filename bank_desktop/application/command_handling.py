@@ -32,10 +32,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
-from bank_desktop.application.deciders import Decider
 from bank_desktop.application.fingerprints import command_fingerprint
 from bank_desktop.application.ids import CommandKey, command_key, command_metadata
 from bank_desktop.application.lru import LockedLru
+from bank_desktop.application.stream_kinds import StreamKind
 from bank_desktop.backoff import Backoff
 from bank_desktop.domain.errors import CommandIdReusedError, DomainError
 from bank_desktop.eventstore.errors import ConcurrencyError
@@ -97,7 +97,7 @@ class _Attempt(Generic[C, E, S]):
 
     stream_id: str
     command: C
-    decider: Decider[C, E, S]
+    decider: StreamKind[C, E, S]
     command_id: CommandKey
     fingerprint: str
 
@@ -132,7 +132,7 @@ class CommandHandler:
         self,
         stream_id: str,
         command: C,
-        decider: Decider[C, E, S],
+        decider: StreamKind[C, E, S],
         *,
         command_id: CommandKey,
         metadata: Mapping[str, Any],
@@ -244,20 +244,20 @@ class CommandHandler:
         self._remember(stream_id, decider, _View(state, result.stream_position, view.commands))
         return CommandResult(stream_id, result.events, state, result.stream_position)
 
-    def current(self, stream_id: str, decider: Decider[C, E, S]) -> tuple[S, int]:
+    def current(self, stream_id: str, decider: StreamKind[C, E, S]) -> tuple[S, int]:
         """The stream's latest state and position, read through the cache (one catch-up read)."""
         view = self._refresh(stream_id, decider, self._cached(stream_id, decider))
         return view.state, view.position
 
-    def forget(self, stream_id: str, decider: Decider[C, E, S]) -> None:
+    def forget(self, stream_id: str, decider: StreamKind[C, E, S]) -> None:
         self._cache.pop((decider.name, stream_id))
 
     # ── cache ─────────────────────────────────────────────────────────────────────────────
 
-    def _cached(self, stream_id: str, decider: Decider[C, E, S]) -> _View[S] | None:
+    def _cached(self, stream_id: str, decider: StreamKind[C, E, S]) -> _View[S] | None:
         return self._cache.get((decider.name, stream_id))
 
-    def _remember(self, stream_id: str, decider: Decider[C, E, S], view: _View[S]) -> None:
+    def _remember(self, stream_id: str, decider: StreamKind[C, E, S], view: _View[S]) -> None:
         """Keep ``view`` unless the cache holds a later one (another thread's)."""
         later = view.position
         self._cache.put(
@@ -265,7 +265,7 @@ class CommandHandler:
         )
 
     def _refresh(
-        self, stream_id: str, decider: Decider[C, E, S], view: _View[S] | None
+        self, stream_id: str, decider: StreamKind[C, E, S], view: _View[S] | None
     ) -> _View[S]:
         if view is None:
             view = _View(decider.initial_state(), 0, {})
@@ -293,7 +293,9 @@ class CommandHandler:
         return CommandResult(stream_id, tuple(events), record.state, record.last, replayed=True)
 
 
-def _fold(view: _View[S], events: list[RecordedEvent], decider: Decider[Any, Any, S]) -> _View[S]:
+def _fold(
+    view: _View[S], events: list[RecordedEvent], decider: StreamKind[Any, Any, S]
+) -> _View[S]:
     state = view.state
     commands = view.commands
     for recorded in events:
@@ -319,7 +321,7 @@ def handle_command(
     store: EventStore,
     stream_id: str,
     command: C,
-    decider: Decider[C, E, S],
+    decider: StreamKind[C, E, S],
     *,
     command_id: CommandKey,
     metadata: Mapping[str, Any] | None = None,

@@ -19,9 +19,9 @@ from typing import Any
 
 from bank_desktop import __version__
 from bank_desktop.application.clock import wire_precision
-from bank_desktop.application.deciders import ACCOUNTS, TRANSFERS, Decider
 from bank_desktop.application.fingerprints import command_fingerprint
 from bank_desktop.application.ids import account_id_for, transfer_id_for
+from bank_desktop.application.stream_kinds import ACCOUNTS, TRANSFERS, StreamKind
 from bank_desktop.domain import accounts as acc
 from bank_desktop.domain import transfers as tr
 from bank_desktop.eventstore.port import (
@@ -90,7 +90,9 @@ class _Simulation:
             self.open_ids[index] = last
             self._open_index[last] = index
 
-    def run(self, stream_id: str, command: Any, decider: Decider[Any, Any, Any], key: str) -> None:
+    def run(
+        self, stream_id: str, command: Any, decider: StreamKind[Any, Any, Any], key: str
+    ) -> None:
         """Decide ``command`` like the command handler would and queue its events."""
         slot = (decider.name, stream_id)
         state = self.states[slot] if slot in self.states else decider.initial_state()
@@ -224,7 +226,7 @@ def _transfer(sim: _Simulation) -> int:
         TRANSFERS,
         key,
     )
-    legs: Sequence[tuple[str, Any, Decider[Any, Any, Any], str]] = (
+    legs: Sequence[tuple[str, Any, StreamKind[Any, Any, Any], str]] = (
         (
             source,
             acc.DebitForTransfer(

@@ -26,11 +26,11 @@ from typing import Any
 
 from bank_desktop.application.clock import Clock, wire_precision
 from bank_desktop.application.command_handling import CommandHandler
-from bank_desktop.application.deciders import ACCOUNTS, TRANSFERS
 from bank_desktop.application.errors import transfer_interrupted
 from bank_desktop.application.event_codec import decode_transfer_event
 from bank_desktop.application.ids import internal_id, transfer_id_for
 from bank_desktop.application.request_claims import RequestClaims
+from bank_desktop.application.stream_kinds import ACCOUNTS, TRANSFERS
 from bank_desktop.domain import accounts, transfers
 from bank_desktop.domain.errors import (
     DomainError,

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from bank_desktop.eventstore.codec import encode_json
 from bank_desktop.eventstore.errors import ConcurrencyError
+from bank_desktop.eventstore.exact_json import encode_json
 from bank_desktop.eventstore.port import (
     AppendRequest,
     AppendResult,

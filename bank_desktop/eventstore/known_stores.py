@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from bank_desktop.eventstore.codec import decode_json, encode_json, format_timestamp, utc_now
 from bank_desktop.eventstore.errors import EventStoreError, StoreRegressedError
+from bank_desktop.eventstore.exact_json import decode_json, encode_json, format_timestamp, utc_now
 from bank_desktop.eventstore.port import EventStore
 from bank_desktop.private_files import make_private, make_private_dirs, write_atomically
 

@@ -19,8 +19,8 @@ from bank_desktop.eventstore.backwards import (
 )
 from bank_desktop.eventstore.batches import Row as BatchRow
 from bank_desktop.eventstore.batches import allocate, encode_requests, results
-from bank_desktop.eventstore.codec import decode_metadata, decode_payload, utc_now
 from bank_desktop.eventstore.errors import EventStoreError
+from bank_desktop.eventstore.exact_json import decode_metadata, decode_payload, utc_now
 from bank_desktop.eventstore.port import (
     AppendRequest,
     AppendResult,

@@ -23,8 +23,8 @@ import threading
 from pathlib import Path
 from typing import Any, Final
 
-from bank_desktop.eventstore.codec import decode_json, encode_json
 from bank_desktop.eventstore.errors import SnapshotDamagedError, StoreUnavailableError
+from bank_desktop.eventstore.exact_json import decode_json, encode_json
 from bank_desktop.eventstore.port import Snapshot
 from bank_desktop.private_files import make_private_dirs, write_atomically
 

@@ -49,19 +49,19 @@ from bank_desktop.eventstore.backwards import (
 )
 from bank_desktop.eventstore.batches import Row as BatchRow
 from bank_desktop.eventstore.batches import allocate, encode_requests, results
-from bank_desktop.eventstore.codec import (
-    decode_metadata,
-    decode_payload,
-    fast_decode,
-    format_timestamp,
-    utc_now,
-)
 from bank_desktop.eventstore.errors import (
     EventStoreError,
     StoreConfigError,
     StoreDamagedError,
     StoreReadOnlyError,
     StoreUnavailableError,
+)
+from bank_desktop.eventstore.exact_json import (
+    decode_metadata,
+    decode_payload,
+    fast_decode,
+    format_timestamp,
+    utc_now,
 )
 from bank_desktop.eventstore.port import (
     AppendRequest,

@@ -22,10 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bank_desktop.application import BankService
-from bank_desktop.application.deciders import TRANSFERS
 from bank_desktop.application.event_codec import encode_account_event, encode_transfer_event
 from bank_desktop.application.fingerprints import command_fingerprint
 from bank_desktop.application.ids import transfer_id_for
+from bank_desktop.application.stream_kinds import TRANSFERS
 from bank_desktop.domain import DomainError, accounts, transfers
 from bank_desktop.domain.errors import TransferReversedError
 from bank_desktop.eventstore import EventStoreError, StoreUnavailableError, open_store

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from bank_desktop.application import BankService
-from bank_desktop.application.deciders import TRANSFERS
+from bank_desktop.application.stream_kinds import TRANSFERS
 from bank_desktop.domain import (
     AccountNotFoundError,
     CommandIdReusedError,

@@ -15,9 +15,9 @@ from decimal import Decimal
 import pytest
 
 from bank_desktop.application import BankService
-from bank_desktop.application.deciders import TRANSFERS
 from bank_desktop.application.ids import transfer_id_for
 from bank_desktop.application.projections import ReadModel, catch_up
+from bank_desktop.application.stream_kinds import TRANSFERS
 from bank_desktop.domain import DomainError
 from bank_desktop.domain.errors import TransferReversedError
 from bank_desktop.eventstore.port import EventStore, NewEvent

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bank_desktop.eventstore.codec import decode_json
+from bank_desktop.eventstore.exact_json import decode_json
 
 
 class ServedApp:

@@ -29,9 +29,9 @@ from websockets.sync.client import ClientConnection, connect
 
 from bank_desktop import __version__
 from bank_desktop.backoff import Backoff
-from bank_desktop.eventstore.codec import decode_json
 from bank_desktop.eventstore.deltabase._settings import DeltaBaseSettings
 from bank_desktop.eventstore.deltabase._wire import error_text
+from bank_desktop.eventstore.exact_json import decode_json
 
 _log = logging.getLogger("bank_desktop.eventstore.deltabase.live")
 

@@ -1,7 +1,7 @@
 """DeltaBase's JSON, both ways: append bodies out, event envelopes in, versions mapped.
 
 Responses are read defensively: unknown fields are ignored, a missing or mistyped required
-field is an :class:`EventStoreError` that names it. Payloads go out through the exact codec
+field is an :class:`EventStoreError` that names it. Payloads go out through the exact JSON
 (Decimal amounts as JSON numbers) and bodies come back through its decoder, never through
 ``float``.
 
@@ -19,9 +19,9 @@ from typing import Any, Final
 
 import msgspec
 
-from bank_desktop.eventstore.codec import decode_json, encode_json
 from bank_desktop.eventstore.deltabase._settings import DeltaBaseSettings
 from bank_desktop.eventstore.errors import EventStoreError
+from bank_desktop.eventstore.exact_json import decode_json, encode_json
 from bank_desktop.eventstore.port import (
     ANY,
     NO_STREAM,

@@ -15,6 +15,7 @@ import bisect
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from enum import IntEnum
 from typing import Any, Final
 
 from PySide6.QtCore import (
@@ -33,7 +34,19 @@ from sortedcontainers import SortedList
 from bank_desktop.application.projections import AccountBalance, BalancesProjection
 from bank_desktop.domain import format_money
 
-ACCOUNT, CUSTOMER, BALANCE, STATUS, OPENED, LAST_ACTIVITY = range(6)
+
+class Column(IntEnum):
+    """The accounts table's columns, in order (their titles are :data:`HEADERS`)."""
+
+    ACCOUNT = 0
+    CUSTOMER = 1
+    BALANCE = 2
+    STATUS = 3
+    OPENED = 4
+    LAST_ACTIVITY = 5
+
+
+ACCOUNT, CUSTOMER, BALANCE, STATUS, OPENED, LAST_ACTIVITY = Column
 HEADERS: Final = ("Account", "Customer", "Balance", "Status", "Opened", "Last activity")
 ACCOUNT_ID_ROLE: Final = Qt.ItemDataRole.UserRole + 1
 HIGHLIGHT_SECONDS: Final = 1.5
@@ -218,17 +231,19 @@ class AccountsModel(QAbstractTableModel):
 
 def _display(row: AccountBalance, column: int) -> str:
     match column:
-        case 0:
+        case Column.ACCOUNT:
             return row.account_id
-        case 1:
+        case Column.CUSTOMER:
             return row.customer_id
-        case 2:  # a balance that ignores part of the history is shown as no number at all
+        case (
+            Column.BALANCE
+        ):  # a balance that ignores part of the history is shown as no number at all
             return format_money(row.balance) if row.unrecognized is None else "unknown"
-        case 3:
+        case Column.STATUS:
             return "Open" if row.is_open else "Closed"
-        case 4:
+        case Column.OPENED:
             return _when(row.opened_at)
-        case 5:
+        case Column.LAST_ACTIVITY:
             return _when(row.last_activity_at)
     return ""
 
@@ -244,17 +259,17 @@ def search_keys_of(balances: BalancesProjection) -> list[str]:
 
 def _sort_key(row: AccountBalance, column: int) -> Any:
     match column:
-        case 0:
+        case Column.ACCOUNT:
             return row.account_id
-        case 1:
+        case Column.CUSTOMER:
             return row.customer_id.casefold()
-        case 2:
+        case Column.BALANCE:
             return row.balance
-        case 3:
+        case Column.STATUS:
             return row.is_open
-        case 4:
+        case Column.OPENED:
             return row.opened_at.timestamp()
-        case 5:
+        case Column.LAST_ACTIVITY:
             return row.last_activity_at.timestamp()
     return 0
 

@@ -11,6 +11,7 @@ is one row insertion, so pages and bursts of thousands of events stay cheap.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import IntEnum
 from typing import Any, Final
 
 from PySide6.QtCore import (
@@ -26,7 +27,19 @@ from PySide6.QtGui import QBrush, QColor
 from bank_desktop.eventstore import RecordedEvent
 from bank_desktop.gui.event_text import clerk_of, visible_text
 
-POSITION, TIME, TYPE, STREAM, STREAM_POSITION, CLERK = range(6)
+
+class Column(IntEnum):
+    """The Event log's columns, in order (their titles are :data:`HEADERS`)."""
+
+    POSITION = 0
+    TIME = 1
+    TYPE = 2
+    STREAM = 3
+    STREAM_POSITION = 4
+    CLERK = 5
+
+
+POSITION, TIME, TYPE, STREAM, STREAM_POSITION, CLERK = Column
 HEADERS: Final = ("Position", "Time", "Type", "Stream", "Stream pos", "Clerk")
 #: Role under which the model hands out the RecordedEvent of a row (for the detail pane).
 EVENT_ROLE: Final = Qt.ItemDataRole.UserRole + 1
@@ -164,16 +177,16 @@ class EventLogModel(QAbstractTableModel):
 
 def _display(event: RecordedEvent, column: int) -> str:
     match column:
-        case 0:
+        case Column.POSITION:
             return str(event.global_position)
-        case 1:
+        case Column.TIME:
             return event.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-        case 2:
+        case Column.TYPE:
             return visible_text(event.type)
-        case 3:
+        case Column.STREAM:
             return visible_text(event.stream_id)
-        case 4:
+        case Column.STREAM_POSITION:
             return str(event.stream_position)
-        case 5:
+        case Column.CLERK:
             return clerk_of(event)
     return ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from enum import IntEnum
 from typing import Any, Final
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
@@ -14,7 +15,21 @@ from bank_desktop.domain import format_money
 # Money right after the type, so the figures stay in sight however narrow the pane is; the
 # description takes the room that is left.
 HEADERS: Final = ("Time", "Type", "Amount", "Balance", "Description", "Clerk", "Counterpart")
-TIME, TYPE, AMOUNT, BALANCE, DESCRIPTION, CLERK, COUNTERPART = range(7)
+
+
+class Column(IntEnum):
+    """The ledger table's columns, in order (their titles are :data:`HEADERS`)."""
+
+    TIME = 0
+    TYPE = 1
+    AMOUNT = 2
+    BALANCE = 3
+    DESCRIPTION = 4
+    CLERK = 5
+    COUNTERPART = 6
+
+
+TIME, TYPE, AMOUNT, BALANCE, DESCRIPTION, CLERK, COUNTERPART = Column
 KIND_LABELS: Final = {
     "opened": "Opened",
     "deposit": "Deposit",
@@ -108,18 +123,18 @@ def amount_text(amount: Decimal) -> str:
 
 def _display(entry: LedgerEntry, column: int) -> str:
     match column:
-        case 0:
+        case Column.TIME:
             return entry.occurred_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-        case 1:
+        case Column.TYPE:
             return KIND_LABELS.get(entry.kind, entry.kind)
-        case 2:
+        case Column.AMOUNT:
             return amount_text(entry.amount)
-        case 3:
+        case Column.BALANCE:
             return format_money(entry.balance)
-        case 4:
+        case Column.DESCRIPTION:
             return entry.description
-        case 5:
+        case Column.CLERK:
             return entry.clerk_id or ""
-        case 6:
+        case Column.COUNTERPART:
             return entry.counterparty_account_id or ""
     return ""

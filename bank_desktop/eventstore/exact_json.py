@@ -1,4 +1,5 @@
-"""JSON encoding shared by the adapters: Decimals go out as JSON numbers and come back exact.
+"""Exact JSON for the adapters (not to be confused with ``application/event_codec.py``, which maps
+domain events to stored ones): Decimals go out as JSON numbers and come back exact.
 
 A number with a fraction or an exponent is decoded straight from its text into ``Decimal``
 (never through ``float``), so ``120.35`` written by the seed's TypeScript service reads back as

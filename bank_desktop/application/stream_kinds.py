@@ -1,4 +1,10 @@
-"""A decider bundled with its wire codec: everything command handling needs for one stream kind."""
+"""Kinds of stream: for each (accounts, transfers), the domain's decider and how its events are
+stored, which is everything command handling needs.
+
+A :class:`StreamKind` is not a decider (those are the pure functions of ``domain/``): it pairs
+one with the encoding of its events (``application/event_codec.py``), and names the kind, which
+keys the command handler's cache.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +27,8 @@ S = TypeVar("S")
 
 
 @dataclass(frozen=True, slots=True)
-class Decider(Generic[C, E, S]):
-    """``decide``/``evolve``/``initial_state`` from the domain plus how its events are stored."""
+class StreamKind(Generic[C, E, S]):
+    """``decide``/``evolve``/``initial_state`` from the domain, and how its events are stored."""
 
     name: str
     decide: Callable[[C, S], Sequence[E]]
@@ -34,20 +40,20 @@ class Decider(Generic[C, E, S]):
 
 # Every stored event of a stream reaches ``evolve``: one of a type the decider does not know is
 # an UnrecognizedEvent the decider refuses on (skipping it once allowed an overdraft).
-ACCOUNTS: Decider[accounts.AccountCommand, accounts.AccountHistoryEvent, accounts.AccountState] = (
-    Decider(
-        name="account",
-        decide=accounts.decide,
-        evolve=accounts.evolve,
-        initial_state=accounts.initial_state,
-        encode=encode_account_history,
-        decode=decode_account_history,
-    )
+ACCOUNTS: StreamKind[
+    accounts.AccountCommand, accounts.AccountHistoryEvent, accounts.AccountState
+] = StreamKind(
+    name="account",
+    decide=accounts.decide,
+    evolve=accounts.evolve,
+    initial_state=accounts.initial_state,
+    encode=encode_account_history,
+    decode=decode_account_history,
 )
 
-TRANSFERS: Decider[
+TRANSFERS: StreamKind[
     transfers.TransferCommand, transfers.TransferHistoryEvent, transfers.TransferState
-] = Decider(
+] = StreamKind(
     name="transfer",
     decide=transfers.decide,
     evolve=transfers.evolve,
