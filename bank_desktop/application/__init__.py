@@ -1,4 +1,9 @@
-"""Use cases over the domain and the event store port: commands, transfers, projections."""
+"""Use cases over the domain and the event store port: commands, transfers, projections.
+
+Commands enter through :class:`BankService` (``bank_service.py``) and are decided by
+``command_handling.py`` on the stream kinds of ``stream_kinds.py``; the read side is
+``read_model_session.py`` over ``projections/``, fed by ``subscription.py``.
+"""
 
 from __future__ import annotations
 

@@ -1,8 +1,10 @@
 """Store URLs: the one place that picks an adapter, and the masking that keeps secrets out of logs.
 
-Supported: ``memory://`` and ``sqlite:///absolute/path.db`` (or ``sqlite:relative/path.db``,
-``sqlite:~/bank.db``). Adapters are imported only when their scheme is used, so a desk that
-never talks to a server never loads a network driver.
+Supported: ``memory://``, ``sqlite:///absolute/path.db`` (or ``sqlite:relative/path.db``,
+``sqlite:~/bank.db``), ``postgresql://…`` and ``deltabase+http(s)://…``. Adapters are imported
+only when their scheme is used, so a desk that never talks to a server never loads a network
+driver. Entry points open stores with :func:`open_known_store` (it checks the store is the one
+this computer used before) and say where snapshots go with :func:`open_snapshot_store`.
 """
 
 from __future__ import annotations

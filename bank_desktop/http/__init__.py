@@ -1,4 +1,9 @@
-"""The seed-compatible REST API and projection webhook: ``bank-desktop serve``, headless."""
+"""The seed-compatible REST API and projection webhook: ``bank-desktop serve``, headless.
+
+``app.py`` builds it (:func:`create_app` with :class:`ServeSettings`), ``commands.py`` and
+``queries.py`` are its routes (each receives the context as the ``Api`` dependency),
+``read_side.py`` keeps the read-model session live, ``server.py`` runs it on uvicorn.
+"""
 
 from __future__ import annotations
 
