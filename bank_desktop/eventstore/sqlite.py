@@ -281,13 +281,20 @@ class SqliteEventStore:
         """Identify the file (ours, fresh, the previous version's, or foreign) before writing
         anything to it; then switch to WAL, create or mark the schema, tighten permissions."""
         conn = self._connection()
-        application_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        objects = {
-            (str(kind), str(name))
-            for kind, name in conn.execute("SELECT type, name FROM sqlite_master")
-            if not str(name).startswith("sqlite_stat")  # ANALYZE's tables are anyone's
-        }
+        # One read transaction for the three reads: another process creating the schema at
+        # this moment commits either before or after all of them, never between two (a file
+        # seen with our tables but an older header looked like another application's).
+        conn.execute("BEGIN")
+        try:
+            application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            objects = {
+                (str(kind), str(name))
+                for kind, name in conn.execute("SELECT type, name FROM sqlite_master")
+                if not str(name).startswith("sqlite_stat")  # ANALYZE's tables are anyone's
+            }
+        finally:
+            conn.execute("COMMIT")  # a read: this only ends the snapshot
         kind = self._classify(application_id, version, objects)
         if kind != "fresh":
             self._check_columns(conn)
