@@ -42,6 +42,9 @@ def _store_with_a_snapshot(path: Path) -> tuple[str, ...]:
 
 
 def _edit(old: bytes, new: bytes) -> None:
+    """Replace the balance ``old`` (a bare number in its row; times are quoted, and one whose
+    seconds read "50.00…" holds the same text) with ``new``."""
+    old, new = b"," + old + b",", b"," + new + b","
     path = _snapshot_file()
     body = path.read_bytes()
     assert body.count(old) == 1, body
