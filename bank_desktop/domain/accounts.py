@@ -110,6 +110,25 @@ class RefundTransfer:
     at: datetime
 
 
+#: Commands that may be held for a supervisor's approval and run later by ExecuteApproved.
+ApprovableCommand = WithdrawMoney
+
+
+@dataclass(frozen=True, slots=True)
+class ExecuteApproved:
+    """Run a command a supervisor approved; a refusal is recorded, not raised.
+
+    Like a transfer's debit leg: the record (``ApprovedCommandRefused``) consumes the
+    execution's command id in the account's stream, so a second driver of the same approval
+    (a recovering process) can never carry it out after the first found it refused, even if
+    the balance has changed in between.
+    """
+
+    type: ClassVar[str] = "approval.execute"
+    approval_id: str
+    command: ApprovableCommand
+
+
 AccountCommand = (
     OpenAccount
     | DepositMoney
@@ -118,6 +137,7 @@ AccountCommand = (
     | DebitForTransfer
     | CreditForTransfer
     | RefundTransfer
+    | ExecuteApproved
 )
 
 # ── Events (facts; immutable, past tense) ─────────────────────────────────────────────────
@@ -176,7 +196,28 @@ class AccountClosed:
     closed_at: datetime
 
 
-AccountEvent = AccountOpened | MoneyDeposited | MoneyWithdrawn | WithdrawalRefused | AccountClosed
+@dataclass(frozen=True, slots=True)
+class ApprovedCommandRefused:
+    """An approved request was refused when it ran (the rules are checked again then);
+    nothing changed on the account."""
+
+    type: ClassVar[str] = "approval.execution_refused"
+    account_id: str
+    approval_id: str
+    action: str  #: the refused command's type, e.g. ``money.withdraw``
+    amount: Decimal
+    reason: str
+    refused_at: datetime
+
+
+AccountEvent = (
+    AccountOpened
+    | MoneyDeposited
+    | MoneyWithdrawn
+    | WithdrawalRefused
+    | AccountClosed
+    | ApprovedCommandRefused
+)
 #: What ``evolve`` folds: the events above, and any stored event this version does not know.
 AccountHistoryEvent = AccountEvent | UnrecognizedEvent
 ACCOUNT_EVENT_TYPES: tuple[str, ...] = (
@@ -185,6 +226,7 @@ ACCOUNT_EVENT_TYPES: tuple[str, ...] = (
     MoneyWithdrawn.type,
     WithdrawalRefused.type,
     AccountClosed.type,
+    ApprovedCommandRefused.type,
 )
 
 # ── State ─────────────────────────────────────────────────────────────────────────────────
@@ -236,8 +278,30 @@ def decide(command: AccountCommand, state: AccountState) -> list[AccountEvent]:
             return [_credit_for_transfer(command, state)]
         case RefundTransfer():
             return [_refund(command, state)]
+        case ExecuteApproved():
+            return _execute_approved(command, state)
         case _:
             assert_never(command)
+
+
+def _execute_approved(command: ExecuteApproved, state: AccountState) -> list[AccountEvent]:
+    held = command.command
+    if not state.exists:  # nothing to fence in a stream that does not exist
+        raise AccountNotFoundError(held.account_id, "carry out an approved request")
+    _require_readable(state, held.account_id)  # not known to be refused: leave it for later
+    try:
+        return decide(held, state)
+    except DomainError as refusal:
+        return [
+            ApprovedCommandRefused(
+                account_id=held.account_id,
+                approval_id=command.approval_id,
+                action=held.type,
+                amount=held.amount,
+                reason=refusal.message,
+                refused_at=held.at,
+            )
+        ]
 
 
 def _open(command: OpenAccount, state: AccountState) -> AccountOpened:
@@ -426,7 +490,7 @@ def evolve(state: AccountState, event: AccountHistoryEvent) -> AccountState:
                 event.withdrawn_at,
                 state.unrecognized,
             )
-        case WithdrawalRefused():
+        case WithdrawalRefused() | ApprovedCommandRefused():
             return state
         case AccountClosed():
             return AccountState(

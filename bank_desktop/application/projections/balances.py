@@ -132,6 +132,7 @@ class BalancesProjection:
             acc.MoneyWithdrawn.type: self._withdrawn,
             acc.AccountClosed.type: self._closed,
             acc.WithdrawalRefused.type: unchanged,
+            acc.ApprovedCommandRefused.type: unchanged,
         }
 
     # Each step reads and checks every field before touching the row, so a malformed event

@@ -134,6 +134,11 @@ class Ledger:
                 text = f"Transfer of {event.amount} refused: {event.reason}"
                 counterparty, transfer = event.counterparty_account_id, event.transfer_id
                 balance = self.balance
+            case acc.ApprovedCommandRefused():
+                kind, amount, at = "refused", ZERO, event.refused_at
+                what = "Approved withdrawal" if event.action == "money.withdraw" else "Approved"
+                text = f"{what} of {event.amount} refused: {event.reason}"
+                balance = self.balance
             case acc.AccountClosed():
                 kind, amount, at = "closed", ZERO, event.closed_at
                 text = f"Account closed: {event.reason}" if event.reason else "Account closed"
