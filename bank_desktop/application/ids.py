@@ -141,3 +141,11 @@ def transfer_id_for(command_id: str) -> str:
 def approval_id_for(command_id: str) -> str:
     """``approval-`` and 12 base32 characters: the request held for approval under this id."""
     return f"approval-{derived_digest('approval', command_id)}"
+
+
+def is_approval_id(value: str) -> bool:
+    """Whether ``value`` has the shape of an approval id (only those name approval streams)."""
+    return _APPROVAL_ID.fullmatch(value) is not None
+
+
+_APPROVAL_ID: Final = re.compile(r"approval-[a-z2-7]{12}")

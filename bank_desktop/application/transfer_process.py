@@ -52,12 +52,17 @@ MetadataFactory = Callable[[str, str], Mapping[str, Any]]
 
 @dataclass(slots=True)
 class RecoveryReport:
-    """What ``recover()`` did to each unfinished transfer it found."""
+    """What ``recover()`` did to each unfinished transfer it found (and, through
+    ``BankService.recover``, to each approved request not yet carried out)."""
 
     completed: list[str] = field(default_factory=list)
     reversed: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
+    #: Transfers (or approvals) that could not be finished now, and why.
     failed: dict[str, str] = field(default_factory=dict)
+    #: Approved requests carried out, and ones the rules refused when they ran.
+    approvals_executed: list[str] = field(default_factory=list)
+    approvals_failed: list[str] = field(default_factory=list)
 
     @property
     def finished(self) -> int:
@@ -119,8 +124,7 @@ class TransferProcess:
         )
         state, position = self._handler.current(transfer_id, TRANSFERS)
         if position == 0:
-            transfers.decide(request, state)  # same account, non-positive amount: refused here
-            self._precheck(request)
+            self.precheck(request)
         metadata = self._metadata(transfer_id, command_id)
         bind = None
         if claim and self._claims is not None:
@@ -144,8 +148,10 @@ class TransferProcess:
             raise transfer_interrupted(transfer_id, from_account_id, exc) from exc
         return self._outcome(final)
 
-    def _precheck(self, request: transfers.RequestTransfer) -> None:
-        """Refuse what would fail anyway before anything is written (no half-made transfers)."""
+    def precheck(self, request: transfers.RequestTransfer) -> None:
+        """Refuse what would fail anyway before anything is written (no half-made transfers):
+        the same account, a non-positive amount, a source without the funds, a closed target."""
+        transfers.decide(request, transfers.initial_state())
         source, _ = self._handler.current(request.from_account_id, ACCOUNTS)
         accounts.decide(
             accounts.WithdrawMoney(

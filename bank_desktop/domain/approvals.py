@@ -354,9 +354,16 @@ def _require_status(
 ) -> None:
     if state.status == status:
         return
-    by = f" by {state.decided_by}" if state.status in ("approved", "rejected") else ""
+    where = {
+        "none": "it was never requested",
+        "requested": "it still waits for a supervisor",
+        "approved": f"it was approved by {state.decided_by}",
+        "rejected": f"it was rejected by {state.decided_by}",
+        "executed": f"it was approved by {state.decided_by} and carried out",
+        "failed": f"it was approved by {state.decided_by} but could not be carried out",
+    }[state.status]
     raise IllegalStateError(
-        f"Request {approval_id} cannot be {_past(action)}: it was {state.status}{by}.",
+        f"Request {approval_id} cannot be {_past(action)}: {where}.",
         {"approvalId": approval_id, "decidedBy": state.decided_by},
         state=state.status,
         action=action,
