@@ -201,6 +201,8 @@ class ApprovalProcess:
             if existing.held != held:
                 raise CommandIdReusedError(command_id)
             return self._report(existing, result)
+        if claimed and self._claims.bound_stream(command_id) not in (None, approval_id):
+            return direct()  # used before the limit applied to it: its result, or a refusal
         precheck()
         limit = rules.approval_limit if rules.unrecognized is None else None
         request = approvals.RequestApproval(approval_id, held, self._clerk, limit, self._now())
@@ -208,19 +210,14 @@ class ApprovalProcess:
         bind = None
         if claimed:
             bind = self._claims.binder(command_id, approval_id, held, metadata)
-        try:
-            outcome = self._handler.execute(
-                approval_id,
-                request,
-                APPROVALS,
-                command_id=command_id,
-                metadata=metadata,
-                before_write=bind,
-            )
-        except CommandIdReusedError:
-            if claimed:  # used for this very request before the limit applied to it
-                return direct()
-            raise
+        outcome = self._handler.execute(
+            approval_id,
+            request,
+            APPROVALS,
+            command_id=command_id,
+            metadata=metadata,
+            before_write=bind,
+        )
         if not outcome.replayed:
             self._step(approval_id, "requested")
         return self._report(outcome.state, result)

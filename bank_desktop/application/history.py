@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from bank_desktop.domain.accounts import ACCOUNT_EVENT_TYPES
+from bank_desktop.domain.approvals import APPROVAL_EVENT_TYPES
+from bank_desktop.domain.policy import POLICY_EVENT_TYPES
+from bank_desktop.domain.staff import STAFF_EVENT_TYPES
 from bank_desktop.domain.transfers import TRANSFER_EVENT_TYPES
 from bank_desktop.eventstore.port import BackwardReader, EventStore, RecordedEvent
 
@@ -23,7 +26,17 @@ CLERK_KEY: Final = "clerkId"
 #: Events a fallback page reads at most before it returns what it found.
 SCAN_BUDGET: Final = 5_000
 #: The event types this application writes (a store may hold others too).
-KNOWN_EVENT_TYPES: Final = tuple(sorted({*ACCOUNT_EVENT_TYPES, *TRANSFER_EVENT_TYPES}))
+KNOWN_EVENT_TYPES: Final = tuple(
+    sorted(
+        {
+            *ACCOUNT_EVENT_TYPES,
+            *TRANSFER_EVENT_TYPES,
+            *APPROVAL_EVENT_TYPES,
+            *STAFF_EVENT_TYPES,
+            *POLICY_EVENT_TYPES,
+        }
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
