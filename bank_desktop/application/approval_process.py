@@ -49,7 +49,7 @@ from bank_desktop.application.projections.approvals import (
 )
 from bank_desktop.application.request_claims import RequestClaims
 from bank_desktop.application.staff_register import StaffRegister
-from bank_desktop.application.stream_kinds import ACCOUNTS, APPROVALS, TRANSFERS, acting
+from bank_desktop.application.stream_kinds import ACCOUNTS, APPROVALS, acting
 from bank_desktop.application.transfer_process import TransferProcess
 from bank_desktop.domain import accounts, approvals, policy, transfers
 from bank_desktop.domain.errors import (
@@ -408,15 +408,11 @@ class ApprovalProcess:
             self._now(),
         )
         try:
-            self._handler.execute(
-                transfer_id, request, TRANSFERS, command_id=execution_id, metadata=metadata
-            )
+            final = process.run_decided(request, command_id=execution_id)
         except UnreadableHistoryError:
             raise
-        except DomainError as refusal:  # the same accounts, say: refused whoever runs it
+        except DomainError as refusal:  # the same account twice, say: refused whoever runs it
             return Outcome(failure=refusal.message)
-        current, _ = self._handler.current(transfer_id, TRANSFERS)
-        final = process.drive(transfer_id, current)
         if final.status == "completed":
             return Outcome(transfer_id=transfer_id)
         reason = final.reason or f"the transfer was {final.status}."

@@ -28,7 +28,7 @@ from bank_desktop.application.clock import Clock, wire_precision
 from bank_desktop.application.command_handling import CommandHandler
 from bank_desktop.application.errors import transfer_interrupted
 from bank_desktop.application.event_codec import decode_transfer_event
-from bank_desktop.application.ids import internal_id, transfer_id_for
+from bank_desktop.application.ids import CommandKey, internal_id, transfer_id_for
 from bank_desktop.application.request_claims import RequestClaims
 from bank_desktop.application.stream_kinds import ACCOUNTS, TRANSFERS
 from bank_desktop.domain import accounts, transfers
@@ -147,6 +147,27 @@ class TransferProcess:
         except EventStoreError as exc:  # recorded, perhaps debited: say so, never "nothing"
             raise transfer_interrupted(transfer_id, from_account_id, exc) from exc
         return self._outcome(final)
+
+    def run_decided(
+        self, request: transfers.RequestTransfer, *, command_id: CommandKey
+    ) -> transfers.TransferState:
+        """Request and drive a transfer decided elsewhere (an approved one), to its end.
+
+        No precheck: the funds are checked where they are fenced (the debit leg), so every
+        driver of it, now or after a crash, comes to the same outcome.
+        """
+        transfer_id = request.transfer_id
+        result = self._handler.execute(
+            transfer_id,
+            request,
+            TRANSFERS,
+            command_id=command_id,
+            metadata=self._metadata(transfer_id, str(command_id)),
+        )
+        if not result.replayed:
+            self._step(transfer_id, "requested")
+        state, _ = self._handler.current(transfer_id, TRANSFERS)
+        return self.drive(transfer_id, state)
 
     def precheck(self, request: transfers.RequestTransfer) -> None:
         """Refuse what would fail anyway before anything is written (no half-made transfers):
