@@ -1,7 +1,8 @@
 """``bank-desktop``: the command line, and the composition root for headless use.
 
 Exit codes: 0 done, 1 refused by a business rule, 2 bad usage or configuration, 3 the store
-is unavailable, 141 the reader of our output went away.
+is unavailable, 4 sent for approval (above the approval limit: nothing moved yet; the line
+"Sent for approval: <id>" names the request), 141 the reader of our output went away.
 
 Every command that writes carries a request id (``--request-id``, or a fresh one): when the
 store fails under it, the outcome is unknown, and the error names the id with the exact
@@ -20,7 +21,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, Final, TextIO
 
-from bank_desktop import __version__
+from bank_desktop import __version__, staff_cli
 from bank_desktop.application import BankService
 from bank_desktop.application.demo_data import fill_demo_data
 from bank_desktop.application.ids import new_command_id
@@ -28,7 +29,7 @@ from bank_desktop.application.projections import load_ledger
 from bank_desktop.application.read_model_session import ReadModelSession
 from bank_desktop.config import Settings, as_mapping, load_stored_settings, resolve_settings
 from bank_desktop.console import print_store_notices, report_store_failure
-from bank_desktop.domain import DomainError, format_money
+from bank_desktop.domain import ApprovalRequired, DomainError, format_money
 from bank_desktop.eventstore import (
     EventStore,
     EventStoreError,
@@ -102,7 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     close.add_argument("--reason")
     _request_id(close)
 
-    commands.add_parser("recover", help="finish or reverse interrupted transfers")
+    commands.add_parser(
+        "recover", help="finish or reverse interrupted transfers; carry out approved requests"
+    )
+    staff_cli.add_commands(commands, _request_id)
 
     serve = commands.add_parser(
         "serve",
@@ -278,7 +282,8 @@ def _main(argv: Sequence[str] | None, out: TextIO) -> int:
             out=out,
             accept_store_reset=args.accept_store_reset,
         )
-    if args.command in _WRITES and not args.request_id:
+    writes = args.command in _WRITES or staff_cli.writes(args)
+    if writes and not args.request_id:
         args.request_id = new_command_id()  # named on failure, so a retry resumes, not repeats
     try:
         store = open_known_store(
@@ -292,21 +297,30 @@ def _main(argv: Sequence[str] | None, out: TextIO) -> int:
     print_store_notices(store)
     try:
         return _dispatch(args, settings, store, out)
-    except DomainError as exc:
-        print(f"refused: {exc.message}", file=sys.stderr)
-        return 1
+    except (DomainError, TypeError) as exc:
+        return _refused(exc, out)
     except EventStoreError as exc:
         code = report_store_failure(exc)
-        if args.command in _WRITES:
+        if writes:
             raw = list(argv) if argv is not None else sys.argv[1:]
             print(resume_advice(raw, args.request_id), file=sys.stderr)
         return code
-    except TypeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     finally:
         remember_store(store, settings.data_dir)
         store.close()
+
+
+def _refused(exc: DomainError | TypeError, out: TextIO) -> int:
+    """What a command that did not go through prints, and its exit code."""
+    if isinstance(exc, ApprovalRequired):  # not a refusal: recorded, waiting for a supervisor
+        print(f"Sent for approval: {exc.approval_id}", file=out)
+        print(f"note: {exc.message}", file=sys.stderr)
+        return staff_cli.EXIT_SENT_FOR_APPROVAL
+    if isinstance(exc, DomainError):
+        print(f"refused: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"error: {exc}", file=sys.stderr)
+    return 2
 
 
 def resume_advice(argv: Sequence[str], request_id: str) -> str:
@@ -400,7 +414,16 @@ def _dispatch(args: argparse.Namespace, settings: Settings, store: EventStore, o
                 f"{len(report.reversed)} reversed, {len(report.rejected)} rejected, "
                 f"{len(report.failed)} failed"
             )
+            carried = len(report.approvals_executed) + len(report.approvals_failed)
+            if carried:
+                say(
+                    f"Carried out {carried} approved requests: "
+                    f"{len(report.approvals_executed)} done, "
+                    f"{len(report.approvals_failed)} refused when they ran"
+                )
             return 3 if report.failed else 0
+        case "staff" | "policy" | "approvals":
+            return staff_cli.run(args, bank, say)
     return 0
 
 

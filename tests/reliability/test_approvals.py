@@ -1,10 +1,11 @@
-"""Approvals under real processes, on a SQLite file and on PostgreSQL.
+"""Dual control under real processes, on a SQLite file and on PostgreSQL.
 
-Eight supervisor processes approve one request at the same moment: it is carried out once.
-Approving processes are SIGKILLed right after each durable step of the approval (and of an
-approved transfer), after the test has changed the world under some of them (a drained
-account); then two recoverer processes and the test recover at the same moment. Every request
-must end carried out or failed exactly once, and the store must pass the audit.
+Six processes bootstrap the first admin at the same moment: one wins. Eight supervisor
+processes approve one request at the same moment: it is carried out once. Approving processes
+are SIGKILLed right after each durable step of the approval (and of an approved transfer),
+after the test has changed the world under some of them (a drained account, a closed target);
+then two recoverer processes and the test recover at the same moment. Every request must end
+carried out or failed exactly once, and the store must pass the audit.
 """
 
 from __future__ import annotations
@@ -39,6 +40,34 @@ def _ask(call: object) -> str:
     with pytest.raises(ApprovalRequired) as raised:
         call()  # type: ignore[operator]
     return raised.value.approval_id
+
+
+def test_desks_bootstrapping_the_first_admin_at_once_make_one(
+    target: Target, figures: Figures
+) -> None:
+    clerks = [f"it-{i}" for i in range(6)]
+    start = SPAWN.Event()
+    results = SPAWN.Queue()
+    processes = [
+        SPAWN.Process(
+            target=approval_workers.bootstrapper,
+            args=(target.url, clerk, start, results),
+            name=clerk,
+            daemon=True,
+        )
+        for clerk in clerks
+    ]
+    for process in processes:
+        process.start()
+    start.set()
+    outcomes = gather(results, processes)
+    assert sorted(outcomes) == ["PermissionDeniedError"] * 5 + ["granted"]
+    store = open_store(target.url)
+    assert len(BankService(store, clerk_id="x").staff().holders_of("admin")) == 1
+    audit = audit_store(store)
+    assert not audit.violations, audit.summary()
+    figures.add(commands=len(processes), events_checked=audit.events, violations=0)
+    store.close()
 
 
 def test_eight_supervisor_processes_approve_at_once(target: Target, figures: Figures) -> None:
