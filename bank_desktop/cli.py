@@ -112,8 +112,16 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="run the seed's REST API and projection webhook (headless)",
         description="Serve the seed-compatible REST API on uvicorn, on loopback only unless "
-        "--allow-remote. The projection webhook is on when PROJECTION_AUTH_TOKEN is set to a "
-        "secret of 32 or more characters (the seed's 'dev-token' only with --dev).",
+        "--allow-remote. Every request needs a clerk's API token (Authorization: Bearer; "
+        "issue one with `bank-desktop staff token CLERK`), unless --open. The projection "
+        "webhook is on when PROJECTION_AUTH_TOKEN is set to a secret of 32 or more characters "
+        "(the seed's 'dev-token' only with --dev).",
+    )
+    serve.add_argument(
+        "--open",
+        action="store_true",
+        help="the seed tutorial's mode: no client tokens, X-Clerk-Id names the clerk; "
+        "loopback only",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument(
@@ -281,6 +289,7 @@ def _main(argv: Sequence[str] | None, out: TextIO) -> int:
             extra_hosts=args.allowed_host,
             out=out,
             accept_store_reset=args.accept_store_reset,
+            open_mode=args.open,
         )
     writes = args.command in _WRITES or staff_cli.writes(args)
     if writes and not args.request_id:

@@ -12,14 +12,19 @@ of the wrong type or format, an invalid amount of any kind
 (string, three decimals, too large, zero, negative), a bad query
 parameter, path id or header, a business rule refused it
 Host not served here (DNS rebinding)                                  400
-missing or wrong webhook token                                       401
-a request from another web page's origin                             403
-unknown account                                                      404
+missing, unknown or revoked token (a clerk's, or the webhook's)     401
+a request from another web page's origin; X-Clerk-Id naming          403
+someone other than the token's clerk; a role the clerk lacks
+(approving without the supervisor role, your own request, ...)
+unknown account or approval request                                  404
 version conflict the retries could not absorb                        409
 body too large / not sent as application/json                      413/415
 Idempotency-Key (request id) already used for another request        422
 the store is unreachable / the read model is behind                  503
 ================================================================  ======
+
+Not an error: a command above the approval limit answers 202 with ``{approvalId, status,
+url}`` (the request is recorded and waits for a supervisor; ``GET url`` says where it stands).
 """
 
 from __future__ import annotations
@@ -35,7 +40,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bank_desktop.application.errors import MalformedEventError, TransferInterruptedError
-from bank_desktop.domain.errors import AccountNotFoundError, CommandIdReusedError, DomainError
+from bank_desktop.domain.errors import (
+    AccountNotFoundError,
+    ApprovalNotFoundError,
+    ApprovalRequired,
+    CommandIdReusedError,
+    DomainError,
+    PermissionDeniedError,
+)
 from bank_desktop.eventstore.errors import (
     ConcurrencyError,
     EventStoreError,
@@ -75,6 +87,11 @@ def field_error(field: str, message: str, status: int = 400) -> ApiError:
     )
 
 
+def approval_url(approval_id: str) -> str:
+    """Where a client polls a request held for approval."""
+    return f"/approvals/{approval_id}"
+
+
 def error_body(message: str, details: Mapping[str, Any] | None = None) -> dict[str, Any]:
     return {"error": message, "details": dict(details or {})}
 
@@ -91,8 +108,12 @@ def _respond(
 def status_of(exc: BaseException) -> int:
     """The HTTP status for an exception of the core (500 for anything unexpected)."""
     match exc:
-        case AccountNotFoundError():
+        case AccountNotFoundError() | ApprovalNotFoundError():
             return 404
+        case PermissionDeniedError():
+            return 403
+        case ApprovalRequired():
+            return 202
         case CommandIdReusedError():
             return 422
         case DomainError():
@@ -119,6 +140,21 @@ def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DomainError)
         return _respond(status_of(exc), exc.message, exc.details)
+
+    async def approval_required(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApprovalRequired)
+        url = approval_url(exc.approval_id)
+        return ExactJSONResponse(
+            {
+                "approvalId": exc.approval_id,
+                "status": "pending",
+                "url": url,
+                "message": exc.message,
+                "details": exc.details,
+            },
+            202,
+            headers={"Location": url},
+        )
 
     async def store_error(request: Request, exc: Exception) -> Response:
         status = status_of(exc)
@@ -158,6 +194,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(ApprovalRequired, approval_required)
     app.add_exception_handler(EventStoreError, store_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
