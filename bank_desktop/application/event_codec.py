@@ -51,6 +51,7 @@ def encode_account_event(event: acc.AccountEvent) -> tuple[str, Data]:
             _put(data, "transferId", event.transfer_id)
             _put(data, "counterpartyAccountId", event.counterparty_account_id)
             _put(data, "reversal", event.reversal)
+            _put(data, "reversesEventId", event.reverses_event_id)
             return event.type, data
         case acc.MoneyWithdrawn():
             data = {"accountId": event.account_id, "amount": event.amount}
@@ -58,6 +59,7 @@ def encode_account_event(event: acc.AccountEvent) -> tuple[str, Data]:
             data["withdrawnAt"] = wire_time(event.withdrawn_at)
             _put(data, "transferId", event.transfer_id)
             _put(data, "counterpartyAccountId", event.counterparty_account_id)
+            _put(data, "reversesEventId", event.reverses_event_id)
             return event.type, data
         case acc.WithdrawalRefused():
             return event.type, {
@@ -73,6 +75,24 @@ def encode_account_event(event: acc.AccountEvent) -> tuple[str, Data]:
             _put(data, "reason", event.reason)
             data["closedAt"] = wire_time(event.closed_at)
             return event.type, data
+        case acc.HoldPlaced():
+            data = {
+                "accountId": event.account_id,
+                "holdId": event.hold_id,
+                "amount": event.amount,
+                "reason": event.reason,
+                "placedAt": wire_time(event.placed_at),
+            }
+            if event.expires_at is not None:
+                data["expiresAt"] = wire_time(event.expires_at)
+            return event.type, data
+        case acc.HoldReleased():
+            return event.type, {
+                "accountId": event.account_id,
+                "holdId": event.hold_id,
+                "amount": event.amount,
+                "releasedAt": wire_time(event.released_at),
+            }
 
 
 def encode_transfer_event(event: tr.TransferEvent) -> tuple[str, Data]:
@@ -132,6 +152,7 @@ def _deposited(ev: RecordedEvent, d: Data) -> acc.MoneyDeposited:
         f.optional_text(ev, d, "transferId"),
         f.optional_text(ev, d, "counterpartyAccountId"),
         f.flag(ev, d, "reversal"),
+        f.optional_text(ev, d, "reversesEventId"),
     )
 
 
@@ -143,6 +164,7 @@ def _withdrawn(ev: RecordedEvent, d: Data) -> acc.MoneyWithdrawn:
         f.moment(ev, d, "withdrawnAt"),
         f.optional_text(ev, d, "transferId"),
         f.optional_text(ev, d, "counterpartyAccountId"),
+        f.optional_text(ev, d, "reversesEventId"),
     )
 
 
@@ -160,6 +182,26 @@ def _refused(ev: RecordedEvent, d: Data) -> acc.WithdrawalRefused:
 def _closed(ev: RecordedEvent, d: Data) -> acc.AccountClosed:
     return acc.AccountClosed(
         f.text(ev, d, "accountId"), f.optional_text(ev, d, "reason"), f.moment(ev, d, "closedAt")
+    )
+
+
+def _hold_placed(ev: RecordedEvent, d: Data) -> acc.HoldPlaced:
+    return acc.HoldPlaced(
+        f.text(ev, d, "accountId"),
+        f.text(ev, d, "holdId"),
+        f.money(ev, d, "amount"),
+        f.text(ev, d, "reason"),
+        f.moment(ev, d, "placedAt"),
+        f.optional_moment(ev, d, "expiresAt"),
+    )
+
+
+def _hold_released(ev: RecordedEvent, d: Data) -> acc.HoldReleased:
+    return acc.HoldReleased(
+        f.text(ev, d, "accountId"),
+        f.text(ev, d, "holdId"),
+        f.money(ev, d, "amount"),
+        f.moment(ev, d, "releasedAt"),
     )
 
 
@@ -200,6 +242,8 @@ _ACCOUNT_DECODERS: dict[str, Callable[[RecordedEvent, Data], acc.AccountEvent]] 
     acc.MoneyWithdrawn.type: _withdrawn,
     acc.WithdrawalRefused.type: _refused,
     acc.AccountClosed.type: _closed,
+    acc.HoldPlaced.type: _hold_placed,
+    acc.HoldReleased.type: _hold_released,
 }
 
 _TRANSFER_DECODERS: dict[str, Callable[[RecordedEvent, Data], tr.TransferEvent]] = {
