@@ -20,6 +20,7 @@ from bank_desktop.application.command_handling import CommandHandler
 from bank_desktop.application.ids import account_id_for, checked_command_id
 from bank_desktop.application.request_claims import RequestClaims
 from bank_desktop.application.stream_kinds import ACCOUNTS
+from bank_desktop.application.teller_service import TellerDay
 from bank_desktop.application.transfer_process import RecoveryReport, StepObserver, TransferProcess
 from bank_desktop.backoff import Backoff
 from bank_desktop.domain import accounts
@@ -29,8 +30,9 @@ from bank_desktop.domain.text import required_text
 from bank_desktop.eventstore.port import EventStore
 
 
-class BankService:
-    """Open, deposit, withdraw, transfer, close and look up accounts on one event store."""
+class BankService(TellerDay):
+    """Open, deposit, withdraw, transfer, close and look up accounts on one event store; the
+    teller's day (customers, reversals, holds) comes from :class:`TellerDay`."""
 
     def __init__(
         self,
@@ -168,12 +170,13 @@ class BankService:
     # ── queries and upkeep ────────────────────────────────────────────────────────────────
 
     def get_account(self, account_id: str) -> accounts.AccountState:
-        """The account's current state, read from the store; AccountNotFoundError if none."""
+        """The account's current state, read from the store; AccountNotFoundError if none.
+        Its ``holds`` are those active now, so ``available_balance`` is what can be drawn."""
         account = _account_id(account_id)
         state, _ = self._handler.current(account, ACCOUNTS)
         if not state.exists:
             raise AccountNotFoundError(account, "look up the account")
-        return state
+        return state.active_at(self._now())
 
     def recover(
         self,
