@@ -20,11 +20,11 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, Final, TextIO
 
-from bank_desktop import __version__
+from bank_desktop import __version__, teller_cli
 from bank_desktop.application import BankService
 from bank_desktop.application.demo_data import fill_demo_data
 from bank_desktop.application.ids import new_command_id
-from bank_desktop.application.projections import load_ledger
+from bank_desktop.application.projections import ReadModel, load_ledger
 from bank_desktop.application.read_model_session import ReadModelSession
 from bank_desktop.config import Settings, as_mapping, load_stored_settings, resolve_settings
 from bank_desktop.console import print_store_notices, report_store_failure
@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = commands.add_parser("show", help="show one account and its ledger")
     show.add_argument("account")
+    teller_cli.add_show_options(show)
 
     opening = commands.add_parser("open", help="open an account")
     opening.add_argument("--customer", required=True, help="customer id")
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     _request_id(close)
 
     commands.add_parser("recover", help="finish or reverse interrupted transfers")
+    teller_cli.add_commands(commands, _request_id)
 
     serve = commands.add_parser(
         "serve",
@@ -278,7 +280,8 @@ def _main(argv: Sequence[str] | None, out: TextIO) -> int:
             out=out,
             accept_store_reset=args.accept_store_reset,
         )
-    if args.command in _WRITES and not args.request_id:
+    writes = args.command in _WRITES or teller_cli.writes(args)
+    if writes and not args.request_id:
         args.request_id = new_command_id()  # named on failure, so a retry resumes, not repeats
     try:
         store = open_known_store(
@@ -297,7 +300,7 @@ def _main(argv: Sequence[str] | None, out: TextIO) -> int:
         return 1
     except EventStoreError as exc:
         code = report_store_failure(exc)
-        if args.command in _WRITES:
+        if writes:
             raw = list(argv) if argv is not None else sys.argv[1:]
             print(resume_advice(raw, args.request_id), file=sys.stderr)
         return code
@@ -358,6 +361,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings, store: EventStore, o
     bank = BankService(store, clerk_id=settings.clerk_id)
     command: str | None = args.command
     say: Callable[[str], None] = lambda text: print(text, file=out)  # noqa: E731
+    if command in teller_cli.COMMANDS:
+        return teller_cli.dispatch(args, bank, store, lambda: _load_model(settings, store), say)
     match command:
         case "accounts":
             _print_accounts(settings, store, say, args.limit)
@@ -370,6 +375,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings, store: EventStore, o
                 f"{summary.transfers:,} transfers, {summary.closed:,} closed "
                 f"in {summary.seconds:.1f} s to {redact_url(store.url)}"
             )
+        case "show" if args.as_of:
+            teller_cli.print_as_of(store, args.account, args.as_of, args.tz, say)
         case "show":
             _print_account(bank, store, args.account, say)
         case "open":
@@ -404,13 +411,19 @@ def _dispatch(args: argparse.Namespace, settings: Settings, store: EventStore, o
     return 0
 
 
-def _print_accounts(
-    settings: Settings, store: EventStore, say: Callable[[str], None], limit: int
-) -> None:
+def _load_model(settings: Settings, store: EventStore) -> ReadModel:
+    """The read model from its snapshot and the store (notices go to stderr)."""
     session = ReadModelSession(store, open_snapshot_store(store, settings.data_dir), save_after=1)
     model = session.load().model
     for notice in session.notices:
         print(f"notice: {notice}", file=sys.stderr)
+    return model
+
+
+def _print_accounts(
+    settings: Settings, store: EventStore, say: Callable[[str], None], limit: int
+) -> None:
+    model = _load_model(settings, store)
     total = model.balances.total()
     unreadable = model.balances.unreadable()
     left_out = (
@@ -435,6 +448,7 @@ def _print_accounts(
             f"{row.account_id:<22} {row.customer_id:<14} {shown:>16} "
             f"{status:<6} {row.last_activity_at:%Y-%m-%d %H:%M}"
             + (f"  (cannot read: {row.unrecognized})" if row.unrecognized else "")
+            + (f"  {row.customer_name}" if row.customer_name else "")
         )
 
 
@@ -448,6 +462,7 @@ def _print_account(
         say(f"  this version cannot read its history: {state.unrecognized}")
     else:
         say(f"{account_id}  customer {state.customer_id}  {status}  {format_money(state.balance)}")
+        teller_cli.print_holds(state, say)
     ledger = load_ledger(store, account_id)
     for entry in ledger.entries:
         amount = format_money(entry.amount) if entry.amount else ""
@@ -459,6 +474,7 @@ def _print_account(
         say(
             f"{entry.occurred_at:%Y-%m-%d %H:%M:%S}  {entry.kind:<12} {amount:>14} "
             f"{running:>14}  {entry.clerk_id or '':<12} {entry.description}"
+            + teller_cli.line_links(entry, ledger.reversed_by)
         )
     if ledger.unrecognized is not None:
         say(f"  not shown: {ledger.unrecognized} (this version cannot read it)")
