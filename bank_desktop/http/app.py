@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from bank_desktop import __version__
 from bank_desktop.eventstore import EventStore, open_snapshot_store, remember_store
-from bank_desktop.http import commands, queries, webhook
+from bank_desktop.http import commands, queries, teller_routes, webhook
 from bank_desktop.http.access_log import AccessLog
 from bank_desktop.http.context import (
     RECOVERY_MIN_AGE,
@@ -112,6 +112,7 @@ def create_app(store: EventStore, settings: ServeSettings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(commands.router)
     app.include_router(queries.router)
+    app.include_router(teller_routes.router)
     if token is None:
         app.add_api_route(
             webhook.PATH, _webhook_disabled, methods=["POST"], include_in_schema=False

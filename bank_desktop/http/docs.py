@@ -18,8 +18,8 @@ _ERROR_TEXT = {
     "string, three decimals, too large, zero or negative), a bad query parameter, path id or "
     "header, a position beyond the store's last event, or refused by a business rule",
     401: "Missing or wrong bearer token",
-    404: "Unknown account",
-    409: "A version conflict the retries could not absorb",
+    404: "Unknown account (or customer, transaction or hold)",
+    409: "A version conflict the retries could not absorb, or a national id another customer holds",
     413: "Request body too large",
     415: "The body was not sent as Content-Type: application/json",
     422: "The Idempotency-Key was already used for a different request",

@@ -14,8 +14,9 @@ parameter, path id or header, a business rule refused it
 Host not served here (DNS rebinding)                                  400
 missing or wrong webhook token                                       401
 a request from another web page's origin                             403
-unknown account                                                      404
-version conflict the retries could not absorb                        409
+unknown account (customer, transaction, hold)                        404
+version conflict the retries could not absorb; a national id that    409
+another customer holds
 body too large / not sent as application/json                      413/415
 Idempotency-Key (request id) already used for another request        422
 the store is unreachable / the read model is behind                  503
@@ -35,7 +36,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bank_desktop.application.errors import MalformedEventError, TransferInterruptedError
-from bank_desktop.domain.errors import AccountNotFoundError, CommandIdReusedError, DomainError
+from bank_desktop.domain.errors import (
+    CommandIdReusedError,
+    DomainError,
+    DuplicateNationalIdError,
+    NotFoundError,
+)
 from bank_desktop.eventstore.errors import (
     ConcurrencyError,
     EventStoreError,
@@ -91,8 +97,10 @@ def _respond(
 def status_of(exc: BaseException) -> int:
     """The HTTP status for an exception of the core (500 for anything unexpected)."""
     match exc:
-        case AccountNotFoundError():
+        case NotFoundError():
             return 404
+        case DuplicateNationalIdError():
+            return 409
         case CommandIdReusedError():
             return 422
         case DomainError():
