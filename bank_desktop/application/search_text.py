@@ -8,14 +8,22 @@ of 100,000 customers is built in a fraction of a second.
 from __future__ import annotations
 
 import unicodedata
+from typing import Final
+
+#: Every combining mark (accents, and the vowel signs of some scripts) mapped to nothing, so
+#: ``str.translate`` strips them at C speed; built from the Unicode tables on first use.
+_MARKS: dict[int, None] = {}
+#: Where combining marks are: none below U+0300 or above the supplementary planes' scripts.
+_MARK_RANGE: Final = range(0x300, 0x20000)
 
 
 def fold(text: str) -> str:
     """``text`` as searches compare it: no accents, no case, single spaces."""
     if text.isascii():
         return " ".join(text.lower().split())
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if not _MARKS:
+        _MARKS.update(dict.fromkeys(cp for cp in _MARK_RANGE if unicodedata.combining(chr(cp))))
+    bare = unicodedata.normalize("NFKD", text).translate(_MARKS)
     return " ".join(bare.casefold().split())
 
 

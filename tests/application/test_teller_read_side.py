@@ -12,6 +12,7 @@ import pytest
 from bank_desktop.application import BankService
 from bank_desktop.application.projections import ReadModel, catch_up, load_ledger
 from bank_desktop.application.projections.as_of import as_of, end_of_day, start_of_day
+from bank_desktop.application.projections.customers import CustomersProjection
 from bank_desktop.application.projections.read_model import SNAPSHOT_VERSION
 from bank_desktop.application.projections.why import explain_line
 from bank_desktop.application.search_text import fold
@@ -228,3 +229,18 @@ def test_an_account_as_of_the_end_of_a_day(store: EventStore) -> None:
     )
     assert as_of(account, entries, end_of_day(date(2026, 11, 1), utc)).status == "not_opened"
     assert start_of_day(date(2026, 11, 3), utc) == datetime(2026, 11, 3, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [(0, ""), (1, 7), (3, "31/12/1990"), (6, "yesterday"), (8, 0), (9, None), (10, "")],
+)
+def test_a_tampered_customer_row_is_refused_by_name(
+    bank: BankService, store: EventStore, column: int, value: object
+) -> None:
+    bank.register_customer("Ada Lovelace", "AB123456", date_of_birth=date(1990, 12, 10))
+    rows = _model(store).customers.snapshot_state()
+    rows[0][column] = value
+
+    with pytest.raises(ValueError, match="customers row 1"):
+        CustomersProjection.from_snapshot_state(rows)

@@ -179,6 +179,8 @@ class CustomersProjection:
     # ── snapshots ─────────────────────────────────────────────────────────────────────────
 
     def snapshot_state(self) -> list[list[Any]]:
+        """Rows as lists, with their two search keys (a restore then folds no name again)."""
+        keys, id_keys, position = self._keys, self._id_keys, self._position
         return [
             [
                 r.customer_id,
@@ -190,6 +192,8 @@ class CustomersProjection:
                 r.registered_at.isoformat(),
                 r.changed_at.isoformat(),
                 r.revision,
+                keys[position[r.customer_id]],
+                id_keys[position[r.customer_id]],
             ]
             for r in self
         ]
@@ -200,28 +204,74 @@ class CustomersProjection:
         if type(rows) is not list:
             raise ValueError("the customers are not a list of rows")
         projection = cls()
+        fromiso = datetime.fromisoformat
         for number, values in enumerate(rows, 1):
-            where = f"customers row {number}"
-            if type(values) is not list or len(values) != 9:
-                raise ValueError(f"{where} is not a row of 9 values")
-            customer_id, name, national, birth, phone, address, registered, changed, rev = values
-            checked.text(customer_id, f"{where}: the customer id")
-            if customer_id in projection._rows:
-                raise ValueError(f"{where} repeats customer {customer_id!r}")
-            row = CustomerRow(
-                customer_id,
-                checked.text(name, f"{where}: the name"),
-                checked.text(national, f"{where}: the national id"),
-                _snapshot_date(birth, f"{where}: the date of birth"),
-                checked.optional_text(phone, f"{where}: the phone"),
-                checked.optional_text(address, f"{where}: the address"),
-                checked.moment(registered, f"{where}: the registration time"),
-                checked.moment(changed, f"{where}: the time of the last change"),
-                checked.revision(rev, f"{where}: the revision"),
-            )
+            if type(values) is not list or len(values) != 11:
+                raise ValueError(f"customers row {number} is not a row of 11 values")
+            customer_id, name, national, birth, phone, address, registered, changed, *rest = values
+            revision, key, id_key = rest
+            try:
+                row = CustomerRow(
+                    customer_id,
+                    name,
+                    national,
+                    None if birth is None else date.fromisoformat(birth),
+                    phone,
+                    address,
+                    fromiso(registered),
+                    fromiso(changed),
+                    revision,
+                )
+            except (TypeError, ValueError):
+                row = None
+            if row is None or not _plausible(row, key, id_key) or customer_id in projection._rows:
+                _check(number, values, projection)  # raises, naming the value
+            assert row is not None
             projection._rows[customer_id] = row
-            projection._index(row)
+            projection._position[customer_id] = len(projection._ids)
+            projection._ids.append(customer_id)
+            projection._keys.append(key)
+            projection._id_keys.append(id_key)
         return projection
+
+
+def _plausible(row: CustomerRow, key: Any, id_key: Any) -> bool:
+    return (
+        type(row.customer_id) is str
+        and type(row.full_name) is str
+        and type(row.national_id) is str
+        and bool(row.customer_id and row.full_name and row.national_id)
+        and (row.phone is None or type(row.phone) is str)
+        and (row.address is None or type(row.address) is str)
+        and row.registered_at.tzinfo is not None
+        and row.changed_at.tzinfo is not None
+        and type(row.revision) is int
+        and row.revision >= 1
+        and type(key) is str
+        and type(id_key) is str
+        and bool(key and id_key)
+    )
+
+
+def _check(number: int, values: list[Any], projection: CustomersProjection) -> None:
+    """Check one row value by value; raises ValueError naming the first that is not valid."""
+    where = f"customers row {number}"
+    customer_id, name, national, birth, phone, address, registered, changed, *rest = values
+    revision, key, id_key = rest
+    checked.text(customer_id, f"{where}: the customer id")
+    if customer_id in projection._rows:
+        raise ValueError(f"{where} repeats customer {customer_id!r}")
+    checked.text(name, f"{where}: the name")
+    checked.text(national, f"{where}: the national id")
+    _snapshot_date(birth, f"{where}: the date of birth")
+    checked.optional_text(phone, f"{where}: the phone")
+    checked.optional_text(address, f"{where}: the address")
+    checked.moment(registered, f"{where}: the registration time")
+    checked.moment(changed, f"{where}: the time of the last change")
+    checked.revision(revision, f"{where}: the revision")
+    checked.text(key, f"{where}: the search key")
+    checked.text(id_key, f"{where}: the national id's search key")
+    raise ValueError(f"{where} is not valid")  # pragma: no cover - a check above raised
 
 
 def _birth_date(event: RecordedEvent, data: dict[str, Any]) -> date | None:
