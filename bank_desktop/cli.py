@@ -21,11 +21,11 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, Final, TextIO
 
-from bank_desktop import __version__, staff_cli
+from bank_desktop import __version__, staff_cli, teller_cli
 from bank_desktop.application import BankService
 from bank_desktop.application.demo_data import fill_demo_data
 from bank_desktop.application.ids import new_command_id
-from bank_desktop.application.projections import load_ledger
+from bank_desktop.application.projections import ReadModel, load_ledger
 from bank_desktop.application.read_model_session import ReadModelSession
 from bank_desktop.config import Settings, as_mapping, load_stored_settings, resolve_settings
 from bank_desktop.console import print_store_notices, report_store_failure
@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = commands.add_parser("show", help="show one account and its ledger")
     show.add_argument("account")
+    teller_cli.add_show_options(show)
 
     opening = commands.add_parser("open", help="open an account")
     opening.add_argument("--customer", required=True, help="customer id")
@@ -106,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "recover", help="finish or reverse interrupted transfers; carry out approved requests"
     )
+    teller_cli.add_commands(commands, _request_id)
     staff_cli.add_commands(commands, _request_id)
 
     serve = commands.add_parser(
@@ -291,7 +293,7 @@ def _main(argv: Sequence[str] | None, out: TextIO) -> int:
             accept_store_reset=args.accept_store_reset,
             open_mode=args.open,
         )
-    writes = args.command in _WRITES or staff_cli.writes(args)
+    writes = args.command in _WRITES or teller_cli.writes(args) or staff_cli.writes(args)
     if writes and not args.request_id:
         args.request_id = new_command_id()  # named on failure, so a retry resumes, not repeats
     try:
@@ -381,6 +383,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings, store: EventStore, o
     bank = BankService(store, clerk_id=settings.clerk_id)
     command: str | None = args.command
     say: Callable[[str], None] = lambda text: print(text, file=out)  # noqa: E731
+    if command in teller_cli.COMMANDS:
+        return teller_cli.dispatch(args, bank, store, lambda: _load_model(settings, store), say)
+    if command in staff_cli.COMMANDS:
+        return staff_cli.run(args, bank, say)
     match command:
         case "accounts":
             _print_accounts(settings, store, say, args.limit)
@@ -393,6 +399,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings, store: EventStore, o
                 f"{summary.transfers:,} transfers, {summary.closed:,} closed "
                 f"in {summary.seconds:.1f} s to {redact_url(store.url)}"
             )
+        case "show" if args.as_of:
+            teller_cli.print_as_of(store, args.account, args.as_of, args.tz, say)
         case "show":
             _print_account(bank, store, args.account, say)
         case "open":
@@ -417,32 +425,39 @@ def _dispatch(args: argparse.Namespace, settings: Settings, store: EventStore, o
             bank.close_account(args.account, args.reason, command_id=args.request_id)
             say(f"Closed {args.account}")
         case "recover":
-            report = bank.recover()
-            say(
-                f"Recovered {report.finished} transfers: {len(report.completed)} completed, "
-                f"{len(report.reversed)} reversed, {len(report.rejected)} rejected, "
-                f"{len(report.failed)} failed"
-            )
-            carried = len(report.approvals_executed) + len(report.approvals_failed)
-            if carried:
-                say(
-                    f"Carried out {carried} approved requests: "
-                    f"{len(report.approvals_executed)} done, "
-                    f"{len(report.approvals_failed)} refused when they ran"
-                )
-            return 3 if report.failed else 0
-        case "staff" | "policy" | "approvals":
-            return staff_cli.run(args, bank, say)
+            return _recover(bank, say)
     return 0
+
+
+def _load_model(settings: Settings, store: EventStore) -> ReadModel:
+    """The read model from its snapshot and the store (notices go to stderr)."""
+    session = ReadModelSession(store, open_snapshot_store(store, settings.data_dir), save_after=1)
+    model = session.load().model
+    for notice in session.notices:
+        print(f"notice: {notice}", file=sys.stderr)
+    return model
+
+
+def _recover(bank: BankService, say: Callable[[str], None]) -> int:
+    report = bank.recover()
+    say(
+        f"Recovered {report.finished} transfers: {len(report.completed)} completed, "
+        f"{len(report.reversed)} reversed, {len(report.rejected)} rejected, "
+        f"{len(report.failed)} failed"
+    )
+    carried = len(report.approvals_executed) + len(report.approvals_failed)
+    if carried:
+        say(
+            f"Carried out {carried} approved requests: {len(report.approvals_executed)} done, "
+            f"{len(report.approvals_failed)} refused when they ran"
+        )
+    return 3 if report.failed else 0
 
 
 def _print_accounts(
     settings: Settings, store: EventStore, say: Callable[[str], None], limit: int
 ) -> None:
-    session = ReadModelSession(store, open_snapshot_store(store, settings.data_dir), save_after=1)
-    model = session.load().model
-    for notice in session.notices:
-        print(f"notice: {notice}", file=sys.stderr)
+    model = _load_model(settings, store)
     total = model.balances.total()
     unreadable = model.balances.unreadable()
     left_out = (
@@ -467,6 +482,7 @@ def _print_accounts(
             f"{row.account_id:<22} {row.customer_id:<14} {shown:>16} "
             f"{status:<6} {row.last_activity_at:%Y-%m-%d %H:%M}"
             + (f"  (cannot read: {row.unrecognized})" if row.unrecognized else "")
+            + (f"  {row.customer_name}" if row.customer_name else "")
         )
 
 
@@ -480,6 +496,7 @@ def _print_account(
         say(f"  this version cannot read its history: {state.unrecognized}")
     else:
         say(f"{account_id}  customer {state.customer_id}  {status}  {format_money(state.balance)}")
+        teller_cli.print_holds(state, say)
     ledger = load_ledger(store, account_id)
     for entry in ledger.entries:
         amount = format_money(entry.amount) if entry.amount else ""
@@ -491,6 +508,7 @@ def _print_account(
         say(
             f"{entry.occurred_at:%Y-%m-%d %H:%M:%S}  {entry.kind:<12} {amount:>14} "
             f"{running:>14}  {entry.clerk_id or '':<12} {entry.description}"
+            + teller_cli.line_links(entry, ledger.reversed_by)
         )
     if ledger.unrecognized is not None:
         say(f"  not shown: {ledger.unrecognized} (this version cannot read it)")

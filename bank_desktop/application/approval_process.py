@@ -454,6 +454,18 @@ class ApprovalProcess:
         return report
 
 
+def balance_after(state: approvals.ApprovalState) -> Decimal:
+    """A carried-out withdrawal's or reversal's result: the balance right after it."""
+    assert state.balance is not None
+    return state.balance
+
+
+def transfer_made(state: approvals.ApprovalState) -> str:
+    """A carried-out transfer's result: its id."""
+    assert state.transfer_id is not None
+    return state.transfer_id
+
+
 def _pending(state: approvals.ApprovalState) -> ApprovalRequired:
     held = state.held
     approval_id = state.approval_id or ""

@@ -15,7 +15,12 @@ from decimal import Decimal
 from typing import Any
 
 from bank_desktop import __version__
-from bank_desktop.application.approval_process import ApprovalProcess, MetadataFactory
+from bank_desktop.application.approval_process import (
+    ApprovalProcess,
+    MetadataFactory,
+    balance_after,
+    transfer_made,
+)
 from bank_desktop.application.clock import Clock, system_clock, wire_precision
 from bank_desktop.application.command_handling import CommandHandler
 from bank_desktop.application.ids import account_id_for, checked_command_id, transfer_id_for
@@ -23,6 +28,7 @@ from bank_desktop.application.projections.approvals import ApprovalSummary
 from bank_desktop.application.request_claims import RequestClaims
 from bank_desktop.application.staff_register import StaffRegister
 from bank_desktop.application.stream_kinds import ACCOUNTS
+from bank_desktop.application.teller_service import TellerDay
 from bank_desktop.application.transfer_process import RecoveryReport, StepObserver, TransferProcess
 from bank_desktop.backoff import Backoff
 from bank_desktop.domain import accounts, approvals, transfers
@@ -33,8 +39,9 @@ from bank_desktop.domain.text import required_text
 from bank_desktop.eventstore.port import EventStore
 
 
-class BankService:
-    """Open, deposit, withdraw, transfer, close and look up accounts on one event store."""
+class BankService(TellerDay):
+    """Open, deposit, withdraw, transfer, close and look up accounts on one event store; the
+    teller's day (customers, reversals, holds) comes from :class:`TellerDay`."""
 
     def __init__(
         self,
@@ -71,6 +78,7 @@ class BankService:
             transfer_process=self._transfer_process,
             on_step=on_approval_step,
         )
+        self._approvals.add_executor("reversal", self._carry_out_reversal)
 
     def _transfer_process(self, metadata: MetadataFactory) -> TransferProcess:
         return TransferProcess(
@@ -173,7 +181,7 @@ class BankService:
             claimed=claimed,
             precheck=lambda: accounts.decide(command, self._handler.current(account, ACCOUNTS)[0]),
             direct=lambda: self._run(account, command, key, claim=claimed).balance,
-            result=_balance_after,
+            result=balance_after,
         )
 
     def transfer(
@@ -208,7 +216,7 @@ class BankService:
             direct=lambda: self._transfers.start(
                 source, target, value, description, command_id=key, claim=claimed
             ),
-            result=_transfer_made,
+            result=transfer_made,
         )
 
     def close_account(
@@ -287,12 +295,13 @@ class BankService:
     # ── queries and upkeep ────────────────────────────────────────────────────────────────
 
     def get_account(self, account_id: str) -> accounts.AccountState:
-        """The account's current state, read from the store; AccountNotFoundError if none."""
+        """The account's current state, read from the store; AccountNotFoundError if none.
+        Its ``holds`` are those active now, so ``available_balance`` is what can be drawn."""
         account = _account_id(account_id)
         state, _ = self._handler.current(account, ACCOUNTS)
         if not state.exists:
             raise AccountNotFoundError(account, "look up the account")
-        return state
+        return state.active_at(self._now())
 
     def recover(
         self,
@@ -312,16 +321,6 @@ class BankService:
         report.approvals_failed.extend(approved.failed)
         report.failed.update(approved.errors)
         return report
-
-
-def _balance_after(state: approvals.ApprovalState) -> Decimal:
-    assert state.balance is not None
-    return state.balance
-
-
-def _transfer_made(state: approvals.ApprovalState) -> str:
-    assert state.transfer_id is not None
-    return state.transfer_id
 
 
 def _account_id(value: object, field: str = "Account id") -> str:

@@ -51,6 +51,7 @@ def encode_account_event(event: acc.AccountEvent) -> tuple[str, Data]:
             _put(data, "transferId", event.transfer_id)
             _put(data, "counterpartyAccountId", event.counterparty_account_id)
             _put(data, "reversal", event.reversal)
+            _put(data, "reversesEventId", event.reverses_event_id)
             return event.type, data
         case acc.MoneyWithdrawn():
             data = {"accountId": event.account_id, "amount": event.amount}
@@ -58,6 +59,7 @@ def encode_account_event(event: acc.AccountEvent) -> tuple[str, Data]:
             data["withdrawnAt"] = wire_time(event.withdrawn_at)
             _put(data, "transferId", event.transfer_id)
             _put(data, "counterpartyAccountId", event.counterparty_account_id)
+            _put(data, "reversesEventId", event.reverses_event_id)
             return event.type, data
         case acc.WithdrawalRefused():
             return event.type, {
@@ -81,6 +83,24 @@ def encode_account_event(event: acc.AccountEvent) -> tuple[str, Data]:
                 "amount": event.amount,
                 "reason": event.reason,
                 "refusedAt": wire_time(event.refused_at),
+            }
+        case acc.HoldPlaced():
+            data = {
+                "accountId": event.account_id,
+                "holdId": event.hold_id,
+                "amount": event.amount,
+                "reason": event.reason,
+                "placedAt": wire_time(event.placed_at),
+            }
+            if event.expires_at is not None:
+                data["expiresAt"] = wire_time(event.expires_at)
+            return event.type, data
+        case acc.HoldReleased():
+            return event.type, {
+                "accountId": event.account_id,
+                "holdId": event.hold_id,
+                "amount": event.amount,
+                "releasedAt": wire_time(event.released_at),
             }
 
 
@@ -141,6 +161,7 @@ def _deposited(ev: RecordedEvent, d: Data) -> acc.MoneyDeposited:
         f.optional_text(ev, d, "transferId"),
         f.optional_text(ev, d, "counterpartyAccountId"),
         f.flag(ev, d, "reversal"),
+        f.optional_text(ev, d, "reversesEventId"),
     )
 
 
@@ -152,6 +173,7 @@ def _withdrawn(ev: RecordedEvent, d: Data) -> acc.MoneyWithdrawn:
         f.moment(ev, d, "withdrawnAt"),
         f.optional_text(ev, d, "transferId"),
         f.optional_text(ev, d, "counterpartyAccountId"),
+        f.optional_text(ev, d, "reversesEventId"),
     )
 
 
@@ -180,6 +202,26 @@ def _approval_refused(ev: RecordedEvent, d: Data) -> acc.ApprovedCommandRefused:
         f.money(ev, d, "amount"),
         f.text(ev, d, "reason"),
         f.moment(ev, d, "refusedAt"),
+    )
+
+
+def _hold_placed(ev: RecordedEvent, d: Data) -> acc.HoldPlaced:
+    return acc.HoldPlaced(
+        f.text(ev, d, "accountId"),
+        f.text(ev, d, "holdId"),
+        f.money(ev, d, "amount"),
+        f.text(ev, d, "reason"),
+        f.moment(ev, d, "placedAt"),
+        f.optional_moment(ev, d, "expiresAt"),
+    )
+
+
+def _hold_released(ev: RecordedEvent, d: Data) -> acc.HoldReleased:
+    return acc.HoldReleased(
+        f.text(ev, d, "accountId"),
+        f.text(ev, d, "holdId"),
+        f.money(ev, d, "amount"),
+        f.moment(ev, d, "releasedAt"),
     )
 
 
@@ -221,6 +263,8 @@ _ACCOUNT_DECODERS: dict[str, Callable[[RecordedEvent, Data], acc.AccountEvent]] 
     acc.WithdrawalRefused.type: _refused,
     acc.AccountClosed.type: _closed,
     acc.ApprovedCommandRefused.type: _approval_refused,
+    acc.HoldPlaced.type: _hold_placed,
+    acc.HoldReleased.type: _hold_released,
 }
 
 _TRANSFER_DECODERS: dict[str, Callable[[RecordedEvent, Data], tr.TransferEvent]] = {

@@ -44,7 +44,7 @@ SCOPE_KEY: Final = "commandScope"
 INTERNAL: Final = "internal"
 #: Kinds of ids derived from command ids by this module (``<kind>-`` + 12 base32 characters).
 #: A kind added here makes ``<its id>:…`` reserved at once.
-DERIVED_KINDS: Final = ("account", "transfer", "approval")
+DERIVED_KINDS: Final = ("account", "transfer", "customer", "hold", "approval")
 _DERIVED_ID: Final = re.compile(rf"(?:{'|'.join(DERIVED_KINDS)})-[a-z2-7]{{12}}")
 #: Steps the transfer process of the previous version recorded as ``<transfer id>:<step>``.
 _LEGACY_TRANSFER_STEPS: Final = frozenset(
@@ -136,6 +136,10 @@ def account_id_for(command_id: str) -> str:
 
 def transfer_id_for(command_id: str) -> str:
     return f"transfer-{derived_digest('transfer', command_id)}"
+
+
+def hold_id_for(command_id: str) -> str:
+    return f"hold-{derived_digest('hold', command_id)}"
 
 
 def approval_id_for(command_id: str) -> str:

@@ -76,11 +76,11 @@ def held_request(
     reason: str | None = None,
 ) -> HeldRequest:
     """A :class:`HeldRequest` with its texts checked and trimmed as they will be stored, so a
-    repeat of the same request compares equal to the one recorded."""
+    repeat of the same request compares equal to the one recorded. Whether the amount and the
+    rest are acceptable is the account's rules' to say (only an amount above the approval
+    limit, which is never negative, is ever held)."""
     if kind not in APPROVAL_KINDS:
         raise ValidationError(f"Unknown kind of request {kind!r}.", {"kind": kind})
-    if amount <= 0:
-        raise ValidationError("Amount must be positive.", {"amount": str(amount)})
     held = HeldRequest(
         kind,
         required_text(account_id, "Account id", max_length=200),
@@ -92,10 +92,8 @@ def held_request(
     )
     if kind == "transfer" and held.to_account_id is None:
         raise ValidationError("A transfer needs a target account.", {"field": "toAccountId"})
-    if kind == "reversal" and (held.event_id is None or held.reason is None):
-        raise ValidationError(
-            "A reversal needs the transaction's event id and a reason.", {"field": "eventId"}
-        )
+    if kind == "reversal" and held.event_id is None:  # its reason: the account's rules say
+        raise ValidationError("A reversal needs the transaction's event id.", {"field": "eventId"})
     return held
 
 

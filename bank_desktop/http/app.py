@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from bank_desktop import __version__
 from bank_desktop.eventstore import EventStore, open_snapshot_store, remember_store
-from bank_desktop.http import approvals, commands, queries, webhook
+from bank_desktop.http import approvals, commands, queries, teller_routes, webhook
 from bank_desktop.http.access_log import AccessLog
 from bank_desktop.http.clerk_auth import ClerkAuth
 from bank_desktop.http.context import (
@@ -142,6 +142,7 @@ def create_app(store: EventStore, settings: ServeSettings) -> FastAPI:
 def _routes(app: FastAPI, *, webhook_on: bool) -> None:
     app.include_router(commands.router)
     app.include_router(queries.router)
+    app.include_router(teller_routes.router)
     app.include_router(approvals.router)
     if webhook_on:
         app.include_router(webhook.router)

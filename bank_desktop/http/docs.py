@@ -20,8 +20,8 @@ _ERROR_TEXT = {
     401: "Missing, unknown or revoked bearer token",
     403: "Not allowed: X-Clerk-Id names someone other than the token's clerk, or the clerk lacks "
     "the role (approving takes a supervisor, and never your own request)",
-    404: "Unknown account or approval request",
-    409: "A version conflict the retries could not absorb",
+    404: "Unknown account (or customer, transaction, hold or approval request)",
+    409: "A version conflict the retries could not absorb, or a national id another customer holds",
     413: "Request body too large",
     415: "The body was not sent as Content-Type: application/json",
     422: "The Idempotency-Key was already used for a different request",

@@ -16,8 +16,9 @@ missing, unknown or revoked token (a clerk's, or the webhook's)     401
 a request from another web page's origin; X-Clerk-Id naming          403
 someone other than the token's clerk; a role the clerk lacks
 (approving without the supervisor role, your own request, ...)
-unknown account or approval request                                  404
-version conflict the retries could not absorb                        409
+unknown account (customer, transaction, hold, approval request)      404
+version conflict the retries could not absorb; a national id that    409
+another customer holds
 body too large / not sent as application/json                      413/415
 Idempotency-Key (request id) already used for another request        422
 the store is unreachable / the read model is behind                  503
@@ -41,11 +42,11 @@ from starlette.responses import Response
 
 from bank_desktop.application.errors import MalformedEventError, TransferInterruptedError
 from bank_desktop.domain.errors import (
-    AccountNotFoundError,
-    ApprovalNotFoundError,
     ApprovalRequired,
     CommandIdReusedError,
     DomainError,
+    DuplicateNationalIdError,
+    NotFoundError,
     PermissionDeniedError,
 )
 from bank_desktop.eventstore.errors import (
@@ -108,8 +109,10 @@ def _respond(
 def status_of(exc: BaseException) -> int:
     """The HTTP status for an exception of the core (500 for anything unexpected)."""
     match exc:
-        case AccountNotFoundError() | ApprovalNotFoundError():
+        case NotFoundError():
             return 404
+        case DuplicateNationalIdError():
+            return 409
         case PermissionDeniedError():
             return 403
         case ApprovalRequired():

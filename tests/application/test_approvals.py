@@ -444,3 +444,56 @@ def test_eight_supervisors_approving_at_once_carry_it_out_once(store: EventStore
     assert len(money_events(store, acct)) == 1
     assert desk.teller.get_account(acct).balance == Decimal("4000.00")
     assert desk.sup.get_approval(approval_id).status == "executed"
+
+
+class TestReversals:
+    """A reversal of an amount above the limit waits for a supervisor like a withdrawal."""
+
+    def test_a_large_reversal_waits_and_is_carried_out_once_approved(self, desk: Desk) -> None:
+        acct = desk.teller.open_account("cust-1", "100")
+        desk.teller.deposit(acct, "8000", description="Keyed 8000 instead of 80")
+        deposit_id = desk.store.read_stream(acct)[-1].event_id
+        approval_id = desk.request(
+            desk.teller,
+            lambda: desk.teller.reverse(acct, deposit_id, "Keyed 8000", command_id="r-1"),
+        )
+        (pending,) = desk.sup.pending_approvals()
+        assert (pending.kind, pending.amount, pending.event_id, pending.request_reason) == (
+            "reversal",
+            Decimal("8000.00"),
+            deposit_id,
+            "Keyed 8000",
+        )
+        assert desk.teller.get_account(acct).balance == Decimal("8100.00")
+        done = desk.sup.approve(approval_id)
+        assert (done.status, done.balance) == ("executed", Decimal("100.00"))
+        assert desk.teller.reverse(acct, deposit_id, "Keyed 8000", command_id="r-1") == Decimal(
+            "100.00"
+        )
+        (reversal,) = [e for e in desk.store.read_stream(acct) if e.data.get("reversesEventId")]
+        assert reversal.type == "money.withdrawn"
+        assert reversal.metadata["approvedBy"] == "sup-1"
+
+    def test_a_reversal_the_balance_no_longer_covers_fails_on_record(self, desk: Desk) -> None:
+        acct = desk.teller.open_account("cust-1", "0")
+        desk.teller.deposit(acct, "4000")
+        desk.teller.deposit(acct, "4000")
+        deposit_id = desk.store.read_stream(acct)[-1].event_id
+        desk.admin.set_approval_limit("3000")
+        approval_id = desk.request(
+            desk.teller, lambda: desk.teller.reverse(acct, deposit_id, "Keyed twice")
+        )
+        desk.teller.withdraw(acct, "2500")
+        desk.teller.withdraw(acct, "2500")  # 3000 left: the 4000 deposit can no longer go back
+        with pytest.raises(ApprovalFailedError, match="Insufficient funds"):
+            desk.sup.approve(approval_id)
+        assert desk.teller.get_account(acct).balance == Decimal("3000.00")
+
+    def test_small_reversals_and_refusals_are_as_before(self, desk: Desk) -> None:
+        acct = desk.teller.open_account("cust-1", "0")
+        desk.teller.deposit(acct, "50")
+        deposit_id = desk.store.read_stream(acct)[-1].event_id
+        with pytest.raises(ValidationError, match="Reason is required"):
+            desk.teller.reverse(acct, deposit_id, "")
+        assert desk.teller.reverse(acct, deposit_id, "Wrong account") == Decimal("0.00")
+        assert desk.sup.pending_approvals() == []

@@ -91,10 +91,8 @@ class TestRequesting:
         assert held.account_id == "account-1"
         with pytest.raises(ValidationError, match="target account"):
             held_request("transfer", "account-1", Decimal("1"))
-        with pytest.raises(ValidationError, match="reason"):
-            held_request("reversal", "account-1", Decimal("1"), event_id="ev-1")
-        with pytest.raises(ValidationError, match="positive"):
-            held_request("withdrawal", "account-1", Decimal("0"))
+        with pytest.raises(ValidationError, match="event id"):
+            held_request("reversal", "account-1", Decimal("1"), reason="Keyed twice")
 
 
 class TestApproving:
