@@ -81,6 +81,9 @@ class JournalLine:
     transfer_id: str | None = None
     reverses_event_id: str | None = None
     hold_id: str | None = None
+    #: A line an approved request wrote: who asked for it, and who approved it.
+    requested_by: str | None = None
+    approved_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +275,7 @@ class _Line:
         metadata = event.metadata
         clerk = metadata.get("clerkId")
         request = metadata.get("commandId")
+        requested, approved = metadata.get("requestedBy"), metadata.get("approvedBy")
         return JournalLine(
             at,
             event.stream_id,
@@ -286,6 +290,8 @@ class _Line:
             transfer,
             reverses,
             hold,
+            requested if isinstance(requested, str) else None,
+            approved if isinstance(approved, str) else None,
         )
 
 
@@ -305,7 +311,7 @@ def journal_csv(journal: Journal) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
         ["time", "account", "kind", "amount", "held", "description", "clerk", "request",
-         "event", "transfer", "reverses", "hold"]
+         "event", "transfer", "reverses", "hold", "requested by", "approved by"]
     )  # fmt: skip
     for line in journal.lines:
         writer.writerow(
@@ -322,6 +328,8 @@ def journal_csv(journal: Journal) -> str:
                 line.transfer_id or "",
                 line.reverses_event_id or "",
                 line.hold_id or "",
+                line.requested_by or "",
+                line.approved_by or "",
             ]
         )
     writer.writerow([])

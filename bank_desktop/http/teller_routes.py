@@ -361,6 +361,8 @@ def line_body(line: JournalLine) -> dict[str, Any]:
         "transferId": line.transfer_id,
         "reversesEventId": line.reverses_event_id,
         "holdId": line.hold_id,
+        "requestedBy": line.requested_by,
+        "approvedBy": line.approved_by,
     }
 
 

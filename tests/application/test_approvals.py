@@ -497,3 +497,23 @@ class TestReversals:
             desk.teller.reverse(acct, deposit_id, "")
         assert desk.teller.reverse(acct, deposit_id, "Wrong account") == Decimal("0.00")
         assert desk.sup.pending_approvals() == []
+
+
+def test_the_why_view_and_the_journal_say_who_asked_and_who_approved(desk: Desk) -> None:
+    from datetime import UTC, datetime
+
+    from bank_desktop.application.journal import journal_csv, journal_from_store
+    from bank_desktop.application.projections import load_ledger
+    from bank_desktop.application.projections.why import explain_line
+
+    acct = desk.teller.open_account("cust-1", "10000")
+    approval_id = desk.request(desk.teller, lambda: desk.teller.withdraw(acct, "6000"))
+    desk.sup.approve(approval_id)
+    (withdrawn,) = [e for e in desk.store.read_stream(acct) if e.type == "money.withdrawn"]
+    lines = explain_line(load_ledger(desk.store, acct), withdrawn.event_id).lines()
+    assert "Approval: requested by teller-1, approved by sup-1" in lines
+    day = datetime.fromisoformat(withdrawn.data["withdrawnAt"]).date()  # the desk's clock's day
+    journal = journal_from_store(desk.store, day, UTC)
+    (line,) = [line for line in journal.lines if line.kind == "withdrawal"]
+    assert (line.requested_by, line.approved_by, line.clerk_id) == ("teller-1", "sup-1", "sup-1")
+    assert "teller-1,sup-1" in journal_csv(journal)

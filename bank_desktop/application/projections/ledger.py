@@ -65,6 +65,9 @@ class LedgerEntry:
     hold_id: str | None = None
     hold_amount: Decimal | None = None
     expires_at: datetime | None = None
+    #: A line an approved request wrote: who asked for it, and the supervisor who approved.
+    requested_by: str | None = None
+    approved_by: str | None = None
 
 
 class Ledger:
@@ -181,6 +184,7 @@ class Ledger:
         clerk = metadata.get("clerkId")
         request = metadata.get("commandId")
         correlation = metadata.get("correlationId")
+        requested, approved = metadata.get("requestedBy"), metadata.get("approvedBy")
         return LedgerEntry(
             account_id=self.account_id,
             stream_position=recorded.stream_position,
@@ -200,6 +204,8 @@ class Ledger:
             hold_id=hold_id,
             hold_amount=held,
             expires_at=expires,
+            requested_by=requested if isinstance(requested, str) else None,
+            approved_by=approved if isinstance(approved, str) else None,
         )
 
 
