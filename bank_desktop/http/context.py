@@ -180,14 +180,17 @@ class ApiContext:
 
         return await run_in_threadpool(call)
 
-    def recover(self, older_than: timedelta) -> RecoveryReport | None:
-        """Finish or reverse transfers that were left unfinished (blocking)."""
+    def recover(self, older_than: timedelta) -> RecoveryReport:
+        """Finish or reverse transfers that were left unfinished, and carry out approved
+        requests nobody carried out (blocking). The read model names the unfinished transfers;
+        approvals are read from the store (their events only)."""
         pending = self.live.unfinished_transfers()
-        if not pending:
-            return None
         report = self._default.recover(older_than=older_than, candidates=pending)
         if report.finished or report.failed:
             _log.info("Recovered %s transfers (%s failed)", report.finished, len(report.failed))
+        carried = len(report.approvals_executed) + len(report.approvals_failed)
+        if carried:
+            _log.info("Carried out %s approved requests", carried)
         return report
 
     # ── reads ─────────────────────────────────────────────────────────────────────────────

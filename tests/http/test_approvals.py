@@ -155,3 +155,40 @@ def test_open_mode_holds_requests_above_the_limit_too(server: Server) -> None:
         f"/approvals/{held.json()['approvalId']}/approve", headers={"X-Clerk-Id": "sup-1"}
     )
     assert approved.status_code == 200
+
+
+def test_serve_carries_out_an_approval_its_approver_left_unfinished(
+    make_server: Callable[..., Server],
+) -> None:
+    import time
+
+    from bank_desktop.domain import ApprovalRequired
+    from bank_desktop.eventstore import open_store
+
+    store = open_store("memory://")
+    admin = BankService(store, clerk_id="admin-1")
+    admin.grant_role("admin-1", "admin")
+    admin.grant_role("sup-1", "supervisor")
+    admin.set_approval_limit("100")
+    teller = BankService(store, clerk_id="teller-1")
+    account = teller.open_account("c", "500")
+    with pytest.raises(ApprovalRequired) as held:
+        teller.withdraw(account, "200")
+
+    class Crash(Exception):
+        pass
+
+    def die(_: str, step: str) -> None:
+        if step == "approved":
+            raise Crash
+
+    with pytest.raises(Crash):
+        BankService(store, clerk_id="sup-1", on_approval_step=die).approve(held.value.approval_id)
+    make_server(store, open=False, recovery_interval=0.05)
+    deadline = time.monotonic() + 20
+    position = store.head_position()
+    while teller.get_approval(held.value.approval_id).status != "executed":
+        assert time.monotonic() < deadline, "serve never carried out the approved request"
+        store.wait_for_events(position, 0.5)  # woken by serve's writes
+        position = store.head_position()
+    assert teller.get_account(account).balance == Decimal("300.00")
