@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--accounts", type=_positive_int, help="accounts (default: events / 10)")
     demo.add_argument("--seed", type=int, default=7, help="random seed")
     demo.add_argument("--days", type=_positive_int, default=120, help="days of history")
+    demo.add_argument(
+        "--customers", action="store_true", help="register most account holders as customers"
+    )
 
     listing = commands.add_parser("accounts", help="list accounts and balances")
     listing.add_argument("--limit", type=_positive_int, default=50, help="rows to show")
@@ -368,7 +371,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings, store: EventStore, o
             _print_accounts(settings, store, say, args.limit)
         case "demo-data":
             summary = fill_demo_data(
-                store, events=args.events, accounts=args.accounts, seed=args.seed, days=args.days
+                store,
+                events=args.events,
+                accounts=args.accounts,
+                seed=args.seed,
+                days=args.days,
+                customers=args.customers,
             )
             say(
                 f"Wrote {summary.events:,} events: {summary.accounts:,} accounts, "

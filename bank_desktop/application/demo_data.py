@@ -1,4 +1,5 @@
-"""Realistic sample data: accounts, deposits, withdrawals, transfers and a few closures.
+"""Realistic sample data: accounts, deposits, withdrawals, transfers and a few closures, and
+(``customers=True``) registered customers with names, some with accents, and national ids.
 
 Every event is decided by the real deciders from a simulated clerk's command and carries the
 same metadata a clerk's command would, so the result is indistinguishable from history made
@@ -19,10 +20,18 @@ from typing import Any
 
 from bank_desktop import __version__
 from bank_desktop.application.clock import wire_precision
+from bank_desktop.application.customer_streams import (
+    CUSTOMERS,
+    NATIONAL_IDS,
+    customer_id_for,
+    national_id_stream,
+)
 from bank_desktop.application.fingerprints import command_fingerprint
 from bank_desktop.application.ids import account_id_for, transfer_id_for
 from bank_desktop.application.stream_kinds import ACCOUNTS, TRANSFERS, StreamKind
 from bank_desktop.domain import accounts as acc
+from bank_desktop.domain import customers as cu
+from bank_desktop.domain import national_ids as ni
 from bank_desktop.domain import transfers as tr
 from bank_desktop.eventstore.port import (
     NO_STREAM,
@@ -36,6 +45,17 @@ CLERKS = ("clerk-alice", "clerk-bob", "clerk-carol", "clerk-dave")
 DEPOSITS = ("Paycheck", "Cash deposit", "Cheque deposit", "Pension", "Refund", "Savings")
 WITHDRAWALS = ("ATM withdrawal", "Rent", "Groceries", "Utilities", "Coffee", "Insurance")
 TRANSFERS_TEXT = ("Rent share", "Loan repayment", "Gift", "Invoice 2291", None, None)
+FIRST_NAMES = (
+    "Ada", "Zoë", "Grace", "José", "Ångela", "Marie", "Søren", "Li", "Émile", "Noor", "Chloé",
+    "Björn", "Maya", "Iñigo", "Olu", "Anaïs", "Kofi", "Mei", "Jürgen", "Aoife", "Tomás", "Ines",
+)  # fmt: skip
+LAST_NAMES = (
+    "Lovelace", "Hopper", "García", "Curie", "Ångström", "Kierkegaard", "Nakamura", "Müller",
+    "Dubois", "Okafor", "Ivanović", "O'Brien", "Smith", "Núñez", "Lindqvist", "Chen",
+    "Østergaard", "Fernández", "Kowalski", "Mbeki", "Papadopoulos", "Yılmaz",
+)  # fmt: skip
+#: With customers, the share of account holders left unregistered (a raw customer id).
+RAW_CUSTOMERS = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +84,10 @@ class _Simulation:
         self.written = 0
         self.transfers = 0
         self.closed = 0
+        self.with_customers = False
+        self.customers: dict[int, str] = {}
+        self.national_ids: set[str] = set()
+        self.id_prefix = ""
 
     def tick(self) -> datetime:
         self.now += timedelta(seconds=self.step * 2 * self.rng.random())
@@ -137,9 +161,11 @@ def fill_demo_data(
     days: int = 120,
     chunk: int = 5_000,
     progress: Callable[[int, int], None] | None = None,
+    customers: bool = False,
 ) -> DemoSummary:
     """Append about ``events`` events (a transfer's five are never split) for ``accounts``
-    accounts (default: one per ten events) spread over the ``days`` before ``end``."""
+    accounts (default: one per ten events) spread over the ``days`` before ``end``; with
+    ``customers`` most account holders are registered customers (two events each)."""
     if events < 1:
         raise ValueError("Demo data needs at least one event.")
     started = time.perf_counter()
@@ -148,6 +174,7 @@ def fill_demo_data(
     finish = end or datetime.now(UTC)
     rng = random.Random(f"{seed}:{store.head_position()}")
     sim = _Simulation(store, rng, finish - timedelta(days=days), days * 86_400 / events)
+    sim.with_customers = customers
     produced = 0
     opened = 0
     while produced < events:
@@ -184,11 +211,42 @@ def fill_demo_data(
 def _open(sim: _Simulation, index: int) -> int:
     key = sim.command_id()
     account_id = account_id_for(key)
-    customer = f"cust-{sim.rng.randint(1, max(1, int(index * 0.8) + 1)):06d}"
+    number = sim.rng.randint(1, max(1, int(index * 0.8) + 1))
+    customer, written = f"cust-{number:06d}", 1
+    if sim.with_customers and sim.rng.random() >= RAW_CUSTOMERS:
+        if number not in sim.customers:
+            sim.customers[number] = _register(sim)
+            written += 2
+        customer = sim.customers[number]
     initial = sim.money(0, 2_000) if sim.rng.random() < 0.7 else Decimal("0.00")
     sim.run(account_id, acc.OpenAccount(account_id, customer, initial, sim.tick()), ACCOUNTS, key)
     sim.add_open(account_id)
-    return 1
+    return written
+
+
+def _register(sim: _Simulation) -> str:
+    """Register a customer as ``BankService.register_customer`` does (claim, then customer)."""
+    key = sim.command_id()
+    customer_id = customer_id_for(key)
+    rng = sim.rng
+    name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+    while True:
+        national_id = (
+            f"{rng.choice('ABCDEFGHJK')}{rng.choice('LMNPRSTUVW')}{rng.randrange(10**6):06d}"
+        )
+        if national_id not in sim.national_ids:
+            sim.national_ids.add(national_id)
+            break
+    at = sim.tick()
+    command = cu.RegisterCustomer(customer_id, name, national_id, None, None, None, at)
+    [registration] = cu.decide(command, cu.initial_state())
+    assert isinstance(registration, cu.CustomerRegistered)
+    claim = ni.ClaimNationalId(national_id, customer_id, at, registration)
+    sim.run(
+        national_id_stream(national_id), claim, NATIONAL_IDS, f"{customer_id}:claim-national-id"
+    )
+    sim.run(customer_id, command, CUSTOMERS, f"{customer_id}:register")
+    return customer_id
 
 
 def _deposit(sim: _Simulation) -> int:
