@@ -244,6 +244,17 @@ class StoreWithNotices(Protocol):
     def notices(self) -> list[str]: ...
 
 
+@runtime_checkable
+class StoreSelfCheck(Protocol):
+    """Optional capability: what a store can tell about itself that its events cannot show
+    (a damaged file, append-only guards removed), for ``bank-desktop verify``."""
+
+    def self_check(self) -> list[tuple[bool, str]]:
+        """Findings as (is it a problem, what, as a sentence without the store's name);
+        empty when all is well. Notices (False) inform; problems (True) fail verification."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class AppendRequest:
     """One stream's part of a multi-stream append."""
