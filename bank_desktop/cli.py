@@ -32,6 +32,8 @@ from bank_desktop.domain import DomainError, format_money
 from bank_desktop.eventstore import (
     EventStore,
     EventStoreError,
+    deploy_postgres,
+    is_postgres_url,
     open_known_store,
     open_snapshot_store,
     prepare_store,
@@ -342,6 +344,17 @@ def _deploy(url: str, *, dry_run: bool, config: str | None, out: TextIO) -> int:
         print(report, file=out)
         return 0
     shown = redact_url(url)
+    if is_postgres_url(url):
+        try:
+            steps = deploy_postgres(url, dry_run=dry_run)
+        except EventStoreError as exc:
+            return report_store_failure(exc)
+        for outcome, what in steps:
+            plan = "create" if outcome == "would create" else "keep"
+            print(f"plan: {plan} {what}" if dry_run else f"{outcome}: {what}", file=out)
+        if not dry_run:
+            print(f"The Bank Desktop store in {shown} is ready.", file=out)
+        return 0
     if dry_run:
         print(f"plan: prepare the Bank Desktop schema in {shown} (tables are kept)", file=out)
         return 0

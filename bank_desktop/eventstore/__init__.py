@@ -31,6 +31,8 @@ from bank_desktop.eventstore.port import (
     StreamState,
 )
 from bank_desktop.eventstore.urls import (
+    deploy_postgres,
+    is_postgres_url,
     open_known_store,
     open_snapshot_store,
     open_store,
@@ -65,6 +67,8 @@ __all__ = [
     "StoreUnavailableError",
     "StoreWithNotices",
     "StreamState",
+    "deploy_postgres",
+    "is_postgres_url",
     "open_known_store",
     "open_snapshot_store",
     "open_store",

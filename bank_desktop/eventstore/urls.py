@@ -202,6 +202,22 @@ def prepare_store(url: str) -> tuple[EventStore, bool]:
     return open_store(url), False
 
 
+def deploy_postgres(url: str, *, dry_run: bool = False) -> list[tuple[str, str]]:
+    """``bank-desktop deploy`` on a PostgreSQL store: each step as (outcome, what), outcome
+    being "created", "unchanged" or (``dry_run``) "would create"."""
+    from bank_desktop.eventstore.postgres import PostgresEventStore
+
+    store = PostgresEventStore(url.strip(), check_schema=False)
+    try:
+        return [(step.outcome, step.what) for step in store.deploy(dry_run=dry_run)]
+    finally:
+        store.close()
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.strip().split(":", 1)[0].lower() in ("postgresql", "postgres")
+
+
 def open_snapshot_store(store: EventStore, base_directory: Path) -> SnapshotStore:
     """Where projections of ``store`` keep snapshots: a folder per store under ``base``.
 
