@@ -40,6 +40,7 @@ from bank_desktop.eventstore import (
     redact_url,
     remember_store,
 )
+from bank_desktop.verify_command import add_verify_parser, run_verify_command
 
 _log = logging.getLogger("bank_desktop")
 
@@ -142,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument(
         "--config", metavar="PATH", help="DeltaBase config (default: ./deltabase_config.py)"
     )
+    add_verify_parser(commands)
     return parser
 
 
@@ -263,8 +265,15 @@ def _main(argv: Sequence[str] | None, out: TextIO) -> int:
         from bank_desktop.gui.app import run  # Qt is loaded only for the window
 
         return run(settings, demo_events=args.demo or 0, accept_store_reset=args.accept_store_reset)
-    if args.command == "deploy":
-        return _deploy(settings.store_url, dry_run=args.dry_run, config=args.config, out=out)
+    # Commands that open the store their own way (verify: read-only, and never refused).
+    own_store: dict[str, Callable[[], int]] = {
+        "deploy": lambda: _deploy(
+            settings.store_url, dry_run=args.dry_run, config=args.config, out=out
+        ),
+        "verify": lambda: run_verify_command(args, settings.store_url, settings.data_dir, out),
+    }
+    if args.command in own_store:
+        return own_store[args.command]()
     if args.command == "serve":
         from bank_desktop.http.server import default_port, serve
 

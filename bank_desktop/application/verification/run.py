@@ -207,7 +207,7 @@ def verify_store(
             identity,
             model.checkpoint,
             model.checkpoint_event_id,
-            now().isoformat(),
+            now().isoformat(timespec="seconds"),
             {sid: (c.position, c.computed) for sid, c in verification.chains.streams.items()},
             found.problem_count,
         )
