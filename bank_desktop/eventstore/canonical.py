@@ -19,6 +19,8 @@ from typing import Any, Final
 
 import msgspec
 
+from bank_desktop.eventstore.port import RecordedEvent, StoredRow
+
 #: (prev hash, stream id, stream position, event id, type, data, metadata) → hex digest
 Digest = Callable[[str, str, int, str, str, Any, Mapping[str, Any]], str]
 
@@ -50,15 +52,82 @@ def _canonical(value: Any) -> Any:
     return value
 
 
+_TEXT: Final = frozenset({str})
+#: Types the encoder writes in canonical form as they are.
+_AS_IS: Final = frozenset({str, int, bool, type(None), msgspec.Raw})
+
+
 def _data(data: Any) -> Any:
-    """``data`` ready for the encoder: copied only when it holds a Decimal or a container."""
+    """``data`` ready for the encoder: as it is when every value is written canonically as it
+    is (text, integers, booleans, nulls, numbers already canonical); else a copy with each
+    Decimal as its plain text."""
     if type(data) is not dict:
         return _canonical(data)
-    for item in data.values():
-        kind = type(item)
-        if kind is Decimal or kind is dict or kind is list or kind is float:
-            return {key: _canonical(value) for key, value in data.items()}
-    return data
+    kinds = set(map(type, data.values()))
+    if kinds <= _AS_IS:
+        return data
+    if kinds <= _AS_IS_OR_DECIMAL:
+        return {
+            key: msgspec.Raw(number_text(item).encode()) if type(item) is Decimal else item
+            for key, item in data.items()
+        }
+    return {key: _canonical(item) for key, item in data.items()}
+
+
+_AS_IS_OR_DECIMAL: Final = _AS_IS | {Decimal}
+
+
+def _unraw(value: Any) -> Any:
+    """Numbers kept as canonical text back to Decimal (for the reference, which knows no Raw)."""
+    if isinstance(value, msgspec.Raw):
+        return Decimal(bytes(value).decode())
+    if type(value) is dict:
+        return {key: _unraw(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_unraw(item) for item in value]
+    return value
+
+
+# ── events decoded for hashing ────────────────────────────────────────────────────────────
+
+
+def _number(text: str) -> msgspec.Raw:
+    """A JSON number with a fraction or an exponent, as its canonical text (``number_text``)."""
+    if "e" in text or "E" in text:
+        return msgspec.Raw(number_text(Decimal(text)).encode())
+    stripped = text.rstrip("0").rstrip(".") if "." in text else text
+    return msgspec.Raw(("0" if stripped in ("-0", "") else stripped).encode())
+
+
+_hashing_decoder: Final = msgspec.json.Decoder(float_hook=_number)
+_metadata_decoder: Final = msgspec.json.Decoder(float_hook=Decimal)
+
+
+def _metadata(text: str) -> dict[str, Any]:
+    try:
+        value = _metadata_decoder.decode(text)
+    except msgspec.DecodeError:
+        return {}
+    return value if type(value) is dict else {}
+
+
+def hashing_events(rows: Sequence[StoredRow]) -> list[RecordedEvent]:
+    """Stored rows as events for the chain checks only: ``data`` with every number kept as its
+    canonical text (not usable for anything else), metadata decoded. What cannot be decoded is
+    ``None`` (data) or empty (metadata), as the adapters deliver it: its hash will not match."""
+    out: list[RecordedEvent] = []
+    append = out.append
+    decode = _hashing_decoder.decode
+    for global_position, stream_id, position, event_id, type_, data_text, meta_text in rows:
+        try:
+            data = decode(data_text)
+        except msgspec.DecodeError:
+            data = None
+        metadata = _metadata(meta_text)
+        append(
+            RecordedEvent(event_id, type_, data, stream_id, position, global_position, "", metadata)
+        )
+    return out
 
 
 def fast_digest(tag: str, covered_keys: Sequence[str], reference: Digest) -> Digest:
@@ -78,17 +147,17 @@ def fast_digest(tag: str, covered_keys: Sequence[str], reference: Digest) -> Dig
         data: Any,
         metadata: Mapping[str, Any],
     ) -> str:
-        covered = {key: metadata[key] for key in keys if key in metadata}
+        covered: Any = {key: metadata[key] for key in keys if key in metadata}
         try:
-            for item in covered.values():
-                if type(item) is not str:
-                    covered = {key: _canonical(value) for key, value in covered.items()}
-                    break
+            if not set(map(type, covered.values())) <= _TEXT:
+                covered = {key: _canonical(value) for key, value in covered.items()}
             if type(position) is not int:
                 raise TypeError("a stream position must be an integer")
             text = encode((tag, prev, stream_id, position, event_id, type_, _data(data), covered))
         except (TypeError, ValueError, UnicodeEncodeError, msgspec.EncodeError):
-            return reference(prev, stream_id, position, event_id, type_, data, metadata)
+            return reference(
+                prev, stream_id, position, event_id, type_, _unraw(data), _unraw(metadata)
+            )
         return sha256(text).hexdigest()
 
     return digest

@@ -433,6 +433,16 @@ class PostgresEventStore:
             params.append(limit)
         return _recorded(self._query("read events", sql, params))
 
+    def read_stored(self, *, after: int = 0, limit: int = 1000) -> list[Any]:
+        """Events as stored, JSON undecoded (``StoredRowReader``)."""
+        check_read_args(after, limit, limit_required=True)
+        return self._query(
+            "read events",
+            "SELECT global_position, stream_id, stream_position, event_id, type, data, metadata "
+            "FROM bank_events WHERE global_position > %s ORDER BY global_position LIMIT %s",
+            (after, limit),
+        )
+
     def read_backwards(
         self,
         *,

@@ -710,6 +710,21 @@ class SqliteEventStore:
                 rows = list(heapq.merge(*per_type))[:limit]
         return _recorded(rows)
 
+    def read_stored(self, *, after: int = 0, limit: int = 1000) -> list[Any]:
+        """Events as stored, JSON undecoded (``StoredRowReader``)."""
+        check_read_args(after, limit, limit_required=True)
+        with self._translated("read events"):
+            return (
+                self._connection()
+                .execute(
+                    "SELECT global_position, stream_id, stream_position, event_id, type, data, "
+                    "metadata FROM events WHERE global_position > ? ORDER BY global_position "
+                    "LIMIT ?",
+                    (after, limit),
+                )
+                .fetchall()
+            )
+
     def read_backwards(
         self,
         *,

@@ -79,6 +79,16 @@ class Findings:
     def notice(self, kind: Kind, message: str, **where: Any) -> None:
         self.add(Finding(kind, message, False, **where))
 
+    def merge(self, other: Findings) -> None:
+        """Add what another part of the verification found (another process's)."""
+        kept = Counter(finding.kind for finding in self.kept)
+        for finding in other.kept:
+            if kept[finding.kind] < KEPT_PER_KIND:
+                kept[finding.kind] += 1
+                self.kept.append(finding)
+        self.problems.update(other.problems)
+        self.notices.update(other.notices)
+
     @property
     def problem_count(self) -> int:
         return sum(self.problems.values())

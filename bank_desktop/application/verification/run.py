@@ -3,7 +3,8 @@
 The pass reads the store in global order up to the head it had when verification began (a
 live store keeps growing; what came later is for the next run), and hands each event to:
 
-- the chain and position checks (:mod:`.chains`), and a seal's check when one is given;
+- the chain and position checks (:mod:`.chains`), and a seal's check when one is given
+  (unless they run in other processes at the same time: :mod:`.chain_pass`);
 - the read model, folded exactly as the window and ``serve`` fold it; at the saved snapshot's
   checkpoint the fold is compared with the snapshot (:mod:`.drift`);
 - the auditor's money fold (:mod:`.money`), compared with the read model at the end.
@@ -24,11 +25,16 @@ from typing import Any, Final
 from bank_desktop.application.bulk import collector_paused
 from bank_desktop.application.chain import ChainDigest, event_digest
 from bank_desktop.application.projections import ReadModel
-from bank_desktop.application.verification.chains import ChainCheck, ChainSummary
+from bank_desktop.application.verification.chain_pass import ChainRunner, ChainVerifier
+from bank_desktop.application.verification.chains import (
+    ChainSummary,
+    merged,
+    report_prefixes,
+)
 from bank_desktop.application.verification.drift import compare, load_snapshot
 from bank_desktop.application.verification.findings import Finding, Findings
 from bank_desktop.application.verification.money import MoneyCheck, MoneySummary
-from bank_desktop.application.verification.seals import Seal, SealCheck
+from bank_desktop.application.verification.seals import Seal
 from bank_desktop.eventstore.errors import EventStoreError, StoreUnavailableError
 from bank_desktop.eventstore.port import (
     EventStore,
@@ -175,11 +181,13 @@ def verify_store(
     findings: Sequence[Finding] = (),
     progress: Progress | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    chains: ChainRunner | None = None,
 ) -> VerificationReport:
     """Verify ``store`` (see the module docstring); raises StoreUnavailableError only when it
     cannot be read at all. ``findings``: what the caller found about the store beforehand
     (what this computer remembers of it); ``digest``: the chain digest (the reference, or an
-    equal faster one); ``seal``: also make a seal of what was verified."""
+    equal faster one); ``seal``: also make a seal of what was verified; ``chains``: run the
+    chain checks there (other processes) instead of in this pass (:mod:`.chain_pass`)."""
     started = now()
     found = Findings()
     for finding in findings:
@@ -188,27 +196,39 @@ def verify_store(
     if isinstance(store, StoreSelfCheck):
         for problem, text in store.self_check():
             found.add(Finding("store", text, problem))
-    verification = _Pass(store, found, digest, load_snapshot(snapshots, found), against)
+    local = ChainVerifier(digest, against=against) if chains is None else None
+    verification = _Pass(store, found, load_snapshot(snapshots, found), local)
+    if chains is not None:
+        chains.start(head)
+        progress = _slowest(progress, chains)
     with collector_paused(), _projections_quiet():
         verification.read(head, progress)
     model = verification.model
-    chain_summary = verification.chains.finish()
+    if local is not None:
+        parts = [local.result(model.checkpoint, keep_heads=seal)]
+    else:
+        assert chains is not None
+        parts = chains.results(
+            None if progress is None else lambda reached: progress(reached, head)
+        )
+    summary = merged([part.summary for part in parts])
+    for part in parts:
+        found.merge(part.findings)
+    report_prefixes(summary, found)
     _history(model, found)
     money_summary = verification.money.finish(
         model, now=now(), read_stream=lambda stream_id: _read_whole(store, stream_id)
     )
-    identity = _identity(model, store)
-    if verification.sealing is not None:
-        verification.sealing.finish(model.checkpoint, identity)
     made = None
     if seal:
+        heads = {sid: h for part in parts for sid, h in (part.heads or {}).items()}
         made = Seal(
             store.url,
-            identity,
+            _identity(model, store),
             model.checkpoint,
             model.checkpoint_event_id,
             now().isoformat(timespec="seconds"),
-            {sid: (c.position, c.computed) for sid, c in verification.chains.streams.items()},
+            heads,
             found.problem_count,
         )
     return VerificationReport(
@@ -217,7 +237,7 @@ def verify_store(
         started_at=started,
         finished_at=now(),
         events=verification.events,
-        chains=chain_summary,
+        chains=summary,
         money=money_summary,
         findings=found.kept,
         problem_counts=dict(found.problems),
@@ -228,22 +248,32 @@ def verify_store(
     )
 
 
+def _slowest(progress: Progress | None, chains: ChainRunner) -> Progress | None:
+    """Progress of the read-model pass held back to where the chain checks are."""
+    if progress is None:
+        return None
+    report = progress
+
+    def both(done: int, total: int) -> None:
+        report(min(done, chains.reached()), total)
+
+    return both
+
+
 class _Pass:
-    """The one read of the store, and everything fed from it."""
+    """The one read of the store here, and everything fed from it."""
 
     def __init__(
         self,
         store: EventStore,
         found: Findings,
-        digest: ChainDigest,
         snapshot: Snapshot | None,
-        against: Seal | None,
+        chains: ChainVerifier | None,
     ) -> None:
         self.store = store
         self.found = found
-        self.chains = ChainCheck(found, digest)
+        self.chains = chains
         self.money = MoneyCheck(found)
-        self.sealing = SealCheck(against, found) if against is not None else None
         self.model = ReadModel()
         self.snapshot = snapshot
         self.events = 0
@@ -252,22 +282,31 @@ class _Pass:
         """Every event up to ``head``, page by page; a store failing half-way is a finding."""
         self._compare_at(0)
         after = 0
+        money = self.money.handlers
         while after < head:
             page = self._page(after, head)
             if not page:
                 break
-            _one_page(page, self.chains, self.money, self.sealing)
+            if self.chains is not None:
+                self.chains.feed(page)
+            for event in page:
+                step = money.get(event.type)
+                if step is not None:
+                    step(event)
             self._apply(page)
             self.events += len(page)
             after = page[-1].global_position
             if progress is not None:
-                progress(self.events, head)
+                progress(after, head)
         if self.snapshot is not None:  # beyond the store's end
             compare(self.snapshot, self.model, self.found, _identity(self.model, self.store))
 
     def _page(self, after: int, head: int) -> list[RecordedEvent]:
+        lean = self.chains is None  # the chains are checked elsewhere: no metadata needed here
         try:
-            page = self.store.read_all(after=after, limit=min(PAGE, head - after))
+            page = self.store.read_all(
+                after=after, limit=min(PAGE, head - after), with_metadata=not lean
+            )
         except StoreUnavailableError:
             if after == 0:
                 raise
@@ -309,21 +348,6 @@ class _Pass:
             identity = _identity(self.model, self.store) if checkpoint else None
             compare(self.snapshot, self.model, self.found, identity)
             self.snapshot = None
-
-
-def _one_page(
-    page: list[RecordedEvent], chains: ChainCheck, money: MoneyCheck, sealing: SealCheck | None
-) -> None:
-    """The per-event checks of one page: the hot loop of a verification."""
-    check = chains.check
-    handlers = money.handlers
-    for event in page:
-        chain = check(event)
-        step = handlers.get(event.type)
-        if step is not None:
-            step(event)
-        if sealing is not None:
-            sealing.check(event, chain)
 
 
 def _identity(model: ReadModel, store: EventStore) -> str | None:

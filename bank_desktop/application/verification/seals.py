@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -95,21 +96,39 @@ def _digest(body: dict[str, Any]) -> str:
 
 
 class SealCheck:
-    """Checks the events against a seal as they pass (global order), then what was missed."""
+    """Checks the events against a seal as they pass (global order), then what was missed.
 
-    def __init__(self, seal: Seal, findings: Findings) -> None:
+    ``owns`` says which streams this check is for (when the streams are split between
+    processes); ``whole_store``: this one also checks the store as a whole (its identity, its
+    end, the event at the sealed position).
+    """
+
+    def __init__(
+        self,
+        seal: Seal,
+        findings: Findings,
+        *,
+        owns: Callable[[str], bool] | None = None,
+        whole_store: bool = True,
+    ) -> None:
         self._seal = seal
         self._findings = findings
+        self._owns = owns
+        self._whole_store = whole_store
         self._reached: set[str] = set()
         self.at_position: str | None = None  #: the id of the event at the sealed position
 
+    def note(self, event: RecordedEvent) -> None:
+        """Every event (of any stream), for the event at the sealed position."""
+        if event.global_position == self._seal.position:
+            self.at_position = event.event_id
+
     def check(self, event: RecordedEvent, chain: StreamChain) -> None:
-        """After ``chain`` took ``event``: compare when it reaches its sealed position."""
+        """After ``chain`` took ``event`` (a stream this check owns): compare when it reaches
+        its sealed position."""
         global_position = event.global_position
         if global_position > self._seal.position:
             return
-        if global_position == self._seal.position:
-            self.at_position = event.event_id
         sealed = self._seal.streams.get(event.stream_id)
         position = event.stream_position
         if sealed is None or position > sealed[0]:
@@ -138,6 +157,20 @@ class SealCheck:
     def finish(self, head: int, identity: str | None) -> None:
         seal = self._seal
         when = f"the seal ({seal.sealed_at})"
+        if self._whole_store:
+            self._finish_store(head, identity, when)
+        for stream_id, (position, _) in seal.streams.items():
+            if stream_id not in self._reached and (self._owns is None or self._owns(stream_id)):
+                self._findings.problem(
+                    "seal",
+                    f"{when} recorded {position} event(s) in this stream; it has fewer now: "
+                    "events were removed (or its last sealed one moved)",
+                    stream_id=stream_id,
+                    position=position,
+                )
+
+    def _finish_store(self, head: int, identity: str | None, when: str) -> None:
+        seal = self._seal
         if seal.identity is not None and identity != seal.identity:
             self._findings.problem(
                 "seal", f"the store's first event is not the one of {when}: another store"
@@ -154,12 +187,3 @@ class SealCheck:
                 f"the event at the sealed position is not the one {when} recorded",
                 global_position=seal.position,
             )
-        for stream_id, (position, _) in seal.streams.items():
-            if stream_id not in self._reached:
-                self._findings.problem(
-                    "seal",
-                    f"{when} recorded {position} event(s) in this stream; it has fewer now: "
-                    "events were removed (or its last sealed one moved)",
-                    stream_id=stream_id,
-                    position=position,
-                )
