@@ -217,6 +217,7 @@ def _check_chains_of_part(  # noqa: PLR0917 - a process target's arguments
                 keep_heads=keep_heads,
                 progress=progress,
                 read=_hashing_reader(store),
+                with_self_check=part == 0,
             )
         finally:
             store.close()

@@ -18,10 +18,10 @@ from typing import Final, Protocol
 from bank_desktop.application.bulk import collector_paused
 from bank_desktop.application.chain import ChainDigest
 from bank_desktop.application.verification.chains import ChainCheck, ChainSummary
-from bank_desktop.application.verification.findings import Findings
+from bank_desktop.application.verification.findings import Finding, Findings
 from bank_desktop.application.verification.seals import Seal, SealCheck
 from bank_desktop.eventstore.errors import EventStoreError, StoreUnavailableError
-from bank_desktop.eventstore.port import EventStore, RecordedEvent
+from bank_desktop.eventstore.port import EventStore, RecordedEvent, StoreSelfCheck
 
 #: Events read per page.
 PAGE: Final = 5000
@@ -101,6 +101,13 @@ class ChainVerifier:
         return ChainsResult(self.findings, self._chains.finish(), self.events, heads)
 
 
+def self_check(store: EventStore) -> list[Finding]:
+    """What the store finds wrong with itself (file damage, guards, privileges), as findings."""
+    if not isinstance(store, StoreSelfCheck):
+        return []
+    return [Finding("store", text, problem) for problem, text in store.self_check()]
+
+
 def check_chains(
     store: EventStore,
     head: int,
@@ -112,14 +119,18 @@ def check_chains(
     keep_heads: bool = False,
     progress: Callable[[int], None] | None = None,
     read: Callable[[int, int], list[RecordedEvent]] | None = None,
+    with_self_check: bool = False,
 ) -> ChainsResult:
     """Read ``store`` up to ``head`` and run the chain checks of one part of its streams.
 
     ``read(after, limit)`` reads a page (default ``store.read_all``; a composition root may
     read the stored text and decode it for hashing only). A store that fails half-way is a
     finding (as in the read-model pass, which names it too); one that fails at once raises
-    StoreUnavailableError."""
+    StoreUnavailableError. ``with_self_check``: also report what the store finds wrong with
+    itself (the first part does, when the chains are checked in other processes)."""
     verifier = ChainVerifier(digest, against=against, part=part, parts=parts)
+    if with_self_check:
+        verifier.findings.extend(self_check(store))
     pages = read or (lambda after, limit: store.read_all(after=after, limit=limit))
     with collector_paused():
         after = _feed_all(pages, head, verifier, progress)

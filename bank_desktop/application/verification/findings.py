@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -72,6 +73,10 @@ class Findings:
         counts[finding.kind] += 1
         if self.problems[finding.kind] + self.notices[finding.kind] <= KEPT_PER_KIND:
             self.kept.append(finding)
+
+    def extend(self, findings: Iterable[Finding]) -> None:
+        for finding in findings:
+            self.add(finding)
 
     def problem(self, kind: Kind, message: str, **where: Any) -> None:
         self.add(Finding(kind, message, True, **where))

@@ -18,9 +18,11 @@ from bank_desktop.application.projections import ReadModel
 from bank_desktop.application.verification.findings import Findings
 from bank_desktop.domain import accounts as acc
 from bank_desktop.domain import format_money
+from bank_desktop.domain.money import MAX_AMOUNT
 from bank_desktop.eventstore.port import RecordedEvent
 
 ZERO: Final = Decimal("0.00")
+_LOWEST: Final = -MAX_AMOUNT
 #: A transfer not settled this long after it was requested is stuck (recovery runs at every
 #: start and every minute in a window; anything older was missed).
 STUCK_AFTER: Final = timedelta(minutes=15)
@@ -69,12 +71,16 @@ class MoneySummary:
 
 
 def _amount(event: RecordedEvent, key: str = "amount") -> Decimal | None:
+    """The amount of a money event, or None when it is not one the projections can read (the
+    history check names those); bounded first, so no absurd exponent reaches the sums."""
     data = event.data
     try:
         value = data[key]
     except (TypeError, KeyError):
         return None
-    if (type(value) is Decimal and value.is_finite()) or type(value) is int:
+    if type(value) is Decimal:
+        return value if _LOWEST <= value <= MAX_AMOUNT else None
+    if type(value) is int and _LOWEST <= value <= MAX_AMOUNT:
         return Decimal(value)
     return None
 
@@ -126,50 +132,73 @@ class MoneyCheck:
                 **self._where(event),
             )
 
-    def _account(self, event: RecordedEvent, verb: str) -> _Account | None:
-        account = self._accounts.get(event.stream_id)
-        if account is None:
-            self._findings.problem(
-                "money",
-                f"money {verb} a stream that is not an opened account",
-                **self._where(event),
-            )
-        return account
+    def _not_an_account(self, event: RecordedEvent, verb: str) -> None:
+        self._findings.problem(
+            "money", f"money {verb} a stream that is not an opened account", **self._where(event)
+        )
 
     def _deposited(self, event: RecordedEvent) -> None:
+        """The hot path of the money fold: a few lookups unless something is wrong."""
         amount = _amount(event)
-        account = self._account(event, "deposited into") if amount is not None else None
-        if account is None or amount is None:
+        if amount is None:
+            return
+        account = self._accounts.get(event.stream_id)
+        if account is None:
+            self._not_an_account(event, "deposited into")
             return
         data = event.data
         transfer_id = data.get("transferId")
-        refund = data.get("reversal") is True
+        if amount <= 0 or account.closed_at:
+            self._odd_deposit(event, account, amount, transfer_id)
+        account.balance += amount
+        if type(transfer_id) is str:
+            legs = self._legs.get(transfer_id) or self._legs.setdefault(transfer_id, _Legs())
+            (legs.refunds if data.get("reversal") is True else legs.credits).append(
+                (event.stream_id, amount, event.stream_position)
+            )
+        else:
+            self.deposits += amount
+        if "reversesEventId" in data:
+            self._reversals.append((event, str(data["reversesEventId"])))
+
+    def _odd_deposit(
+        self, event: RecordedEvent, account: _Account, amount: Decimal, transfer_id: object
+    ) -> None:
         if amount <= 0:
             self._findings.problem(
                 "money", f"a deposit of {format_money(amount)}", **self._where(event)
             )
-        if account.closed_at and not (refund and transfer_id):
+        refund = event.data.get("reversal") is True and type(transfer_id) is str
+        if account.closed_at and not refund:  # a transfer's refund lands even on a closed one
             self._findings.problem(
                 "money",
                 f"a deposit of {format_money(amount)} into the account closed at position "
                 f"{account.closed_at}",
                 **self._where(event),
             )
-        account.balance += amount
-        if type(transfer_id) is str:
-            legs = self._legs.get(transfer_id) or self._legs.setdefault(transfer_id, _Legs())
-            (legs.refunds if refund else legs.credits).append(
-                (event.stream_id, amount, event.stream_position)
-            )
-        else:
-            self.deposits += amount
-        self._reversal(event)
 
     def _withdrawn(self, event: RecordedEvent) -> None:
         amount = _amount(event)
-        account = self._account(event, "withdrawn from") if amount is not None else None
-        if account is None or amount is None:
+        if amount is None:
             return
+        account = self._accounts.get(event.stream_id)
+        if account is None:
+            self._not_an_account(event, "withdrawn from")
+            return
+        account.balance -= amount
+        if amount <= 0 or account.closed_at or account.balance < 0:
+            self._odd_withdrawal(event, account, amount)
+        data = event.data
+        transfer_id = data.get("transferId")
+        if type(transfer_id) is str:
+            legs = self._legs.get(transfer_id) or self._legs.setdefault(transfer_id, _Legs())
+            legs.debits.append((event.stream_id, amount, event.stream_position))
+        else:
+            self.withdrawals += amount
+        if "reversesEventId" in data:
+            self._reversals.append((event, str(data["reversesEventId"])))
+
+    def _odd_withdrawal(self, event: RecordedEvent, account: _Account, amount: Decimal) -> None:
         if amount <= 0:
             self._findings.problem(
                 "money", f"a withdrawal of {format_money(amount)}", **self._where(event)
@@ -181,7 +210,6 @@ class MoneyCheck:
                 f"{account.closed_at}",
                 **self._where(event),
             )
-        account.balance -= amount
         if account.balance < 0:
             self._findings.problem(
                 "money",
@@ -189,13 +217,6 @@ class MoneyCheck:
                 f"{format_money(account.balance)}",
                 **self._where(event),
             )
-        transfer_id = event.data.get("transferId")
-        if type(transfer_id) is str:
-            legs = self._legs.get(transfer_id) or self._legs.setdefault(transfer_id, _Legs())
-            legs.debits.append((event.stream_id, amount, event.stream_position))
-        else:
-            self.withdrawals += amount
-        self._reversal(event)
 
     def _refused(self, event: RecordedEvent) -> None:
         amount = _amount(event)
@@ -215,11 +236,6 @@ class MoneyCheck:
                 **self._where(event),
             )
         account.closed_at = event.stream_position
-
-    def _reversal(self, event: RecordedEvent) -> None:
-        target = event.data.get("reversesEventId")
-        if target is not None:
-            self._reversals.append((event, str(target)))
 
     # ── at the end ────────────────────────────────────────────────────────────────────────
 

@@ -25,7 +25,11 @@ from typing import Any, Final
 from bank_desktop.application.bulk import collector_paused
 from bank_desktop.application.chain import ChainDigest, event_digest
 from bank_desktop.application.projections import ReadModel
-from bank_desktop.application.verification.chain_pass import ChainRunner, ChainVerifier
+from bank_desktop.application.verification.chain_pass import (
+    ChainRunner,
+    ChainVerifier,
+    self_check,
+)
 from bank_desktop.application.verification.chains import (
     ChainSummary,
     merged,
@@ -41,7 +45,6 @@ from bank_desktop.eventstore.port import (
     RecordedEvent,
     Snapshot,
     SnapshotStore,
-    StoreSelfCheck,
 )
 
 #: Events read per page.
@@ -193,9 +196,8 @@ def verify_store(
     for finding in findings:
         found.add(finding)
     head = store.head_position()
-    if isinstance(store, StoreSelfCheck):
-        for problem, text in store.self_check():
-            found.add(Finding("store", text, problem))
+    if chains is None:  # else the chains' first part does it, meanwhile
+        found.extend(self_check(store))
     local = ChainVerifier(digest, against=against) if chains is None else None
     verification = _Pass(store, found, load_snapshot(snapshots, found), local)
     if chains is not None:
