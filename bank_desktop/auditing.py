@@ -44,6 +44,7 @@ from bank_desktop.eventstore import (
 )
 from bank_desktop.eventstore.canonical import fast_digest, hashing_events
 from bank_desktop.eventstore.port import RecordedEvent, StoredRowReader
+from bank_desktop.eventstore.urls import sqlite_path
 from bank_desktop.private_files import make_private_dirs, write_atomically
 
 _log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def run_verification(
         store = open_store_for_verification(url)
     except StoreDamagedError as exc:
         report = VerificationReport(
-            store=redact_url(url),
+            store=_shown(url),
             head=0,
             started_at=started,
             finished_at=datetime.now(UTC),
@@ -105,6 +106,15 @@ def run_verification(
         store.close()
     remember_verification(data_directory, report)
     return report
+
+
+def _shown(url: str) -> str:
+    """The store as an opened store names itself (a SQLite file by its absolute path), so the
+    outcome is remembered under the same key whether or not the store could be opened."""
+    text = url.strip()
+    if text.split(":", 1)[0].lower() == "sqlite":
+        return f"sqlite://{sqlite_path(text).absolute()}"
+    return redact_url(text)
 
 
 # ── chain checks in other processes ───────────────────────────────────────────────────────
