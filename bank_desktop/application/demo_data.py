@@ -4,7 +4,8 @@
 Every event is decided by the real deciders from a simulated clerk's command and carries the
 same metadata a clerk's command would, so the result is indistinguishable from history made
 through :class:`BankService` (and passes the same invariants), only much faster to produce:
-commands are written in large multi-stream transactions where the store offers them.
+commands are written in large multi-stream transactions where the store offers them, linked
+into each stream's hash chain by the same appender.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from bank_desktop import __version__
+from bank_desktop.application.appending import ChainedAppender
 from bank_desktop.application.clock import wire_precision
 from bank_desktop.application.customer_streams import (
     CUSTOMERS,
@@ -37,9 +39,11 @@ from bank_desktop.eventstore.port import (
     NO_STREAM,
     AppendRequest,
     EventStore,
-    MultiStreamAppender,
     NewEvent,
 )
+
+#: Streams whose chain heads the simulation keeps: all it writes (it never reads them back).
+_HEADS_KEPT = 10_000_000
 
 CLERKS = ("clerk-alice", "clerk-bob", "clerk-carol", "clerk-dave")
 DEPOSITS = ("Paycheck", "Cash deposit", "Cheque deposit", "Pension", "Refund", "Savings")
@@ -72,6 +76,8 @@ class _Simulation:
 
     def __init__(self, store: EventStore, rng: random.Random, start: datetime, step: float) -> None:
         self.store = store
+        # Linked into each stream's hash chain like every other append of the application.
+        self.appender = ChainedAppender(store, cache_size=_HEADS_KEPT)
         self.rng = rng
         self.now = start
         self.step = step
@@ -142,11 +148,7 @@ class _Simulation:
     def flush(self) -> None:
         if not self.pending:
             return
-        if isinstance(self.store, MultiStreamAppender):
-            self.store.append_many(self.pending)
-        else:
-            for request in self.pending:
-                self.store.append(request.stream_id, request.events, request.expected)
+        self.appender.append_many(self.pending)
         self.written += self.pending_events
         self.pending, self.pending_events = [], 0
 
