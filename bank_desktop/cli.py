@@ -33,12 +33,15 @@ from bank_desktop.domain import ApprovalRequired, DomainError, format_money
 from bank_desktop.eventstore import (
     EventStore,
     EventStoreError,
+    deploy_postgres,
+    is_postgres_url,
     open_known_store,
     open_snapshot_store,
     prepare_store,
     redact_url,
     remember_store,
 )
+from bank_desktop.verify_command import add_verify_parser, run_verify_command
 
 _log = logging.getLogger("bank_desktop")
 
@@ -72,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--accounts", type=_positive_int, help="accounts (default: events / 10)")
     demo.add_argument("--seed", type=int, default=7, help="random seed")
     demo.add_argument("--days", type=_positive_int, default=120, help="days of history")
+    demo.add_argument(
+        "--customers", action="store_true", help="register most account holders as customers"
+    )
 
     listing = commands.add_parser("accounts", help="list accounts and balances")
     listing.add_argument("--limit", type=_positive_int, default=50, help="rows to show")
@@ -154,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument(
         "--config", metavar="PATH", help="DeltaBase config (default: ./deltabase_config.py)"
     )
+    add_verify_parser(commands)
     return parser
 
 
@@ -275,8 +282,15 @@ def _main(argv: Sequence[str] | None, out: TextIO) -> int:
         from bank_desktop.gui.app import run  # Qt is loaded only for the window
 
         return run(settings, demo_events=args.demo or 0, accept_store_reset=args.accept_store_reset)
-    if args.command == "deploy":
-        return _deploy(settings.store_url, dry_run=args.dry_run, config=args.config, out=out)
+    # Commands that open the store their own way (verify: read-only, and never refused).
+    own_store: dict[str, Callable[[], int]] = {
+        "deploy": lambda: _deploy(
+            settings.store_url, dry_run=args.dry_run, config=args.config, out=out
+        ),
+        "verify": lambda: run_verify_command(args, settings.store_url, settings.data_dir, out),
+    }
+    if args.command in own_store:
+        return own_store[args.command]()
     if args.command == "serve":
         from bank_desktop.http.server import default_port, serve
 
@@ -367,6 +381,17 @@ def _deploy(url: str, *, dry_run: bool, config: str | None, out: TextIO) -> int:
         print(report, file=out)
         return 0
     shown = redact_url(url)
+    if is_postgres_url(url):
+        try:
+            steps = deploy_postgres(url, dry_run=dry_run)
+        except EventStoreError as exc:
+            return report_store_failure(exc)
+        for outcome, what in steps:
+            plan = "create" if outcome == "would create" else "keep"
+            print(f"plan: {plan} {what}" if dry_run else f"{outcome}: {what}", file=out)
+        if not dry_run:
+            print(f"The Bank Desktop store in {shown} is ready.", file=out)
+        return 0
     if dry_run:
         print(f"plan: prepare the Bank Desktop schema in {shown} (tables are kept)", file=out)
         return 0
@@ -392,7 +417,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings, store: EventStore, o
             _print_accounts(settings, store, say, args.limit)
         case "demo-data":
             summary = fill_demo_data(
-                store, events=args.events, accounts=args.accounts, seed=args.seed, days=args.days
+                store,
+                events=args.events,
+                accounts=args.accounts,
+                seed=args.seed,
+                days=args.days,
+                customers=args.customers,
             )
             say(
                 f"Wrote {summary.events:,} events: {summary.accounts:,} accounts, "

@@ -58,7 +58,7 @@ class BankService(TellerDay):
         self._clerk_id = required_text(clerk_id, "Clerk id", max_length=64)
         self._clock = clock
         self._handler = CommandHandler(store, cache_size=cache_size, retry=retry)
-        self._claims = RequestClaims(store)
+        self._claims = RequestClaims(store, appender=self._handler.appender)
         self._on_transfer_step = on_transfer_step
         self._transfers = self._transfer_process(self._metadata)
         self._staff = StaffRegister(

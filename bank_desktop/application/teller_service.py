@@ -141,8 +141,10 @@ class TellerDay:
         remove (``date_of_birth``, ``phone``, ``address``). Returns the customer as changed.
 
         A new national id is claimed before the change is recorded and the old one released
-        after it; an interrupted change leaves the new id claimed by this customer until the
-        same request (same ``command_id``) is sent again.
+        after it. A change interrupted after it was recorded leaves the old id claimed until
+        someone claims it (then it is released, see ``_repair_claim``); one interrupted before
+        leaves the new id claimed by this customer until the same request (same
+        ``command_id``) is sent again.
         """
         customer = _text(customer_id, "Customer id")
         key = checked_command_id(command_id)

@@ -172,6 +172,11 @@ class ReadModel:
         """The registered name of ``customer_id`` (None: not a registered customer)."""
         return self.customers.name_of(customer_id)
 
+    @property
+    def unknown_types(self) -> dict[str, int]:
+        """Event types applied but not folded (unknown to every projection), with counts."""
+        return dict(self._unknown_types)
+
     def _unknown_type(self, event: RecordedEvent) -> None:
         count = self._unknown_types.get(event.type, 0)
         self._unknown_types[event.type] = count + 1
