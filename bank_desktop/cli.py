@@ -148,8 +148,28 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument(
         "--config", metavar="PATH", help="DeltaBase config (default: ./deltabase_config.py)"
     )
+    _strict_identity_flags(deploy)
     add_verify_parser(commands)
     return parser
+
+
+def _strict_identity_flags(deploy: argparse.ArgumentParser) -> None:
+    """``deploy --strict-identity`` / ``--no-strict-identity``; neither keeps what the store has."""
+    identity = deploy.add_mutually_exclusive_group()
+    identity.add_argument(
+        "--strict-identity",
+        dest="strict_identity",
+        action="store_true",
+        default=None,
+        help="PostgreSQL: refuse events whose clerk id is not the database login that appends "
+        "them (the table's owner exempt); kept by later deploys",
+    )
+    identity.add_argument(
+        "--no-strict-identity",
+        dest="strict_identity",
+        action="store_false",
+        help="PostgreSQL: remove the strict-identity guard",
+    )
 
 
 class _CommandParser(argparse.ArgumentParser):
@@ -273,7 +293,11 @@ def _main(argv: Sequence[str] | None, out: TextIO) -> int:
     # Commands that open the store their own way (verify: read-only, and never refused).
     own_store: dict[str, Callable[[], int]] = {
         "deploy": lambda: _deploy(
-            settings.store_url, dry_run=args.dry_run, config=args.config, out=out
+            settings.store_url,
+            dry_run=args.dry_run,
+            config=args.config,
+            strict_identity=args.strict_identity,
+            out=out,
         ),
         "verify": lambda: run_verify_command(args, settings.store_url, settings.data_dir, out),
     }
@@ -347,8 +371,18 @@ def resume_advice(argv: Sequence[str], request_id: str) -> str:
     )
 
 
-def _deploy(url: str, *, dry_run: bool, config: str | None, out: TextIO) -> int:
+def _deploy(
+    url: str, *, dry_run: bool, config: str | None, strict_identity: bool | None, out: TextIO
+) -> int:
     """Create what the store needs (idempotent); --dry-run only says what would happen."""
+    if strict_identity is not None and not is_postgres_url(url):
+        flag = "--strict-identity" if strict_identity else "--no-strict-identity"
+        print(
+            f"error: {flag} applies to PostgreSQL stores only (their logins are what it "
+            f"checks clerk ids against); {redact_url(url)} is not one.",
+            file=sys.stderr,
+        )
+        return 2
     if url.strip().lower().startswith("deltabase"):
         from bank_desktop.eventstore.deltabase import run_deploy
 
@@ -361,11 +395,12 @@ def _deploy(url: str, *, dry_run: bool, config: str | None, out: TextIO) -> int:
     shown = redact_url(url)
     if is_postgres_url(url):
         try:
-            steps = deploy_postgres(url, dry_run=dry_run)
+            steps = deploy_postgres(url, dry_run=dry_run, strict_identity=strict_identity)
         except EventStoreError as exc:
             return report_store_failure(exc)
+        plans = {"would create": "create", "would remove": "remove"}
         for outcome, what in steps:
-            plan = "create" if outcome == "would create" else "keep"
+            plan = plans.get(outcome, "keep")
             print(f"plan: {plan} {what}" if dry_run else f"{outcome}: {what}", file=out)
         if not dry_run:
             print(f"The Bank Desktop store in {shown} is ready.", file=out)

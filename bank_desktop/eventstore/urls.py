@@ -236,14 +236,19 @@ def prepare_store(url: str) -> tuple[EventStore, bool]:
     return open_store(url), False
 
 
-def deploy_postgres(url: str, *, dry_run: bool = False) -> list[tuple[str, str]]:
+def deploy_postgres(
+    url: str, *, dry_run: bool = False, strict_identity: bool | None = None
+) -> list[tuple[str, str]]:
     """``bank-desktop deploy`` on a PostgreSQL store: each step as (outcome, what), outcome
-    being "created", "unchanged" or (``dry_run``) "would create"."""
+    being "created", "removed", "unchanged" or (``dry_run``) "would create" / "would remove".
+    ``strict_identity``: True installs the guard tying clerk ids to logins, False removes it,
+    None keeps whatever the store has."""
     from bank_desktop.eventstore.postgres import PostgresEventStore
 
     store = PostgresEventStore(url.strip(), check_schema=False)
     try:
-        return [(step.outcome, step.what) for step in store.deploy(dry_run=dry_run)]
+        steps = store.deploy(dry_run=dry_run, strict_identity=strict_identity)
+        return [(step.outcome, step.what) for step in steps]
     finally:
         store.close()
 
