@@ -96,11 +96,14 @@ _STREAM_HEAD: Final = (
     "SELECT coalesce(max(stream_position), 0) FROM bank_events WHERE stream_id = %s"
 )
 #: What the first connection learns: the schema, whether the store is deployed, the login,
-#: whether events record it (one round trip).
+#: whether events record it, and whether the login is outside the clerks' role (for the
+#: message when it sees no store). One round trip.
 _OPENING: Final = (
     "SELECT current_schema(), to_regclass('bank_events'), session_user, EXISTS ("
     "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('bank_events') "
-    "AND attname = 'db_role' AND NOT attisdropped)"
+    "AND attname = 'db_role' AND NOT attisdropped), "
+    "CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %(role)s) "
+    "THEN NOT pg_has_role(session_user, %(role)s, 'MEMBER') ELSE false END"
 )
 #: Refusals at connect time that pass by themselves: the server is busy, not misconfigured.
 _TRANSIENT_REFUSALS: Final = (
@@ -151,8 +154,8 @@ class PostgresEventStore:
         self._listen_lock = threading.Lock()
         self._listener: psycopg.Connection[Any] | None = None
         with self._connect(autocommit=True) as first, self._translated("read the schema"):
-            opening = first.execute(_OPENING).fetchone()
-        schema, table, login, recorded = opening if opening else ("public", None, None, False)
+            opening = first.execute(_OPENING, {"role": postgres_deploy.CLERK_ROLE}).fetchone()
+        schema, table, login, recorded, outsider = opening or ("public", None, None, False, False)
         self._namespace = str(schema or "public")
         #: The login every connection of this store uses (``session_user``).
         self.database_role: str | None = None if login is None else str(login)
@@ -162,6 +165,13 @@ class PostgresEventStore:
         self._lock_key = int.from_bytes(digest[:8], "big", signed=True)
         self._channel = f"bank_events_{digest[:6].hex()}"
         if check_schema and table is None:
+            if outsider:
+                raise StoreConfigError(
+                    f"The PostgreSQL store {self._display_url} has no Bank Desktop schema, or "
+                    f"the login {login} may not see it: it is not a clerk's login. IT makes it "
+                    f"one with GRANT {postgres_deploy.CLERK_ROLE} TO {login}; or, if the store "
+                    f"is new, run {self._deploy_hint()} first."
+                )
             raise StoreConfigError(
                 f"The PostgreSQL store {self._display_url} has no Bank Desktop schema yet: "
                 f"run {self._deploy_hint()} first."

@@ -257,6 +257,26 @@ def is_postgres_url(url: str) -> bool:
     return url.strip().split(":", 1)[0].lower() in ("postgresql", "postgres")
 
 
+def postgres_login(url: str) -> str | None:
+    """The database login a PostgreSQL URL names (``postgresql://alice@host/bank`` or
+    ``?user=alice``, the latter winning as in libpq); None when it names none (libpq then
+    uses ``PGUSER``, else the operating-system user). Read from the text alone: no driver,
+    no connection. That login is the session's ``session_user``, which every event on the
+    store records and strict identity checks the clerk id against."""
+    if not is_postgres_url(url):
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        netloc_user = parts.username
+    except ValueError:  # a malformed URL: opening it says what is wrong
+        return None
+    for pair in parts.query.split("&"):
+        key, _, value = pair.partition("=")
+        if unquote(key) == "user" and value:
+            return unquote(value)
+    return unquote(netloc_user) if netloc_user else None
+
+
 def open_snapshot_store(store: EventStore, base_directory: Path) -> SnapshotStore:
     """Where projections of ``store`` keep snapshots: a folder per store under ``base``.
 
