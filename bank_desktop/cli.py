@@ -32,6 +32,7 @@ from bank_desktop.domain import DomainError, format_money
 from bank_desktop.eventstore import (
     EventStore,
     EventStoreError,
+    IdentityMismatchError,
     deploy_postgres,
     is_postgres_url,
     open_known_store,
@@ -338,7 +339,7 @@ def _main(argv: Sequence[str] | None, out: TextIO) -> int:
         return 1
     except EventStoreError as exc:
         code = report_store_failure(exc)
-        if writes:
+        if writes and not isinstance(exc, IdentityMismatchError):  # refused: nothing written
             raw = list(argv) if argv is not None else sys.argv[1:]
             print(resume_advice(raw, args.request_id), file=sys.stderr)
         return code

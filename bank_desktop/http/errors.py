@@ -45,6 +45,7 @@ from bank_desktop.domain.errors import (
 from bank_desktop.eventstore.errors import (
     ConcurrencyError,
     EventStoreError,
+    IdentityMismatchError,
     StoreConfigError,
     StoreUnavailableError,
 )
@@ -111,6 +112,8 @@ def status_of(exc: BaseException) -> int:
             return status_of(exc.cause)  # recorded, not finished: as the store failure it met
         case MalformedEventError():
             return 500  # a damaged stored event: IT must look, retrying will not help
+        case IdentityMismatchError():
+            return 403  # strict identity: this login may not act as that clerk
         case StoreConfigError():
             return 500
         case EventStoreError():
