@@ -181,18 +181,35 @@ class BalancesProjection:
         customer = f.text(event, data, "customerId")
         initial = f.money(event, data, "initialBalance")
         opened_at = f.moment(event, data, "openedAt")
-        self._rows[stream_id] = AccountBalance(
-            stream_id, customer, initial, True, opened_at, None, opened_at, event.stream_position
-        )
-        if event.stream_position != 1:  # something came before the opening: not applied
-            self._rows[stream_id].unrecognized = (
-                f"{event.stream_position - 1} event(s) before the opening at position "
-                f"{event.stream_position}"
+        self.add_row(
+            AccountBalance(
+                stream_id,
+                customer,
+                initial,
+                True,
+                opened_at,
+                None,
+                opened_at,
+                event.stream_position,
             )
-        self._index[stream_id] = len(self._order)
-        self._order.append(stream_id)
-        self._by_customer.setdefault(customer, []).append(stream_id)
+        )
         return OPENED
+
+    def add_row(self, row: AccountBalance) -> None:
+        """A newly opened account's row (its revision is the opening's stream position)."""
+        account_id = row.account_id
+        if row.revision != 1:  # something came before the opening: not applied
+            row.unrecognized = (
+                f"{row.revision - 1} event(s) before the opening at position {row.revision}"
+            )
+        self._rows[account_id] = row
+        self._index[account_id] = len(self._order)
+        self._order.append(account_id)
+        self._by_customer.setdefault(row.customer_id, []).append(account_id)
+
+    def rows_by_id(self) -> dict[str, AccountBalance]:
+        """The rows by account id, for a fold to update in place (never to add to)."""
+        return self._rows
 
     def _deposited(self, event: RecordedEvent) -> int:
         row = self._rows.get(event.stream_id)

@@ -53,6 +53,10 @@ class TransfersProjection:
     def get(self, transfer_id: str) -> TransferSummary | None:
         return self._rows.get(transfer_id)
 
+    def rows_by_id(self) -> dict[str, TransferSummary]:
+        """The rows by transfer id, for a fold to add to and update in place."""
+        return self._rows
+
     def unfinished(self) -> list[TransferSummary]:
         return [row for row in self._rows.values() if not row.is_finished]
 
