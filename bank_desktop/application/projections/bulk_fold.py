@@ -230,9 +230,10 @@ class BulkFold:
             or at is None
         ):
             return False
+        same = self._balances.same_id  # one copy of an account's id
         self._transfers[stream_id] = TransferSummary(
-            stream_id, source, target, amount, description, "requested", at, at, None,
-            stream_position,
+            stream_id, same(source), same(target), amount, description, "requested", at, at,
+            None, stream_position,
         )  # fmt: skip
         return True
 
