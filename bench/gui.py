@@ -85,7 +85,8 @@ clock = time.perf_counter
 TARGET_START = 1.0
 TARGET_KEY = 0.050
 TARGET_STALL = 0.050
-TARGET_RSS_MIB = 200.0
+TARGET_RSS_MB = 200.0  # the "200 MB": decimal megabytes (190.7 MiB), the stricter reading
+MIB_IN_MB = 1024 * 1024 / 1e6
 
 
 def load_now() -> str:
@@ -330,7 +331,8 @@ def memory_section(args: Any, fix: dict[str, Any], env: dict[str, str], scratch:
     )
     figure = median(settled)
     print(
-        f"window RSS after a full rebuild: {figure:,.0f} MiB (target <= {TARGET_RSS_MIB:.0f} MiB)"
+        f"window RSS after a full rebuild: {figure * MIB_IN_MB:,.0f} MB = {figure:,.0f} MiB "
+        f"(target <= {TARGET_RSS_MB:.0f} MB)"
     )
     return {"rss": figure}
 
@@ -1166,9 +1168,9 @@ def summary(
         )
     if memory:
         target_line(
-            f"window RSS <= {TARGET_RSS_MIB:.0f} MiB after a full rebuild "
-            f"({memory['rss']:,.0f} MiB)",
-            memory["rss"] <= TARGET_RSS_MIB,
+            f"window RSS <= {TARGET_RSS_MB:.0f} MB after a full rebuild "
+            f"({memory['rss'] * MIB_IN_MB:,.0f} MB = {memory['rss']:,.0f} MiB)",
+            memory["rss"] * MIB_IN_MB <= TARGET_RSS_MB,
         )
     if filt:
         ours = filt["summary"][filt["ours"]]
