@@ -8,7 +8,7 @@ to pass back as ``?after=`` for read-your-writes.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Header, Path
 from pydantic import AfterValidator
@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bank_desktop.domain import format_money
-from bank_desktop.http.approvals import ApprovalPendingResponse
+from bank_desktop.http.approvals import HELD_FOR_APPROVAL
 from bank_desktop.http.body import COMMAND_BODY_LIMIT, decode_body, read_body, require_json
 from bank_desktop.http.context import CLERK_HEADER, POSITION_HEADER, Api, ApiContext
 from bank_desktop.http.docs import errors, json_body
@@ -62,14 +62,6 @@ AccountId = Annotated[
 ]
 
 _COMMAND_ERRORS: Final = errors(400, 401, 403, 404, 409, 413, 415, 422, 503)
-#: What a withdrawal or transfer above the approval limit answers instead of doing it.
-_HELD: Final[dict[int | str, dict[str, Any]]] = {
-    202: {
-        "model": ApprovalPendingResponse,
-        "description": "Above the approval limit: recorded, waiting for a supervisor; nothing "
-        "moved yet (poll `url`)",
-    }
-}
 
 
 async def _read(request: Request) -> bytes:
@@ -156,7 +148,7 @@ async def deposit(
 @router.post(
     "/accounts/{account_id}/withdraw",
     response_model=MoneyResponse,
-    responses={**_COMMAND_ERRORS, **_HELD},
+    responses={**_COMMAND_ERRORS, **HELD_FOR_APPROVAL},
     openapi_extra=json_body(MoneyRequest),
     summary="Withdraw money (never below zero)",
 )
@@ -173,7 +165,7 @@ async def withdraw(
 @router.post(
     "/accounts/{account_id}/transfer",
     response_model=TransferResponse,
-    responses={**_COMMAND_ERRORS, **_HELD},
+    responses={**_COMMAND_ERRORS, **HELD_FOR_APPROVAL},
     openapi_extra=json_body(TransferRequest),
     summary="Move money to another account",
     description="Answers once the transfer has completed; a refused or reversed transfer is a "
