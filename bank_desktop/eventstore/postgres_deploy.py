@@ -16,10 +16,11 @@ What a store gets:
   schema, read and append events. Never UPDATE, DELETE or TRUNCATE. Roles belong to the
   server, not to a database: deploying a second database on the same server finds the role
   and reuses it (a deploy racing another on the role is fine too);
-- the database role that recorded each event, in the column :data:`ROLE_COLUMN`: its default is
-  ``session_user`` and a BEFORE INSERT trigger sets it again whenever a client sent anything
-  else, so no client can forge it (the login is the server's to say). A store deployed before this step
-  gets the column with every earlier event at NULL: "recorded before identity";
+- the database role that recorded each event, in the column :data:`ROLE_COLUMN`: its default
+  is ``session_user`` and a BEFORE INSERT trigger sets it again whenever a client sent
+  anything else, so no client can forge it (the login is the server's to say). A store
+  deployed before this step gets the column with every earlier event at NULL: "recorded
+  before identity";
 - optionally (``--strict-identity``), a guard refusing events whose claimed clerk (metadata
   ``clerkId``) is not the database role appending them. The table's owner (and a superuser) is
   exempt: it can drop the guard anyway, so holding it would protect nothing, and it is who
