@@ -606,15 +606,19 @@ class MainWindow(QMainWindow):
         model = self.session.model
         if model is None:
             return
+        # Approved requests nobody carried out are recovered too (read from the store).
         pending = {t.transfer_id: t.requested_at for t in model.transfers.unfinished()}
-        if not pending:
-            return
         bank = self._context.bank
 
         def recovered(report: RecoveryReport) -> None:
             if report.finished:
                 self.statusBar().showMessage(
                     f"Finished {report.finished} interrupted transfer(s).", 8_000
+                )
+            if report.approvals_executed or report.approvals_failed:
+                carried = len(report.approvals_executed) + len(report.approvals_failed)
+                self.statusBar().showMessage(
+                    f"Carried out {carried} approved request(s) left unfinished.", 8_000
                 )
 
         self._jobs.run(
