@@ -43,6 +43,7 @@ ACCOUNT_SAMPLES: Final = (
     "account-xxxxxxxxxxxx",
     "cust-00000000",
     "$999,999.99",
+    "$999,999.99",
     "Closed",
     "2026-12-31 23:59",
     "2026-12-31 23:59",
@@ -238,8 +239,8 @@ class AccountsPage(QSplitter):
             self.ledger_table.scrollToBottom()
 
     def update_ledger_title(self, row: AccountBalance | None) -> None:
-        """ "account · customer · balance $X" from the balances row (it moves with every
-        event, this desk's or another's, like the table does)."""
+        """ "account · customer · balance $X · available $Y" from the balances row (it moves
+        with every event, this desk's or another's, like the table does)."""
         ledger = self._ledger
         if ledger is None or ledger.account_id != self._selected:
             return
@@ -249,8 +250,11 @@ class AccountsPage(QSplitter):
             )
             return
         state = "" if row.is_open else " · closed"
+        available = acc.available_now(row)
+        held = f" · available {format_money(available)}" if available != row.balance else ""
         self.ledger_title.setText(
-            f"{row.account_id} · {row.customer_id} · balance {format_money(row.balance)}{state}"
+            f"{row.account_id} · {acc.customer_text(row)} · balance "
+            f"{format_money(row.balance)}{held}{state}"
         )
 
     # ── column widths ─────────────────────────────────────────────────────────────────────
@@ -261,6 +265,7 @@ class AccountsPage(QSplitter):
         """Widen the accounts' columns for these texts (money never elides, ids up to a cap)."""
         view = self.accounts_table
         fit_column(view, acc.BALANCE, balances)
+        fit_column(view, acc.AVAILABLE, balances)  # never more than the balance
         fit_column(view, acc.CUSTOMER, customers, cap=ID_COLUMN_CAP)
         fit_column(view, acc.ACCOUNT, ids, cap=ID_COLUMN_CAP)
 

@@ -66,7 +66,7 @@ from bank_desktop.gui.forms.base import CommandForm
 from bank_desktop.gui.help_dialog import FORM_KEYS, ShortcutHelpDialog, mnemonic_keys
 from bank_desktop.gui.loading import Loaded
 from bank_desktop.gui.messages import describe_error
-from bank_desktop.gui.models.accounts import AccountsModel, AccountsProxy
+from bank_desktop.gui.models.accounts import AccountsModel, AccountsProxy, customer_text
 from bank_desktop.gui.models.ledger import LedgerModel
 from bank_desktop.gui.session import WindowSession
 from bank_desktop.gui.settings import SettingsDialog
@@ -266,7 +266,7 @@ class MainWindow(QMainWindow):
         if loaded.opened is not None:
             self.statusBar().showMessage("The store is open.", 5_000)
         model, keys, (balances, ids, customers) = loaded.model, loaded.keys, loaded.widest
-        self.accounts_model.set_projection(model.balances, keys)
+        self.accounts_model.set_projection(model.balances, keys, model.customers)
         self.accounts_page.fit_account_columns(balances, customers, ids)
         self.accounts_page.fit_accounts()
         # The loaded rows live as long as the window: keep the cyclic collector from walking
@@ -312,7 +312,7 @@ class MainWindow(QMainWindow):
         rows = [r for a in changed if (r := model.balances.get(a)) is not None]
         self.accounts_page.fit_account_columns(
             [format_money(r.balance) for r in rows],
-            [r.customer_id for r in rows],
+            [customer_text(r) for r in rows],
             [r.account_id for r in rows],
         )
         self._ledger_changed(changes.ledgers)
