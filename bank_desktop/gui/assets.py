@@ -30,6 +30,10 @@ ICON_NAMES: Final = (
     "export-statement",
     "settings",
     "help",
+    "customer",
+    "hold",
+    "reverse",
+    "journal",
 )
 APP_ICON_SVG: Final = "app-icon.svg"
 APP_ICON_PNG: Final = "app-icon-256.png"

@@ -71,6 +71,7 @@ from bank_desktop.gui.models.ledger import LedgerModel
 from bank_desktop.gui.session import WindowSession
 from bank_desktop.gui.settings import SettingsDialog
 from bank_desktop.gui.statement_dialog import StatementDialog
+from bank_desktop.gui.teller_actions import TellerActions
 from bank_desktop.gui.workers import BackgroundWork, Outcome
 
 _log = logging.getLogger(__name__)
@@ -113,6 +114,7 @@ class MainWindow(QMainWindow):
 
         self._build_actions()
         self._build_central()
+        self.teller = TellerActions(self, context, self._jobs)
         self._build_menus_and_toolbar()
         self._build_status_bar()
         self._update_actions()
@@ -170,6 +172,7 @@ class MainWindow(QMainWindow):
             self.settings_action,
             self.help_action,
             self.quit_action,
+            *self.teller.shortcut_actions(),
         ]
 
     def _build_central(self) -> None:
@@ -229,6 +232,7 @@ class MainWindow(QMainWindow):
         )
         toolbar.addSeparator()
         toolbar.addActions([self.statement_action, self.resync_action, self.help_action])
+        self.teller.add_to(bar, toolbar, before=help_menu.menuAction())
         self.addToolBar(toolbar)
 
     def _build_status_bar(self) -> None:
@@ -424,7 +428,9 @@ class MainWindow(QMainWindow):
         self.accounts_table.setFocus()
 
     def open_account_form(self) -> CommandForm:
-        form = OpenAccountForm(self._context.bank, jobs=self._jobs, parent=self)
+        form = OpenAccountForm(
+            self._context.bank, jobs=self._jobs, customers=self.teller.customers, parent=self
+        )
         form.succeeded.connect(self._select_when_listed)
         self.open_dialog(form)
         return form
