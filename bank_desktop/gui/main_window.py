@@ -232,7 +232,7 @@ class MainWindow(QMainWindow):
         )
         toolbar.addSeparator()
         toolbar.addActions([self.statement_action, self.resync_action, self.help_action])
-        self.teller.add_to(bar, toolbar, before=help_menu.menuAction())
+        self.teller.add_to(bar, toolbar, account_menu=account_menu, before=help_menu.menuAction())
         self.addToolBar(toolbar)
 
     def _build_status_bar(self) -> None:
@@ -330,7 +330,7 @@ class MainWindow(QMainWindow):
             if isinstance(form, CommandForm) and form.account_id in changed:
                 row = model.balances.get(form.account_id)
                 if row is not None:
-                    form.balance_changed(row.balance, row.is_open)
+                    form.show_row(row)
         waiting = self._select_on_arrival
         if waiting is not None and waiting in changes.model.opened_accounts:
             self._select_on_arrival = None
@@ -416,6 +416,8 @@ class MainWindow(QMainWindow):
         page updates the balance a command form shows), and bring the focus back to the
         accounts when it closes, so the window's shortcuts work at once."""
         dialog.finished.connect(lambda _: self._dialog_closed(dialog))
+        if isinstance(dialog, CommandForm) and (row := self._row(dialog.account_id)):
+            dialog.show_row(row)  # the live figures from the start
         self._open_forms.append(dialog)
         dialog.open()
         return dialog

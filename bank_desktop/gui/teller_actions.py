@@ -11,6 +11,7 @@ or a closing changes what can be done). Their forms open through the window's
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt
@@ -18,10 +19,12 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMenuBar, QToolBar
 
 from bank_desktop.application.projections import AccountBalance
+from bank_desktop.domain.holds import Hold
 from bank_desktop.gui import assets
 from bank_desktop.gui.context import AppContext
 from bank_desktop.gui.customers import CustomerDirectory
 from bank_desktop.gui.forms.customer_forms import CustomerDetailsForm
+from bank_desktop.gui.forms.hold_forms import HoldForm, ReleaseHoldForm
 from bank_desktop.gui.workers import BackgroundWork
 
 if TYPE_CHECKING:
@@ -39,6 +42,10 @@ class TellerActions(QObject):
         self.customers = CustomerDirectory(lambda: window.session.model)
         self.customer_action = self._action(
             "C&ustomer details…", "Ctrl+Shift+C", "customer", self.customer_form
+        )
+        self.hold_action = self._action("&Hold funds…", "F6", "hold", self.hold_form)
+        self.release_action = self._action(
+            "Re&lease hold…", "Shift+F6", None, self.release_hold_form
         )
         window.accounts_page.account_selected.connect(lambda _: self.update())
         window.session.applied.connect(lambda *_: self.update())
@@ -61,15 +68,20 @@ class TellerActions(QObject):
 
     def shortcut_actions(self) -> list[QAction]:
         """The actions with shortcuts, for F1 and the menus."""
-        return [self.customer_action]
+        return [self.hold_action, self.release_action, self.customer_action]
 
-    def add_to(self, bar: QMenuBar, toolbar: QToolBar, *, before: QAction) -> None:
-        """Menus before ``before`` (Help's), and the toolbar's teller buttons."""
+    def add_to(
+        self, bar: QMenuBar, toolbar: QToolBar, *, account_menu: QMenu, before: QAction
+    ) -> None:
+        """Holds in the Account menu, a Customers menu before ``before`` (Help's), and the
+        toolbar's teller buttons."""
+        account_menu.addSeparator()
+        account_menu.addActions([self.hold_action, self.release_action])
         customers = QMenu("C&ustomers", bar)
         customers.addAction(self.customer_action)
         bar.insertMenu(before, customers)
         toolbar.addSeparator()
-        toolbar.addAction(self.customer_action)
+        toolbar.addActions([self.hold_action, self.customer_action])
 
     # ── what the actions act on ───────────────────────────────────────────────────────────
 
@@ -82,9 +94,39 @@ class TellerActions(QObject):
         """Enable what can be done on the selected account as it stands now."""
         row = self._row()
         self.customer_action.setEnabled(row is not None and row.customer_name is not None)
+        is_open = row is not None and row.is_open
+        self.hold_action.setEnabled(is_open)
+        self.release_action.setEnabled(is_open and bool(self._active_holds(row)))
+
+    @staticmethod
+    def _active_holds(row: AccountBalance | None) -> tuple[Hold, ...]:
+        return row.active_holds(datetime.now(UTC)) if row is not None and row.holds else ()
 
     def _say(self, text: str) -> None:
         self._window.statusBar().showMessage(text, 8_000)
+
+    # ── holds ─────────────────────────────────────────────────────────────────────────────
+
+    def hold_form(self) -> HoldForm | None:
+        """Set money aside on the selected (open) account."""
+        row = self._row()
+        if row is None or not self.hold_action.isEnabled():
+            return None
+        form = HoldForm(self._context.bank, row.account_id, jobs=self._jobs, parent=self._window)
+        self._window.open_dialog(form)
+        return form
+
+    def release_hold_form(self) -> ReleaseHoldForm | None:
+        """Release one of the selected account's active holds."""
+        row = self._row()
+        holds = self._active_holds(row)
+        if row is None or not holds or not self.release_action.isEnabled():
+            return None
+        form = ReleaseHoldForm(
+            self._context.bank, row.account_id, holds, jobs=self._jobs, parent=self._window
+        )
+        self._window.open_dialog(form)
+        return form
 
     # ── customers ─────────────────────────────────────────────────────────────────────────
 
