@@ -14,17 +14,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu, QMenuBar, QToolBar
+from PySide6.QtWidgets import QMenu, QMenuBar, QTableView, QToolBar
 
-from bank_desktop.application.projections import AccountBalance
+from bank_desktop.application.projections import AccountBalance, LedgerEntry
+from bank_desktop.application.projections.why import explain
 from bank_desktop.domain.holds import Hold
 from bank_desktop.gui import assets
 from bank_desktop.gui.context import AppContext
 from bank_desktop.gui.customers import CustomerDirectory
 from bank_desktop.gui.forms.customer_forms import CustomerDetailsForm
 from bank_desktop.gui.forms.hold_forms import HoldForm, ReleaseHoldForm
+from bank_desktop.gui.forms.reversal_form import ReversalForm
+from bank_desktop.gui.why_dialog import WhyDialog
 from bank_desktop.gui.workers import BackgroundWork
 
 if TYPE_CHECKING:
@@ -47,6 +50,11 @@ class TellerActions(QObject):
         self.release_action = self._action(
             "Re&lease hold…", "Shift+F6", None, self.release_hold_form
         )
+        self.reverse_action = self._action(
+            "&Reverse line…", "Ctrl+R", "reverse", self.reversal_form
+        )
+        self.why_action = self._action("&Why this line?", "Ctrl+I", None, self.why)
+        self._watch_ledger(window.ledger_table)
         window.accounts_page.account_selected.connect(lambda _: self.update())
         window.session.applied.connect(lambda *_: self.update())
         window.session.loaded.connect(lambda _: self.update())
@@ -68,7 +76,13 @@ class TellerActions(QObject):
 
     def shortcut_actions(self) -> list[QAction]:
         """The actions with shortcuts, for F1 and the menus."""
-        return [self.hold_action, self.release_action, self.customer_action]
+        return [
+            self.hold_action,
+            self.release_action,
+            self.reverse_action,
+            self.why_action,
+            self.customer_action,
+        ]
 
     def add_to(
         self, bar: QMenuBar, toolbar: QToolBar, *, account_menu: QMenu, before: QAction
@@ -77,11 +91,14 @@ class TellerActions(QObject):
         toolbar's teller buttons."""
         account_menu.addSeparator()
         account_menu.addActions([self.hold_action, self.release_action])
+        ledger = QMenu("&Ledger", bar)
+        ledger.addActions([self.reverse_action, self.why_action])
+        bar.insertMenu(before, ledger)
         customers = QMenu("C&ustomers", bar)
         customers.addAction(self.customer_action)
         bar.insertMenu(before, customers)
         toolbar.addSeparator()
-        toolbar.addActions([self.hold_action, self.customer_action])
+        toolbar.addActions([self.hold_action, self.reverse_action, self.customer_action])
 
     # ── what the actions act on ───────────────────────────────────────────────────────────
 
@@ -97,6 +114,9 @@ class TellerActions(QObject):
         is_open = row is not None and row.is_open
         self.hold_action.setEnabled(is_open)
         self.release_action.setEnabled(is_open and bool(self._active_holds(row)))
+        line = self.selected_line()
+        self.why_action.setEnabled(line is not None)
+        self.reverse_action.setEnabled(is_open and line is not None)
 
     @staticmethod
     def _active_holds(row: AccountBalance | None) -> tuple[Hold, ...]:
@@ -104,6 +124,59 @@ class TellerActions(QObject):
 
     def _say(self, text: str) -> None:
         self._window.statusBar().showMessage(text, 8_000)
+
+    # ── ledger lines ──────────────────────────────────────────────────────────────────────
+
+    def _watch_ledger(self, table: QTableView) -> None:
+        """The ledger's context menu (Menu key, right click) offers the line's actions; moving
+        its cursor selects the row under it (Tab into the table selects the line it marks)."""
+        table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        table.addActions([self.reverse_action, self.why_action])
+        selection = table.selectionModel()
+        selection.selectionChanged.connect(lambda *_: self.update())
+        selection.currentRowChanged.connect(self._ledger_cursor_moved)
+        model = table.model()
+        model.modelReset.connect(self.update)
+
+    def _ledger_cursor_moved(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        selection = self._window.ledger_table.selectionModel()
+        if current.isValid() and not selection.isRowSelected(current.row(), QModelIndex()):
+            selection.select(
+                current,
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
+
+    def selected_line(self) -> LedgerEntry | None:
+        """The ledger line the clerk has selected, or None."""
+        rows = self._window.ledger_table.selectionModel().selectedRows()
+        model = self._window.ledger_model
+        if not rows or not 0 <= rows[0].row() < model.rowCount():
+            return None
+        return model.entry(rows[0].row())
+
+    def reversal_form(self) -> ReversalForm | None:
+        """Reverse the selected ledger line, with a reason."""
+        line = self.selected_line()
+        if line is None:
+            self._say("Select a line in the ledger first (Tab from the accounts, then arrows).")
+            return None
+        if not self.reverse_action.isEnabled():
+            return None
+        form = ReversalForm(self._context.bank, line, jobs=self._jobs, parent=self._window)
+        self._window.open_dialog(form)
+        return form
+
+    def why(self) -> WhyDialog | None:
+        """Who, when, which request, and what the selected line reverses or was reversed by."""
+        line = self.selected_line()
+        ledger = self._window.ledger_model.ledger
+        if line is None or ledger is None:
+            self._say("Select a line in the ledger first (Tab from the accounts, then arrows).")
+            return None
+        dialog = WhyDialog(explain(ledger.entries, ledger.reversed_by, line.event_id), self._window)
+        self._window.open_dialog(dialog)
+        return dialog
 
     # ── holds ─────────────────────────────────────────────────────────────────────────────
 
