@@ -54,6 +54,7 @@ class TellerActions(QObject):
             "&Reverse line…", "Ctrl+R", "reverse", self.reversal_form
         )
         self.why_action = self._action("&Why this line?", "Ctrl+I", None, self.why)
+        self.as_of_action = self._action("Ledger as &of a date…", "Ctrl+G", None, self.as_of)
         self._watch_ledger(window.ledger_table)
         window.accounts_page.account_selected.connect(lambda _: self.update())
         window.session.applied.connect(lambda *_: self.update())
@@ -81,6 +82,7 @@ class TellerActions(QObject):
             self.release_action,
             self.reverse_action,
             self.why_action,
+            self.as_of_action,
             self.customer_action,
         ]
 
@@ -93,6 +95,8 @@ class TellerActions(QObject):
         account_menu.addActions([self.hold_action, self.release_action])
         ledger = QMenu("&Ledger", bar)
         ledger.addActions([self.reverse_action, self.why_action])
+        ledger.addSeparator()
+        ledger.addAction(self.as_of_action)
         bar.insertMenu(before, ledger)
         customers = QMenu("C&ustomers", bar)
         customers.addAction(self.customer_action)
@@ -177,6 +181,14 @@ class TellerActions(QObject):
         dialog = WhyDialog(explain(ledger.entries, ledger.reversed_by, line.event_id), self._window)
         self._window.open_dialog(dialog)
         return dialog
+
+    def as_of(self) -> None:
+        """To the ledger panel's "As of" date (type a day, Esc for live)."""
+        window = self._window
+        window.tabs.setCurrentIndex(0)
+        field = window.accounts_page.as_of_bar.field
+        field.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        field.selectAll()
 
     # ── holds ─────────────────────────────────────────────────────────────────────────────
 
