@@ -232,7 +232,13 @@ class MainWindow(QMainWindow):
         )
         toolbar.addSeparator()
         toolbar.addActions([self.statement_action, self.resync_action, self.help_action])
-        self.teller.add_to(bar, toolbar, account_menu=account_menu, before=help_menu.menuAction())
+        self.teller.add_to(
+            bar,
+            toolbar,
+            file_menu=file_menu,
+            account_menu=account_menu,
+            before=help_menu.menuAction(),
+        )
         self.addToolBar(toolbar)
 
     def _build_status_bar(self) -> None:

@@ -10,14 +10,16 @@ or a closing changes what can be done). Their forms open through the window's
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMenuBar, QTableView, QToolBar
 
+from bank_desktop.application.journal import Journal, journal_from_store
 from bank_desktop.application.projections import AccountBalance, LedgerEntry
 from bank_desktop.application.projections.why import explain
 from bank_desktop.domain.holds import Hold
@@ -27,6 +29,8 @@ from bank_desktop.gui.customers import CustomerDirectory
 from bank_desktop.gui.forms.customer_forms import CustomerDetailsForm
 from bank_desktop.gui.forms.hold_forms import HoldForm, ReleaseHoldForm
 from bank_desktop.gui.forms.reversal_form import ReversalForm
+from bank_desktop.gui.journal_dialog import JournalDialog
+from bank_desktop.gui.models.accounts import customer_text
 from bank_desktop.gui.why_dialog import WhyDialog
 from bank_desktop.gui.workers import BackgroundWork
 
@@ -55,6 +59,9 @@ class TellerActions(QObject):
         )
         self.why_action = self._action("&Why this line?", "Ctrl+I", None, self.why)
         self.as_of_action = self._action("Ledger as &of a date…", "Ctrl+G", None, self.as_of)
+        self.journal_action = self._action(
+            "End-of-day &journal…", "Ctrl+J", "journal", self.journal_dialog
+        )
         self._watch_ledger(window.ledger_table)
         window.accounts_page.account_selected.connect(lambda _: self.update())
         window.session.applied.connect(lambda *_: self.update())
@@ -84,13 +91,21 @@ class TellerActions(QObject):
             self.why_action,
             self.as_of_action,
             self.customer_action,
+            self.journal_action,
         ]
 
     def add_to(
-        self, bar: QMenuBar, toolbar: QToolBar, *, account_menu: QMenu, before: QAction
+        self,
+        bar: QMenuBar,
+        toolbar: QToolBar,
+        *,
+        file_menu: QMenu,
+        account_menu: QMenu,
+        before: QAction,
     ) -> None:
-        """Holds in the Account menu, a Customers menu before ``before`` (Help's), and the
-        toolbar's teller buttons."""
+        """The journal in the File menu (after the statements), holds in the Account menu,
+        Ledger and Customers menus before ``before`` (Help's), and the toolbar's buttons."""
+        file_menu.insertAction(file_menu.actions()[1], self.journal_action)
         account_menu.addSeparator()
         account_menu.addActions([self.hold_action, self.release_action])
         ledger = QMenu("&Ledger", bar)
@@ -102,7 +117,9 @@ class TellerActions(QObject):
         customers.addAction(self.customer_action)
         bar.insertMenu(before, customers)
         toolbar.addSeparator()
-        toolbar.addActions([self.hold_action, self.reverse_action, self.customer_action])
+        toolbar.addActions(
+            [self.hold_action, self.reverse_action, self.customer_action, self.journal_action]
+        )
 
     # ── what the actions act on ───────────────────────────────────────────────────────────
 
@@ -189,6 +206,30 @@ class TellerActions(QObject):
         field = window.accounts_page.as_of_bar.field
         field.setFocus(Qt.FocusReason.ShortcutFocusReason)
         field.selectAll()
+
+    # ── the journal ───────────────────────────────────────────────────────────────────────
+
+    def journal_dialog(self) -> JournalDialog:
+        """Today's journal (another day or one clerk's: type them and press Enter)."""
+        context, window = self._context, self._window
+
+        def read(day: date, clerk: str | None) -> Journal:
+            return journal_from_store(context.store, day, None, clerk)
+
+        def names(accounts: Iterable[str]) -> dict[str, str]:
+            model = window.session.model
+            if model is None:
+                return {}
+            rows = (model.balances.get(account) for account in accounts)
+            return {row.account_id: customer_text(row) for row in rows if row is not None}
+
+        dialog = JournalDialog(
+            read, names, default_directory=Path.home(), jobs=self._jobs, parent=window
+        )
+        dialog.saved.connect(lambda path: self._say(f"Journal saved to {path}."))
+        window.open_dialog(dialog)
+        dialog.load()
+        return dialog
 
     # ── holds ─────────────────────────────────────────────────────────────────────────────
 
