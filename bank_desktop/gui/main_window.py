@@ -475,14 +475,14 @@ class MainWindow(QMainWindow):
         model = self.session.model
         if account_id is None or not self.transfer_action.isEnabled() or model is None:
             return None
-        targets = [(r.account_id, r.customer_id) for r in model.balances if r.is_open]
+        targets = [(r.account_id, customer_text(r)) for r in model.balances if r.is_open]
         row = model.balances.get(account_id)
         form = TransferForm(
             self._context.bank,
             account_id,
             targets=targets,
             balance=row.balance if row else None,
-            customer=row.customer_id if row else None,
+            customer=customer_text(row) if row else None,
             jobs=self._jobs,
             parent=self,
         )
@@ -524,7 +524,9 @@ class MainWindow(QMainWindow):
         dialog = StatementDialog(
             account_id,
             lambda: load_ledger(store, account_id),
-            customer_id=row.customer_id,
+            customer_id=(
+                f"{row.customer_name} ({row.customer_id})" if row.customer_name else row.customer_id
+            ),
             default_directory=Path.home(),
             jobs=self._jobs,
             parent=self,
