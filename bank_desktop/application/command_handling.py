@@ -8,7 +8,9 @@ command is decided once more inside the lock, on the events the cache missed, wh
 conflict: under contention every optimistic retry would lose again to the writers queued ahead
 of it. Other stores (DeltaBase) catch up and retry with jittered backoff, bounded attempts.
 A rule violation decided on cached state is confirmed on fresh state before it is reported,
-so a stale cache never refuses a valid command.
+so a stale cache never refuses a valid command. Every append goes through a
+:class:`~bank_desktop.application.appending.ChainedAppender`, which links the events into their
+stream's hash chain.
 
 Idempotency: each event carries the command id and a hash of the request in its metadata.
 The cache indexes them per stream, so a repeated command id returns the first result without
@@ -32,6 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
+from bank_desktop.application.appending import ChainedAppender
 from bank_desktop.application.fingerprints import command_fingerprint
 from bank_desktop.application.ids import CommandKey, command_key, command_metadata
 from bank_desktop.application.lru import LockedLru
@@ -40,7 +43,6 @@ from bank_desktop.backoff import Backoff
 from bank_desktop.domain.errors import CommandIdReusedError, DomainError
 from bank_desktop.eventstore.errors import ConcurrencyError
 from bank_desktop.eventstore.port import (
-    NO_STREAM,
     AppendResult,
     DecidingAppender,
     EventStore,
@@ -117,8 +119,11 @@ class CommandHandler:
         retry: Backoff | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        appender: ChainedAppender | None = None,
     ) -> None:
         self._store = store
+        #: Every append goes through it: events leave linked into their stream's hash chain.
+        self._appender = appender or ChainedAppender(store)
         self._cache: LockedLru[tuple[str, str], _View[Any]] = LockedLru(cache_size)
         policy = retry or COMMAND_RETRY
         self._retry = policy if rng is None else dataclasses.replace(policy, rng=rng)
@@ -127,6 +132,11 @@ class CommandHandler:
     @property
     def store(self) -> EventStore:
         return self._store
+
+    @property
+    def appender(self) -> ChainedAppender:
+        """The appender this handler writes through (share it: it knows the streams' heads)."""
+        return self._appender
 
     def execute(
         self,
@@ -178,7 +188,7 @@ class CommandHandler:
                 before_write()
                 before_write = None
             try:
-                result = self._store.append(stream_id, new_events, view.position or NO_STREAM)
+                result = self._appender.append(stream_id, new_events, view.position)
             except ConcurrencyError:
                 conflicts += 1
                 if isinstance(self._store, DecidingAppender):
@@ -213,7 +223,7 @@ class CommandHandler:
             return [NewEvent(*decider.encode(event), event_metadata) for event in decided]
 
         try:
-            result = store.append_decided(stream_id, view.position, decide_tail)
+            result = self._appender.append_decided(store, stream_id, view.position, decide_tail)
         finally:
             if "view" in seen:
                 self._remember(stream_id, decider, seen["view"])
@@ -273,6 +283,7 @@ class CommandHandler:
             events = self._store.read_stream(stream_id, after=view.position, limit=_PAGE)
             if events:
                 view = _fold(view, events, decider)
+                self._appender.observe(events[-1:])
             if len(events) < _PAGE:
                 break
         self._remember(stream_id, decider, view)

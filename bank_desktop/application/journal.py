@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
@@ -53,10 +53,13 @@ _MONEY: Final = {
 _TIMES: Final = {
     **{kind: fields[0] for kind, fields in _MONEY.items()},
     acc.WithdrawalRefused.type: "refusedAt",
+    acc.ApprovedCommandRefused.type: "refusedAt",
     acc.AccountClosed.type: "closedAt",
     acc.HoldPlaced.type: "placedAt",
     acc.HoldReleased.type: "releasedAt",
 }
+#: How a line names the command an approved request held.
+_ACTIONS: Final = {"money.withdraw": "withdrawal", "money.reverse": "reversal"}
 #: The event types a journal reads (the rest move no money and make no line).
 JOURNAL_EVENT_TYPES: Final = tuple(_TIMES)
 
@@ -78,6 +81,9 @@ class JournalLine:
     transfer_id: str | None = None
     reverses_event_id: str | None = None
     hold_id: str | None = None
+    #: A line an approved request wrote: who asked for it, and who approved it.
+    requested_by: str | None = None
+    approved_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +122,39 @@ class Journal:
         return self.opening_total + self.net + self.others_net == self.closing_total
 
 
+@dataclass(slots=True)
+class _Sums:
+    """The balance sums either side of the day, and the day's events: what a pass over the
+    whole history finds, without looking at any event's metadata."""
+
+    start: datetime
+    end: datetime
+    opening: Decimal = ZERO
+    closing: Decimal = ZERO
+    skipped: int = 0
+
+    def add(self, event: RecordedEvent) -> bool:
+        """Count ``event``; True when it is one of the day's (a line of the journal)."""
+        time_field = _TIMES.get(event.type)
+        if time_field is None:
+            return False
+        try:
+            data = payload(event)
+            at = moment(event, data, time_field)
+            moved = _moved(event, data)
+        except MalformedEventError as exc:
+            _log.warning("Journal skips %s", exc)
+            self.skipped += 1
+            return False
+        if at >= self.end:
+            return False
+        self.closing += moved
+        if at < self.start:
+            self.opening += moved
+            return False
+        return True
+
+
 def build_journal(
     events: Iterable[RecordedEvent],
     day: date,
@@ -123,48 +162,10 @@ def build_journal(
     clerk_id: str | None = None,
 ) -> Journal:
     """The journal of ``day`` in ``zone`` (None: local) from every account event in global
-    order (other types are ignored); only ``clerk_id``'s lines when given."""
-    start, end = start_of_day(day, zone), end_of_day(day, zone)
-    opening = closing = others = ZERO
-    lines: list[JournalLine] = []
-    skipped = 0
-    for event in events:
-        time_field = _TIMES.get(event.type)
-        if time_field is None:
-            continue
-        try:
-            data = payload(event)
-            at = moment(event, data, time_field)
-            moved = _moved(event, data)
-            if start <= at < end:
-                line = _line(event)
-        except MalformedEventError as exc:
-            _log.warning("Journal skips %s", exc)
-            skipped += 1
-            continue
-        if at >= end:
-            continue
-        closing += moved
-        if at < start:
-            opening += moved
-        elif clerk_id is None or line.clerk_id == clerk_id:
-            lines.append(line)
-        else:
-            others += moved
-    lines.sort(key=lambda line: (line.occurred_at, line.global_position))
-    return Journal(
-        day,
-        start.tzname() or str(start.tzinfo),
-        start,
-        end,
-        clerk_id,
-        tuple(lines),
-        _totals(lines),
-        opening,
-        closing,
-        others,
-        skipped,
-    )
+    order (other types are ignored; the day's events need their metadata); only
+    ``clerk_id``'s lines when given."""
+    sums = _Sums(start_of_day(day, zone), end_of_day(day, zone))
+    return _journal(day, clerk_id, sums, [event for event in events if sums.add(event)])
 
 
 def journal_from_store(
@@ -175,19 +176,63 @@ def journal_from_store(
     *,
     page: int = 5000,
 ) -> Journal:
-    """:func:`build_journal` over the store's account events, read a page at a time
-    (blocking: the whole history is read to sum the balances at the day's start)."""
-    return build_journal(_account_events(store, page), day, zone, clerk_id)
+    """:func:`build_journal` over the store (blocking). The whole history is read once without
+    metadata, to sum the balances either side of the day; then only the stretch of global
+    positions that holds the day's events is read again, with metadata, for their lines."""
+    sums = _Sums(start_of_day(day, zone), end_of_day(day, zone))
+    wanted = {e.global_position for e in _events(store, page, 0, None, lean=True) if sums.add(e)}
+    day_events: list[RecordedEvent] = []
+    if wanted:
+        first, last = min(wanted), max(wanted)
+        for event in _events(store, page, first - 1, last, lean=False):
+            if event.global_position in wanted:
+                day_events.append(event)
+    return _journal(day, clerk_id, sums, day_events)
 
 
-def _account_events(store: EventStore, page: int) -> Iterable[RecordedEvent]:
-    after = 0
-    while True:
-        batch = store.read_all(after=after, limit=page, types=JOURNAL_EVENT_TYPES)
+def _events(
+    store: EventStore, page: int, after: int, last: int | None, *, lean: bool
+) -> Iterator[RecordedEvent]:
+    """The store's events after ``after`` up to ``last`` (None: the end), a page at a time."""
+    while last is None or after < last:
+        size = page if last is None else min(page, last - after)
+        batch = store.read_all(after=after, limit=size, with_metadata=not lean)
         yield from batch
-        if len(batch) < page:
+        if len(batch) < size:
             return
         after = batch[-1].global_position
+
+
+def _journal(
+    day: date, clerk_id: str | None, sums: _Sums, day_events: list[RecordedEvent]
+) -> Journal:
+    lines: list[JournalLine] = []
+    others = ZERO
+    for event in day_events:
+        try:
+            line = _line(event)
+        except MalformedEventError as exc:  # pragma: no cover - the sums pass read it already
+            _log.warning("Journal skips %s", exc)
+            continue
+        if clerk_id is None or line.clerk_id == clerk_id:
+            lines.append(line)
+        else:
+            others += line.amount
+    lines.sort(key=lambda line: (line.occurred_at, line.global_position))
+    start = sums.start
+    return Journal(
+        day,
+        start.tzname() or str(start.tzinfo),
+        start,
+        sums.end,
+        clerk_id,
+        tuple(lines),
+        _totals(lines),
+        sums.opening,
+        sums.closing,
+        others,
+        sums.skipped,
+    )
 
 
 def _moved(event: RecordedEvent, data: dict[str, Any]) -> Decimal:
@@ -231,6 +276,10 @@ def _line(event: RecordedEvent) -> JournalLine:
         case acc.WithdrawalRefused():
             text = f"Transfer of {format_money(decoded.amount)} refused: {decoded.reason}"
             return line(decoded.refused_at, "refused", ZERO, text, transfer=decoded.transfer_id)
+        case acc.ApprovedCommandRefused():
+            text = f"Approved {_ACTIONS.get(decoded.action, decoded.action)} of "
+            text += f"{format_money(decoded.amount)} refused when carried out: {decoded.reason}"
+            return line(decoded.refused_at, "refused", ZERO, text)
         case acc.AccountClosed():
             return line(decoded.closed_at, "closed", ZERO, decoded.reason or "Account closed")
         case acc.HoldPlaced():
@@ -265,6 +314,7 @@ class _Line:
         metadata = event.metadata
         clerk = metadata.get("clerkId")
         request = metadata.get("commandId")
+        requested, approved = metadata.get("requestedBy"), metadata.get("approvedBy")
         return JournalLine(
             at,
             event.stream_id,
@@ -279,6 +329,8 @@ class _Line:
             transfer,
             reverses,
             hold,
+            requested if isinstance(requested, str) else None,
+            approved if isinstance(approved, str) else None,
         )
 
 
@@ -298,7 +350,7 @@ def journal_csv(journal: Journal) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
         ["time", "account", "kind", "amount", "held", "description", "clerk", "request",
-         "event", "transfer", "reverses", "hold"]
+         "event", "transfer", "reverses", "hold", "requested by", "approved by"]
     )  # fmt: skip
     for line in journal.lines:
         writer.writerow(
@@ -315,6 +367,8 @@ def journal_csv(journal: Journal) -> str:
                 line.transfer_id or "",
                 line.reverses_event_id or "",
                 line.hold_id or "",
+                line.requested_by or "",
+                line.approved_by or "",
             ]
         )
     writer.writerow([])

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from bank_desktop.application.appending import ChainedAppender
 from bank_desktop.application.errors import MalformedEventError
 from bank_desktop.application.fingerprints import claim_fingerprint
 from bank_desktop.application.ids import derived_digest
@@ -46,8 +47,15 @@ def claim_stream_id(command_id: str) -> str:
 class RequestClaims:
     """Claims client ids in the store; remembers the claims it has confirmed (bounded)."""
 
-    def __init__(self, store: EventStore, *, capacity: int = _CAPACITY) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        capacity: int = _CAPACITY,
+        appender: ChainedAppender | None = None,
+    ) -> None:
         self._store = store
+        self._appender = appender or ChainedAppender(store)
         self._confirmed: LockedLru[str, str] = LockedLru(capacity)
 
     def binder(
@@ -68,6 +76,16 @@ class RequestClaims:
             self._confirmed.put(command_id, known)
         if known != fingerprint:
             raise CommandIdReusedError(command_id)
+
+    def bound_stream(self, command_id: str) -> str | None:
+        """The stream ``command_id`` was claimed for, or None while it is unclaimed."""
+        first = self._store.read_stream(claim_stream_id(command_id), limit=1)
+        if not first:
+            return None
+        stream = first[0].data.get("streamId") if isinstance(first[0].data, dict) else None
+        if not isinstance(stream, str):
+            raise MalformedEventError(first[0], "field 'streamId' must be a string")
+        return stream
 
     def _claim(
         self,
@@ -90,7 +108,7 @@ class RequestClaims:
             {**metadata, "commandId": command_id},
         )
         try:
-            self._store.append(claims, [event], NO_STREAM)
+            self._appender.append(claims, [event], NO_STREAM)
         except ConcurrencyError:
             pass  # claimed before (or a moment ago, by a twin of this request): compare
         else:

@@ -244,6 +244,35 @@ class StoreWithNotices(Protocol):
     def notices(self) -> list[str]: ...
 
 
+#: An event as stored, undecoded: global position, stream id, stream position, event id, type,
+#: data JSON text, metadata JSON text.
+StoredRow = tuple[int, str, int, str, str, str, str]
+
+
+@runtime_checkable
+class StoredRowReader(Protocol):
+    """Optional capability: events as stored, their JSON undecoded, in global order.
+
+    For verification's hash checks, which decode the text their own way (numbers kept as
+    written, for the canonical encoding) instead of paying for the everyday decoding twice.
+    """
+
+    def read_stored(self, *, after: int = 0, limit: int = 1000) -> list[StoredRow]:
+        """Up to ``limit`` events with global position > ``after``, in global order."""
+        ...
+
+
+@runtime_checkable
+class StoreSelfCheck(Protocol):
+    """Optional capability: what a store can tell about itself that its events cannot show
+    (a damaged file, append-only guards removed), for ``bank-desktop verify``."""
+
+    def self_check(self) -> list[tuple[bool, str]]:
+        """Findings as (is it a problem, what, as a sentence without the store's name);
+        empty when all is well. Notices (False) inform; problems (True) fail verification."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class AppendRequest:
     """One stream's part of a multi-stream append."""

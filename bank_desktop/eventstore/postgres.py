@@ -44,6 +44,7 @@ from psycopg import errors as pg_errors
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from bank_desktop.eventstore import postgres_deploy
 from bank_desktop.eventstore.backwards import (
     check_backwards_args,
     metadata_matches,
@@ -70,28 +71,13 @@ from bank_desktop.eventstore.port import (
     NewEvent,
     RecordedEvent,
 )
+from bank_desktop.eventstore.postgres_deploy import StepOutcome
 from bank_desktop.eventstore.postgres_guard import GuardedConnection, StalledError, unwatched
 from bank_desktop.eventstore.postgres_url import MASK, mask, parse_postgres_url
 from bank_desktop.eventstore.validation import check_read_args, check_stream_id
 
 _log = logging.getLogger(__name__)
 
-SCHEMA_STATEMENTS: Final = (
-    """
-    CREATE TABLE IF NOT EXISTS bank_events (
-        global_position BIGINT      PRIMARY KEY,
-        stream_id       TEXT        NOT NULL,
-        stream_position BIGINT      NOT NULL,
-        event_id        TEXT        NOT NULL,
-        type            TEXT        NOT NULL,
-        data            TEXT        NOT NULL,
-        metadata        TEXT        NOT NULL,
-        created_at      TIMESTAMPTZ NOT NULL,
-        UNIQUE (stream_id, stream_position)
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS bank_events_by_type ON bank_events (type, global_position)",
-)
 _COLUMNS: Final = (
     "global_position, stream_id, stream_position, event_id, type, data, created_at, metadata"
 )
@@ -129,8 +115,12 @@ class PostgresEventStore:
         pool_size: int = 8,
         timeout: float | None = None,
         check_schema: bool = True,
+        read_only: bool = False,
     ) -> None:
         """Connect to the store ``conninfo`` (a ``postgresql://`` URL) names.
+
+        ``read_only``: every transaction is read-only on the server (``bank-desktop verify``
+        opens stores this way, so checking can never change what it checks).
 
         ``timeout`` bounds every wait for the server (default: the URL's ``connect_timeout``,
         else 10 s). One connection is made first, outside the pool: a server that refuses or
@@ -138,7 +128,10 @@ class PostgresEventStore:
         retried in the background for the whole timeout.
         """
         target = parse_postgres_url(conninfo, timeout=timeout)
-        self._params = target.params
+        self._params = dict(target.params)
+        if read_only:
+            options = self._params.get("options", "")
+            self._params["options"] = f"{options} -c default_transaction_read_only=on".strip()
         self._secrets = target.secrets
         self._display_url = display_url or target.display_url
         self._timeout = target.timeout
@@ -227,19 +220,50 @@ class PostgresEventStore:
         return self._display_url
 
     def prepare_schema(self) -> bool:
-        """Create the tables and index if missing (``deploy``); True when anything was created."""
+        """Run ``deploy``'s steps; True when anything was created or repaired."""
+        return any(step.outcome == "created" for step in self.deploy())
+
+    def deploy(self, *, dry_run: bool = False) -> list[StepOutcome]:
+        """The steps of ``bank-desktop deploy`` (:mod:`postgres_deploy`), in one transaction
+        under the store's lock; what each did (or, ``dry_run``, would do)."""
         with (
-            self._translated("create the schema"),
+            self._translated("deploy the schema"),
             self._pool.connection() as conn,
             unwatched(conn),
         ):
             # One-off work that may take long on a big table (an index): no bound here.
             conn.execute("SET LOCAL statement_timeout = 0")
-            existed = conn.execute("SELECT to_regclass('bank_events')").fetchone()
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
-            for statement in SCHEMA_STATEMENTS:
-                conn.execute(statement)
-        return existed is None or existed[0] is None
+            outcomes = postgres_deploy.deploy(conn, dry_run=dry_run)
+            if dry_run:
+                conn.rollback()
+        return outcomes
+
+    def self_check(self) -> list[tuple[bool, str]]:
+        """For ``bank-desktop verify``: the append-only guards and the clerks' privileges."""
+        with self._translated("check the store"), self._pool.connection() as conn:
+            triggers = postgres_deploy.guard_triggers_in_force(conn)
+            wrong = postgres_deploy.clerk_privileges_wrong(conn)
+        found: list[tuple[bool, str]] = []
+        off = [name for name, in_force in triggers.items() if not in_force]
+        if off:
+            found.append(
+                (
+                    True,
+                    f"the append-only triggers ({', '.join(off)}) are missing or disabled: "
+                    "someone who owns the table removed them, and could have changed events "
+                    "since; `bank-desktop deploy` puts them back",
+                )
+            )
+        if wrong:
+            found.append(
+                (
+                    True,
+                    f"the clerks' privileges are not as deployed ({'; '.join(wrong)}); "
+                    "`bank-desktop deploy` sets them right",
+                )
+            )
+        return found
 
     @contextmanager
     def _translated(self, action: str) -> Iterator[None]:
@@ -408,6 +432,16 @@ class PostgresEventStore:
             params = [value for type_ in wanted for value in (type_, after, limit)]
             params.append(limit)
         return _recorded(self._query("read events", sql, params))
+
+    def read_stored(self, *, after: int = 0, limit: int = 1000) -> list[Any]:
+        """Events as stored, JSON undecoded (``StoredRowReader``)."""
+        check_read_args(after, limit, limit_required=True)
+        return self._query(
+            "read events",
+            "SELECT global_position, stream_id, stream_position, event_id, type, data, metadata "
+            "FROM bank_events WHERE global_position > %s ORDER BY global_position LIMIT %s",
+            (after, limit),
+        )
 
     def read_backwards(
         self,

@@ -99,6 +99,40 @@ def open_store(url: str) -> EventStore:
     raise StoreConfigError(f"Unsupported store URL {redact_url(url)!r}; supported: {SUPPORTED}")
 
 
+def open_store_for_verification(url: str) -> EventStore:
+    """Open the store a URL names for ``bank-desktop verify``: read-only, never created, and
+    without the refusals of a normal open, so that a damaged or tampered store can still be
+    read and named; nothing is written to it. See ``SqliteEventStore(verification=True)``."""
+    if not isinstance(url, str) or not url.strip():
+        raise StoreConfigError(f"No store URL given; supported: {SUPPORTED}")
+    text = url.strip()
+    scheme = text.split(":", 1)[0].lower() if ":" in text else ""
+    if scheme == "sqlite":
+        from bank_desktop.eventstore.sqlite import SqliteEventStore
+
+        return SqliteEventStore(sqlite_path(text), verification=True)
+    if scheme in ("postgresql", "postgres"):
+        from bank_desktop.eventstore.postgres import PostgresEventStore
+
+        return PostgresEventStore(text, read_only=True)
+    return open_store(text)  # memory:// and DeltaBase: reading never writes there
+
+
+def known_store_problem(store: EventStore, data_directory: Path) -> str | None:
+    """What this computer remembers of ``store`` that it contradicts (emptied, replaced, gone
+    backwards, rewritten at the position last seen), or None. Nothing is recorded or changed."""
+    from bank_desktop.eventstore.errors import StoreRegressedError
+    from bank_desktop.eventstore.known_stores import KnownStores
+
+    if store.url.startswith("memory:") or not data_directory.exists():
+        return None
+    try:
+        KnownStores(data_directory).check(store.url, store)
+    except StoreRegressedError as exc:
+        return str(exc).split(" Nothing was done.", 1)[0]
+    return None
+
+
 def open_known_store(
     url: str,
     data_directory: Path,
@@ -200,6 +234,22 @@ def prepare_store(url: str) -> tuple[EventStore, bool]:
         existed = sqlite_path(url.strip()).exists()
         return open_store(url), not existed
     return open_store(url), False
+
+
+def deploy_postgres(url: str, *, dry_run: bool = False) -> list[tuple[str, str]]:
+    """``bank-desktop deploy`` on a PostgreSQL store: each step as (outcome, what), outcome
+    being "created", "unchanged" or (``dry_run``) "would create"."""
+    from bank_desktop.eventstore.postgres import PostgresEventStore
+
+    store = PostgresEventStore(url.strip(), check_schema=False)
+    try:
+        return [(step.outcome, step.what) for step in store.deploy(dry_run=dry_run)]
+    finally:
+        store.close()
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.strip().split(":", 1)[0].lower() in ("postgresql", "postgres")
 
 
 def open_snapshot_store(store: EventStore, base_directory: Path) -> SnapshotStore:

@@ -30,6 +30,7 @@ ICON_NAMES: Final = (
     "export-statement",
     "settings",
     "help",
+    "verify-history",
     "customer",
     "hold",
     "reverse",

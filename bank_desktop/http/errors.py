@@ -12,15 +12,20 @@ of the wrong type or format, an invalid amount of any kind
 (string, three decimals, too large, zero, negative), a bad query
 parameter, path id or header, a business rule refused it
 Host not served here (DNS rebinding)                                  400
-missing or wrong webhook token                                       401
-a request from another web page's origin                             403
-unknown account (customer, transaction, hold)                        404
+missing, unknown or revoked token (a clerk's, or the webhook's)     401
+a request from another web page's origin; X-Clerk-Id naming          403
+someone other than the token's clerk; a role the clerk lacks
+(approving without the supervisor role, your own request, ...)
+unknown account (customer, transaction, hold, approval request)      404
 version conflict the retries could not absorb; a national id that    409
 another customer holds
 body too large / not sent as application/json                      413/415
 Idempotency-Key (request id) already used for another request        422
 the store is unreachable / the read model is behind                  503
 ================================================================  ======
+
+Not an error: a command above the approval limit answers 202 with ``{approvalId, status,
+url}`` (the request is recorded and waits for a supervisor; ``GET url`` says where it stands).
 """
 
 from __future__ import annotations
@@ -37,10 +42,12 @@ from starlette.responses import Response
 
 from bank_desktop.application.errors import MalformedEventError, TransferInterruptedError
 from bank_desktop.domain.errors import (
+    ApprovalRequired,
     CommandIdReusedError,
     DomainError,
     DuplicateNationalIdError,
     NotFoundError,
+    PermissionDeniedError,
 )
 from bank_desktop.eventstore.errors import (
     ConcurrencyError,
@@ -81,6 +88,11 @@ def field_error(field: str, message: str, status: int = 400) -> ApiError:
     )
 
 
+def approval_url(approval_id: str) -> str:
+    """Where a client polls a request held for approval."""
+    return f"/approvals/{approval_id}"
+
+
 def error_body(message: str, details: Mapping[str, Any] | None = None) -> dict[str, Any]:
     return {"error": message, "details": dict(details or {})}
 
@@ -101,6 +113,10 @@ def status_of(exc: BaseException) -> int:
             return 404
         case DuplicateNationalIdError():
             return 409
+        case PermissionDeniedError():
+            return 403
+        case ApprovalRequired():
+            return 202
         case CommandIdReusedError():
             return 422
         case DomainError():
@@ -127,6 +143,21 @@ def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DomainError)
         return _respond(status_of(exc), exc.message, exc.details)
+
+    async def approval_required(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApprovalRequired)
+        url = approval_url(exc.approval_id)
+        return ExactJSONResponse(
+            {
+                "approvalId": exc.approval_id,
+                "status": "pending",
+                "url": url,
+                "message": exc.message,
+                "details": exc.details,
+            },
+            202,
+            headers={"Location": url},
+        )
 
     async def store_error(request: Request, exc: Exception) -> Response:
         status = status_of(exc)
@@ -166,6 +197,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(ApprovalRequired, approval_required)
     app.add_exception_handler(EventStoreError, store_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -113,7 +113,7 @@ async def register_customer(
     request: Request, api: Api, clerk: Clerk = None, key: IdempotencyKey = None
 ) -> Response:
     body = parse_request(RegisterCustomerRequest, await _body(request))
-    bank = api.bank(clerk)
+    bank = api.acting(request, clerk)
     command_id = api.command_id(key)
 
     def register() -> tuple[str, str, str]:
@@ -218,7 +218,7 @@ async def reverse(
     key: IdempotencyKey = None,
 ) -> Response:
     body = parse_request(ReversalRequest, await _body(request))
-    bank = api.bank(clerk)
+    bank = api.acting(request, clerk)
     command_id = api.command_id(key)
     balance, position = await api.run(
         lambda: bank.reverse(account_id, body.eventId, body.reason, command_id=command_id)
@@ -265,7 +265,7 @@ async def place_hold(
 ) -> Response:
     body = parse_request(HoldRequest, await _body(request))
     expires = _expiry(body.expiresAt)
-    bank = api.bank(clerk)
+    bank = api.acting(request, clerk)
     command_id = api.command_id(key)
 
     def place() -> tuple[str, Any]:
@@ -294,13 +294,15 @@ async def place_hold(
     summary="Release a hold",
 )
 async def release_hold(
+    request: Request,
     api: Api,
     account_id: PathId,
     hold_id: PathId,
+    *,
     clerk: Clerk = None,
     key: IdempotencyKey = None,
 ) -> Response:
-    bank = api.bank(clerk)
+    bank = api.acting(request, clerk)
     command_id = api.command_id(key)
     available, position = await api.run(
         lambda: bank.release_hold(account_id, hold_id, command_id=command_id)
@@ -359,6 +361,8 @@ def line_body(line: JournalLine) -> dict[str, Any]:
         "transferId": line.transfer_id,
         "reversesEventId": line.reverses_event_id,
         "holdId": line.hold_id,
+        "requestedBy": line.requested_by,
+        "approvedBy": line.approved_by,
     }
 
 

@@ -21,7 +21,7 @@ from bank_desktop.domain import CommandIdReusedError, ValidationError
 from bank_desktop.domain.customers import CustomerRegistered
 from bank_desktop.domain.errors import CustomerNotFoundError, DuplicateNationalIdError
 from bank_desktop.domain.national_ids import NationalIdClaimed
-from bank_desktop.eventstore import open_store
+from bank_desktop.eventstore import open_store, prepare_store
 from bank_desktop.eventstore.port import NO_STREAM, EventStore, NewEvent
 from tests.application import teller_workers
 from tests.application.conftest import StepClock
@@ -197,8 +197,19 @@ def test_a_change_interrupted_before_the_release_is_mended(
     assert bank.register_customer("Grace Hopper", "AB123456")  # the stale claim is released
 
 
-def test_threads_racing_for_one_national_id_register_one_customer(tmp_path: Path) -> None:
-    url = f"sqlite://{tmp_path / 'bank.db'}"
+@pytest.fixture(params=["sqlite", "postgres"])
+def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store several connections share: a SQLite file, or a PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite://{tmp_path / 'bank.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    store, _ = prepare_store(url)  # the schema's tables, made once before the race
+    store.close()
+    return url
+
+
+def test_threads_racing_for_one_national_id_register_one_customer(shared_url: str) -> None:
+    url = shared_url
     stores = [open_store(url) for _ in range(8)]
     start = threading.Barrier(len(stores))
 
