@@ -107,6 +107,7 @@ class AccountsPage(QSplitter):
         self.ledger_table = table("transactionsTable", ledger, LEDGER_SAMPLES)
         self.ledger_title = QLabel(NO_SELECTION)
         self.ledger_title.setObjectName("ledgerTitle")
+        self.ledger_title.setWordWrap(True)  # a long title wraps, the as-of field keeps room
         self.as_of_bar = AsOfBar()
         self.chart = BalanceChart()
 

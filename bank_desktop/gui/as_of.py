@@ -68,7 +68,8 @@ class AsOfBar(QWidget):
             "Show the ledger at the end of a day: type it as 2026-11-01 or pick it with "
             "Alt+Down; Esc goes back to live (Ctrl+G comes here)"
         )
-        self.field.setMaximumWidth(self.field.fontMetrics().horizontalAdvance("0000-00-00") * 2)
+        # Room for the hint and the calendar button, never squeezed by a long title.
+        self.field.setFixedWidth(self.field.fontMetrics().horizontalAdvance(LIVE_HINT) + 48)
         label = QLabel("As &of:")
         label.setBuddy(self.field)
         layout = QHBoxLayout(self)

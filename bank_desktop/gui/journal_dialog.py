@@ -34,11 +34,24 @@ from PySide6.QtWidgets import (
 
 from bank_desktop.application.journal import Journal
 from bank_desktop.domain import format_money
-from bank_desktop.gui.accounts_page import table
+from bank_desktop.gui.accounts_page import ID_COLUMN_CAP, fit_column, table
 from bank_desktop.gui.forms.base import fit_title
-from bank_desktop.gui.journal_files import balance_rows, who, write_journal_csv, write_journal_pdf
+from bank_desktop.gui.journal_files import (
+    balance_rows,
+    total_label,
+    who,
+    write_journal_csv,
+    write_journal_pdf,
+)
 from bank_desktop.gui.messages import describe_error
-from bank_desktop.gui.models.journal import JournalLinesModel, JournalTotalsModel
+from bank_desktop.gui.models.journal import (
+    ACCOUNT,
+    AMOUNT,
+    CLERK,
+    CUSTOMER,
+    JournalLinesModel,
+    JournalTotalsModel,
+)
 from bank_desktop.gui.statement_dialog import DateField
 from bank_desktop.gui.workers import BackgroundWork, Job
 
@@ -47,13 +60,14 @@ NameAccounts = Callable[[Iterable[str]], Mapping[str, str]]
 LINE_SAMPLES: Final = (
     "23:59:59",
     "account-xxxxxxxxxxxx",
-    "Customer Name Here",
+    "Customer Name",
     "Transfer out",
-    "$999,999.99",
-    "$999,999.99",
+    "-$99,999.99",
     None,
     "clerk-00",
 )
+#: Texts measured per column to fit it: the longest few (measuring thousands costs).
+_FIT_SAMPLE: Final = 20
 TOTAL_SAMPLES: Final = ("Refused transfer debits", "99,999", "$99,999,999.99 held")
 _UNSAFE_IN_NAME: Final = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -215,6 +229,7 @@ class JournalDialog(QDialog):
         names = dict(self._names({line.account_id for line in journal.lines}))
         self._shown_names = names
         self.lines_model.set_journal(journal, names)
+        self._fit_lines()
         self.totals_model.set_journal(journal)
         self._show_balances(journal)
         self.summary.setText(summary(journal))
@@ -224,6 +239,14 @@ class JournalDialog(QDialog):
         self._auto_path = suggested
         for button in (self.pdf_button, self.csv_button):
             button.setEnabled(self._saving is None)
+
+    def _fit_lines(self) -> None:
+        """Widen the lines' columns for the longest values shown (money never elides)."""
+        model, view = self.lines_model, self.lines_view
+        for column in (ACCOUNT, CUSTOMER, AMOUNT, CLERK):
+            texts = {str(model.index(row, column).data()) for row in range(model.rowCount())}
+            longest = sorted(texts, key=len)[-_FIT_SAMPLE:]
+            fit_column(view, column, longest, cap=0 if column == AMOUNT else ID_COLUMN_CAP)
 
     def _failed(self, asked: int, exc: BaseException) -> None:
         if asked != self._asked:
@@ -315,7 +338,7 @@ class JournalDialog(QDialog):
 def summary(journal: Journal) -> str:
     """``2026-11-03 (CET) · all clerks · 12 lines · reconciled``: the journal in one line."""
     moved = [
-        f"{total.count} {kind.replace('_', ' ')}"
+        f"{total_label(kind).lower()} {total.count:,}"
         for kind, total in journal.totals.items()
         if total.count
     ]

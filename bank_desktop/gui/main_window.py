@@ -337,7 +337,8 @@ class MainWindow(QMainWindow):
         assert model is not None
         changed = changes.model.changed_accounts
         self.accounts_model.sync(changed)
-        rows = [r for a in changed if (r := model.balances.get(a)) is not None]
+        fresh = (*changed, *changes.model.opened_accounts)  # new ones need room too
+        rows = [r for a in fresh if (r := model.balances.get(a)) is not None]
         self.accounts_page.fit_account_columns(
             [format_money(r.balance) for r in rows],
             [customer_text(r) for r in rows],

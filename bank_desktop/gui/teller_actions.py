@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu, QMenuBar, QTableView, QToolBar
+from PySide6.QtWidgets import QMenu, QMenuBar, QTableView, QToolBar, QToolButton
 
 from bank_desktop.application.journal import Journal, journal_from_store
 from bank_desktop.application.projections import AccountBalance, LedgerEntry
@@ -104,7 +104,8 @@ class TellerActions(QObject):
         before: QAction,
     ) -> None:
         """The journal in the File menu (after the statements), holds in the Account menu,
-        Ledger and Customers menus before ``before`` (Help's), and the toolbar's buttons."""
+        Ledger and Customers menus before ``before`` (Help's), and toolbar buttons for the
+        day's most frequent (hold, reverse, journal; the rest have menus and keys)."""
         file_menu.insertAction(file_menu.actions()[1], self.journal_action)
         account_menu.addSeparator()
         account_menu.addActions([self.hold_action, self.release_action])
@@ -117,9 +118,11 @@ class TellerActions(QObject):
         customers.addAction(self.customer_action)
         bar.insertMenu(before, customers)
         toolbar.addSeparator()
-        toolbar.addActions(
-            [self.hold_action, self.reverse_action, self.customer_action, self.journal_action]
-        )
+        for action in (self.hold_action, self.reverse_action, self.journal_action):
+            toolbar.addAction(action)
+            button = toolbar.widgetForAction(action)
+            if isinstance(button, QToolButton):  # icons only: the row is full at 1280 px
+                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
 
     # ── what the actions act on ───────────────────────────────────────────────────────────
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
+import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
@@ -33,6 +34,7 @@ def kinds(window: MainWindow) -> list[str]:
     return [str(model.index(row, TYPE).data()) for row in range(model.rowCount())]
 
 
+@pytest.mark.x11
 def test_the_ledger_as_of_a_day_and_back_to_live(qtbot: QtBot, window: MainWindow) -> None:
     clock = Clock()
     desk = BankService(window._context.store, clerk_id="clerk-9", clock=clock)

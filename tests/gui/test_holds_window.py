@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QListWidget
 from pytestqt.qtbot import QtBot
@@ -34,6 +35,7 @@ def label(dialog: object, name: str) -> QLabel:
     return found
 
 
+@pytest.mark.x11
 def test_a_hold_lowers_what_may_be_withdrawn_and_releasing_it_frees_it(
     qtbot: QtBot, window: MainWindow
 ) -> None:

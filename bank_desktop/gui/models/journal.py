@@ -8,24 +8,25 @@ from typing import Any, Final
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
-from bank_desktop.application.journal import Journal
+from bank_desktop.application.journal import Journal, JournalLine
 from bank_desktop.domain import format_money
 from bank_desktop.gui.journal_files import HELD_KINDS, kind_label, line_time, total_label
 
-LINE_HEADERS: Final = (
-    "Time",
-    "Account",
-    "Customer",
-    "Kind",
-    "Amount",
-    "Held",
-    "Description",
-    "Clerk",
-)
-TIME, ACCOUNT, CUSTOMER, KIND, AMOUNT, HELD, DESCRIPTION, CLERK = range(len(LINE_HEADERS))
+LINE_HEADERS: Final = ("Time", "Account", "Customer", "Kind", "Amount", "Description", "Clerk")
+TIME, ACCOUNT, CUSTOMER, KIND, AMOUNT, DESCRIPTION, CLERK = range(len(LINE_HEADERS))
 TOTAL_HEADERS: Final = ("Kind", "Count", "Amount")
 _RIGHT: Final = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _OUT: Final = QColor(170, 40, 40)
+_HELD: Final = QColor(110, 110, 110)
+
+
+def amount_text(line: JournalLine) -> str:
+    """Money moved (signed), or for a hold line what it set aside or freed."""
+    if line.held is not None:
+        return f"{'held' if line.kind == 'hold_placed' else 'freed'} {format_money(line.held)}"
+    return format_money(line.amount) if line.amount else ""
+
+
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -55,7 +56,7 @@ class JournalLinesModel(QAbstractTableModel):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             return LINE_HEADERS[section]
-        if role == Qt.ItemDataRole.TextAlignmentRole and section in (AMOUNT, HELD):
+        if role == Qt.ItemDataRole.TextAlignmentRole and section == AMOUNT:
             return _RIGHT
         return None
 
@@ -71,16 +72,17 @@ class JournalLinesModel(QAbstractTableModel):
                 line.account_id,
                 self._names.get(line.account_id, ""),
                 kind_label(line.kind),
-                format_money(line.amount) if line.amount else "",
-                format_money(line.held) if line.held is not None else "",
+                amount_text(line),
                 line.description,
                 line.clerk_id or "",
             )
             return values[column]
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (AMOUNT, HELD):
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == AMOUNT:
             return _RIGHT
-        if role == Qt.ItemDataRole.ForegroundRole and column == AMOUNT and line.amount < 0:
-            return QBrush(_OUT)
+        if role == Qt.ItemDataRole.ForegroundRole and column == AMOUNT:
+            if line.held is not None:
+                return QBrush(_HELD)  # set aside or freed: no money moved
+            return QBrush(_OUT) if line.amount < 0 else None
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"Event {line.event_id}; request {line.request_id or 'not recorded'}"
         return None

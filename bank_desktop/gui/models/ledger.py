@@ -121,29 +121,29 @@ class LedgerModel(QAbstractTableModel):
         return self._linked.get(target) if target else None
 
     def description(self, entry: LedgerEntry) -> str:
-        """The description as shown: with the amount a hold line sets aside, and the links
-        between a reversal and the line it undoes."""
+        """The description as shown: the link between a reversal and the line it undoes
+        first (so a narrow column still shows it), then the text, and for a hold line the
+        amount it sets aside."""
         text = entry.description
         if entry.hold_amount is not None:
             until = f" until {_minute(entry.expires_at)}" if entry.expires_at else ""
             held = "held" if entry.kind == "hold_placed" else "freed"
             text += f" · {format_money(entry.hold_amount)} {held}{until}"
+        links = []
         undone = self.reversed_by(entry)
         if undone is not None:
-            by = f" by {undone.clerk_id}" if undone.clerk_id else ""
-            text += f" — reversed by the reversal of {_minute(undone.occurred_at)}{by}"
+            links.append(f"Reversed by the reversal {_near(undone.occurred_at, entry)}")
         elif self._ledger is not None and entry.event_id in self._ledger.reversed_by:
-            text += " — reversed"
+            links.append("Reversed")
         if entry.reverses_event_id is not None:
             target = self.reverses(entry)
-            what = (
-                f"the {KIND_LABELS.get(target.kind, target.kind).lower()} of "
-                f"{format_money(abs(target.amount))} on {_minute(target.occurred_at)}"
+            links.append(
+                f"Reverses the {KIND_LABELS.get(target.kind, target.kind).lower()} of "
+                f"{format_money(abs(target.amount))} {_near(target.occurred_at, entry)}"
                 if target is not None
-                else entry.reverses_event_id
+                else f"Reverses {entry.reverses_event_id}"
             )
-            text += f" — reverses {what}"
-        return text
+        return " · ".join([*links, text])
 
     def entry(self, row: int) -> LedgerEntry:
         assert self._ledger is not None
@@ -192,6 +192,14 @@ class LedgerModel(QAbstractTableModel):
 
 def _minute(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _near(moment: datetime, entry: LedgerEntry) -> str:
+    """``at 09:12`` on the same local day as ``entry``, else ``on 2026-11-02 09:12``."""
+    local = moment.astimezone()
+    if local.date() == entry.occurred_at.astimezone().date():
+        return f"at {local:%H:%M}"
+    return f"on {local:%Y-%m-%d %H:%M}"
 
 
 def amount_text(amount: Decimal) -> str:
