@@ -225,3 +225,19 @@ def test_a_customers_details_change_by_keyboard(qtbot: QtBot, window: MainWindow
     qtbot.waitUntil(lambda: "Ada King" in window.ledger_title.text())
     assert "Change of details for Ada Lovelace" in window.statusBar().currentMessage()
     assert QApplication.activeModalWidget() is None
+
+
+def test_the_suggestions_model_passes_the_model_tester(
+    qtbot: QtBot,
+    qtmodeltester,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+) -> None:
+    bank = window._context.bank
+    bank.register_customer("Ada Lovelace", "AB123456")
+    bank.register_customer("Ada Byron", "AB654321")
+    qtbot.waitUntil(lambda: len(window.teller.customers.search("ada")) == 2)
+    form = open_form(qtbot)
+    type_text(qtbot, "ada")
+    assert form.completer is not None
+    qtbot.waitUntil(lambda: form.completer.suggestions.rowCount() == 3)  # two, and the offer
+    qtmodeltester.check(form.completer.suggestions)

@@ -192,3 +192,20 @@ def test_a_day_that_is_not_a_date_is_refused_in_the_dialog(
     press(qtbot, Qt.Key.Key_Return)
     assert "'2026-02-30' is not a date" in dialog.error_label.text()
     focused(qtbot, "journalDateEdit")
+
+
+def test_the_journal_models_pass_the_model_tester(
+    qtbot: QtBot,
+    qtmodeltester,  # type: ignore[no-untyped-def]
+    window: MainWindow,
+) -> None:
+    a_day_at_two_desks(window)
+    press(qtbot, Qt.Key.Key_J, CTRL)
+    dialog = active_dialog(qtbot)
+    assert isinstance(dialog, JournalDialog)
+    focused(qtbot, "journalDateEdit")
+    type_text(qtbot, "2026-03-02")
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.lines_model.rowCount() == 6, timeout=10_000)
+    qtmodeltester.check(dialog.lines_model)
+    qtmodeltester.check(dialog.totals_model)
