@@ -195,3 +195,23 @@ def test_filter_and_sort_agree_with_a_brute_force_answer_through_live_changes(
         assert sorted(shown(proxy)) == sorted(expected), (step, proxy.filter_text)
         if column in (None, 2):  # balances and opening order: no ties between equal names
             assert shown(proxy) == expected, (step, proxy.filter_text)
+
+
+def test_a_filter_that_shows_every_row_still_leaves_out_what_it_does_not_find(
+    setup,  # type: ignore[no-untyped-def]
+) -> None:
+    store, bank, model, source, proxy, accounts = setup
+    source.set_projection(model.balances, None, model.customers)
+    proxy.sort(BALANCE, Qt.SortOrder.DescendingOrder)
+    proxy.set_filter_text("cust-")  # every account so far, one list shared with the sort
+    assert proxy.rowCount() == len(accounts)
+    ada = bank.register_customer("Ada Lovelace", "AB123456")
+    hers = bank.open_account(ada, "5000")
+    bank.deposit(accounts[0], "1")
+    live(store, model, source)
+    assert hers not in shown(proxy)
+    assert proxy.rowCount() == len(accounts)
+    proxy.set_filter_text("")
+    assert shown(proxy)[0] == hers  # the richest, listed once the filter goes
+    proxy.set_filter_text("lovelace")
+    assert shown(proxy) == [hers]

@@ -253,9 +253,12 @@ class AccountsModel(QAbstractTableModel):
         accents: the customers projection's index, one scan per word)."""
         needle = fold(text)
         keys = self._search
+        found = [r for r, key in enumerate(keys) if needle in key]
+        if len(found) == len(keys):
+            return found  # every id holds it ("account-"): no name can add a row
         matched = self.customers_matching(text)
         if not matched:
-            return [r for r, key in enumerate(keys) if needle in key]
+            return found
         return [
             r
             for r, key, owner in zip(range(len(keys)), keys, self._owners, strict=True)
@@ -413,8 +416,8 @@ class AccountsProxy(QAbstractProxyModel):
         self._all: SortedList = SortedList()  # sorted: every source row's (key, row) entry
         self._entry_of: list[Any] = []  # sorted: per source row, its entry in ``_all``
         self._keyed_by: int | None = None  # the column ``_all`` is keyed by (None: not built)
-        #: Sorted: the entries shown, ``_all`` itself when no filter is set (``_shown`` None),
-        #: else the entries of the source rows in ``_shown``.
+        #: Sorted: the entries shown: ``_all`` itself while every row is (``_shown`` None),
+        #: else those of the source rows in ``_shown``.
         self._sorted: SortedList = SortedList()
         self._shown: set[int] | None = None
 
@@ -531,8 +534,8 @@ class AccountsProxy(QAbstractProxyModel):
                 (_sort_key(source.account_at(r), column), r) for r in range(source.rowCount())
             ]
             self._all, self._entry_of, self._keyed_by = SortedList(entries), entries, column
-        if not self._needle:
-            self._sorted, self._shown = self._all, None
+        if not self._needle or len(rows) == len(self._all):
+            self._sorted, self._shown = self._all, None  # every row shown: one list
             return
         wanted = set(rows)
         self._sorted = SortedList([e for e in self._all if e[1] in wanted])  # one pass
@@ -559,6 +562,7 @@ class AccountsProxy(QAbstractProxyModel):
                     matched = source.customers_matching(needle)
                 if source.owner_of(row) not in matched:
                     if self._column is not None:
+                        self._split_shown()
                         self._insert_sorted(row, shown=False)  # listed once the filter goes
                     continue
             if self._column is None:  # new source rows are the highest: they go last
@@ -568,6 +572,13 @@ class AccountsProxy(QAbstractProxyModel):
                 self.endInsertRows()
                 continue
             self._insert_sorted(row, shown=True)
+
+    def _split_shown(self) -> None:
+        """A filter that shows every row shares ``_all``; before a row is left out, the rows
+        shown become a list of their own."""
+        if self._column is not None and self._shown is None and self._needle:
+            self._sorted = SortedList(self._all)
+            self._shown = set(range(len(self._entry_of)))
 
     def _insert_sorted(self, row: int, *, shown: bool) -> None:
         """Add a new source row's entry (sorted); when ``shown``, also as a proxy row."""
@@ -632,6 +643,7 @@ class AccountsProxy(QAbstractProxyModel):
             if wanted and at is None:
                 self._show(row)
             elif not wanted and at is not None:
+                self._split_shown()
                 self.beginRemoveRows(QModelIndex(), at, at)
                 if self._column is None:
                     del self._rows[at]
