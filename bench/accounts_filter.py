@@ -69,7 +69,8 @@ def main() -> None:
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
-    from bank_desktop.gui.models.accounts import CUSTOMER, AccountsModel, AccountsProxy
+    from bank_desktop.gui.models.accounts import CUSTOMER, AccountsModel
+    from bank_desktop.gui.models.accounts_proxy import AccountsProxy
 
     app = QApplication.instance() or QApplication([])
     customers = customer_events(args.accounts, args.seed)

@@ -41,7 +41,7 @@ from bank_desktop.gui.as_of import AsOfBar, cut
 from bank_desktop.gui.chart import BalanceChart
 from bank_desktop.gui.models import accounts as acc
 from bank_desktop.gui.models import ledger as led
-from bank_desktop.gui.models.accounts import AccountsProxy
+from bank_desktop.gui.models.accounts_proxy import AccountsProxy
 from bank_desktop.gui.models.ledger import LedgerModel, amount_text
 
 #: A typical widest value per column; None: the column stretches into the room left.

@@ -66,7 +66,8 @@ from bank_desktop.gui.forms.base import CommandForm
 from bank_desktop.gui.help_dialog import FORM_KEYS, ShortcutHelpDialog, mnemonic_keys
 from bank_desktop.gui.loading import Loaded
 from bank_desktop.gui.messages import describe_error
-from bank_desktop.gui.models.accounts import AccountsModel, AccountsProxy, customer_text
+from bank_desktop.gui.models.accounts import AccountsModel, customer_text
+from bank_desktop.gui.models.accounts_proxy import AccountsProxy
 from bank_desktop.gui.models.ledger import LedgerModel
 from bank_desktop.gui.session import WindowSession
 from bank_desktop.gui.settings import SettingsDialog

@@ -11,7 +11,8 @@ from bank_desktop.application import BankService
 from bank_desktop.application.projections import ReadModel, catch_up
 from bank_desktop.eventstore import open_store
 from bank_desktop.eventstore.port import EventStore
-from bank_desktop.gui.models.accounts import BALANCE, AccountsModel, AccountsProxy
+from bank_desktop.gui.models.accounts import BALANCE, AccountsModel
+from bank_desktop.gui.models.accounts_proxy import AccountsProxy
 
 Setup = tuple[EventStore, BankService, ReadModel, AccountsModel, AccountsProxy, list[str]]
 
@@ -134,7 +135,7 @@ def expected_rows(
     """What the proxy must show: every account whose id or customer id contains the text, or
     whose registered customer matches it, in the sort's order (ties by opening order)."""
     from bank_desktop.application.search_text import fold
-    from bank_desktop.gui.models.accounts import _sort_key
+    from bank_desktop.gui.models.accounts import sort_key
 
     found = set(model.customers.matching(text)) if text.strip() else set()
     rows = [
@@ -146,7 +147,7 @@ def expected_rows(
     ]
     if column is None:
         return [row.account_id for row in rows]
-    ordered = sorted(rows, key=lambda row: (_sort_key(row, column), source.row_of(row.account_id)))
+    ordered = sorted(rows, key=lambda row: (sort_key(row, column), source.row_of(row.account_id)))
     if descending:
         ordered.reverse()
     return [row.account_id for row in ordered]
