@@ -66,11 +66,13 @@ from bank_desktop.gui.forms.base import CommandForm
 from bank_desktop.gui.help_dialog import FORM_KEYS, ShortcutHelpDialog, mnemonic_keys
 from bank_desktop.gui.loading import Loaded
 from bank_desktop.gui.messages import describe_error
-from bank_desktop.gui.models.accounts import AccountsModel, AccountsProxy
+from bank_desktop.gui.models.accounts import AccountsModel, customer_text
+from bank_desktop.gui.models.accounts_proxy import AccountsProxy
 from bank_desktop.gui.models.ledger import LedgerModel
 from bank_desktop.gui.session import WindowSession
 from bank_desktop.gui.settings import SettingsDialog
 from bank_desktop.gui.statement_dialog import StatementDialog
+from bank_desktop.gui.teller_actions import TellerActions
 from bank_desktop.gui.verification import Verification, VerifyHistoryDialog
 from bank_desktop.gui.workers import BackgroundWork, Outcome
 
@@ -114,6 +116,7 @@ class MainWindow(QMainWindow):
 
         self._build_actions()
         self._build_central()
+        self.teller = TellerActions(self, context, self._jobs)
         self._build_menus_and_toolbar()
         self._build_status_bar()
         self._update_actions()
@@ -175,6 +178,7 @@ class MainWindow(QMainWindow):
             self.help_action,
             self.verify_action,
             self.quit_action,
+            *self.teller.shortcut_actions(),
         ]
 
     def _build_central(self) -> None:
@@ -236,6 +240,13 @@ class MainWindow(QMainWindow):
         toolbar.addActions(
             [self.statement_action, self.resync_action, self.verify_action, self.help_action]
         )
+        self.teller.add_to(
+            bar,
+            toolbar,
+            file_menu=file_menu,
+            account_menu=account_menu,
+            before=help_menu.menuAction(),
+        )
         self.addToolBar(toolbar)
 
     def _build_status_bar(self) -> None:
@@ -284,7 +295,7 @@ class MainWindow(QMainWindow):
         if loaded.opened is not None:
             self.statusBar().showMessage("The store is open.", 5_000)
         model, keys, (balances, ids, customers) = loaded.model, loaded.keys, loaded.widest
-        self.accounts_model.set_projection(model.balances, keys)
+        self.accounts_model.set_projection(model.balances, keys, model.customers)
         self.accounts_page.fit_account_columns(balances, customers, ids)
         self.accounts_page.fit_accounts()
         # The loaded rows live as long as the window: keep the cyclic collector from walking
@@ -327,10 +338,11 @@ class MainWindow(QMainWindow):
         assert model is not None
         changed = changes.model.changed_accounts
         self.accounts_model.sync(changed)
-        rows = [r for a in changed if (r := model.balances.get(a)) is not None]
+        fresh = (*changed, *changes.model.opened_accounts)  # new ones need room too
+        rows = [r for a in fresh if (r := model.balances.get(a)) is not None]
         self.accounts_page.fit_account_columns(
             [format_money(r.balance) for r in rows],
-            [r.customer_id for r in rows],
+            [customer_text(r) for r in rows],
             [r.account_id for r in rows],
         )
         self._ledger_changed(changes.ledgers)
@@ -344,7 +356,7 @@ class MainWindow(QMainWindow):
             if isinstance(form, CommandForm) and form.account_id in changed:
                 row = model.balances.get(form.account_id)
                 if row is not None:
-                    form.balance_changed(row.balance, row.is_open)
+                    form.show_row(row)
         waiting = self._select_on_arrival
         if waiting is not None and waiting in changes.model.opened_accounts:
             self._select_on_arrival = None
@@ -430,6 +442,8 @@ class MainWindow(QMainWindow):
         page updates the balance a command form shows), and bring the focus back to the
         accounts when it closes, so the window's shortcuts work at once."""
         dialog.finished.connect(lambda _: self._dialog_closed(dialog))
+        if isinstance(dialog, CommandForm) and (row := self._row(dialog.account_id)):
+            dialog.show_row(row)  # the live figures from the start
         self._open_forms.append(dialog)
         dialog.open()
         return dialog
@@ -442,7 +456,9 @@ class MainWindow(QMainWindow):
         self.accounts_table.setFocus()
 
     def open_account_form(self) -> CommandForm:
-        form = OpenAccountForm(self._context.bank, jobs=self._jobs, parent=self)
+        form = OpenAccountForm(
+            self._context.bank, jobs=self._jobs, customers=self.teller.customers, parent=self
+        )
         form.succeeded.connect(self._select_when_listed)
         self.open_dialog(form)
         return form
@@ -479,14 +495,14 @@ class MainWindow(QMainWindow):
         model = self.session.model
         if account_id is None or not self.transfer_action.isEnabled() or model is None:
             return None
-        targets = [(r.account_id, r.customer_id) for r in model.balances if r.is_open]
+        targets = [(r.account_id, customer_text(r)) for r in model.balances if r.is_open]
         row = model.balances.get(account_id)
         form = TransferForm(
             self._context.bank,
             account_id,
             targets=targets,
             balance=row.balance if row else None,
-            customer=row.customer_id if row else None,
+            customer=customer_text(row) if row else None,
             jobs=self._jobs,
             parent=self,
         )
@@ -528,7 +544,9 @@ class MainWindow(QMainWindow):
         dialog = StatementDialog(
             account_id,
             lambda: load_ledger(store, account_id),
-            customer_id=row.customer_id,
+            customer_id=(
+                f"{row.customer_name} ({row.customer_id})" if row.customer_name else row.customer_id
+            ),
             default_directory=Path.home(),
             jobs=self._jobs,
             parent=self,
