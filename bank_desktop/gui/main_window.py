@@ -90,6 +90,11 @@ def _as_list(value: object) -> list[object]:
     return list(value) if isinstance(value, list | tuple) else []
 
 
+EMPTY_STORE_HINT: Final = (
+    "The store is empty: press Ctrl+N to open an account, or File › Fill with demo data."
+)
+
+
 class MainWindow(QMainWindow):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -311,11 +316,7 @@ class MainWindow(QMainWindow):
         if loaded.session.notices:  # a snapshot refused and rebuilt, or one not saved
             self.statusBar().showMessage(" ".join(loaded.session.notices), NOTICE_MS)
         elif len(model.balances) == 0:
-            self.statusBar().showMessage(
-                "The store is empty: press Ctrl+N to open an account, "
-                "or File › Fill with demo data.",
-                15_000,
-            )
+            self.statusBar().showMessage(EMPTY_STORE_HINT, 15_000)
         self._recover(timedelta(0))
         self._recovery_timer.start()
         self.accounts_table.setFocus()
@@ -345,6 +346,8 @@ class MainWindow(QMainWindow):
             [customer_text(r) for r in rows],
             [r.account_id for r in rows],
         )
+        if changes.model.opened_accounts and self.statusBar().currentMessage() == EMPTY_STORE_HINT:
+            self.statusBar().clearMessage()  # an account arrived: the store is empty no more
         self._ledger_changed(changes.ledgers)
         self.event_log.append_events(batch)
         self._show_position(model.checkpoint)

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QTableWidget
 from pytestqt.qtbot import QtBot
 
+from bank_desktop.application.bank_service import BankService
 from bank_desktop.eventstore import open_store
 from bank_desktop.gui.main_window import MainWindow
 from tests.gui.conftest import (
@@ -134,3 +135,16 @@ def test_f1_lists_the_tab_mnemonics_and_the_form_keys(
     assert rows["Calendar in a date field"] == "Alt+Down"
     press(qtbot, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: gone(dialog))
+
+
+def test_the_empty_store_hint_goes_when_another_desk_opens_an_account(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    """The hint to press Ctrl+N is about an empty store; once an account arrives live (opened
+    at another desk) it must not go on telling the clerk the store is empty."""
+    qtbot.waitUntil(lambda: "store is empty" in window.statusBar().currentMessage())
+    other_desk = BankService(window._context.store, clerk_id="clerk-8")
+    account = other_desk.open_account("cust-1", "10.00")
+    qtbot.waitUntil(lambda: window.accounts_model.rowCount() == 1)
+    assert account in window.accounts_model.index(0, 0).data()
+    assert "store is empty" not in window.statusBar().currentMessage()
