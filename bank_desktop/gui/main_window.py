@@ -212,7 +212,7 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.settings_action])
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
-        account_menu = bar.addMenu("&Account")
+        account_menu = bar.addMenu("A&ccount")
         account_menu.addActions(
             [
                 self.open_account_action,

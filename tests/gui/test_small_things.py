@@ -15,6 +15,7 @@ from bank_desktop.application.bank_service import BankService
 from bank_desktop.eventstore import open_store
 from bank_desktop.gui.main_window import MainWindow
 from tests.gui.conftest import (
+    ALT,
     CTRL,
     SHIFT,
     active_dialog,
@@ -148,3 +149,26 @@ def test_the_empty_store_hint_goes_when_another_desk_opens_an_account(
     qtbot.waitUntil(lambda: window.accounts_model.rowCount() == 1)
     assert account in window.accounts_model.index(0, 0).data()
     assert "store is empty" not in window.statusBar().currentMessage()
+
+
+def mnemonic(text: str) -> str:
+    at = text.replace("&&", "").find("&")
+    return "" if at < 0 else text.replace("&&", "")[at + 1].upper()
+
+
+def test_no_menu_takes_a_tabs_alt_key(qtbot: QtBot, window: MainWindow) -> None:
+    """A menu that takes a tab's letter (the Ledger menu took Alt+L from the Event log, the
+    Account menu Alt+A from the Accounts tab) makes the key ambiguous: Qt hands each press to
+    the next of them in turn, so the tab is reached only every other time."""
+    keys = [mnemonic(window.tabs.tabText(at)) for at in range(window.tabs.count())]
+    keys += [mnemonic(action.text()) for action in window.menuBar().actions()]
+    taken = [key for key in keys if key]
+    assert len(taken) == len(set(taken)), taken
+
+
+def test_every_tab_mnemonic_reaches_its_tab(qtbot: QtBot, window: MainWindow) -> None:
+    for at in range(window.tabs.count()):
+        window.tabs.setCurrentIndex((at + 1) % window.tabs.count())
+        key = mnemonic(window.tabs.tabText(at))
+        press(qtbot, getattr(Qt.Key, f"Key_{key}"), ALT)
+        qtbot.waitUntil(lambda at=at: window.tabs.currentIndex() == at)
