@@ -271,6 +271,8 @@ class PostgresEventStore:
         ):
             # One-off work that may take long on a big table (an index): no bound here.
             conn.execute("SET LOCAL statement_timeout = 0")
+            # Deploys of this database one at a time, then this store's appends held off.
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (postgres_deploy.DEPLOY_LOCK,))
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
             outcomes = postgres_deploy.deploy(
                 conn, dry_run=dry_run, strict_identity=strict_identity

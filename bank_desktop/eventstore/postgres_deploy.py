@@ -31,6 +31,7 @@ What a store gets:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -238,12 +239,18 @@ def _privileges_right(conn: Conn) -> bool:
 
 
 def _grant(conn: Conn) -> None:
+    """Grant what is missing (and only that: two deploys granting on one database at once
+    would update its row together, which PostgreSQL refuses), revoke what must not be."""
     role = sql.Identifier(CLERK_ROLE)
-    database = sql.Identifier(str(_one(conn, "SELECT current_database()")))
-    schema = sql.Identifier(str(_one(conn, "SELECT current_schema()")))
     table = sql.Identifier(TABLE)
-    conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(database, role))
-    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, role))
+    if not _one(
+        conn, "SELECT has_database_privilege(%s, current_database(), 'CONNECT')", (CLERK_ROLE,)
+    ):
+        database = sql.Identifier(str(_one(conn, "SELECT current_database()")))
+        conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(database, role))
+    if not _one(conn, "SELECT has_schema_privilege(%s, current_schema(), 'USAGE')", (CLERK_ROLE,)):
+        schema = sql.Identifier(str(_one(conn, "SELECT current_schema()")))
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, role))
     conn.execute(sql.SQL("GRANT SELECT, INSERT ON {} TO {}").format(table, role))
     conn.execute(
         sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON {} FROM PUBLIC, {}").format(table, role)
@@ -427,11 +434,18 @@ STEPS: Final = (
 )
 
 
+#: The advisory lock every deploy in one database takes first: deploys of separate stores
+#: (schemas) of one database touch the same rows (the database's privileges), one at a time.
+DEPLOY_LOCK: Final = int.from_bytes(
+    hashlib.sha256(b"bank-desktop:deploy").digest()[:8], "big", signed=True
+)
+
+
 def deploy(
     conn: Conn, *, dry_run: bool = False, strict_identity: bool | None = None
 ) -> list[StepOutcome]:
     """Run :data:`STEPS` and the strict-identity step (:func:`identity_steps`) on ``conn``
-    (inside the caller's transaction); what each did."""
+    (inside the caller's transaction, which must hold :data:`DEPLOY_LOCK`); what each did."""
     outcomes = []
     found = strict_identity_state(conn)
     for step in (*STEPS, *identity_steps(strict_identity, found)):
