@@ -35,15 +35,19 @@ from typing import Any, Final, Generic, TypeVar
 from bank_desktop.application.fingerprints import command_fingerprint
 from bank_desktop.application.ids import CommandKey, command_key, command_metadata
 from bank_desktop.application.lru import LockedLru
+from bank_desktop.application.request_claims import PendingClaim
 from bank_desktop.application.stream_kinds import StreamKind
 from bank_desktop.backoff import Backoff
 from bank_desktop.domain.errors import CommandIdReusedError, DomainError
 from bank_desktop.eventstore.errors import ConcurrencyError
 from bank_desktop.eventstore.port import (
     NO_STREAM,
+    AppendRequest,
     AppendResult,
     DecidingAppender,
     EventStore,
+    ExpectedPosition,
+    MultiStreamAppender,
     NewEvent,
     RecordedEvent,
 )
@@ -137,12 +141,15 @@ class CommandHandler:
         command_id: CommandKey,
         metadata: Mapping[str, Any],
         before_write: Callable[[], None] | None = None,
+        claim: PendingClaim | None = None,
     ) -> CommandResult[S]:
         """Decide and append ``command``; see the module docstring for the guarantees.
 
+        ``claim`` binds a client's request id to this request: it is written in the same
+        transaction as the command's events (or, on a store without multi-stream appends, in
+        an append of its own just before them), never for a refusal or a replay.
         ``before_write`` runs once, after the command was decided and before its events are
-        first appended (never for a refusal or a replay): where a client's request id is
-        bound to its request, so that a refused command writes nothing at all.
+        first appended (never for a refusal or a replay).
         """
         fingerprint = command_fingerprint(command)
         event_metadata = {
@@ -150,6 +157,7 @@ class CommandHandler:
             **command_metadata(command_id),
             "requestHash": fingerprint,
         }
+        store = self._store
         view = self._cached(stream_id, decider)
         fresh = view is None
         if view is None:
@@ -159,11 +167,11 @@ class CommandHandler:
             record = view.commands.get(command_id)
             if record is not None:
                 return self._replay(stream_id, command_id, fingerprint, record)
-            if conflicts and isinstance(self._store, DecidingAppender):
+            if conflicts and isinstance(store, DecidingAppender):
                 # Contended: queueing for the write lock again would only lose to everyone
                 # queued ahead; decide under the lock instead, where no conflict is possible.
                 attempt = _Attempt(stream_id, command, decider, command_id, fingerprint)
-                return self._execute_locked(self._store, attempt, event_metadata, view)
+                return self._execute_locked(store, attempt, event_metadata, view, claim)
             try:
                 decided = decider.decide(command, view.state)
             except DomainError:
@@ -174,22 +182,57 @@ class CommandHandler:
             if not decided:
                 return CommandResult(stream_id, (), view.state, view.position)
             new_events = [NewEvent(*decider.encode(event), event_metadata) for event in decided]
-            if before_write is not None:
-                before_write()
-                before_write = None
+            hook, before_write = before_write, None
             try:
-                result = self._store.append(stream_id, new_events, view.position or NO_STREAM)
+                result = self._append(stream_id, new_events, view.position, claim, hook)
             except ConcurrencyError:
                 conflicts += 1
-                if isinstance(self._store, DecidingAppender):
+                if isinstance(store, DecidingAppender):
                     continue  # straight to the locked path: it reads what the cache missed
                 if self._retry.gives_up_after(conflicts):
                     raise
                 self._sleep(self._retry.delay(conflicts))
                 view, fresh = self._refresh(stream_id, decider, view), True
                 continue
+            claim = None  # written or settled: never claimed twice
+            if result is None:
+                continue  # the id was bound to this request already: decide again, unclaimed
             attempt = _Attempt(stream_id, command, decider, command_id, fingerprint)
             return self._committed(attempt, view, decided, result)
+
+    def _append(
+        self,
+        stream_id: str,
+        events: list[NewEvent],
+        position: int,
+        claim: PendingClaim | None,
+        before_write: Callable[[], None] | None,
+    ) -> AppendResult | None:
+        """Append, with the request id's claim in the same transaction when there is one.
+
+        None: the claim's stream exists and binds the id to this very request (a twin of it,
+        or an earlier try, wrote it); nothing was written, and the caller decides again
+        without a claim. A claim bound to another request raises CommandIdReusedError.
+        """
+        if before_write is not None:
+            before_write()
+        store = self._store
+        expected: ExpectedPosition = position or NO_STREAM
+        extra = None if claim is None else claim.to_write()
+        if claim is None or extra is None:
+            return store.append(stream_id, events, expected)
+        if not isinstance(store, MultiStreamAppender):
+            claim.write_alone()  # DeltaBase: no atomic multi-stream append
+            return store.append(stream_id, events, expected)
+        try:
+            result = store.append_many([extra, AppendRequest(stream_id, events, expected)])[1]
+        except ConcurrencyError as exc:
+            if exc.stream_id != extra.stream_id:
+                raise
+            claim.settle()
+            return None
+        claim.written()
+        return result
 
     def _execute_locked(
         self,
@@ -197,6 +240,7 @@ class CommandHandler:
         attempt: _Attempt[C, E, S],
         event_metadata: Mapping[str, Any],
         view: _View[S],
+        claim: PendingClaim | None,
     ) -> CommandResult[S]:
         """Catch up, check the command id and decide inside the store's write lock."""
         stream_id, command, decider = attempt.stream_id, attempt.command, attempt.decider
@@ -212,11 +256,22 @@ class CommandHandler:
             seen["decided"] = decided
             return [NewEvent(*decider.encode(event), event_metadata) for event in decided]
 
-        try:
-            result = store.append_decided(stream_id, view.position, decide_tail)
-        finally:
-            if "view" in seen:
-                self._remember(stream_id, decider, seen["view"])
+        while True:
+            extra = None if claim is None else claim.to_write()
+            try:
+                result = store.append_decided(
+                    stream_id, view.position, decide_tail, also=() if extra is None else [extra]
+                )
+            except ConcurrencyError as exc:
+                if claim is None or extra is None or exc.stream_id != extra.stream_id:
+                    raise
+                claim.settle()  # bound to this request already: decide again, unclaimed
+                claim = None
+                continue
+            finally:
+                if "view" in seen:
+                    self._remember(stream_id, decider, seen["view"])
+            break
         current: _View[S] = seen["view"]
         record = current.commands.get(command_id)
         if record is not None:
@@ -224,6 +279,8 @@ class CommandHandler:
         decided = seen["decided"]
         if not decided:
             return CommandResult(stream_id, (), current.state, current.position)
+        if claim is not None and extra is not None:
+            claim.written()
         return self._committed(attempt, current, decided, result)
 
     def _committed(

@@ -87,21 +87,34 @@ class MemoryEventStore:
             now = self._store(rows)
         return results(requests, rows, heads, now)
 
-    def append_decided(self, stream_id: str, after: int, decide: DecideTail) -> AppendResult:
+    def append_decided(
+        self,
+        stream_id: str,
+        after: int,
+        decide: DecideTail,
+        *,
+        also: Sequence[AppendRequest] = (),
+    ) -> AppendResult:
         check_stream_id(stream_id)
         check_read_args(after, None)
+        extra = list(also)
+        extra_encoded = encode_requests(extra)
         with self._changed:
             self._check_open()
             tail = [row.recorded() for row in self._streams.get(stream_id, [])[after:]]
-            request = AppendRequest(stream_id, list(decide(tail)), after + len(tail))
+            decided = AppendRequest(stream_id, list(decide(tail)), after + len(tail))
+            requests = [*extra, decided] if decided.events else [decided]
+            encoded = encode_requests([decided])
+            if decided.events:
+                encoded = extra_encoded + encoded
             rows, heads = allocate(
-                [request],
-                encode_requests([request]),
+                requests,
+                encoded,
                 head=len(self._rows),
                 position_of=lambda sid: len(self._streams.get(sid, ())),
             )
             now = self._store(rows)
-        return results([request], rows, heads, now)[0]
+        return results(requests, rows, heads, now)[-1]
 
     def _store(self, rows: Sequence[BatchRow]) -> datetime:
         """Keep numbered rows and wake the waiters (under the lock); returns their time."""

@@ -283,8 +283,20 @@ class DecidingAppender(Protocol):
     exception from it aborts the transaction and writes nothing.
     """
 
-    def append_decided(self, stream_id: str, after: int, decide: DecideTail) -> AppendResult:
-        """Append what ``decide(tail)`` returns, ``tail`` being the events after ``after``."""
+    def append_decided(
+        self,
+        stream_id: str,
+        after: int,
+        decide: DecideTail,
+        *,
+        also: Sequence[AppendRequest] = (),
+    ) -> AppendResult:
+        """Append what ``decide(tail)`` returns, ``tail`` being the events after ``after``.
+
+        ``also``: requests to other streams written in the same transaction when ``decide``
+        returns events (a request id's claim): checked first, all or nothing, and left out
+        when it returns none. Returns the decided stream's result.
+        """
         ...
 
 

@@ -312,23 +312,41 @@ class PostgresEventStore:
         rows, heads, now = self._locked_write(f"append to {first or 'the store'}", plan)
         return results(requests, rows, heads, now)
 
-    def append_decided(self, stream_id: str, after: int, decide: DecideTail) -> AppendResult:
+    def append_decided(
+        self,
+        stream_id: str,
+        after: int,
+        decide: DecideTail,
+        *,
+        also: Sequence[AppendRequest] = (),
+    ) -> AppendResult:
         self._check_open()
         check_stream_id(stream_id)
         check_read_args(after, None)
+        extra = list(also)
+        extra_encoded = encode_requests(extra)
         requests: list[AppendRequest] = []
 
         def plan(conn: psycopg.Connection[Any]) -> tuple[list[BatchRow], list[int]]:
             tail = _recorded(conn.execute(_STREAM_TAIL, (stream_id, after)).fetchall())
-            requests.append(AppendRequest(stream_id, list(decide(tail)), after + len(tail)))
+            decided = AppendRequest(stream_id, list(decide(tail)), after + len(tail))
+            requests[:] = [*extra, decided] if decided.events else [decided]
+            encoded = encode_requests([decided])
+            if decided.events:
+                encoded = extra_encoded + encoded
             found = conn.execute(_HEADS, (stream_id,)).fetchone()
             head, actual = (int(found[0]), int(found[1])) if found else (0, 0)
-            return allocate(
-                requests, encode_requests(requests), head=head, position_of=lambda _: actual
-            )
+
+            def position_of(sid: str) -> int:
+                if sid == stream_id:
+                    return actual
+                row = conn.execute(_STREAM_HEAD, (sid,)).fetchone()
+                return int(row[0]) if row else 0
+
+            return allocate(requests, encoded, head=head, position_of=position_of)
 
         rows, heads, now = self._locked_write(f"append to {stream_id}", plan)
-        return results(requests, rows, heads, now)[0]
+        return results(requests, rows, heads, now)[-1]
 
     def _locked_write(
         self,

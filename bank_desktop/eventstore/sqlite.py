@@ -530,24 +530,38 @@ class SqliteEventStore:
         rows, heads, now = self._locked_write(f"append to {first or 'the store'}", plan)
         return results(requests, rows, heads, now)
 
-    def append_decided(self, stream_id: str, after: int, decide: DecideTail) -> AppendResult:
+    def append_decided(
+        self,
+        stream_id: str,
+        after: int,
+        decide: DecideTail,
+        *,
+        also: Sequence[AppendRequest] = (),
+    ) -> AppendResult:
         check_stream_id(stream_id)
         check_read_args(after, None)
+        extra = list(also)
+        extra_encoded = encode_requests(extra)
         requests: list[AppendRequest] = []
 
         def plan(conn: sqlite3.Connection) -> tuple[list[BatchRow], list[int]]:
             tail = _recorded(conn.execute(_STREAM_TAIL, (stream_id, after)).fetchall())
-            requests.append(AppendRequest(stream_id, list(decide(tail)), after + len(tail)))
+            decided = AppendRequest(stream_id, list(decide(tail)), after + len(tail))
+            requests[:] = [*extra, decided] if decided.events else [decided]
+            encoded = encode_requests([decided])
+            if decided.events:
+                encoded = extra_encoded + encoded
             head, actual = conn.execute(_HEADS, (stream_id,)).fetchone()
-            return allocate(
-                requests,
-                encode_requests(requests),
-                head=int(head or 0),
-                position_of=lambda _: int(actual or 0),
-            )
+
+            def position_of(sid: str) -> int:
+                if sid == stream_id:
+                    return int(actual or 0)
+                return int(conn.execute(_STREAM_HEAD, (sid,)).fetchone()[0] or 0)
+
+            return allocate(requests, encoded, head=int(head or 0), position_of=position_of)
 
         rows, heads, now = self._locked_write(f"append to {stream_id}", plan)
-        return results(requests, rows, heads, now)[0]
+        return results(requests, rows, heads, now)[-1]
 
     def _locked_write(
         self, action: str, plan: Callable[[sqlite3.Connection], tuple[list[BatchRow], list[int]]]
