@@ -12,7 +12,10 @@ import os
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from bank_desktop.eventstore.errors import ConcurrencyError
 
 
 class StreamState(enum.Enum):
@@ -264,6 +267,24 @@ class MultiStreamAppender(Protocol):
 
     def append_many(self, requests: Sequence[AppendRequest]) -> list[AppendResult]:
         """Check every expectation, then write all streams, or raise and write nothing."""
+        ...
+
+
+@runtime_checkable
+class BatchAppender(Protocol):
+    """Optional capability: several independent writes in one durable commit.
+
+    Each inner sequence is one write, checked and written all or nothing as by
+    ``append_many``, in order (a write sees those before it); a write whose expectation does
+    not hold gets its ``ConcurrencyError`` in the answer and writes nothing, and the others go
+    ahead. SQLite and PostgreSQL also batch concurrent ``append`` calls this way on their own
+    (group commit); this method makes a batch explicit.
+    """
+
+    def append_batch(
+        self, batch: Sequence[Sequence[AppendRequest]]
+    ) -> list[list[AppendResult] | ConcurrencyError]:
+        """Per write, its results (one per request) or the conflict that refused it."""
         ...
 
 
