@@ -1,8 +1,9 @@
-"""Group commit on SQLite: writers that queue while another commits share the next commit.
+"""Group commit: writers that queue while another commits share the next commit.
 
-SQLite's write lock is held from outside (another connection's ``BEGIN IMMEDIATE``) so the
-first writer waits for it and the others queue behind it: then the batch is certain, not a
-matter of timing. The same is checked on PostgreSQL in ``test_postgres_store.py``.
+The store's write lock is held from outside (SQLite: another connection's ``BEGIN
+IMMEDIATE``; PostgreSQL: another session holding the store's advisory lock) so the first
+writer waits for it and the others queue behind it: then the batch is certain, not a matter of
+timing.
 """
 
 from __future__ import annotations
@@ -11,21 +12,73 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+import psycopg
 import pytest
 
-from bank_desktop.eventstore import NO_STREAM, AppendResult, ConcurrencyError, EventStoreError
+from bank_desktop.eventstore import (
+    NO_STREAM,
+    AppendResult,
+    ConcurrencyError,
+    EventStoreError,
+    prepare_store,
+)
 from bank_desktop.eventstore.group_commit import GroupCommit
+from bank_desktop.eventstore.postgres import PostgresEventStore
 from bank_desktop.eventstore.sqlite import SqliteEventStore
 from tests.eventstore.contract import JOIN_TIMEOUT, events, global_positions, new, read_everything
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteEventStore]:
-    opened = SqliteEventStore(tmp_path / "bank.db", busy_timeout=JOIN_TIMEOUT)
+class Blocker(Protocol):
+    def release(self) -> None: ...
+
+
+class SqliteBlocker:
+    """Another process's connection holding SQLite's write lock."""
+
+    def __init__(self, store: SqliteEventStore) -> None:
+        self.conn = sqlite3.connect(store.path, isolation_level=None)
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def release(self) -> None:
+        self.conn.execute("COMMIT")
+        self.conn.close()
+
+
+class PostgresBlocker:
+    """Another session holding the store's advisory lock (its key is the store's own)."""
+
+    def __init__(self, store: PostgresEventStore, url: str) -> None:
+        self.conn = psycopg.connect(url, autocommit=True)
+        self.conn.execute("SELECT pg_advisory_lock(%s)", (store._lock_key,))
+
+    def release(self) -> None:
+        self.conn.execute("SELECT pg_advisory_unlock_all()")
+        self.conn.close()
+
+
+Store = SqliteEventStore | PostgresEventStore
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        opened: Store = SqliteEventStore(tmp_path / "bank.db", busy_timeout=JOIN_TIMEOUT)
+    else:
+        url = request.getfixturevalue("postgres_url")
+        prepared, _ = prepare_store(url)
+        assert isinstance(prepared, PostgresEventStore)
+        opened = prepared
+        request.node.postgres_url = url
     yield opened
     opened.close()
+
+
+def held(store: Store, request: pytest.FixtureRequest) -> Blocker:
+    if isinstance(store, SqliteEventStore):
+        return SqliteBlocker(store)
+    return PostgresBlocker(store, request.node.postgres_url)
 
 
 class Refused(Exception):
@@ -57,18 +110,13 @@ class Writers:
         return self.outcomes
 
 
-def held(path: Path) -> sqlite3.Connection:
-    """Another process's connection holding SQLite's write lock."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("BEGIN IMMEDIATE")
-    return conn
-
-
-def test_writers_queued_behind_a_commit_share_the_next_one(store: SqliteEventStore) -> None:
+def test_writers_queued_behind_a_commit_share_the_next_one(
+    store: Store, request: pytest.FixtureRequest
+) -> None:
     store.append("busy", events(1), NO_STREAM)
     group = store.group_commit
     before = (group.commits, group.writes)
-    blocker = held(store.path)
+    blocker = held(store, request)
     writers = Writers()
     writers.start("first", lambda: store.append("first", events(1), NO_STREAM))
     for index in range(6):
@@ -80,8 +128,7 @@ def test_writers_queued_behind_a_commit_share_the_next_one(store: SqliteEventSto
 
     writers.start("refused", lambda: store.append_decided("busy", 0, refuse))
     assert group.wait_queued(8, JOIN_TIMEOUT)  # all but the leader, which waits for the lock
-    blocker.execute("COMMIT")
-    blocker.close()
+    blocker.release()
     outcomes = writers.join()
 
     assert (group.commits - before[0], group.writes - before[1]) == (2, 9)
@@ -98,10 +145,10 @@ def test_writers_queued_behind_a_commit_share_the_next_one(store: SqliteEventSto
 
 
 def test_a_decision_under_the_lock_sees_the_writes_before_it_in_the_batch(
-    store: SqliteEventStore,
+    store: Store, request: pytest.FixtureRequest
 ) -> None:
     store.append("account", events(1), NO_STREAM)
-    blocker = held(store.path)
+    blocker = held(store, request)
     writers = Writers()
     writers.start("leader", lambda: store.append("other", events(1), NO_STREAM))
     assert store.group_commit.wait_queued(0, JOIN_TIMEOUT)
@@ -115,8 +162,7 @@ def test_a_decision_under_the_lock_sees_the_writes_before_it_in_the_batch(
 
     writers.start("decided", lambda: store.append_decided("account", 1, decide))
     assert store.group_commit.wait_queued(2, JOIN_TIMEOUT)
-    blocker.execute("COMMIT")
-    blocker.close()
+    blocker.release()
     outcomes = writers.join()
     assert seen == [2]  # the deposit queued ahead of it, in the same commit
     assert outcomes["decided"].stream_position == 3
@@ -128,9 +174,9 @@ class Interrupted(BaseException):
 
 
 def test_a_commit_that_fails_halfway_writes_nothing_and_fails_every_write_in_it(
-    store: SqliteEventStore,
+    store: Store, request: pytest.FixtureRequest
 ) -> None:
-    blocker = held(store.path)
+    blocker = held(store, request)
     writers = Writers()
     writers.start("leader", lambda: store.append("a", events(1), NO_STREAM))
     assert store.group_commit.wait_queued(0, JOIN_TIMEOUT)
@@ -144,8 +190,7 @@ def test_a_commit_that_fails_halfway_writes_nothing_and_fails_every_write_in_it(
     assert store.group_commit.wait_queued(2, JOIN_TIMEOUT)
     writers.start("d", lambda: store.append("d", events(1), NO_STREAM))
     assert store.group_commit.wait_queued(3, JOIN_TIMEOUT)
-    blocker.execute("COMMIT")
-    blocker.close()
+    blocker.release()
     outcomes = writers.join()
     assert isinstance(outcomes["leader"], AppendResult)  # committed alone, before the batch
     # The oldest waiter ("b") led the batch: the interruption surfaces in its thread; every
