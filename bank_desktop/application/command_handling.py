@@ -30,7 +30,7 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, NamedTuple, TypeVar
 
 from bank_desktop.application.fingerprints import command_fingerprint
 from bank_desktop.application.ids import CommandKey, command_key, command_metadata
@@ -78,17 +78,20 @@ class CommandResult(Generic[S]):
     replayed: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class _CommandRecord(Generic[S]):
+class _CommandRecord(NamedTuple, Generic[S]):
+    """Where a command's events are in its stream, and the state right after them."""
+
     fingerprint: str | None
     first: int
     last: int
     state: S
 
 
-@dataclass(frozen=True, slots=True)
-class _View(Generic[S]):
-    """A stream's state as of ``position``; ``commands`` is shared and only ever grows."""
+class _View(NamedTuple, Generic[S]):
+    """A stream's state as of ``position``; ``commands`` is shared and only ever grows.
+
+    (Named tuples rather than frozen dataclasses: one of each is made per command.)
+    """
 
     state: S
     position: int
@@ -197,8 +200,9 @@ class CommandHandler:
             claim = None  # written or settled: never claimed twice
             if result is None:
                 continue  # the id was bound to this request already: decide again, unclaimed
-            attempt = _Attempt(stream_id, command, decider, command_id, fingerprint)
-            return self._committed(attempt, view, decided, result)
+            return self._committed(
+                stream_id, decider, command_id, fingerprint, view, decided, result
+            )
 
     def _append(
         self,
@@ -281,25 +285,29 @@ class CommandHandler:
             return CommandResult(stream_id, (), current.state, current.position)
         if claim is not None and extra is not None:
             claim.written()
-        return self._committed(attempt, current, decided, result)
+        return self._committed(
+            stream_id, decider, command_id, fingerprint, current, decided, result
+        )
 
-    def _committed(
+    def _committed(  # noqa: PLR0917 - the hot path: no argument object per command
         self,
-        attempt: _Attempt[C, E, S],
+        stream_id: str,
+        decider: StreamKind[C, E, S],
+        command_id: CommandKey,
+        fingerprint: str,
         view: _View[S],
         decided: Sequence[E],
         result: AppendResult,
     ) -> CommandResult[S]:
-        stream_id, decider = attempt.stream_id, attempt.decider
-        command_id, fingerprint = attempt.command_id, attempt.fingerprint
         state = view.state
+        evolve = decider.evolve
         for event in decided:
-            state = decider.evolve(state, event)
-        view.commands[command_id] = _CommandRecord(
-            fingerprint, view.position + 1, result.stream_position, state
-        )
-        self._remember(stream_id, decider, _View(state, result.stream_position, view.commands))
-        return CommandResult(stream_id, result.events, state, result.stream_position)
+            state = evolve(state, event)
+        position = result.stream_position
+        commands = view.commands
+        commands[command_id] = _CommandRecord(fingerprint, view.position + 1, position, state)
+        self._remember(stream_id, decider, _View(state, position, commands))
+        return CommandResult(stream_id, result.events, state, position)
 
     def current(self, stream_id: str, decider: StreamKind[C, E, S]) -> tuple[S, int]:
         """The stream's latest state and position, read through the cache (one catch-up read)."""

@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import fields
 from decimal import Decimal
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
+_FIELDS: dict[type, tuple[str, tuple[str, ...]]] = {}
 
 
 def _digest(*parts: str) -> str:
@@ -26,14 +26,17 @@ def command_fingerprint(command: object) -> str:
     request makes a reused command id a conflict.
     """
     kind = type(command)
-    names = _FIELDS.get(kind)
-    if names is None:
+    known = _FIELDS.get(kind)
+    if known is None:
         names = tuple(f.name for f in fields(command) if f.name != "at")  # type: ignore[arg-type]
-        _FIELDS[kind] = names
-    return _digest(
-        str(getattr(command, "type", kind.__name__)),
-        *(f"{name}={_canonical(getattr(command, name))}" for name in names),
-    )
+        known = _FIELDS[kind] = (str(getattr(command, "type", kind.__name__)), names)
+    type_name, names = known
+    parts = [type_name]
+    for name in names:
+        value = getattr(command, name)
+        shown = format(value.normalize(), "f") if type(value) is Decimal else _canonical(value)
+        parts.append(f"{name}={shown}")
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
 def claim_fingerprint(stream_id: str, command: object) -> str:

@@ -145,6 +145,13 @@ class Write:
         self.outcome: list[AppendResult] | BaseException | None = None
 
     @property
+    def first_stream(self) -> str:
+        """The stream whose position the write needs first ('' for none)."""
+        if self.requests:
+            return self.requests[0].stream_id
+        return self.stream_id
+
+    @property
     def action(self) -> str:
         """What the write does, for error messages."""
         first = self.stream_id or (self.requests[0].stream_id if self.requests else "")

@@ -63,6 +63,7 @@ class GroupCommit(Generic[W]):
         self._busy = False
         self._queue: list[_Waiter[W]] = []
         self._changed = threading.Condition(self._lock)
+        self._watchers = 0  #: threads in wait_queued (none, outside tests)
         self.commits = 0  #: transactions committed (or attempted), for benchmarks
         self.writes = 0  #: writes they carried
 
@@ -76,7 +77,8 @@ class GroupCommit(Generic[W]):
             else:
                 waiter = _Waiter(writes)
                 self._queue.append(waiter)
-            self._changed.notify_all()
+            if self._watchers:
+                self._changed.notify_all()
         if waiter is None:
             self._lead(list(writes), [])
             return
@@ -102,7 +104,13 @@ class GroupCommit(Generic[W]):
         """Block until a commit is under way and at least ``count`` writers wait for the
         next one (tests)."""
         with self._changed:
-            return self._changed.wait_for(lambda: self._busy and len(self._queue) >= count, timeout)
+            self._watchers += 1
+            try:
+                return self._changed.wait_for(
+                    lambda: self._busy and len(self._queue) >= count, timeout
+                )
+            finally:
+                self._watchers -= 1
 
     def _lead_queue(self, waiter: _Waiter[W]) -> None:
         with self._lock:

@@ -46,6 +46,7 @@ from bank_desktop.eventstore.backwards import (
     metadata_matches,
     metadata_needle,
 )
+from bank_desktop.eventstore.batches import Row as BatchRow
 from bank_desktop.eventstore.batches import Write, settle
 from bank_desktop.eventstore.errors import (
     ConcurrencyError,
@@ -117,7 +118,11 @@ _EXPECTED_COLUMNS: Final = (
     "created_at",
 )
 _STREAM_HEAD: Final = "SELECT max(stream_position) FROM events WHERE stream_id = ?"
-_HEAD: Final = "SELECT max(global_position) FROM events"
+# Both heads in one statement: the store's global position and one stream's position.
+_HEADS: Final = (
+    "SELECT (SELECT max(global_position) FROM events), "
+    "(SELECT max(stream_position) FROM events WHERE stream_id = ?)"
+)
 _INSERT: Final = f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)"
 _SELECT: Final = f"SELECT {_COLUMNS} FROM events"
 _SELECT_LEAN: Final = f"SELECT {_COLUMNS.rsplit(',', 1)[0]} FROM events"
@@ -573,12 +578,20 @@ class SqliteEventStore:
                 write.refused(exc)
             return
         try:
-            head = int(conn.execute(_HEAD).fetchone()[0] or 0)
+            # The head and the first stream's position in one statement: a lone write (the
+            # usual case) reads nothing else.
+            first = writes[0].first_stream
+            found, known = conn.execute(_HEADS, (first,)).fetchone()
+            head = int(found or 0)
             now = utc_now()
             stamp = format_timestamp(now)
 
             def position_of(stream_id: str) -> int:
+                if stream_id == first and head == start:
+                    return int(known or 0)
                 return int(conn.execute(_STREAM_HEAD, (stream_id,)).fetchone()[0] or 0)
+
+            start = head
 
             def read_tail(stream_id: str, after: int) -> list[RecordedEvent]:
                 return _recorded(conn.execute(_STREAM_TAIL, (stream_id, after)).fetchall())
@@ -593,9 +606,7 @@ class SqliteEventStore:
                     write.refused(exc)
                     continue
                 if rows:
-                    conn.executemany(
-                        _INSERT, [(g, s, p, e, t, d, stamp, m) for g, s, p, e, t, d, m in rows]
-                    )
+                    _insert(conn, rows, stamp)
                     head = rows[-1][0]
                     written = True
             conn.execute("COMMIT")
@@ -770,6 +781,14 @@ class SqliteEventStore:
 
     def __repr__(self) -> str:
         return f"SqliteEventStore({str(self._path)!r})"
+
+
+def _insert(conn: sqlite3.Connection, rows: list[BatchRow], stamp: str) -> None:
+    if len(rows) == 1:
+        g, s, p, e, t, d, m = rows[0]
+        conn.execute(_INSERT, (g, s, p, e, t, d, stamp, m))
+    else:
+        conn.executemany(_INSERT, [(g, s, p, e, t, d, stamp, m) for g, s, p, e, t, d, m in rows])
 
 
 def _conflict_or_results(write: Write) -> list[AppendResult] | ConcurrencyError:
