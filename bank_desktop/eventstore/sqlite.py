@@ -580,7 +580,7 @@ class SqliteEventStore:
         try:
             # The head and the first stream's position in one statement: a lone write (the
             # usual case) reads nothing else.
-            first = writes[0].first_stream
+            first = writes[0].first_stream if writes else ""
             found, known = conn.execute(_HEADS, (first,)).fetchone()
             head = int(found or 0)
             now = utc_now()
