@@ -64,6 +64,7 @@ class MemoryEventStore:
         self._rows: list[_Row] = []
         self._streams: dict[str, list[_Row]] = {}
         self._closed = False
+        self._written = threading.local()  #: per thread: the last position it appended
 
     @property
     def url(self) -> str:
@@ -99,6 +100,10 @@ class MemoryEventStore:
             for write in writes
         ]
 
+    def written_position(self) -> int:
+        """The global position of the last event this thread appended here (0: none yet)."""
+        return int(getattr(self._written, "position", 0))
+
     def _commit(self, writes: list[Write]) -> list[Write]:
         """Plan and keep each write in turn under the lock (a refused one is skipped)."""
         with self._changed:
@@ -112,6 +117,8 @@ class MemoryEventStore:
                     continue
                 self._store(rows, now)
                 write.committed(now)
+                if rows:
+                    self._written.position = rows[-1][0]
         return writes
 
     def _position(self, stream_id: str) -> int:

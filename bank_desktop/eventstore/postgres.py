@@ -197,6 +197,7 @@ class PostgresEventStore:
             name="bank-desktop",
         )
         self._group: GroupCommit[Write] = GroupCommit(self._commit, settle)
+        self._written = threading.local()  #: per thread: the last position it appended
         self._head_hint: int | None = None  #: the head after our last commit (a guess)
         self._guess_misses = 0  #: guesses wrong in a row (other processes write too)
         try:
@@ -370,10 +371,18 @@ class PostgresEventStore:
         """The writers' queue: commits made and writes carried (benchmarks), waiters (tests)."""
         return self._group
 
+    def written_position(self) -> int:
+        """The global position of the last event this thread appended here (0: none yet):
+        where a caller that just wrote may tell its client to read from, without a query."""
+        return int(getattr(self._written, "position", 0))
+
     def _write(self, write: Write) -> list[AppendResult]:
         self._check_open()
         self._group.submit((write,))
-        return write.result()
+        results = write.result()
+        if write.rows:
+            self._written.position = write.rows[-1][0]
+        return results
 
     def _commit(self, writes: list[Write]) -> None:
         """One transaction for ``writes`` (the group commit's leader calls it)."""

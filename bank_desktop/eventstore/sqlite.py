@@ -153,6 +153,7 @@ class SqliteEventStore:
         self._connections_lock = threading.Lock()
         self._appended = threading.Condition()
         self._group: GroupCommit[Write] = GroupCommit(self._commit, settle)
+        self._written = threading.local()  #: per thread: the last position it appended
         self._closed = False
         self._ours = False  #: the file was identified as a Bank Desktop store
         self._damage: str | None = None
@@ -558,10 +559,18 @@ class SqliteEventStore:
         """The writers' queue: commits made and writes carried (benchmarks), waiters (tests)."""
         return self._group
 
+    def written_position(self) -> int:
+        """The global position of the last event this thread appended here (0: none yet):
+        where a caller that just wrote may tell its client to read from, without a query."""
+        return int(getattr(self._written, "position", 0))
+
     def _write(self, write: Write) -> list[AppendResult]:
         self._refuse_writes()
         self._group.submit((write,))
-        return write.result()
+        results = write.result()
+        if write.rows:
+            self._written.position = write.rows[-1][0]
+        return results
 
     def _commit(self, writes: list[Write]) -> None:
         """One transaction for ``writes`` (the group commit's leader calls it): each is

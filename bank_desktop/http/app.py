@@ -94,6 +94,7 @@ def create_app(store: EventStore, settings: ServeSettings) -> FastAPI:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            await run_in_threadpool(api.close)
             await run_in_threadpool(live.stop)
             if data_dir is not None:
                 await run_in_threadpool(remember_store, store, data_dir)
