@@ -72,7 +72,9 @@ def create_app(store: EventStore, settings: ServeSettings) -> FastAPI:
     snapshots = settings.snapshots
     if snapshots is None and data_dir is not None:
         snapshots = open_snapshot_store(store, data_dir / "serve")
-    live = LiveReadModel(store, snapshots, idle_wait=settings.idle_wait)
+    live = LiveReadModel(
+        store, snapshots, idle_wait=settings.idle_wait, gather=settings.live_gather
+    )
     api = ApiContext(store, live, settings)
     recovery_interval, snapshot_interval = settings.recovery_interval, settings.snapshot_interval
 

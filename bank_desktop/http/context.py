@@ -102,6 +102,10 @@ class ServeSettings:
     recovery_interval: float = 60.0  #: seconds between recoveries of interrupted transfers
     snapshot_interval: float = 300.0  #: seconds between snapshots (when the model moved)
     idle_wait: float = 0.25  #: how long the subscription waits for news per turn
+    #: Once news arrives, how long the read model lets more gather before reading it: under
+    #: a stream of writes it applies them a few at a time (read-your-writes waits that long
+    #: at most more).
+    live_gather: float = 0.002
     close_store: bool = False  #: close the store when the app stops
     #: Names requests may use for the server (see :mod:`bank_desktop.http.host_guard`).
     allowed_hosts: Collection[str] = LOOPBACK_NAMES
@@ -237,8 +241,9 @@ class ApiContext:
             )
 
 
-def api_context(request: Request) -> ApiContext:
-    """The app's :class:`ApiContext` (a FastAPI dependency)."""
+async def api_context(request: Request) -> ApiContext:
+    """The app's :class:`ApiContext` (a FastAPI dependency). A coroutine on purpose: FastAPI
+    runs a plain function dependency on the thread pool, a thread hand-off per request."""
     api = request.app.state.api
     assert isinstance(api, ApiContext)
     return api
