@@ -19,12 +19,21 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
+#: The last command hashed and its fingerprint: a keyed command is hashed for its events and
+#: again for its claim. (One tuple, swapped whole: safe between threads.)
+_last: tuple[object, str] = (None, "")
+
+
 def command_fingerprint(command: object) -> str:
     """A stable hash of what a command asks for (its time excluded), for idempotency checks.
 
     Decimals are normalised (5.0 and 5.00 ask for the same), so only a real difference in the
     request makes a reused command id a conflict.
     """
+    global _last  # noqa: PLW0603 - a one-entry cache
+    last = _last
+    if last[0] is command:
+        return last[1]
     kind = type(command)
     known = _FIELDS.get(kind)
     if known is None:
@@ -36,7 +45,9 @@ def command_fingerprint(command: object) -> str:
         value = getattr(command, name)
         shown = format(value.normalize(), "f") if type(value) is Decimal else _canonical(value)
         parts.append(f"{name}={shown}")
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+    fingerprint = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+    _last = (command, fingerprint)
+    return fingerprint
 
 
 def claim_fingerprint(stream_id: str, command: object) -> str:
