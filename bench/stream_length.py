@@ -55,12 +55,14 @@ def fill_long_stream_ours(store: Any, account_id: str, count: int, batch: int = 
     """Append deposits to ``account_id`` until it holds ``count`` events, as BankService
     would write them (decided, encoded, with its metadata), ``batch`` events per append."""
     from bank_desktop import __version__
+    from bank_desktop.application.appending import ChainedAppender
     from bank_desktop.application.clock import wire_precision
     from bank_desktop.application.fingerprints import command_fingerprint
     from bank_desktop.application.stream_kinds import ACCOUNTS
     from bank_desktop.domain import accounts
     from bank_desktop.eventstore import NewEvent
 
+    appender = ChainedAppender(store)  # linked into the hash chain, as every append is
     state = ACCOUNTS.initial_state()
     for recorded in store.read_stream(account_id):
         event = ACCOUNTS.decode(recorded)
@@ -85,7 +87,7 @@ def fill_long_stream_ours(store: Any, account_id: str, count: int, batch: int = 
             for event in ACCOUNTS.decide(command, state):
                 state = ACCOUNTS.evolve(state, event)
                 events.append(NewEvent(*ACCOUNTS.encode(event), metadata))
-        result = store.append(account_id, events, position)
+        result = appender.append(account_id, events, position)
         position = result.stream_position
 
 

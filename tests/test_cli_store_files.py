@@ -132,10 +132,10 @@ def test_a_store_of_the_previous_version_keeps_working_and_gets_marked(
     assert code == 0, text
     assert "balance $100.00" in text
     assert "1 accounts, total $100.00" in run(*store, "accounts")[1]
-    from bank_desktop.eventstore.sqlite import APPLICATION_ID
+    from bank_desktop.eventstore.sqlite import APPLICATION_ID, SCHEMA_VERSION
 
     assert pragma(path, "application_id") == APPLICATION_ID
-    assert pragma(path, "user_version") == 1
+    assert pragma(path, "user_version") == SCHEMA_VERSION  # marked, and given its guards
     assert mode(path) == 0o600  # the pre-existing 0644 file is the user's only now
 
 

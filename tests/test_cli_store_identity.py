@@ -146,6 +146,7 @@ def test_an_emptied_postgresql_store_is_an_error(
     assert run(*store, "deploy")[0] == 0
     assert run(*store, "open", "--customer", "c", "--initial", "10")[0] == 0
     with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("DROP TRIGGER bank_events_refuse_truncate ON bank_events")  # as an intruder
         conn.execute("TRUNCATE bank_events")
     capsys.readouterr()
     err = _refused(capsys, *store, "accounts", says="empty")

@@ -8,7 +8,9 @@ command is decided once more inside the lock, on the events the cache missed, wh
 conflict: under contention every optimistic retry would lose again to the writers queued ahead
 of it. Other stores (DeltaBase) catch up and retry with jittered backoff, bounded attempts.
 A rule violation decided on cached state is confirmed on fresh state before it is reported,
-so a stale cache never refuses a valid command.
+so a stale cache never refuses a valid command. Every append goes through a
+:class:`~bank_desktop.application.appending.ChainedAppender`, which links the events into their
+stream's hash chain.
 
 Idempotency: each event carries the command id and a hash of the request in its metadata.
 The cache indexes them per stream, so a repeated command id returns the first result without
@@ -32,6 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Generic, NamedTuple, TypeVar
 
+from bank_desktop.application.appending import ChainedAppender
 from bank_desktop.application.fingerprints import command_fingerprint
 from bank_desktop.application.ids import CommandKey, command_key, command_metadata
 from bank_desktop.application.lru import LockedLru
@@ -123,8 +126,11 @@ class CommandHandler:
         retry: Backoff | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        appender: ChainedAppender | None = None,
     ) -> None:
         self._store = store
+        #: Every append goes through it: events leave linked into their stream's hash chain.
+        self._appender = appender or ChainedAppender(store)
         self._cache: LockedLru[tuple[str, str], _View[Any]] = LockedLru(cache_size)
         policy = retry or COMMAND_RETRY
         self._retry = policy if rng is None else dataclasses.replace(policy, rng=rng)
@@ -133,6 +139,11 @@ class CommandHandler:
     @property
     def store(self) -> EventStore:
         return self._store
+
+    @property
+    def appender(self) -> ChainedAppender:
+        """The appender this handler writes through (share it: it knows the streams' heads)."""
+        return self._appender
 
     def execute(
         self,
@@ -219,25 +230,24 @@ class CommandHandler:
         """
         if before_write is not None:
             before_write()
-        store = self._store
-        expected: ExpectedPosition = position or NO_STREAM
+        appender = self._appender
         extra = None if claim is None else claim.to_write()
         if claim is None or extra is None:
-            return store.append(stream_id, events, expected)
+            return appender.append(stream_id, events, position)
         # getattr, not isinstance: a runtime-checkable protocol check costs tens of us.
-        append_many = getattr(store, "append_many", None)
-        if append_many is None:
+        if getattr(self._store, "append_many", None) is None:
             claim.write_alone()  # DeltaBase: no atomic multi-stream append
-            return store.append(stream_id, events, expected)
+            return appender.append(stream_id, events, position)
+        expected: ExpectedPosition = position or NO_STREAM
         try:
-            result = append_many([extra, AppendRequest(stream_id, events, expected)])[1]
+            result = appender.append_many([extra, AppendRequest(stream_id, events, expected)])[1]
         except ConcurrencyError as exc:
             if exc.stream_id != extra.stream_id:
                 raise
             claim.settle()
             return None
         claim.written()
-        return result  # type: ignore[no-any-return]
+        return result
 
     def _execute_locked(
         self,
@@ -264,8 +274,12 @@ class CommandHandler:
         while True:
             extra = None if claim is None else claim.to_write()
             try:
-                result = store.append_decided(
-                    stream_id, view.position, decide_tail, also=() if extra is None else [extra]
+                result = self._appender.append_decided(
+                    store,
+                    stream_id,
+                    view.position,
+                    decide_tail,
+                    also=() if extra is None else [extra],
                 )
             except ConcurrencyError as exc:
                 if claim is None or extra is None or exc.stream_id != extra.stream_id:
@@ -339,6 +353,7 @@ class CommandHandler:
             events = self._store.read_stream(stream_id, after=view.position, limit=_PAGE)
             if events:
                 view = _fold(view, events, decider)
+                self._appender.observe(events[-1:])
             if len(events) < _PAGE:
                 break
         self._remember(stream_id, decider, view)

@@ -1,9 +1,11 @@
-"""Realistic sample data: accounts, deposits, withdrawals, transfers and a few closures.
+"""Realistic sample data: accounts, deposits, withdrawals, transfers and a few closures, and
+(``customers=True``) registered customers with names, some with accents, and national ids.
 
 Every event is decided by the real deciders from a simulated clerk's command and carries the
 same metadata a clerk's command would, so the result is indistinguishable from history made
 through :class:`BankService` (and passes the same invariants), only much faster to produce:
-commands are written in large multi-stream transactions where the store offers them.
+commands are written in large multi-stream transactions where the store offers them, linked
+into each stream's hash chain by the same appender.
 """
 
 from __future__ import annotations
@@ -18,24 +20,46 @@ from decimal import Decimal
 from typing import Any
 
 from bank_desktop import __version__
+from bank_desktop.application.appending import ChainedAppender
 from bank_desktop.application.clock import wire_precision
+from bank_desktop.application.customer_streams import (
+    CUSTOMERS,
+    NATIONAL_IDS,
+    customer_id_for,
+    national_id_stream,
+)
 from bank_desktop.application.fingerprints import command_fingerprint
 from bank_desktop.application.ids import account_id_for, transfer_id_for
 from bank_desktop.application.stream_kinds import ACCOUNTS, TRANSFERS, StreamKind
 from bank_desktop.domain import accounts as acc
+from bank_desktop.domain import customers as cu
+from bank_desktop.domain import national_ids as ni
 from bank_desktop.domain import transfers as tr
 from bank_desktop.eventstore.port import (
     NO_STREAM,
     AppendRequest,
     EventStore,
-    MultiStreamAppender,
     NewEvent,
 )
+
+#: Streams whose chain heads the simulation keeps: all it writes (it never reads them back).
+_HEADS_KEPT = 10_000_000
 
 CLERKS = ("clerk-alice", "clerk-bob", "clerk-carol", "clerk-dave")
 DEPOSITS = ("Paycheck", "Cash deposit", "Cheque deposit", "Pension", "Refund", "Savings")
 WITHDRAWALS = ("ATM withdrawal", "Rent", "Groceries", "Utilities", "Coffee", "Insurance")
 TRANSFERS_TEXT = ("Rent share", "Loan repayment", "Gift", "Invoice 2291", None, None)
+FIRST_NAMES = (
+    "Ada", "Zoë", "Grace", "José", "Ångela", "Marie", "Søren", "Li", "Émile", "Noor", "Chloé",
+    "Björn", "Maya", "Iñigo", "Olu", "Anaïs", "Kofi", "Mei", "Jürgen", "Aoife", "Tomás", "Ines",
+)  # fmt: skip
+LAST_NAMES = (
+    "Lovelace", "Hopper", "García", "Curie", "Ångström", "Kierkegaard", "Nakamura", "Müller",
+    "Dubois", "Okafor", "Ivanović", "O'Brien", "Smith", "Núñez", "Lindqvist", "Chen",
+    "Østergaard", "Fernández", "Kowalski", "Mbeki", "Papadopoulos", "Yılmaz",
+)  # fmt: skip
+#: With customers, the share of account holders left unregistered (a raw customer id).
+RAW_CUSTOMERS = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +76,8 @@ class _Simulation:
 
     def __init__(self, store: EventStore, rng: random.Random, start: datetime, step: float) -> None:
         self.store = store
+        # Linked into each stream's hash chain like every other append of the application.
+        self.appender = ChainedAppender(store, cache_size=_HEADS_KEPT)
         self.rng = rng
         self.now = start
         self.step = step
@@ -64,6 +90,10 @@ class _Simulation:
         self.written = 0
         self.transfers = 0
         self.closed = 0
+        self.with_customers = False
+        self.customers: dict[int, str] = {}
+        self.national_ids: set[str] = set()
+        self.id_prefix = ""
 
     def tick(self) -> datetime:
         self.now += timedelta(seconds=self.step * 2 * self.rng.random())
@@ -118,11 +148,7 @@ class _Simulation:
     def flush(self) -> None:
         if not self.pending:
             return
-        if isinstance(self.store, MultiStreamAppender):
-            self.store.append_many(self.pending)
-        else:
-            for request in self.pending:
-                self.store.append(request.stream_id, request.events, request.expected)
+        self.appender.append_many(self.pending)
         self.written += self.pending_events
         self.pending, self.pending_events = [], 0
 
@@ -137,9 +163,11 @@ def fill_demo_data(
     days: int = 120,
     chunk: int = 5_000,
     progress: Callable[[int, int], None] | None = None,
+    customers: bool = False,
 ) -> DemoSummary:
     """Append about ``events`` events (a transfer's five are never split) for ``accounts``
-    accounts (default: one per ten events) spread over the ``days`` before ``end``."""
+    accounts (default: one per ten events) spread over the ``days`` before ``end``; with
+    ``customers`` most account holders are registered customers (two events each)."""
     if events < 1:
         raise ValueError("Demo data needs at least one event.")
     started = time.perf_counter()
@@ -148,6 +176,7 @@ def fill_demo_data(
     finish = end or datetime.now(UTC)
     rng = random.Random(f"{seed}:{store.head_position()}")
     sim = _Simulation(store, rng, finish - timedelta(days=days), days * 86_400 / events)
+    sim.with_customers = customers
     produced = 0
     opened = 0
     while produced < events:
@@ -184,11 +213,42 @@ def fill_demo_data(
 def _open(sim: _Simulation, index: int) -> int:
     key = sim.command_id()
     account_id = account_id_for(key)
-    customer = f"cust-{sim.rng.randint(1, max(1, int(index * 0.8) + 1)):06d}"
+    number = sim.rng.randint(1, max(1, int(index * 0.8) + 1))
+    customer, written = f"cust-{number:06d}", 1
+    if sim.with_customers and sim.rng.random() >= RAW_CUSTOMERS:
+        if number not in sim.customers:
+            sim.customers[number] = _register(sim)
+            written += 2
+        customer = sim.customers[number]
     initial = sim.money(0, 2_000) if sim.rng.random() < 0.7 else Decimal("0.00")
     sim.run(account_id, acc.OpenAccount(account_id, customer, initial, sim.tick()), ACCOUNTS, key)
     sim.add_open(account_id)
-    return 1
+    return written
+
+
+def _register(sim: _Simulation) -> str:
+    """Register a customer as ``BankService.register_customer`` does (claim, then customer)."""
+    key = sim.command_id()
+    customer_id = customer_id_for(key)
+    rng = sim.rng
+    name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+    while True:
+        national_id = (
+            f"{rng.choice('ABCDEFGHJK')}{rng.choice('LMNPRSTUVW')}{rng.randrange(10**6):06d}"
+        )
+        if national_id not in sim.national_ids:
+            sim.national_ids.add(national_id)
+            break
+    at = sim.tick()
+    command = cu.RegisterCustomer(customer_id, name, national_id, None, None, None, at)
+    [registration] = cu.decide(command, cu.initial_state())
+    assert isinstance(registration, cu.CustomerRegistered)
+    claim = ni.ClaimNationalId(national_id, customer_id, at, registration)
+    sim.run(
+        national_id_stream(national_id), claim, NATIONAL_IDS, f"{customer_id}:claim-national-id"
+    )
+    sim.run(customer_id, command, CUSTOMERS, f"{customer_id}:register")
+    return customer_id
 
 
 def _deposit(sim: _Simulation) -> int:

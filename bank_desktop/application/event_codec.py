@@ -53,6 +53,7 @@ def encode_account_event(event: acc.AccountEvent) -> tuple[str, Data]:
             _put(data, "transferId", event.transfer_id)
             _put(data, "counterpartyAccountId", event.counterparty_account_id)
             _put(data, "reversal", event.reversal)
+            _put(data, "reversesEventId", event.reverses_event_id)
             return event.type, data
         case acc.MoneyWithdrawn():
             data = {"accountId": event.account_id, "amount": event.amount}
@@ -60,6 +61,7 @@ def encode_account_event(event: acc.AccountEvent) -> tuple[str, Data]:
             data["withdrawnAt"] = wire_time(event.withdrawn_at)
             _put(data, "transferId", event.transfer_id)
             _put(data, "counterpartyAccountId", event.counterparty_account_id)
+            _put(data, "reversesEventId", event.reverses_event_id)
             return event.type, data
         case acc.WithdrawalRefused():
             return event.type, {
@@ -75,6 +77,33 @@ def encode_account_event(event: acc.AccountEvent) -> tuple[str, Data]:
             _put(data, "reason", event.reason)
             data["closedAt"] = wire_time(event.closed_at)
             return event.type, data
+        case acc.ApprovedCommandRefused():
+            return event.type, {
+                "accountId": event.account_id,
+                "approvalId": event.approval_id,
+                "action": event.action,
+                "amount": event.amount,
+                "reason": event.reason,
+                "refusedAt": wire_time(event.refused_at),
+            }
+        case acc.HoldPlaced():
+            data = {
+                "accountId": event.account_id,
+                "holdId": event.hold_id,
+                "amount": event.amount,
+                "reason": event.reason,
+                "placedAt": wire_time(event.placed_at),
+            }
+            if event.expires_at is not None:
+                data["expiresAt"] = wire_time(event.expires_at)
+            return event.type, data
+        case acc.HoldReleased():
+            return event.type, {
+                "accountId": event.account_id,
+                "holdId": event.hold_id,
+                "amount": event.amount,
+                "releasedAt": wire_time(event.released_at),
+            }
 
 
 def encode_transfer_event(event: tr.TransferEvent) -> tuple[str, Data]:
@@ -134,6 +163,7 @@ def _deposited(ev: RecordedEvent, d: Data) -> acc.MoneyDeposited:
         f.optional_text(ev, d, "transferId"),
         f.optional_text(ev, d, "counterpartyAccountId"),
         f.flag(ev, d, "reversal"),
+        f.optional_text(ev, d, "reversesEventId"),
     )
 
 
@@ -145,6 +175,7 @@ def _withdrawn(ev: RecordedEvent, d: Data) -> acc.MoneyWithdrawn:
         f.moment(ev, d, "withdrawnAt"),
         f.optional_text(ev, d, "transferId"),
         f.optional_text(ev, d, "counterpartyAccountId"),
+        f.optional_text(ev, d, "reversesEventId"),
     )
 
 
@@ -162,6 +193,37 @@ def _refused(ev: RecordedEvent, d: Data) -> acc.WithdrawalRefused:
 def _closed(ev: RecordedEvent, d: Data) -> acc.AccountClosed:
     return acc.AccountClosed(
         f.text(ev, d, "accountId"), f.optional_text(ev, d, "reason"), f.moment(ev, d, "closedAt")
+    )
+
+
+def _approval_refused(ev: RecordedEvent, d: Data) -> acc.ApprovedCommandRefused:
+    return acc.ApprovedCommandRefused(
+        f.text(ev, d, "accountId"),
+        f.text(ev, d, "approvalId"),
+        f.text(ev, d, "action"),
+        f.money(ev, d, "amount"),
+        f.text(ev, d, "reason"),
+        f.moment(ev, d, "refusedAt"),
+    )
+
+
+def _hold_placed(ev: RecordedEvent, d: Data) -> acc.HoldPlaced:
+    return acc.HoldPlaced(
+        f.text(ev, d, "accountId"),
+        f.text(ev, d, "holdId"),
+        f.money(ev, d, "amount"),
+        f.text(ev, d, "reason"),
+        f.moment(ev, d, "placedAt"),
+        f.optional_moment(ev, d, "expiresAt"),
+    )
+
+
+def _hold_released(ev: RecordedEvent, d: Data) -> acc.HoldReleased:
+    return acc.HoldReleased(
+        f.text(ev, d, "accountId"),
+        f.text(ev, d, "holdId"),
+        f.money(ev, d, "amount"),
+        f.moment(ev, d, "releasedAt"),
     )
 
 
@@ -202,6 +264,9 @@ _ACCOUNT_DECODERS: dict[str, Callable[[RecordedEvent, Data], acc.AccountEvent]] 
     acc.MoneyWithdrawn.type: _withdrawn,
     acc.WithdrawalRefused.type: _refused,
     acc.AccountClosed.type: _closed,
+    acc.ApprovedCommandRefused.type: _approval_refused,
+    acc.HoldPlaced.type: _hold_placed,
+    acc.HoldReleased.type: _hold_released,
 }
 
 _TRANSFER_DECODERS: dict[str, Callable[[RecordedEvent, Data], tr.TransferEvent]] = {

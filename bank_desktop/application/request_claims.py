@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from bank_desktop.application.appending import ChainedAppender
 from bank_desktop.application.errors import MalformedEventError
 from bank_desktop.application.fingerprints import claim_fingerprint
 from bank_desktop.application.ids import derived_digest
@@ -51,8 +52,15 @@ def claim_stream_id(command_id: str) -> str:
 class RequestClaims:
     """Claims client ids in the store; remembers the claims it has confirmed (bounded)."""
 
-    def __init__(self, store: EventStore, *, capacity: int = _CAPACITY) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        capacity: int = _CAPACITY,
+        appender: ChainedAppender | None = None,
+    ) -> None:
         self._store = store
+        self._appender = appender or ChainedAppender(store)
         self._confirmed: LockedLru[str, str] = LockedLru(capacity)
 
     def pending(
@@ -86,6 +94,16 @@ class RequestClaims:
         CommandIdReusedError if it names another one (stores without multi-stream appends)."""
         self.pending(command_id, stream_id, command, metadata).write_alone()
 
+    def bound_stream(self, command_id: str) -> str | None:
+        """The stream ``command_id`` was claimed for, or None while it is unclaimed."""
+        first = self._store.read_stream(claim_stream_id(command_id), limit=1)
+        if not first:
+            return None
+        stream = first[0].data.get("streamId") if isinstance(first[0].data, dict) else None
+        if not isinstance(stream, str):
+            raise MalformedEventError(first[0], "field 'streamId' must be a string")
+        return stream
+
     def _known(self, command_id: str) -> str | None:
         return self._confirmed.get(command_id)
 
@@ -93,7 +111,7 @@ class RequestClaims:
         self._confirmed.put(command_id, fingerprint)
 
     def _append_alone(self, request: AppendRequest) -> None:
-        self._store.append(request.stream_id, request.events, request.expected)
+        self._appender.append(request.stream_id, request.events, NO_STREAM)
 
     def _bound(self, command_id: str) -> str:
         """The fingerprint the stored claim of ``command_id`` binds it to."""

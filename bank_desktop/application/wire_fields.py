@@ -72,6 +72,11 @@ def moment(event: RecordedEvent, data: Data, key: str) -> datetime:
     raise MalformedEventError(event, f"field {key!r} must be an ISO-8601 timestamp")
 
 
+def optional_moment(event: RecordedEvent, data: Data, key: str) -> datetime | None:
+    """Like :func:`moment`, for a field that may be absent (or null)."""
+    return None if data.get(key) is None else moment(event, data, key)
+
+
 def flag(event: RecordedEvent, data: Data, key: str) -> bool:
     value = data.get(key, False)
     if type(value) is not bool:

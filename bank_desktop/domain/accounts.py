@@ -2,220 +2,96 @@
 
 ``decide`` is pure: the time of every event arrives inside the command, amounts arrive as
 exact Decimals already parsed by :func:`~bank_desktop.domain.money.parse_money`.
+
+Beyond the seed (all additive, so a service that knows only the seed's four events still
+computes the same balances): transfer legs, reversals (the opposite seed event carrying
+``reverses_event_id``), and holds (``hold.placed`` / ``hold.released``, which move no money
+but lower the available balance that withdrawals, transfers out and deposit reversals check).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
-from typing import ClassVar, Literal, assert_never
+from typing import assert_never
 
+from bank_desktop.domain.account_guards import (
+    require_funds,
+    require_open,
+    require_positive,
+    require_readable,
+)
+from bank_desktop.domain.account_types import (
+    ACCOUNT_EVENT_TYPES,
+    AccountClosed,
+    AccountCommand,
+    AccountEvent,
+    AccountHistoryEvent,
+    AccountOpened,
+    AccountState,
+    AccountStatus,
+    ApprovableCommand,
+    ApprovedCommandRefused,
+    CloseAccount,
+    CreditForTransfer,
+    DebitForTransfer,
+    DepositMoney,
+    ExecuteApproved,
+    HoldPlaced,
+    HoldReleased,
+    MoneyDeposited,
+    MoneyWithdrawn,
+    OpenAccount,
+    PlaceHold,
+    RefundTransfer,
+    ReleaseHold,
+    ReverseTransaction,
+    WithdrawalRefused,
+    WithdrawMoney,
+    initial_state,
+)
 from bank_desktop.domain.errors import (
     AccountNotFoundError,
     DomainError,
     IllegalStateError,
-    UnreadableHistoryError,
     ValidationError,
 )
 from bank_desktop.domain.history import UnrecognizedEvent
-from bank_desktop.domain.money import ZERO, format_money
+from bank_desktop.domain.holds import Hold, active_holds
+from bank_desktop.domain.money import format_money
+from bank_desktop.domain.teller_rules import place_hold, release_hold, reverse
 from bank_desktop.domain.text import optional_text, required_text
 
-AccountStatus = Literal["not_found", "open", "closed"]
-
-# ── Commands (intent; can be refused) ─────────────────────────────────────────────────────
-
-
-@dataclass(frozen=True, slots=True)
-class OpenAccount:
-    type: ClassVar[str] = "account.open"
-    account_id: str
-    customer_id: str
-    initial_balance: Decimal
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class DepositMoney:
-    type: ClassVar[str] = "money.deposit"
-    account_id: str
-    amount: Decimal
-    description: str | None
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class WithdrawMoney:
-    type: ClassVar[str] = "money.withdraw"
-    account_id: str
-    amount: Decimal
-    description: str | None
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class CloseAccount:
-    type: ClassVar[str] = "account.close"
-    account_id: str
-    reason: str | None
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class DebitForTransfer:
-    """The debit leg of a transfer.
-
-    Unlike a clerk's withdrawal, a refusal here is recorded (``WithdrawalRefused``) instead of
-    raised: the record consumes the leg's command id in the account stream, so a second
-    driver of the same transfer (a recovering process) can never debit it after the refusal.
-    """
-
-    type: ClassVar[str] = "transfer.debit"
-    account_id: str
-    transfer_id: str
-    to_account_id: str
-    amount: Decimal
-    description: str | None
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class CreditForTransfer:
-    """The credit leg of a transfer; refused only for a missing or closed account (permanent)."""
-
-    type: ClassVar[str] = "transfer.credit"
-    account_id: str
-    transfer_id: str
-    from_account_id: str
-    amount: Decimal
-    description: str | None
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class RefundTransfer:
-    """Pays a debited transfer back to its source when the credit side refused it.
-
-    A compensating entry: it lands even on an account closed in the meantime, because the
-    alternative is money that vanishes with the failed transfer.
-    """
-
-    type: ClassVar[str] = "transfer.refund"
-    account_id: str
-    transfer_id: str
-    to_account_id: str
-    amount: Decimal
-    reason: str
-    at: datetime
-
-
-AccountCommand = (
-    OpenAccount
-    | DepositMoney
-    | WithdrawMoney
-    | CloseAccount
-    | DebitForTransfer
-    | CreditForTransfer
-    | RefundTransfer
-)
-
-# ── Events (facts; immutable, past tense) ─────────────────────────────────────────────────
-
-
-@dataclass(frozen=True, slots=True)
-class AccountOpened:
-    type: ClassVar[str] = "account.opened"
-    account_id: str
-    customer_id: str
-    initial_balance: Decimal
-    opened_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class MoneyDeposited:
-    type: ClassVar[str] = "money.deposited"
-    account_id: str
-    amount: Decimal
-    description: str | None
-    deposited_at: datetime
-    transfer_id: str | None = None
-    counterparty_account_id: str | None = None
-    reversal: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class MoneyWithdrawn:
-    type: ClassVar[str] = "money.withdrawn"
-    account_id: str
-    amount: Decimal
-    description: str | None
-    withdrawn_at: datetime
-    transfer_id: str | None = None
-    counterparty_account_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class WithdrawalRefused:
-    """A transfer's debit leg was refused; the balance is unchanged."""
-
-    type: ClassVar[str] = "money.withdrawal_refused"
-    account_id: str
-    amount: Decimal
-    reason: str
-    refused_at: datetime
-    transfer_id: str
-    counterparty_account_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class AccountClosed:
-    type: ClassVar[str] = "account.closed"
-    account_id: str
-    reason: str | None
-    closed_at: datetime
-
-
-AccountEvent = AccountOpened | MoneyDeposited | MoneyWithdrawn | WithdrawalRefused | AccountClosed
-#: What ``evolve`` folds: the events above, and any stored event this version does not know.
-AccountHistoryEvent = AccountEvent | UnrecognizedEvent
-ACCOUNT_EVENT_TYPES: tuple[str, ...] = (
-    AccountOpened.type,
-    MoneyDeposited.type,
-    MoneyWithdrawn.type,
-    WithdrawalRefused.type,
-    AccountClosed.type,
-)
-
-# ── State ─────────────────────────────────────────────────────────────────────────────────
-
-
-@dataclass(frozen=True, slots=True)
-class AccountState:
-    """What the rules need to know about one account, folded from its stream."""
-
-    account_id: str | None = None
-    customer_id: str | None = None
-    balance: Decimal = ZERO
-    status: AccountStatus = "not_found"
-    opened_at: datetime | None = None
-    closed_at: datetime | None = None
-    last_activity_at: datetime | None = None
-    #: The first event of the stream this version does not understand (None: all of it).
-    unrecognized: str | None = None
-
-    @property
-    def is_open(self) -> bool:
-        return self.status == "open"
-
-    @property
-    def exists(self) -> bool:
-        return self.status != "not_found"
-
-
-def initial_state() -> AccountState:
-    return AccountState()
-
+__all__ = [
+    "ACCOUNT_EVENT_TYPES",
+    "AccountClosed",
+    "AccountCommand",
+    "AccountEvent",
+    "AccountHistoryEvent",
+    "AccountOpened",
+    "AccountState",
+    "AccountStatus",
+    "ApprovableCommand",
+    "ApprovedCommandRefused",
+    "CloseAccount",
+    "CreditForTransfer",
+    "DebitForTransfer",
+    "DepositMoney",
+    "ExecuteApproved",
+    "HoldPlaced",
+    "HoldReleased",
+    "MoneyDeposited",
+    "MoneyWithdrawn",
+    "OpenAccount",
+    "PlaceHold",
+    "RefundTransfer",
+    "ReleaseHold",
+    "ReverseTransaction",
+    "WithdrawMoney",
+    "WithdrawalRefused",
+    "decide",
+    "evolve",
+    "initial_state",
+]
 
 # ── decide ────────────────────────────────────────────────────────────────────────────────
 
@@ -236,12 +112,45 @@ def decide(command: AccountCommand, state: AccountState) -> list[AccountEvent]:
             return [_credit_for_transfer(command, state)]
         case RefundTransfer():
             return [_refund(command, state)]
+        case ReverseTransaction():
+            return [reverse(command, state)]
+        case PlaceHold():
+            return [place_hold(command, state)]
+        case ReleaseHold():
+            return [release_hold(command, state)]
+        case ExecuteApproved():
+            return _execute_approved(command, state)
         case _:
             assert_never(command)
 
 
+def _execute_approved(command: ExecuteApproved, state: AccountState) -> list[AccountEvent]:
+    held = command.command
+    if not state.exists:  # nothing to fence in a stream that does not exist
+        raise AccountNotFoundError(held.account_id, "carry out an approved request")
+    require_readable(state, held.account_id)  # not known to be refused: leave it for later
+    try:
+        return decide(held, state)
+    except DomainError as refusal:
+        amount = held.amount if isinstance(held, WithdrawMoney) else _reversed_amount(held)
+        return [
+            ApprovedCommandRefused(
+                account_id=held.account_id,
+                approval_id=command.approval_id,
+                action=held.type,
+                amount=amount,
+                reason=refusal.message,
+                refused_at=held.at,
+            )
+        ]
+
+
+def _reversed_amount(command: ReverseTransaction) -> Decimal:
+    return command.target.amount if command.target is not None else Decimal("0.00")
+
+
 def _open(command: OpenAccount, state: AccountState) -> AccountOpened:
-    _require_readable(state, command.account_id)
+    require_readable(state, command.account_id)
     if state.exists:
         raise IllegalStateError(
             f"Account {command.account_id} already exists.",
@@ -264,8 +173,8 @@ def _open(command: OpenAccount, state: AccountState) -> AccountOpened:
 
 
 def _deposit(command: DepositMoney, state: AccountState) -> MoneyDeposited:
-    _require_open(state, command.account_id, "deposit money")
-    _require_positive(command.amount, "Deposit amount")
+    require_open(state, command.account_id, "deposit money")
+    require_positive(command.amount, "Deposit amount")
     return MoneyDeposited(
         account_id=command.account_id,
         amount=command.amount,
@@ -275,7 +184,7 @@ def _deposit(command: DepositMoney, state: AccountState) -> MoneyDeposited:
 
 
 def _withdraw(command: WithdrawMoney, state: AccountState) -> MoneyWithdrawn:
-    _require_funds(state, command.account_id, command.amount, "withdraw money")
+    require_funds(state, command.account_id, command.amount, "withdraw money", command.at)
     return MoneyWithdrawn(
         account_id=command.account_id,
         amount=command.amount,
@@ -290,7 +199,7 @@ def _debit_for_transfer(
     if not state.exists:  # nothing to fence in a stream that does not exist
         raise AccountNotFoundError(command.account_id, "transfer money")
     try:
-        _require_funds(state, command.account_id, command.amount, "transfer money")
+        require_funds(state, command.account_id, command.amount, "transfer money", command.at)
     except DomainError as refusal:
         return WithdrawalRefused(
             account_id=command.account_id,
@@ -311,8 +220,8 @@ def _debit_for_transfer(
 
 
 def _credit_for_transfer(command: CreditForTransfer, state: AccountState) -> MoneyDeposited:
-    _require_open(state, command.account_id, "receive a transfer")
-    _require_positive(command.amount, "Transfer amount")
+    require_open(state, command.account_id, "receive a transfer")
+    require_positive(command.amount, "Transfer amount")
     return MoneyDeposited(
         account_id=command.account_id,
         amount=command.amount,
@@ -328,7 +237,7 @@ def _refund(command: RefundTransfer, state: AccountState) -> MoneyDeposited:
     # nor history this version cannot read may hold it up (the money would vanish).
     if not state.exists:
         raise AccountNotFoundError(command.account_id, "refund a transfer")
-    _require_positive(command.amount, "Refund amount")
+    require_positive(command.amount, "Refund amount")
     return MoneyDeposited(
         account_id=command.account_id,
         amount=command.amount,
@@ -341,7 +250,17 @@ def _refund(command: RefundTransfer, state: AccountState) -> MoneyDeposited:
 
 
 def _close(command: CloseAccount, state: AccountState) -> AccountClosed:
-    _require_open(state, command.account_id, "close account")
+    require_open(state, command.account_id, "close account")
+    active = active_holds(state.holds, command.at)
+    if active:
+        hold = active[0]
+        raise IllegalStateError(
+            f"Cannot close account {command.account_id}: hold {hold.hold_id} of "
+            f"{format_money(hold.amount)} ({hold.reason}) is active. Release it first.",
+            {"accountId": command.account_id, "holdId": hold.hold_id},
+            state="on_hold",
+            action="close account",
+        )
     if state.balance != 0:
         raise ValidationError(
             f"Cannot close account with non-zero balance: {format_money(state.balance)}",
@@ -351,38 +270,6 @@ def _close(command: CloseAccount, state: AccountState) -> AccountClosed:
         account_id=command.account_id,
         reason=optional_text(command.reason, "Reason", max_length=200),
         closed_at=command.at,
-    )
-
-
-def _require_positive(amount: Decimal, what: str) -> None:
-    if amount <= 0:
-        raise ValidationError(f"{what} must be positive.", {"amount": str(amount)})
-
-
-def _require_funds(state: AccountState, account_id: str, amount: Decimal, action: str) -> None:
-    _require_open(state, account_id, action)
-    _require_positive(amount, "Withdrawal amount")
-    if state.balance < amount:
-        raise ValidationError(
-            f"Insufficient funds. Balance: {format_money(state.balance)}, "
-            f"Requested: {format_money(amount)}",
-            {"balance": str(state.balance), "requested": str(amount)},
-        )
-
-
-def _require_readable(state: AccountState, account_id: str) -> None:
-    if state.unrecognized is not None:
-        raise UnreadableHistoryError(account_id, "Account", state.unrecognized)
-
-
-def _require_open(state: AccountState, account_id: str, action: str) -> None:
-    _require_readable(state, account_id)
-    if state.status == "open":
-        return
-    if state.status == "not_found":
-        raise AccountNotFoundError(account_id, action)
-    raise IllegalStateError(
-        f"Account {account_id} is closed.", {"accountId": account_id}, state="closed", action=action
     )
 
 
@@ -403,6 +290,9 @@ def evolve(state: AccountState, event: AccountHistoryEvent) -> AccountState:
                 None,
                 event.opened_at,
                 state.unrecognized,
+                state.holds,
+                state.reversed_ids,
+                state.released_holds,
             )
         case MoneyDeposited():
             return AccountState(
@@ -414,6 +304,9 @@ def evolve(state: AccountState, event: AccountHistoryEvent) -> AccountState:
                 state.closed_at,
                 event.deposited_at,
                 state.unrecognized,
+                state.holds,
+                _reversed(state, event.reverses_event_id),
+                state.released_holds,
             )
         case MoneyWithdrawn():
             return AccountState(
@@ -425,8 +318,11 @@ def evolve(state: AccountState, event: AccountHistoryEvent) -> AccountState:
                 state.closed_at,
                 event.withdrawn_at,
                 state.unrecognized,
+                state.holds,
+                _reversed(state, event.reverses_event_id),
+                state.released_holds,
             )
-        case WithdrawalRefused():
+        case WithdrawalRefused() | ApprovedCommandRefused():
             return state
         case AccountClosed():
             return AccountState(
@@ -438,6 +334,40 @@ def evolve(state: AccountState, event: AccountHistoryEvent) -> AccountState:
                 event.closed_at,
                 event.closed_at,
                 state.unrecognized,
+                state.holds,
+                state.reversed_ids,
+                state.released_holds,
+            )
+        case HoldPlaced():
+            hold = Hold(
+                event.hold_id, event.amount, event.reason, event.placed_at, event.expires_at
+            )
+            return AccountState(
+                state.account_id,
+                state.customer_id,
+                state.balance,
+                state.status,
+                state.opened_at,
+                state.closed_at,
+                state.last_activity_at,
+                state.unrecognized,
+                (*state.holds, hold),
+                state.reversed_ids,
+                state.released_holds,
+            )
+        case HoldReleased():
+            return AccountState(
+                state.account_id,
+                state.customer_id,
+                state.balance,
+                state.status,
+                state.opened_at,
+                state.closed_at,
+                state.last_activity_at,
+                state.unrecognized,
+                tuple(h for h in state.holds if h.hold_id != event.hold_id),
+                state.reversed_ids,
+                state.released_holds | {event.hold_id},
             )
         case UnrecognizedEvent():
             if state.unrecognized is not None:
@@ -451,6 +381,13 @@ def evolve(state: AccountState, event: AccountHistoryEvent) -> AccountState:
                 state.closed_at,
                 state.last_activity_at,
                 event.describe(),
+                state.holds,
+                state.reversed_ids,
+                state.released_holds,
             )
         case _:
             assert_never(event)
+
+
+def _reversed(state: AccountState, event_id: str | None) -> frozenset[str]:
+    return state.reversed_ids if event_id is None else state.reversed_ids | {event_id}

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bank_desktop.eventstore.backwards import (
     check_backwards_args,
@@ -42,6 +43,17 @@ class _Row:
     stream_position: int
     global_position: int
     created_at: datetime
+
+    def stored(self) -> tuple[int, str, int, str, str, str, str]:
+        return (
+            self.global_position,
+            self.stream_id,
+            self.stream_position,
+            self.event_id,
+            self.type,
+            self.data,
+            self.metadata,
+        )
 
     def recorded(self) -> RecordedEvent:
         return RecordedEvent(
@@ -176,6 +188,25 @@ class MemoryEventStore:
                         if len(rows) >= limit:
                             break
         return [r.recorded() for r in rows]
+
+    def read_stored(self, *, after: int = 0, limit: int = 1000) -> list[Any]:
+        """Events as stored, JSON undecoded (``StoredRowReader``)."""
+        check_read_args(after, limit, limit_required=True)
+        with self._changed:
+            self._check_open()
+            rows = self._rows[after : after + limit]
+        return [
+            (
+                r.global_position,
+                r.stream_id,
+                r.stream_position,
+                r.event_id,
+                r.type,
+                r.data,
+                r.metadata,
+            )
+            for r in rows
+        ]
 
     def read_backwards(
         self,

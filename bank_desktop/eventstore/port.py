@@ -74,12 +74,17 @@ class RecordedEvent:
     decoded on first access (adapters pass a zero-argument loader), and is absent altogether
     for events read with ``read_all(..., with_metadata=False)``: touching it then raises
     ``LookupError`` rather than pretending the event had none. Treat instances as immutable.
+
+    ``db_role`` is the database role that appended the event, as the server recorded it (a
+    client cannot choose it): PostgreSQL stores deployed with identity have it; it is None
+    for every other store, and for events recorded before identity was deployed.
     """
 
     __slots__ = (
         "_created_at",
         "_metadata",
         "data",
+        "db_role",
         "event_id",
         "global_position",
         "stream_id",
@@ -97,6 +102,7 @@ class RecordedEvent:
         global_position: int,
         created_at: datetime | str,
         metadata: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None,
+        db_role: str | None = None,
     ) -> None:
         self.event_id = event_id
         self.type = type
@@ -106,6 +112,7 @@ class RecordedEvent:
         self.global_position = global_position
         self._created_at = created_at
         self._metadata = metadata
+        self.db_role = db_role
 
     @property
     def created_at(self) -> datetime:
@@ -142,6 +149,7 @@ class RecordedEvent:
             self.stream_position,
             self.global_position,
             self.created_at,
+            self.db_role,
         )
 
     def __eq__(self, other: object) -> bool:
@@ -245,6 +253,35 @@ class StoreWithNotices(Protocol):
     (opened read-only, found damaged), as sentences; empty when all is well."""
 
     def notices(self) -> list[str]: ...
+
+
+#: An event as stored, undecoded: global position, stream id, stream position, event id, type,
+#: data JSON text, metadata JSON text.
+StoredRow = tuple[int, str, int, str, str, str, str]
+
+
+@runtime_checkable
+class StoredRowReader(Protocol):
+    """Optional capability: events as stored, their JSON undecoded, in global order.
+
+    For verification's hash checks, which decode the text their own way (numbers kept as
+    written, for the canonical encoding) instead of paying for the everyday decoding twice.
+    """
+
+    def read_stored(self, *, after: int = 0, limit: int = 1000) -> list[StoredRow]:
+        """Up to ``limit`` events with global position > ``after``, in global order."""
+        ...
+
+
+@runtime_checkable
+class StoreSelfCheck(Protocol):
+    """Optional capability: what a store can tell about itself that its events cannot show
+    (a damaged file, append-only guards removed), for ``bank-desktop verify``."""
+
+    def self_check(self) -> list[tuple[bool, str]]:
+        """Findings as (is it a problem, what, as a sentence without the store's name);
+        empty when all is well. Notices (False) inform; problems (True) fail verification."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ The schema is created by ``bank-desktop deploy`` (``prepare_schema``) and checke
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import select
 import shlex
@@ -45,6 +46,7 @@ from psycopg import errors as pg_errors
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from bank_desktop.eventstore import postgres_deploy
 from bank_desktop.eventstore.backwards import (
     check_backwards_args,
     metadata_matches,
@@ -55,6 +57,7 @@ from bank_desktop.eventstore.batches import Write, settle
 from bank_desktop.eventstore.errors import (
     ConcurrencyError,
     EventStoreError,
+    IdentityMismatchError,
     StoreConfigError,
     StoreUnavailableError,
 )
@@ -75,32 +78,23 @@ from bank_desktop.eventstore.port import (
     RecordedEvent,
     StreamState,
 )
+from bank_desktop.eventstore.postgres_deploy import StepOutcome
 from bank_desktop.eventstore.postgres_guard import GuardedConnection, StalledError, unwatched
 from bank_desktop.eventstore.postgres_url import MASK, mask, parse_postgres_url
 from bank_desktop.eventstore.validation import check_read_args, check_stream_id
 
 _log = logging.getLogger(__name__)
 
-SCHEMA_STATEMENTS: Final = (
-    """
-    CREATE TABLE IF NOT EXISTS bank_events (
-        global_position BIGINT      PRIMARY KEY,
-        stream_id       TEXT        NOT NULL,
-        stream_position BIGINT      NOT NULL,
-        event_id        TEXT        NOT NULL,
-        type            TEXT        NOT NULL,
-        data            TEXT        NOT NULL,
-        metadata        TEXT        NOT NULL,
-        created_at      TIMESTAMPTZ NOT NULL,
-        UNIQUE (stream_id, stream_position)
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS bank_events_by_type ON bank_events (type, global_position)",
-)
-_COLUMNS: Final = (
+_WRITTEN: Final = (
     "global_position, stream_id, stream_position, event_id, type, data, created_at, metadata"
 )
-_LEAN_COLUMNS: Final = _COLUMNS.rsplit(",", 1)[0]
+#: What a read selects: the written columns, the database role the server recorded, metadata
+#: last (a lean read leaves it out). A store deployed before identity has no db_role column:
+#: NULL stands in until ``deploy`` adds it.
+_READ: Final = (
+    "global_position, stream_id, stream_position, event_id, type, data, created_at, {role}, "
+    "metadata"
+)
 #: After this many wrong guesses in a row, guess only once every so many commits.
 _GUESS_PATIENCE: Final = 3
 _GUESS_EVERY: Final = 16
@@ -115,11 +109,12 @@ _UNNEST: Final = (
     "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::text[], "
     "%s::text[], %s::timestamptz[], %s::text[])"
 )
-_INSERT_ROWS: Final = f"INSERT INTO bank_events ({_COLUMNS}) {_UNNEST}"
+#: The client never names db_role: its default and trigger set it on the server.
+_INSERT_ROWS: Final = f"INSERT INTO bank_events ({_WRITTEN}) {_UNNEST}"
 #: Inserts only if the store's head and every named stream are where this process guessed;
 #: read under the advisory lock (taken by the statement before), so nobody moves them after.
 _GUESSED_INSERT: Final = (
-    f"INSERT INTO bank_events ({_COLUMNS}) {_UNNEST} "
+    f"INSERT INTO bank_events ({_WRITTEN}) {_UNNEST} "
     "WHERE (SELECT coalesce(max(global_position), 0) FROM bank_events) = %s "
     "AND NOT EXISTS (SELECT 1 FROM unnest(%s::text[], %s::bigint[]) AS x(stream_id, position) "
     "WHERE coalesce((SELECT max(e.stream_position) FROM bank_events e "
@@ -128,9 +123,15 @@ _GUESSED_INSERT: Final = (
 _STREAM_HEAD: Final = (
     "SELECT coalesce(max(stream_position), 0) FROM bank_events WHERE stream_id = %s"
 )
-_STREAM_TAIL: Final = (
-    f"SELECT {_COLUMNS} FROM bank_events WHERE stream_id = %s AND stream_position > %s "
-    "ORDER BY stream_position"
+#: What the first connection learns: the schema, whether the store is deployed, the login,
+#: whether events record it, and whether the login is outside the clerks' role (for the
+#: message when it sees no store). One round trip.
+_OPENING: Final = (
+    "SELECT current_schema(), to_regclass('bank_events'), session_user, EXISTS ("
+    "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('bank_events') "
+    "AND attname = 'db_role' AND NOT attisdropped), "
+    "CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %(role)s) "
+    "THEN NOT pg_has_role(session_user, %(role)s, 'MEMBER') ELSE false END"
 )
 #: Refusals at connect time that pass by themselves: the server is busy, not misconfigured.
 _TRANSIENT_REFUSALS: Final = (
@@ -153,8 +154,12 @@ class PostgresEventStore:
         pool_size: int = 8,
         timeout: float | None = None,
         check_schema: bool = True,
+        read_only: bool = False,
     ) -> None:
         """Connect to the store ``conninfo`` (a ``postgresql://`` URL) names.
+
+        ``read_only``: every transaction is read-only on the server (``bank-desktop verify``
+        opens stores this way, so checking can never change what it checks).
 
         ``timeout`` bounds every wait for the server (default: the URL's ``connect_timeout``,
         else 10 s). One connection is made first, outside the pool: a server that refuses or
@@ -162,7 +167,10 @@ class PostgresEventStore:
         retried in the background for the whole timeout.
         """
         target = parse_postgres_url(conninfo, timeout=timeout)
-        self._params = target.params
+        self._params = dict(target.params)
+        if read_only:
+            options = self._params.get("options", "")
+            self._params["options"] = f"{options} -c default_transaction_read_only=on".strip()
         self._secrets = target.secrets
         self._display_url = display_url or target.display_url
         self._timeout = target.timeout
@@ -170,14 +178,24 @@ class PostgresEventStore:
         self._listen_lock = threading.Lock()
         self._listener: psycopg.Connection[Any] | None = None
         with self._connect(autocommit=True) as first, self._translated("read the schema"):
-            schema = first.execute("SELECT current_schema()").fetchone()
-            self._namespace = str(schema[0] if schema else "public")
-            present = first.execute("SELECT to_regclass('bank_events')").fetchone()
+            opening = first.execute(_OPENING, {"role": postgres_deploy.CLERK_ROLE}).fetchone()
+        schema, table, login, recorded, outsider = opening or ("public", None, None, False, False)
+        self._namespace = str(schema or "public")
+        #: The login every connection of this store uses (``session_user``).
+        self.database_role: str | None = None if login is None else str(login)
+        self._use_role_column(bool(recorded))
         # Per schema, so separate stores in one database neither block nor wake each other.
         digest = hashlib.sha256(f"bank-desktop:{self._namespace}".encode()).digest()
         self._lock_key = int.from_bytes(digest[:8], "big", signed=True)
         self._channel = f"bank_events_{digest[:6].hex()}"
-        if check_schema and (present is None or present[0] is None):
+        if check_schema and table is None:
+            if outsider:
+                raise StoreConfigError(
+                    f"The PostgreSQL store {self._display_url} has no Bank Desktop schema, or "
+                    f"the login {login} may not see it: it is not a clerk's login. IT makes it "
+                    f"one with GRANT {postgres_deploy.CLERK_ROLE} TO {login}; or, if the store "
+                    f"is new, run {self._deploy_hint()} first."
+                )
             raise StoreConfigError(
                 f"The PostgreSQL store {self._display_url} has no Bank Desktop schema yet: "
                 f"run {self._deploy_hint()} first."
@@ -215,6 +233,16 @@ class PostgresEventStore:
         if MASK in self._display_url:
             return "`bank-desktop deploy --store URL` with this store's URL"
         return f"`bank-desktop deploy --store {shlex.quote(self._display_url)}`"
+
+    def _use_role_column(self, present: bool) -> None:
+        """Read db_role when the table has it; a store deployed before identity reads NULL."""
+        self._recorded_role = self.database_role if present else None
+        self._columns = _READ.format(role="db_role" if present else "NULL::text")
+        self._lean_columns = self._columns.rsplit(",", 1)[0]
+        self._stream_tail = (
+            f"SELECT {self._columns} FROM bank_events WHERE stream_id = %s "
+            "AND stream_position > %s ORDER BY stream_position"
+        )
 
     def _connect(self, *, autocommit: bool = False) -> GuardedConnection:
         """A connection of its own (not from the pool); failures in the store's words."""
@@ -257,20 +285,58 @@ class PostgresEventStore:
         return self._display_url
 
     def prepare_schema(self) -> bool:
-        """Create the tables and index if missing (``deploy``); True when anything was created."""
+        """Run ``deploy``'s steps; True when anything was created or repaired."""
+        return any(step.outcome == "created" for step in self.deploy())
+
+    def deploy(
+        self, *, dry_run: bool = False, strict_identity: bool | None = None
+    ) -> list[StepOutcome]:
+        """The steps of ``bank-desktop deploy`` (:mod:`postgres_deploy`), in one transaction
+        under the store's lock; what each did (or, ``dry_run``, would do).
+        ``strict_identity``: True installs the guard, False removes it, None keeps what is."""
         with (
-            self._translated("create the schema"),
+            self._translated("deploy the schema"),
             self._pool.connection() as conn,
             unwatched(conn),
             conn.transaction(),
         ):
             # One-off work that may take long on a big table (an index): no bound here.
             conn.execute("SET LOCAL statement_timeout = 0")
-            existed = conn.execute("SELECT to_regclass('bank_events')").fetchone()
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
-            for statement in SCHEMA_STATEMENTS:
-                conn.execute(statement)
-        return existed is None or existed[0] is None
+            outcomes = postgres_deploy.deploy(
+                conn, dry_run=dry_run, strict_identity=strict_identity
+            )
+            if dry_run:
+                raise psycopg.Rollback()  # ends the transaction block, undoing the steps
+            self._use_role_column(postgres_deploy.role_column_present(conn))
+        return outcomes
+
+    def self_check(self) -> list[tuple[bool, str]]:
+        """For ``bank-desktop verify``: the append-only guards and the clerks' privileges."""
+        with self._translated("check the store"), self._pool.connection() as conn:
+            triggers = postgres_deploy.guard_triggers_in_force(conn)
+            wrong = postgres_deploy.clerk_privileges_wrong(conn)
+            identity = _identity_findings(conn)
+        found: list[tuple[bool, str]] = []
+        off = [name for name, in_force in triggers.items() if not in_force]
+        if off:
+            found.append(
+                (
+                    True,
+                    f"the append-only triggers ({', '.join(off)}) are missing or disabled: "
+                    "someone who owns the table removed them, and could have changed events "
+                    "since; `bank-desktop deploy` puts them back",
+                )
+            )
+        if wrong:
+            found.append(
+                (
+                    True,
+                    f"the clerks' privileges are not as deployed ({'; '.join(wrong)}); "
+                    "`bank-desktop deploy` sets them right",
+                )
+            )
+        return found + identity
 
     @contextmanager
     def _translated(self, action: str) -> Iterator[None]:
@@ -308,6 +374,8 @@ class PostgresEventStore:
                 "create it (CREATE SCHEMA …) or use the database's default schema."
             )
         if isinstance(exc, pg_errors.InsufficientPrivilege):
+            if exc.diag.constraint_name == postgres_deploy.STRICT_REFUSAL:
+                return _identity_refusal(exc, self.database_role)
             return StoreConfigError(
                 f"The database user of {self._display_url} may not {action}: "
                 f"{exc.diag.message_primary}."
@@ -400,7 +468,7 @@ class PostgresEventStore:
             return
         self._head_hint = head
         for write in writes:
-            write.committed(now)
+            write.committed(now, db_role=self._recorded_role)
 
     def _commit_on(self, conn: psycopg.Connection[Any], writes: list[Write], now: datetime) -> int:
         """Two round trips: the lock with the guessed INSERT (or with the reads the writes
@@ -470,7 +538,7 @@ class PostgresEventStore:
             return positions.get(stream_id, 0)
 
         def read_tail(stream_id: str, after: int) -> list[RecordedEvent]:
-            tail = conn.execute(_STREAM_TAIL, (stream_id, after))
+            tail = conn.execute(self._stream_tail, (stream_id, after))
             pipeline.sync()  # the inserts queued before it run first: the tail shows them
             return _recorded(tail.fetchall())
 
@@ -508,8 +576,8 @@ class PostgresEventStore:
         check_read_args(after, limit)
         rows = self._query(
             f"read {stream_id}",
-            f"SELECT {_COLUMNS} FROM bank_events WHERE stream_id = %s AND stream_position > %s "
-            "ORDER BY stream_position LIMIT %s",
+            f"SELECT {self._columns} FROM bank_events WHERE stream_id = %s "
+            "AND stream_position > %s ORDER BY stream_position LIMIT %s",
             (stream_id, after, limit),
         )
         return _recorded(rows)
@@ -528,7 +596,7 @@ class PostgresEventStore:
         with_metadata: bool = True,
     ) -> list[RecordedEvent]:
         check_read_args(after, limit, limit_required=True)
-        columns = _COLUMNS if with_metadata else _LEAN_COLUMNS
+        columns = self._columns if with_metadata else self._lean_columns
         if types is None:
             sql = (
                 f"SELECT {columns} FROM bank_events WHERE global_position > %s "
@@ -553,6 +621,16 @@ class PostgresEventStore:
             params = [value for type_ in wanted for value in (type_, after, limit)]
             params.append(limit)
         return _recorded(self._query("read events", sql, params))
+
+    def read_stored(self, *, after: int = 0, limit: int = 1000) -> list[Any]:
+        """Events as stored, JSON undecoded (``StoredRowReader``)."""
+        check_read_args(after, limit, limit_required=True)
+        return self._query(
+            "read events",
+            "SELECT global_position, stream_id, stream_position, event_id, type, data, metadata "
+            "FROM bank_events WHERE global_position > %s ORDER BY global_position LIMIT %s",
+            (after, limit),
+        )
 
     def read_backwards(
         self,
@@ -582,7 +660,7 @@ class PostgresEventStore:
             where.append("strpos(metadata, %s) > 0")
             params.append(metadata_needle(metadata_equals[1]))
         sql = (
-            f"SELECT {_COLUMNS} FROM bank_events WHERE {' AND '.join(where)} "
+            f"SELECT {self._columns} FROM bank_events WHERE {' AND '.join(where)} "
             f"ORDER BY {order} LIMIT %s"
         )
         out: list[RecordedEvent] = []
@@ -694,7 +772,7 @@ def _no_tail(stream_id: str, after: int) -> list[RecordedEvent]:  # pragma: no c
 
 
 def _columns(rows: Sequence[BatchRow], now: datetime) -> tuple[list[Any], ...]:
-    """Rows as the INSERT's eight arrays, in the order of ``_COLUMNS``."""
+    """Rows as the INSERT's eight arrays, in the order of ``_WRITTEN``."""
     return (
         [row[0] for row in rows],
         [row[1] for row in rows],
@@ -727,19 +805,61 @@ def _roll_back(conn: psycopg.Connection[Any]) -> None:
             conn.execute("ROLLBACK")
 
 
+def _identity_refusal(exc: pg_errors.InsufficientPrivilege, login: str | None) -> EventStoreError:
+    """The strict-identity guard's refusal, in words a clerk can act on."""
+    try:
+        detail = json.loads(exc.diag.message_detail or "{}")
+    except ValueError:
+        detail = {}
+    role = str(detail.get("role") or login or "")
+    claimed = detail.get("clerk")
+    return IdentityMismatchError(None if claimed is None else str(claimed), role)
+
+
+def _identity_findings(conn: psycopg.Connection[Any]) -> list[tuple[bool, str]]:
+    """``verify``'s view of identity: not deployed yet (a notice), or undone (a problem)."""
+    if not postgres_deploy.role_column_present(conn):
+        return [
+            (
+                False,
+                "events do not record the database role yet (the store was deployed by an "
+                "earlier version); `bank-desktop deploy` adds it",
+            )
+        ]
+    found: list[tuple[bool, str]] = []
+    if not postgres_deploy.role_recording_in_force(conn):
+        found.append(
+            (
+                True,
+                f"the trigger {postgres_deploy.ROLE_TRIGGER} is missing, disabled or changed: "
+                "the database role recorded on events since then may be whatever a client "
+                "sent; `bank-desktop deploy` puts it back",
+            )
+        )
+    if postgres_deploy.strict_identity_state(conn) is False:
+        found.append(
+            (
+                True,
+                f"the strict-identity guard {postgres_deploy.STRICT_TRIGGER} is disabled or "
+                "changed; `bank-desktop deploy` repairs it",
+            )
+        )
+    return found
+
+
 def _recorded(rows: list[Any]) -> list[RecordedEvent]:
     decode = fast_decode
     out: list[RecordedEvent] = []
     append = out.append
     for row in rows:
-        global_position, stream_id, position, event_id, type_, text, created = row[:7]
+        global_position, stream_id, position, event_id, type_, text, created, role = row[:8]
         try:
             data = decode(text)
         except ValueError:
             data = decode_payload(text, stream_id, position)
         metadata = (
-            (lambda text=row[7], sid=stream_id, pos=position: decode_metadata(text, sid, pos))
-            if len(row) > 7
+            (lambda text=row[8], sid=stream_id, pos=position: decode_metadata(text, sid, pos))
+            if len(row) > 8
             else None
         )
         created_at: datetime = created
@@ -753,6 +873,7 @@ def _recorded(rows: list[Any]) -> list[RecordedEvent]:
                 int(global_position),
                 created_at,
                 metadata,
+                role,
             )
         )
     return out

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from bank_desktop.backoff import Backoff
+from bank_desktop.eventstore import sqlite_guards
 from bank_desktop.eventstore.backwards import (
     check_backwards_args,
     metadata_matches,
@@ -77,7 +78,10 @@ from bank_desktop.private_files import make_private, make_private_dirs
 
 _log = logging.getLogger(__name__)
 
-SCHEMA_VERSION: Final = 1
+#: 2: the events table carries append-only guards (``sqlite_guards``); 1: it did not.
+SCHEMA_VERSION: Final = sqlite_guards.GUARDED_VERSION
+#: The version of the files an earlier version wrote without an application id.
+_UNMARKED_VERSION: Final = 1
 #: ``PRAGMA application_id`` of our files ("BnkD"): tells a store from any other SQLite file.
 APPLICATION_ID: Final = 0x426E6B44
 #: Files up to this size are fully checked (``PRAGMA quick_check``, about 20 ms) on every open.
@@ -142,7 +146,14 @@ class SqliteEventStore:
         *,
         busy_timeout: float = 5.0,
         poll_interval: float = 0.05,
+        verification: bool = False,
     ) -> None:
+        """Open (creating if missing) the store at ``path``.
+
+        ``verification``: open it for ``bank-desktop verify`` only: read-only, never created,
+        and without the refusals of a normal open (a damaged file is read as far as it can
+        be; :meth:`self_check` then reports what is wrong with the file itself).
+        """
         # Absolute once, here: every thread opens its own connection later, and a relative
         # path would follow the process's current directory wherever it goes.
         self._path = Path(path).absolute()
@@ -157,15 +168,25 @@ class SqliteEventStore:
         self._closed = False
         self._ours = False  #: the file was identified as a Bank Desktop store
         self._damage: str | None = None
-        existed = self._create_file()
-        self._read_only = self._read_only_reason() if existed else None
+        self._verification = verification
+        self._version = 0  #: the schema version (``PRAGMA user_version``) found or written
+        self._guard_notice: str | None = None  #: guards found removed (see sqlite_guards)
+        self._read_only: str | None
+        if verification:
+            if not self._path.is_file():
+                raise StoreUnavailableError(f"There is no store file at {self._path}.")
+            self._read_only = self._read_only_reason() or "opened for verification"
+        else:
+            existed = self._create_file()
+            self._read_only = self._read_only_reason() if existed else None
         self._immutable = False
         if self._read_only is not None:
             self._immutable = self._needs_immutable()
         with self._translated("open the store"):
             self._prepare_schema()
-            self._check_integrity()
-        if self._read_only is not None:
+            if not verification:
+                self._check_integrity()
+        if self._read_only is not None and not verification:
             _log.info("%s", self.notices()[0])
 
     # ── connections ───────────────────────────────────────────────────────────────────────
@@ -193,7 +214,27 @@ class SqliteEventStore:
             )
         if self._damage is not None:
             said.append(self._damaged_message("writes are refused"))
+        if self._guard_notice is not None:
+            said.append(self._guard_notice)
         return said
+
+    def self_check(self) -> list[tuple[bool, str]]:
+        """What is wrong with the file itself, for ``bank-desktop verify``: (is it a problem,
+        what). A full page check (``PRAGMA quick_check``, every page, about 0.7 s for a
+        million events) and the append-only guards."""
+        found: list[tuple[bool, str]] = []
+        with self._translated("check the store file"):
+            conn = self._connection()
+            try:
+                damage = [str(row[0]) for row in conn.execute("PRAGMA quick_check(20)")]
+            except sqlite3.DatabaseError as exc:
+                if isinstance(exc, sqlite3.OperationalError) and not _is_corruption(exc):
+                    raise
+                damage = [str(exc)]
+            if damage != ["ok"]:
+                found.append((True, f"the file is damaged: {'; '.join(damage)[:500]}"))
+            found.extend(sqlite_guards.findings(conn, self._version))
+        return found
 
     def _create_file(self) -> bool:
         """Create the file (and its folders, private) if missing; whether it existed."""
@@ -282,11 +323,12 @@ class SqliteEventStore:
 
     def _prepare_schema(self) -> None:
         """Identify the file (ours, fresh, the previous version's, or foreign) before writing
-        anything to it; then switch to WAL, create or mark the schema, tighten permissions."""
+        anything to it; then switch to WAL, create or mark the schema and its append-only
+        guards, tighten permissions."""
         conn = self._connection()
-        # One read transaction for the three reads: another process creating the schema at
-        # this moment commits either before or after all of them, never between two (a file
-        # seen with our tables but an older header looked like another application's).
+        # One read transaction for the reads: another process creating the schema at this
+        # moment commits either before or after all of them, never between two (a file seen
+        # with our tables but an older header looked like another application's).
         conn.execute("BEGIN")
         try:
             application_id = conn.execute("PRAGMA application_id").fetchone()[0]
@@ -299,6 +341,7 @@ class SqliteEventStore:
         finally:
             conn.execute("COMMIT")  # a read: this only ends the snapshot
         kind = self._classify(application_id, version, objects)
+        self._version = version
         if kind != "fresh":
             self._check_columns(conn)
         if self._read_only is not None:
@@ -308,27 +351,54 @@ class SqliteEventStore:
                     "Bank Desktop store yet, and cannot become one."
                 )
             self._ours = True
+            if version >= sqlite_guards.GUARDED_VERSION and not self._verification:
+                absent = sqlite_guards.missing(conn)
+                if absent:
+                    self._guard_notice = self._guards_missing_message(absent, put_back=False)
             return
         self._ours = kind == "ours"
         for suffix in ("", "-wal", "-shm"):
             make_private(Path(f"{self._path}{suffix}"))
         self._switch_to_wal(conn)
-        if kind != "ours":
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+        if kind != "ours" or version < SCHEMA_VERSION or sqlite_guards.missing(conn):
+            self._write_schema(conn, kind)
+        self._ours = True
+
+    def _write_schema(self, conn: sqlite3.Connection, kind: str) -> None:
+        """Create the schema (fresh), mark it (legacy), add the guards (all, and the previous
+        version's stores), or put back guards someone removed; checked again under the lock,
+        since another process may be doing the same."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if kind != "ours":
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
-                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-                conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            if kind == "legacy":
-                _log.info("Marked %s as a Bank Desktop store (made by an earlier version)", self)
-        self._ours = True
+            put_back = sqlite_guards.install(conn)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        self._version = SCHEMA_VERSION
+        if kind == "legacy":
+            _log.info("Marked %s as a Bank Desktop store (made by an earlier version)", self)
+        elif kind == "ours" and version < sqlite_guards.GUARDED_VERSION and put_back:
+            _log.info("Added the append-only guards to %s (made by an earlier version)", self)
+        elif kind == "ours" and put_back:
+            self._guard_notice = self._guards_missing_message(put_back, put_back=True)
+            _log.error("%s", self._guard_notice)
+
+    def _guards_missing_message(self, names: list[str], *, put_back: bool) -> str:
+        done = "they were put back" if put_back else "the store is read-only, so they stay off"
+        return (
+            f"The append-only guards of the store {self._path} ({', '.join(names)}) were missing "
+            f"or altered: someone with write access to the file removed them, and could have "
+            f"changed events meanwhile; {done}. Run `bank-desktop verify` to check the history."
+        )
 
     def _classify(self, application_id: int, version: int, objects: set[tuple[str, str]]) -> str:
         """What the file is: ours, fresh (empty), legacy (our schema, unmarked); else refuse."""
@@ -352,7 +422,7 @@ class SqliteEventStore:
             )
         if not objects and version == 0:
             return "fresh"
-        if objects == _OUR_OBJECTS and version == SCHEMA_VERSION:
+        if objects == _OUR_OBJECTS and version == _UNMARKED_VERSION:
             return "legacy"
         raise StoreConfigError(
             f"{self._path} is not a Bank Desktop store: it is another SQLite database "
@@ -712,6 +782,21 @@ class SqliteEventStore:
                 ]
                 rows = list(heapq.merge(*per_type))[:limit]
         return _recorded(rows)
+
+    def read_stored(self, *, after: int = 0, limit: int = 1000) -> list[Any]:
+        """Events as stored, JSON undecoded (``StoredRowReader``)."""
+        check_read_args(after, limit, limit_required=True)
+        with self._translated("read events"):
+            return (
+                self._connection()
+                .execute(
+                    "SELECT global_position, stream_id, stream_position, event_id, type, data, "
+                    "metadata FROM events WHERE global_position > ? ORDER BY global_position "
+                    "LIMIT ?",
+                    (after, limit),
+                )
+                .fetchall()
+            )
 
     def read_backwards(
         self,

@@ -99,6 +99,40 @@ def open_store(url: str) -> EventStore:
     raise StoreConfigError(f"Unsupported store URL {redact_url(url)!r}; supported: {SUPPORTED}")
 
 
+def open_store_for_verification(url: str) -> EventStore:
+    """Open the store a URL names for ``bank-desktop verify``: read-only, never created, and
+    without the refusals of a normal open, so that a damaged or tampered store can still be
+    read and named; nothing is written to it. See ``SqliteEventStore(verification=True)``."""
+    if not isinstance(url, str) or not url.strip():
+        raise StoreConfigError(f"No store URL given; supported: {SUPPORTED}")
+    text = url.strip()
+    scheme = text.split(":", 1)[0].lower() if ":" in text else ""
+    if scheme == "sqlite":
+        from bank_desktop.eventstore.sqlite import SqliteEventStore
+
+        return SqliteEventStore(sqlite_path(text), verification=True)
+    if scheme in ("postgresql", "postgres"):
+        from bank_desktop.eventstore.postgres import PostgresEventStore
+
+        return PostgresEventStore(text, read_only=True)
+    return open_store(text)  # memory:// and DeltaBase: reading never writes there
+
+
+def known_store_problem(store: EventStore, data_directory: Path) -> str | None:
+    """What this computer remembers of ``store`` that it contradicts (emptied, replaced, gone
+    backwards, rewritten at the position last seen), or None. Nothing is recorded or changed."""
+    from bank_desktop.eventstore.errors import StoreRegressedError
+    from bank_desktop.eventstore.known_stores import KnownStores
+
+    if store.url.startswith("memory:") or not data_directory.exists():
+        return None
+    try:
+        KnownStores(data_directory).check(store.url, store)
+    except StoreRegressedError as exc:
+        return str(exc).split(" Nothing was done.", 1)[0]
+    return None
+
+
 def open_known_store(
     url: str,
     data_directory: Path,
@@ -200,6 +234,47 @@ def prepare_store(url: str) -> tuple[EventStore, bool]:
         existed = sqlite_path(url.strip()).exists()
         return open_store(url), not existed
     return open_store(url), False
+
+
+def deploy_postgres(
+    url: str, *, dry_run: bool = False, strict_identity: bool | None = None
+) -> list[tuple[str, str]]:
+    """``bank-desktop deploy`` on a PostgreSQL store: each step as (outcome, what), outcome
+    being "created", "removed", "unchanged" or (``dry_run``) "would create" / "would remove".
+    ``strict_identity``: True installs the guard tying clerk ids to logins, False removes it,
+    None keeps whatever the store has."""
+    from bank_desktop.eventstore.postgres import PostgresEventStore
+
+    store = PostgresEventStore(url.strip(), check_schema=False)
+    try:
+        steps = store.deploy(dry_run=dry_run, strict_identity=strict_identity)
+        return [(step.outcome, step.what) for step in steps]
+    finally:
+        store.close()
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.strip().split(":", 1)[0].lower() in ("postgresql", "postgres")
+
+
+def postgres_login(url: str) -> str | None:
+    """The database login a PostgreSQL URL names (``postgresql://alice@host/bank`` or
+    ``?user=alice``, the latter winning as in libpq); None when it names none (libpq then
+    uses ``PGUSER``, else the operating-system user). Read from the text alone: no driver,
+    no connection. That login is the session's ``session_user``, which every event on the
+    store records and strict identity checks the clerk id against."""
+    if not is_postgres_url(url):
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        netloc_user = parts.username
+    except ValueError:  # a malformed URL: opening it says what is wrong
+        return None
+    for pair in parts.query.split("&"):
+        key, _, value = pair.partition("=")
+        if unquote(key) == "user" and value:
+            return unquote(value)
+    return unquote(netloc_user) if netloc_user else None
 
 
 def open_snapshot_store(store: EventStore, base_directory: Path) -> SnapshotStore:

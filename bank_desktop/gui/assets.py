@@ -30,6 +30,7 @@ ICON_NAMES: Final = (
     "export-statement",
     "settings",
     "help",
+    "verify-history",
 )
 APP_ICON_SVG: Final = "app-icon.svg"
 APP_ICON_PNG: Final = "app-icon-256.png"

@@ -103,6 +103,12 @@ class AppContext:
         return home_relative(self.store.url)
 
     @property
+    def url(self) -> str:
+        """The store's URL as configured, for opening it once more (verification). It may hold
+        a password: never show or log it (``store.url`` is the one to show)."""
+        return self._url
+
+    @property
     def problem(self) -> EventStoreError | None:
         """Why the store is not open, or None when it is."""
         return self.store.problem if isinstance(self.store, UnopenedStore) else None

@@ -71,6 +71,7 @@ from bank_desktop.gui.models.ledger import LedgerModel
 from bank_desktop.gui.session import WindowSession
 from bank_desktop.gui.settings import SettingsDialog
 from bank_desktop.gui.statement_dialog import StatementDialog
+from bank_desktop.gui.verification import Verification, VerifyHistoryDialog
 from bank_desktop.gui.workers import BackgroundWork, Outcome
 
 _log = logging.getLogger(__name__)
@@ -151,6 +152,9 @@ class MainWindow(QMainWindow):
         )
         self.settings_action = self._action("S&ettings…", "Ctrl+,", "settings", self.settings_form)
         self.help_action = self._action("&Keyboard shortcuts", "F1", "help", self.show_help)
+        self.verify_action = self._action(
+            "&Verify history…", "Ctrl+Shift+V", "verify-history", self.verify_history
+        )
         self.demo_action = QAction("Fill with &demo data", self)
         self.demo_action.triggered.connect(lambda: self.fill_demo(DEMO_EVENTS))
         self.quit_action = self._action("&Quit", "Ctrl+Q", None, self.close)
@@ -169,6 +173,7 @@ class MainWindow(QMainWindow):
             self.statement_action,
             self.settings_action,
             self.help_action,
+            self.verify_action,
             self.quit_action,
         ]
 
@@ -212,7 +217,7 @@ class MainWindow(QMainWindow):
         view_menu = bar.addMenu("&View")
         view_menu.addActions([self.filter_action, self.resync_action])
         help_menu = bar.addMenu("&Help")
-        help_menu.addActions([self.help_action, self.about_action])
+        help_menu.addActions([self.help_action, self.verify_action, self.about_action])
 
         toolbar = QToolBar("Actions")
         toolbar.setObjectName("mainToolbar")
@@ -228,7 +233,9 @@ class MainWindow(QMainWindow):
             ]
         )
         toolbar.addSeparator()
-        toolbar.addActions([self.statement_action, self.resync_action, self.help_action])
+        toolbar.addActions(
+            [self.statement_action, self.resync_action, self.verify_action, self.help_action]
+        )
         self.addToolBar(toolbar)
 
     def _build_status_bar(self) -> None:
@@ -242,6 +249,17 @@ class MainWindow(QMainWindow):
         self.position_label.setObjectName("positionLabel")
         self.clerk_label = QLabel(f"Clerk: {self._context.clerk_id}")
         self.clerk_label.setObjectName("clerkLabel")
+        self.verification_label = QLabel()
+        self.verification = Verification(
+            self._jobs,
+            self.verification_label,
+            url=self._context.url,
+            shown=self._context.store_label,
+            data_dir=self._context.data_dir,
+            parent=self,
+        )
+        self.verification.load_last(self._context.store.url)
+        status.addPermanentWidget(self.verification_label)
         for label in (self.store_label, self.connection_label, self.position_label):
             status.addPermanentWidget(label)
         status.addPermanentWidget(self.clerk_label)
@@ -552,6 +570,13 @@ class MainWindow(QMainWindow):
         self.open_dialog(dialog)
         return dialog
 
+    def verify_history(self) -> VerifyHistoryDialog:
+        """Help, Verify history: verify on a worker; the dialog shows progress, then the
+        report (:mod:`~bank_desktop.gui.verification`)."""
+        dialog = self.verification.start()
+        self.open_dialog(dialog)
+        return dialog
+
     def show_about(self) -> None:
         box = QMessageBox(
             QMessageBox.Icon.Information,
@@ -581,15 +606,19 @@ class MainWindow(QMainWindow):
         model = self.session.model
         if model is None:
             return
+        # Approved requests nobody carried out are recovered too (read from the store).
         pending = {t.transfer_id: t.requested_at for t in model.transfers.unfinished()}
-        if not pending:
-            return
         bank = self._context.bank
 
         def recovered(report: RecoveryReport) -> None:
             if report.finished:
                 self.statusBar().showMessage(
                     f"Finished {report.finished} interrupted transfer(s).", 8_000
+                )
+            if report.approvals_executed or report.approvals_failed:
+                carried = len(report.approvals_executed) + len(report.approvals_failed)
+                self.statusBar().showMessage(
+                    f"Carried out {carried} approved request(s) left unfinished.", 8_000
                 )
 
         self._jobs.run(

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bank_desktop.domain import format_money
+from bank_desktop.http.approvals import ApprovalPendingResponse
 from bank_desktop.http.body import COMMAND_BODY_LIMIT, decode_body, read_body, require_json
 from bank_desktop.http.command_inputs import CommandInputs, Inputs, command_parameters
 from bank_desktop.http.context import CLERK_HEADER, POSITION_HEADER
@@ -45,7 +46,8 @@ Clerk = Annotated[
     Header(
         alias=CLERK_HEADER,
         max_length=64,
-        description="Clerk recorded on the events (default: the server's --clerk)",
+        description="Clerk recorded on the events: with a token, only its own clerk (another "
+        "is 403); in open mode any clerk (default: the server's --clerk)",
     ),
 ]
 IdempotencyKey = Annotated[
@@ -63,7 +65,15 @@ AccountId = Annotated[
     AfterValidator(no_surrounding_space),
 ]
 
-_COMMAND_ERRORS: Final = errors(400, 404, 409, 413, 415, 422, 503)
+_COMMAND_ERRORS: Final = errors(400, 401, 403, 404, 409, 413, 415, 422, 503)
+#: What a withdrawal or transfer above the approval limit answers instead of doing it.
+_HELD: Final[dict[int | str, dict[str, Any]]] = {
+    202: {
+        "model": ApprovalPendingResponse,
+        "description": "Above the approval limit: recorded, waiting for a supervisor; nothing "
+        "moved yet (poll `url`)",
+    }
+}
 
 
 async def _read(request: Request) -> bytes:
@@ -96,7 +106,7 @@ def _written(body: dict[str, object], position: int, status: int = 200) -> Respo
 async def open_account(request: Request, inputs: Inputs) -> Response:
     body = parse_request(OpenAccountRequest, decode_body(await _read(request)))
     api = inputs.api
-    bank = api.bank(inputs.clerk)
+    bank = api.acting(request, inputs.clerk)
     command_id = api.command_id(inputs.key)
     account_id, position = await api.run(
         lambda: bank.open_account(body.customerId, body.initialBalance, command_id=command_id)
@@ -115,7 +125,7 @@ async def open_account(request: Request, inputs: Inputs) -> Response:
 async def _money(request: Request, inputs: CommandInputs, *, deposit: bool) -> Response:
     body = parse_request(MoneyRequest, decode_body(await _read(request)))
     api, account_id = inputs.api, inputs.account_id
-    bank = api.bank(inputs.clerk)
+    bank = api.acting(request, inputs.clerk)
     command_id = api.command_id(inputs.key)
     run = bank.deposit if deposit else bank.withdraw
     balance, position = await api.run(
@@ -146,7 +156,7 @@ async def deposit(request: Request, inputs: Inputs) -> Response:
 @router.post(
     "/accounts/{account_id}/withdraw",
     response_model=MoneyResponse,
-    responses=_COMMAND_ERRORS,
+    responses={**_COMMAND_ERRORS, **_HELD},
     openapi_extra=_documented(MoneyRequest),
     summary="Withdraw money (never below zero)",
 )
@@ -157,7 +167,7 @@ async def withdraw(request: Request, inputs: Inputs) -> Response:
 @router.post(
     "/accounts/{account_id}/transfer",
     response_model=TransferResponse,
-    responses=_COMMAND_ERRORS,
+    responses={**_COMMAND_ERRORS, **_HELD},
     openapi_extra=_documented(TransferRequest),
     summary="Move money to another account",
     description="Answers once the transfer has completed; a refused or reversed transfer is a "
@@ -166,7 +176,7 @@ async def withdraw(request: Request, inputs: Inputs) -> Response:
 async def transfer(request: Request, inputs: Inputs) -> Response:
     body = parse_request(TransferRequest, decode_body(await _read(request)))
     api, account_id = inputs.api, inputs.account_id
-    bank = api.bank(inputs.clerk)
+    bank = api.acting(request, inputs.clerk)
     command_id = api.command_id(inputs.key)
     transfer_id, position = await api.run(
         lambda: bank.transfer(
@@ -197,7 +207,7 @@ async def close_account(request: Request, inputs: Inputs) -> Response:
     raw = await _read(request)
     body = parse_request(CloseAccountRequest, decode_body(raw, empty={}))
     api, account_id = inputs.api, inputs.account_id
-    bank = api.bank(inputs.clerk)
+    bank = api.acting(request, inputs.clerk)
     command_id = api.command_id(inputs.key)
     _, position = await api.run(
         lambda: bank.close_account(account_id, body.reason, command_id=command_id)

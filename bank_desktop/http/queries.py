@@ -21,7 +21,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bank_desktop.application.event_codec import wire_time
-from bank_desktop.application.projections import AccountBalance, LedgerEntry
+from bank_desktop.application.projections import AccountBalance
+from bank_desktop.http.account_history import account_as_of, entry_body
 from bank_desktop.http.context import READ_POSITION_HEADER, WAIT_HEADER, Api
 from bank_desktop.http.docs import errors
 from bank_desktop.http.errors import ApiError
@@ -95,22 +96,6 @@ def account_body(row: AccountBalance) -> dict[str, Any]:
     return body
 
 
-def entry_body(entry: LedgerEntry) -> dict[str, Any]:
-    return {
-        "position": entry.stream_position,
-        "globalPosition": entry.global_position,
-        "eventId": entry.event_id,
-        "time": wire_time(entry.occurred_at),
-        "type": entry.kind,
-        "description": entry.description,
-        "amount": money_out(entry.amount),
-        "balance": money_out(entry.balance),
-        "clerkId": entry.clerk_id,
-        "counterpartyAccountId": entry.counterparty_account_id,
-        "transferId": entry.transfer_id,
-    }
-
-
 def _not_found(account_id: str) -> ApiError:
     return ApiError(404, f"Account {account_id} not found.", {"accountId": account_id})
 
@@ -120,11 +105,21 @@ def _not_found(account_id: str) -> ApiError:
     response_model=AccountReadModel,
     responses=errors(400, 404, 503),
     summary="One account, from the balances projection",
+    description="With `asOf=YYYY-MM-DD` (and `tz`, default the server's zone): the account's "
+    "history, balance, available balance and holds at the end of that day instead.",
 )
 async def get_account(
-    api: Api, account_id: AccountId, after: After = None, wait: WaitHeader = None
+    api: Api,
+    account_id: AccountId,
+    *,
+    after: After = None,
+    wait: WaitHeader = None,
+    as_of: Annotated[str | None, Query(alias="asOf", max_length=40)] = None,
+    tz: Annotated[str | None, Query(max_length=60)] = None,
 ) -> Response:
     await api.wait_for(after, wait)
+    if as_of is not None:
+        return await account_as_of(api, account_id, as_of, tz)
     position = api.live.checkpoint
     row = api.live.account(account_id)
     if row is None:

@@ -21,17 +21,19 @@ import contextlib
 import dataclasses
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from bank_desktop.application import SubscriptionRunner, SubscriptionState, SubscriptionStatus
-from bank_desktop.application.projections import AccountBalance, LedgerBook
+from bank_desktop.application.projections import AccountBalance, LedgerBook, ReadModel
 from bank_desktop.application.projections.delivery_check import DeliveryCheck, check_delivery
 from bank_desktop.application.read_model_session import ReadModelSession
 from bank_desktop.eventstore import EventStore, RecordedEvent, SnapshotStore
 
 _log = logging.getLogger("bank_desktop.http")
+T = TypeVar("T")
 
 #: Ledgers ``serve`` keeps (topped up from the store on every read).
 LEDGERS = 256
@@ -219,6 +221,12 @@ class LiveReadModel:
             end = total if limit is None else min(total, offset + limit)
             rows = [dataclasses.replace(balances.at(i)) for i in range(offset, end)]
         return total, rows
+
+    def read(self, query: Callable[[ReadModel], T]) -> T:
+        """Run ``query`` on the model under its lock (copy what it returns: rows change as
+        events arrive)."""
+        with self._lock:
+            return query(self._session.model)
 
     def unfinished_transfers(self) -> dict[str, datetime]:
         """Transfer id → requested at, for the transfers the model has not seen finish."""

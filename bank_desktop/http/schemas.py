@@ -195,6 +195,12 @@ class LedgerEntryModel(BaseModel):
     clerkId: str | None
     counterpartyAccountId: str | None
     transferId: str | None
+    requestId: str | None = Field(default=None, description="The request it was written for")
+    reversesEventId: str | None = Field(
+        default=None, description="A reversal: the event id of the line it undoes"
+    )
+    holdId: str | None = Field(default=None, description="Hold lines: the hold")
+    heldAmount: MoneyOut | None = Field(default=None, description="Hold lines: the amount held")
 
 
 class TransactionsPage(BaseModel):

@@ -61,6 +61,8 @@ _UNSIGNED: Final = {
     acc.MoneyDeposited.type: ("amount", False),
     acc.MoneyWithdrawn.type: ("amount", False),
     acc.WithdrawalRefused.type: ("amount", False),
+    acc.HoldPlaced.type: ("amount", False),
+    acc.HoldReleased.type: ("amount", False),
     tr.TransferRequested.type: ("amount", False),
 }
 #: Disagreements named in a refusal's message and details (the rest are counted).

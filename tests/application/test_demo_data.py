@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
+
 from bank_desktop.application import BankService
 from bank_desktop.application.demo_data import fill_demo_data
 from bank_desktop.application.projections import ReadModel, catch_up, load_ledger
+from bank_desktop.domain.errors import DuplicateNationalIdError
 from bank_desktop.eventstore import open_store
 from bank_desktop.eventstore.port import EventStore
 
@@ -46,3 +49,22 @@ def test_same_seed_same_store_state_gives_the_same_history() -> None:
     ]
     fill_demo_data(one, events=100, seed=5)  # a second fill adds new accounts, no conflicts
     assert one.head_position() >= 400
+
+
+def test_demo_customers_are_registered_like_the_service_does(store: EventStore) -> None:
+    summary = fill_demo_data(store, events=2_000, accounts=200, seed=4, customers=True)
+    fill_demo_data(store, events=500, accounts=50, seed=4, customers=True)  # no id met twice
+
+    model = ReadModel()
+    catch_up(model, store)
+    named = [row for row in model.balances if row.customer_name is not None]
+    assert summary.accounts == 200
+    assert len(model.customers) > 100
+    assert len(named) > 0.8 * len(model.balances)
+    assert any(row.customer_name is None for row in model.balances)  # raw ids still work
+    assert model.skipped_events == 0
+    customer = next(iter(model.customers))
+    bank = BankService(store)
+    assert bank.get_customer(customer.customer_id).full_name == customer.full_name
+    with pytest.raises(DuplicateNationalIdError):
+        bank.register_customer("Someone Else", customer.national_id)

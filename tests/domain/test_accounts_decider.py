@@ -127,6 +127,9 @@ def test_event_and_command_names_follow_the_seed() -> None:
         "money.withdrawn",
         "money.withdrawal_refused",
         "account.closed",
+        "hold.placed",
+        "hold.released",
+        "approval.execution_refused",
     )
     assert [c.type for c in ALL_COMMANDS[:4]] == [
         "account.open",

@@ -4,6 +4,10 @@ The seed's ``AccountBalanceReadModel`` as a pure fold. Each row keeps the stream
 the last event applied to it (the seed's ``_revision``), so an event delivered twice, or a
 webhook batch replayed out of order, changes nothing the second time.
 
+Rows also carry what the teller's day adds, none of which changes a balance: the holds placed
+and not released (so a view can show the available balance at any moment) and the name of
+the account's customer when the customer is registered (kept by the read model).
+
 A row whose stream holds an event this projection cannot apply (a type it does not know, a
 malformed payload, or anything before the opening) is marked (``unrecognized`` says what):
 its ``balance`` then ignores part of the history, so views show the mark instead of the
@@ -22,6 +26,7 @@ from typing import Any, Final
 from bank_desktop.application import wire_fields as f
 from bank_desktop.application.projections import snapshot_rows as checked
 from bank_desktop.domain import accounts as acc
+from bank_desktop.domain.holds import Hold, active_holds, held_amount
 from bank_desktop.domain.money import MAX_AMOUNT
 from bank_desktop.eventstore.port import RecordedEvent
 
@@ -76,6 +81,19 @@ class AccountBalance:
     revision: int
     #: What in this account's history was not applied (None: all of it was).
     unrecognized: str | None = None
+    #: Holds placed and not released, oldest first (expired ones too: see ``available``).
+    holds: tuple[Hold, ...] = ()
+    #: The registered customer's full name (None: the customer id is not registered).
+    customer_name: str | None = None
+
+    def active_holds(self, moment: datetime) -> tuple[Hold, ...]:
+        return active_holds(self.holds, moment)
+
+    def available(self, moment: datetime) -> Decimal:
+        """The balance less the holds active at ``moment`` (the balance when none are)."""
+        if not self.holds:
+            return self.balance
+        return self.balance - held_amount(active_holds(self.holds, moment))
 
 
 class BalancesProjection:
@@ -85,6 +103,7 @@ class BalancesProjection:
         self._rows: dict[str, AccountBalance] = {}
         self._order: list[str] = []
         self._index: dict[str, int] = {}
+        self._by_customer: dict[str, list[str]] = {}
 
     def __len__(self) -> int:
         return len(self._order)
@@ -103,6 +122,20 @@ class BalancesProjection:
     def index_of(self, account_id: str) -> int:
         """The row of ``account_id`` in opening order; KeyError if unknown."""
         return self._index[account_id]
+
+    def accounts_of(self, customer_id: str) -> tuple[str, ...]:
+        """The accounts opened for ``customer_id``, in opening order."""
+        return tuple(self._by_customer.get(customer_id, ()))
+
+    def name_customer(self, customer_id: str, name: str | None) -> list[str]:
+        """Show ``name`` on every account of the customer; the accounts whose name changed."""
+        changed = []
+        for account_id in self._by_customer.get(customer_id, ()):
+            row = self._rows[account_id]
+            if row.customer_name != name:
+                row.customer_name = name
+                changed.append(account_id)
+        return changed
 
     def total(self) -> Decimal:
         """The sum of the balances that are known (marked rows left out: see unreadable())."""
@@ -132,6 +165,9 @@ class BalancesProjection:
             acc.MoneyWithdrawn.type: self._withdrawn,
             acc.AccountClosed.type: self._closed,
             acc.WithdrawalRefused.type: unchanged,
+            acc.ApprovedCommandRefused.type: unchanged,
+            acc.HoldPlaced.type: self._hold_placed,
+            acc.HoldReleased.type: self._hold_released,
         }
 
     # Each step reads and checks every field before touching the row, so a malformed event
@@ -155,6 +191,7 @@ class BalancesProjection:
             )
         self._index[stream_id] = len(self._order)
         self._order.append(stream_id)
+        self._by_customer.setdefault(customer, []).append(stream_id)
         return OPENED
 
     def _deposited(self, event: RecordedEvent) -> int:
@@ -186,6 +223,67 @@ class BalancesProjection:
         row.closed_at = row.last_activity_at = closed_at
         row.revision = event.stream_position
         return CHANGED
+
+    def _hold_placed(self, event: RecordedEvent) -> int:
+        row = self._rows.get(event.stream_id)
+        if row is None or row.revision >= event.stream_position:
+            return UNCHANGED
+        data = f.payload(event)
+        hold = Hold(
+            f.text(event, data, "holdId"),
+            f.money(event, data, "amount"),
+            f.text(event, data, "reason"),
+            f.moment(event, data, "placedAt"),
+            f.optional_moment(event, data, "expiresAt"),
+        )
+        row.holds = (*row.holds, hold)
+        row.revision = event.stream_position
+        return CHANGED
+
+    def _hold_released(self, event: RecordedEvent) -> int:
+        row = self._rows.get(event.stream_id)
+        if row is None or row.revision >= event.stream_position:
+            return UNCHANGED
+        hold_id = f.text(event, f.payload(event), "holdId")
+        row.holds = tuple(hold for hold in row.holds if hold.hold_id != hold_id)
+        row.revision = event.stream_position
+        return CHANGED
+
+    def holds_state(self) -> list[list[Any]]:
+        """The unreleased holds as rows ``[account, hold, amount, reason, placed, expires]``."""
+        return [
+            [
+                row.account_id,
+                hold.hold_id,
+                hold.amount,
+                hold.reason,
+                hold.placed_at.isoformat(),
+                hold.expires_at.isoformat() if hold.expires_at else None,
+            ]
+            for row in self
+            for hold in row.holds
+        ]
+
+    def restore_holds(self, rows: list[list[Any]]) -> None:
+        """Holds back from :meth:`holds_state`; ValueError naming the first bad value."""
+        if type(rows) is not list:
+            raise ValueError("the holds are not a list of rows")
+        for number, values in enumerate(rows, 1):
+            where = f"holds row {number}"
+            if type(values) is not list or len(values) != 6:
+                raise ValueError(f"{where} is not a row of 6 values")
+            account_id, hold_id, amount, reason, placed, expires = values
+            row = self._rows.get(checked.text(account_id, f"{where}: the account id"))
+            if row is None:
+                raise ValueError(f"{where} names an unknown account {account_id!r}")
+            hold = Hold(
+                checked.text(hold_id, f"{where}: the hold id"),
+                checked.amount(amount, f"{where}: the amount"),
+                checked.text(reason, f"{where}: the reason"),
+                checked.moment(placed, f"{where}: the time placed"),
+                None if expires is None else checked.moment(expires, f"{where}: the expiry"),
+            )
+            row.holds = (*row.holds, hold)
 
     def snapshot_state(self) -> list[list[Any]]:
         """Rows as lists (bump the read model's snapshot version when the layout changes)."""
@@ -255,6 +353,7 @@ class BalancesProjection:
             )
             projection._index[account_id] = len(projection._order)
             projection._order.append(account_id)
+            projection._by_customer.setdefault(customer, []).append(account_id)
         built = projection._rows.values()
         if None in set(map(_OPENED_ZONE, built)) or None in set(map(_LAST_ZONE, built)):
             return None

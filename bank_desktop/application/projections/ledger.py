@@ -12,8 +12,8 @@ read (:meth:`LedgerBook.current`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
@@ -36,6 +36,8 @@ EntryKind = Literal[
     "reversal",
     "refused",
     "closed",
+    "hold_placed",
+    "hold_released",
 ]
 
 
@@ -53,6 +55,19 @@ class LedgerEntry:
     counterparty_account_id: str | None
     transfer_id: str | None
     event_id: str
+    #: The request the event was written for (its ``commandId``; for a transfer's legs the
+    #: transfer's own step, e.g. ``transfer-…:debit``), and the request it was part of.
+    request_id: str | None = None
+    correlation_id: str | None = None
+    #: A clerk's reversal: the event id of the line it undoes.
+    reverses_event_id: str | None = None
+    #: Hold lines: the hold, the amount set aside (``amount`` stays 0) and its expiry.
+    hold_id: str | None = None
+    hold_amount: Decimal | None = None
+    expires_at: datetime | None = None
+    #: A line an approved request wrote: who asked for it, and the supervisor who approved.
+    requested_by: str | None = None
+    approved_by: str | None = None
 
 
 class Ledger:
@@ -70,6 +85,8 @@ class Ledger:
         self.balance = ZERO
         self.unrecognized: str | None = None
         self.unrecognized_at: int | None = None
+        #: Event id of a reversed line → event id of the reversal that undid it.
+        self.reversed_by: dict[str, str] = {}
 
     def _not_applied(self, recorded: RecordedEvent, problem: str) -> None:
         if self.unrecognized is None:
@@ -98,11 +115,15 @@ class Ledger:
         entry = self._entry(recorded, event)
         self.balance = entry.balance
         self.entries.append(entry)
+        if entry.reverses_event_id is not None:
+            self.reversed_by[entry.reverses_event_id] = entry.event_id
         return entry
 
     def _entry(self, recorded: RecordedEvent, event: acc.AccountEvent) -> LedgerEntry:
         kind: EntryKind
-        counterparty = transfer = None
+        counterparty = transfer = reverses = hold_id = None
+        held: Decimal | None = None
+        expires: datetime | None = None
         match event:
             case acc.AccountOpened():
                 kind, amount, at, text = (
@@ -115,30 +136,55 @@ class Ledger:
             case acc.MoneyDeposited():
                 kind = (
                     "reversal"
-                    if event.reversal
+                    if event.reversal or event.reverses_event_id
                     else "transfer_in"
                     if event.transfer_id
                     else "deposit"
                 )
                 amount, at, text = event.amount, event.deposited_at, event.description or "Deposit"
                 counterparty, transfer = event.counterparty_account_id, event.transfer_id
+                reverses = event.reverses_event_id
                 balance = self.balance + amount
             case acc.MoneyWithdrawn():
-                kind = "transfer_out" if event.transfer_id else "withdrawal"
+                kind = (
+                    "reversal"
+                    if event.reverses_event_id
+                    else "transfer_out"
+                    if event.transfer_id
+                    else "withdrawal"
+                )
                 amount, at = -event.amount, event.withdrawn_at
                 text = event.description or "Withdrawal"
                 counterparty, transfer = event.counterparty_account_id, event.transfer_id
+                reverses = event.reverses_event_id
                 balance = self.balance + amount
             case acc.WithdrawalRefused():
                 kind, amount, at = "refused", ZERO, event.refused_at
                 text = f"Transfer of {event.amount} refused: {event.reason}"
                 counterparty, transfer = event.counterparty_account_id, event.transfer_id
                 balance = self.balance
+            case acc.ApprovedCommandRefused():
+                kind, amount, at = "refused", ZERO, event.refused_at
+                what = "Approved withdrawal" if event.action == "money.withdraw" else "Approved"
+                text = f"{what} of {event.amount} refused: {event.reason}"
+                balance = self.balance
             case acc.AccountClosed():
                 kind, amount, at = "closed", ZERO, event.closed_at
                 text = f"Account closed: {event.reason}" if event.reason else "Account closed"
                 balance = self.balance
-        clerk = recorded.metadata.get("clerkId")
+            case acc.HoldPlaced():
+                kind, amount, at, balance = "hold_placed", ZERO, event.placed_at, self.balance
+                text = f"Hold: {event.reason}"
+                hold_id, held, expires = event.hold_id, event.amount, event.expires_at
+            case acc.HoldReleased():
+                kind, amount, at, balance = "hold_released", ZERO, event.released_at, self.balance
+                text = "Hold released"
+                hold_id, held = event.hold_id, event.amount
+        metadata = recorded.metadata
+        clerk = metadata.get("clerkId")
+        request = metadata.get("commandId")
+        correlation = metadata.get("correlationId")
+        requested, approved = metadata.get("requestedBy"), metadata.get("approvedBy")
         return LedgerEntry(
             account_id=self.account_id,
             stream_position=recorded.stream_position,
@@ -152,6 +198,14 @@ class Ledger:
             counterparty_account_id=counterparty,
             transfer_id=transfer,
             event_id=recorded.event_id,
+            request_id=request if isinstance(request, str) else None,
+            correlation_id=correlation if isinstance(correlation, str) else None,
+            reverses_event_id=reverses,
+            hold_id=hold_id,
+            hold_amount=held,
+            expires_at=expires,
+            requested_by=requested if isinstance(requested, str) else None,
+            approved_by=approved if isinstance(approved, str) else None,
         )
 
 
@@ -222,6 +276,8 @@ class LedgerView:
     position: int  #: the stream position folded (0: the stream does not exist)
     balance: Decimal
     entries: tuple[LedgerEntry, ...]
+    #: Event id of a reversed line → event id of its reversal.
+    reversed_by: Mapping[str, str] = field(default_factory=dict)
 
 
 class LedgerBook:
@@ -245,7 +301,9 @@ class LedgerBook:
         """The account's ledger as of now (:meth:`topped_up`), as a copy; blocking."""
         ledger = self.topped_up(account_id)
         with self._lock:
-            return LedgerView(ledger.position, ledger.balance, tuple(ledger.entries))
+            return LedgerView(
+                ledger.position, ledger.balance, tuple(ledger.entries), dict(ledger.reversed_by)
+            )
 
     def topped_up(self, account_id: str) -> Ledger:
         """The account's ledger, kept from now on: a kept one topped up from the store (one

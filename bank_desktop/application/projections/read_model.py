@@ -1,4 +1,4 @@
-"""The read model: balances and transfers fed in global order from one checkpoint.
+"""The read model: balances, transfers and customers fed in global order from one checkpoint.
 
 Applying is idempotent twice over: events at or below the checkpoint are skipped, and each row
 skips events at or below its own stream revision. A damaged or unknown event is skipped with a
@@ -29,18 +29,27 @@ from bank_desktop.application.projections.balances import (
     BalancesProjection,
     unchanged,
 )
+from bank_desktop.application.projections.customers import CUSTOMER_CHANGED, CustomersProjection
 from bank_desktop.application.projections.transfers import TransfersProjection
 from bank_desktop.application.request_claims import CLAIM_EVENT_TYPE
+from bank_desktop.domain.approvals import APPROVAL_EVENT_TYPES
+from bank_desktop.domain.national_ids import NATIONAL_ID_EVENT_TYPES
+from bank_desktop.domain.policy import POLICY_EVENT_TYPES
+from bank_desktop.domain.staff import STAFF_EVENT_TYPES
 from bank_desktop.eventstore.errors import EventStoreError, SnapshotDamagedError
 from bank_desktop.eventstore.port import EventStore, RecordedEvent, Snapshot, SnapshotStore
 
 _log = logging.getLogger(__name__)
 
+DUAL_CONTROL_EVENT_TYPES: Final = (*STAFF_EVENT_TYPES, *POLICY_EVENT_TYPES, *APPROVAL_EVENT_TYPES)
+
 SNAPSHOT_NAME: Final = "read-model"
+#: 4: holds (and available balances), customers and their names on balance rows; an earlier
+#: snapshot marks accounts with holds as unreadable and has no customers.
 #: 3: balance rows carry their ``unrecognized`` mark (an earlier snapshot may hide one).
 #: 2: snapshots carry the store's identity, and earlier ones of ``serve`` may hold webhook
 #: rows the store never had (deliveries were applied as facts then): none of them is used.
-SNAPSHOT_VERSION: Final = 3
+SNAPSHOT_VERSION: Final = 4
 #: Save a snapshot after loading when at least this many events had to be replayed.
 SAVE_AFTER_EVENTS: Final = 1_000
 
@@ -52,6 +61,8 @@ class ReadModelChanges:
     opened_accounts: list[str] = field(default_factory=list)
     changed_accounts: set[str] = field(default_factory=set)
     changed_transfers: set[str] = field(default_factory=set)
+    #: Customers registered or changed (their accounts' new names are in changed_accounts).
+    changed_customers: set[str] = field(default_factory=set)
     applied: int = 0
     skipped: int = 0
 
@@ -60,12 +71,13 @@ class ReadModelChanges:
 
 
 class ReadModel:
-    """Balances and transfers projections sharing one checkpoint."""
+    """Balances, transfers and customers projections sharing one checkpoint."""
 
     def __init__(
         self,
         balances: BalancesProjection | None = None,
         transfers: TransfersProjection | None = None,
+        customers: CustomersProjection | None = None,
         *,
         checkpoint: int = 0,
         checkpoint_event_id: str | None = None,
@@ -73,6 +85,7 @@ class ReadModel:
     ) -> None:
         self.balances = balances or BalancesProjection()
         self.transfers = transfers or TransfersProjection()
+        self.customers = customers or CustomersProjection()
         self.checkpoint = checkpoint
         self.checkpoint_event_id = checkpoint_event_id
         #: The id of the store's first event: which store this model is a fold of.
@@ -82,9 +95,17 @@ class ReadModel:
         self._handlers = self._dispatch()
 
     def _dispatch(self) -> dict[str, Callable[[RecordedEvent], int]]:
-        # Request claims bind client ids; they are ours, and change no row.
-        claims: dict[str, Callable[[RecordedEvent], int]] = {CLAIM_EVENT_TYPE: unchanged}
-        return {**self.balances.handlers(), **self.transfers.handlers(), **claims}
+        # Request claims bind client ids, national-id claims decide who holds an id, and dual
+        # control keeps its staff, policy and approvals in streams of their own: they are
+        # ours, and change no row here.
+        ours = (CLAIM_EVENT_TYPE, *NATIONAL_ID_EVENT_TYPES, *DUAL_CONTROL_EVENT_TYPES)
+        quiet: dict[str, Callable[[RecordedEvent], int]] = dict.fromkeys(ours, unchanged)
+        return {
+            **quiet,
+            **self.balances.handlers(),
+            **self.transfers.handlers(),
+            **self.customers.handlers(),
+        }
 
     def apply(self, events: Sequence[RecordedEvent]) -> ReadModelChanges:
         """Fold events in global order; those at or below the checkpoint are skipped."""
@@ -94,7 +115,6 @@ class ReadModel:
         last: RecordedEvent | None = None
         opened = changes.opened_accounts
         changed = changes.changed_accounts
-        transfers = changes.changed_transfers
         applied = skipped = 0
         if checkpoint == 0 and self.store_identity is None:
             self.store_identity = next((e.event_id for e in events if e.global_position == 1), None)
@@ -125,13 +145,37 @@ class ReadModel:
                     changed.add(event.stream_id)
                 elif outcome == OPENED:
                     opened.append(event.stream_id)
+                    self._name_account(event.stream_id)
                 else:
-                    transfers.add(event.stream_id)
+                    self._other_change(outcome, event.stream_id, changes)
         if last is not None:
             self.checkpoint, self.checkpoint_event_id = checkpoint, last.event_id
         changes.applied, changes.skipped = applied, skipped
         self.skipped_events += skipped
         return changes
+
+    def _other_change(self, outcome: int, stream_id: str, changes: ReadModelChanges) -> None:
+        """A transfer's or a customer's change (rarer than balances: out of the hot loop)."""
+        if outcome == CUSTOMER_CHANGED:
+            changes.changed_customers.add(stream_id)
+            name = self.customers.name_of(stream_id)
+            changes.changed_accounts.update(self.balances.name_customer(stream_id, name))
+        else:
+            changes.changed_transfers.add(stream_id)
+
+    def _name_account(self, account_id: str) -> None:
+        row = self.balances.get(account_id) if len(self.customers) else None
+        if row is not None:
+            row.customer_name = self.customers.name_of(row.customer_id)
+
+    def customer_name(self, customer_id: str) -> str | None:
+        """The registered name of ``customer_id`` (None: not a registered customer)."""
+        return self.customers.name_of(customer_id)
+
+    @property
+    def unknown_types(self) -> dict[str, int]:
+        """Event types applied but not folded (unknown to every projection), with counts."""
+        return dict(self._unknown_types)
 
     def _unknown_type(self, event: RecordedEvent) -> None:
         count = self._unknown_types.get(event.type, 0)
@@ -154,6 +198,8 @@ class ReadModel:
             state={
                 "balances": self.balances.snapshot_state(),
                 "transfers": self.transfers.snapshot_state(),
+                "holds": self.balances.holds_state(),
+                "customers": self.customers.snapshot_state(),
             },
             store_identity=self.store_identity,
         )
@@ -168,9 +214,15 @@ class ReadModel:
             raise ValueError(f"checkpoint {checkpoint!r} is not a position")
         if checkpoint > 0 and not (snapshot.checkpoint_event_id and snapshot.store_identity):
             raise ValueError("it does not say which store and event it was taken at")
+        balances = BalancesProjection.from_snapshot_state(state["balances"])
+        balances.restore_holds(state["holds"])
+        customers = CustomersProjection.from_snapshot_state(state["customers"])
+        for row in balances:
+            row.customer_name = customers.name_of(row.customer_id)
         return cls(
-            BalancesProjection.from_snapshot_state(state["balances"]),
+            balances,
             TransfersProjection.from_snapshot_state(state["transfers"]),
+            customers,
             checkpoint=checkpoint,
             checkpoint_event_id=snapshot.checkpoint_event_id,
             store_identity=snapshot.store_identity,

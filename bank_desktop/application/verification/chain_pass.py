@@ -1,0 +1,179 @@
+"""The chain checks as a pass of their own, over all streams or one part of them.
+
+Hashing every event is most of a verification's cost. On one core it rides along the read-model
+pass (:mod:`.run`, one read of the store). Where the store can be opened again by another
+process (SQLite, PostgreSQL) and there are cores to spare, the composition root runs
+:func:`check_chains` in other processes instead, each for one part of the streams (split by a
+stable hash of the stream id), while the read-model pass reads the store as lean as a rebuild
+does; the parts' results are merged. Either way the same checks find the same things.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+from bank_desktop.application.bulk import collector_paused
+from bank_desktop.application.chain import ChainDigest
+from bank_desktop.application.verification.chains import ChainCheck, ChainSummary
+from bank_desktop.application.verification.findings import Finding, Findings
+from bank_desktop.application.verification.seals import Seal, SealCheck
+from bank_desktop.eventstore.errors import EventStoreError, StoreUnavailableError
+from bank_desktop.eventstore.port import EventStore, RecordedEvent, StoreSelfCheck
+
+#: Events read per page.
+PAGE: Final = 5000
+
+
+def part_of(stream_id: str, parts: int) -> int:
+    """Which of ``parts`` a stream belongs to: a hash that is the same in every process."""
+    return zlib.crc32(stream_id.encode("utf-8", "surrogatepass")) % parts
+
+
+@dataclass(slots=True)
+class ChainsResult:
+    """What the chain checks of one part found; picklable, to come back from a process."""
+
+    findings: Findings
+    summary: ChainSummary
+    events: int  #: events of this part's streams checked
+    heads: dict[str, tuple[int, str]] | None = None  #: stream → (position, computed head)
+
+
+class ChainVerifier:
+    """The chain, position and seal checks of one part of the streams (or of all of them)."""
+
+    def __init__(
+        self,
+        digest: ChainDigest,
+        *,
+        against: Seal | None = None,
+        part: int = 0,
+        parts: int = 1,
+    ) -> None:
+        self.findings = Findings()
+        self._chains = ChainCheck(self.findings, digest)
+        self._part, self._parts = part, parts
+        owns = None if parts == 1 else (lambda stream_id: part_of(stream_id, parts) == part)
+        self._sealing = (
+            None
+            if against is None
+            else SealCheck(against, self.findings, owns=owns, whole_store=part == 0)
+        )
+        self.events = 0
+        self.identity: str | None = None  #: the id of the first event read
+
+    def feed(self, page: Sequence[RecordedEvent]) -> None:
+        """Check a page of events (in global order, following the previous page)."""
+        if self.identity is None and page:
+            self.identity = page[0].event_id
+        check, sealing = self._chains.check, self._sealing
+        whole, parts, part = self._part == 0, self._parts, self._part
+        if whole:
+            check_global = self._chains.check_global
+            for event in page:
+                check_global(event)
+                if sealing is not None:
+                    sealing.note(event)
+        if sealing is None:  # the hot path: the chains only
+            mine = page if parts == 1 else [e for e in page if part_of(e.stream_id, parts) == part]
+            self.events += len(mine)
+            self._chains.check_all(mine)
+            return
+        for event in page:
+            if parts != 1 and part_of(event.stream_id, parts) != part:
+                continue
+            self.events += 1
+            chain = check(event)
+            sealing.check(event, chain)
+
+    def result(self, head: int, *, keep_heads: bool) -> ChainsResult:
+        """What was found, once every page up to ``head`` was fed."""
+        if self._sealing is not None:
+            self._sealing.finish(head, self.identity)
+        heads = (
+            {sid: (c.position, c.computed) for sid, c in self._chains.streams.items()}
+            if keep_heads
+            else None
+        )
+        return ChainsResult(self.findings, self._chains.finish(), self.events, heads)
+
+
+def self_check(store: EventStore) -> list[Finding]:
+    """What the store finds wrong with itself (file damage, guards, privileges), as findings."""
+    if not isinstance(store, StoreSelfCheck):
+        return []
+    return [Finding("store", text, problem) for problem, text in store.self_check()]
+
+
+def check_chains(
+    store: EventStore,
+    head: int,
+    digest: ChainDigest,
+    *,
+    against: Seal | None = None,
+    part: int = 0,
+    parts: int = 1,
+    keep_heads: bool = False,
+    progress: Callable[[int], None] | None = None,
+    read: Callable[[int, int], list[RecordedEvent]] | None = None,
+    with_self_check: bool = False,
+) -> ChainsResult:
+    """Read ``store`` up to ``head`` and run the chain checks of one part of its streams.
+
+    ``read(after, limit)`` reads a page (default ``store.read_all``; a composition root may
+    read the stored text and decode it for hashing only). A store that fails half-way is a
+    finding (as in the read-model pass, which names it too); one that fails at once raises
+    StoreUnavailableError. ``with_self_check``: also report what the store finds wrong with
+    itself (the first part does, when the chains are checked in other processes)."""
+    verifier = ChainVerifier(digest, against=against, part=part, parts=parts)
+    if with_self_check:
+        verifier.findings.extend(self_check(store))
+    pages = read or (lambda after, limit: store.read_all(after=after, limit=limit))
+    with collector_paused():
+        after = _feed_all(pages, head, verifier, progress)
+    return verifier.result(after, keep_heads=keep_heads)
+
+
+def _feed_all(
+    read: Callable[[int, int], list[RecordedEvent]],
+    head: int,
+    verifier: ChainVerifier,
+    progress: Callable[[int], None] | None,
+) -> int:
+    after = 0
+    while after < head:
+        try:
+            page = read(after, min(PAGE, head - after))
+        except StoreUnavailableError:
+            if after == 0:
+                raise
+            break
+        except EventStoreError:
+            break  # the read-model pass reports where the store could not be read
+        if not page:
+            break
+        verifier.feed(page)
+        after = page[-1].global_position
+        if progress is not None:
+            progress(after)
+    return after
+
+
+class ChainRunner(Protocol):
+    """Chain checks run elsewhere (other processes) while the read-model pass runs here."""
+
+    def start(self, head: int) -> None:
+        """Begin checking every event up to ``head``."""
+        ...
+
+    def reached(self) -> int:
+        """The global position every part has checked up to (for progress)."""
+        ...
+
+    def results(self, progress: Callable[[int], None] | None = None) -> list[ChainsResult]:
+        """Wait for every part (reporting how far they got); raises the store's error if one
+        could not read it at all."""
+        ...

@@ -1,0 +1,70 @@
+"""Verification with the chains checked in other processes finds exactly what one process finds,
+makes the same seal, and checks against one; a store that cannot be read fails the same way."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bank_desktop import auditing
+from bank_desktop.application import BankService
+from bank_desktop.application.demo_data import fill_demo_data
+from bank_desktop.application.verification import VerificationReport
+from bank_desktop.auditing import run_verification
+from bank_desktop.eventstore import StoreUnavailableError, open_store
+
+
+def findings(report: VerificationReport) -> list[tuple[str, bool, str, int, str]]:
+    return sorted(
+        (f.kind, f.problem, f.stream_id or "", f.position or 0, f.message) for f in report.findings
+    )
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    address = f"sqlite://{tmp_path / 'bank.db'}"
+    store = open_store(address)
+    try:
+        fill_demo_data(store, events=1500)
+        BankService(store).open_account("cust-late", "5")
+    finally:
+        store.close()
+    return address
+
+
+@pytest.mark.parametrize("parts", [1, 3])
+def test_processes_find_what_one_process_finds(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parts: int
+) -> None:
+    monkeypatch.setattr(auditing, "chain_processes", lambda: parts)
+    data = tmp_path / "data"
+    clean_one = run_verification(url, data, parallel=False, seal=True)
+    clean_many = run_verification(url, data, parallel=True, seal=True)
+    assert clean_one.ok
+    assert clean_many.ok
+    assert clean_one.seal is not None
+    assert clean_many.seal is not None
+    assert clean_many.seal.streams == clean_one.seal.streams
+    raw = sqlite3.connect(tmp_path / "bank.db")
+    raw.execute("DROP TRIGGER events_refuse_update")
+    raw.execute("DROP TRIGGER events_refuse_delete")
+    raw.execute("UPDATE events SET data = replace(data, '.', '9.') WHERE global_position = 700")
+    raw.execute("DELETE FROM events WHERE global_position IN (100, 1200)")
+    raw.execute(
+        "UPDATE events SET metadata = json_remove(metadata, '$.hash') WHERE global_position = 900"
+    )
+    raw.commit()
+    raw.close()
+    one = run_verification(url, data, parallel=False, against=clean_one.seal)
+    many = run_verification(url, data, parallel=True, against=clean_one.seal)
+    assert not one.ok
+    assert findings(many) == findings(one)
+    assert many.chains == one.chains
+    assert {"chain", "position", "seal", "store"} <= set(one.problem_counts)
+
+
+def test_a_store_that_cannot_be_read_fails_in_both(tmp_path: Path) -> None:
+    with pytest.raises(StoreUnavailableError):
+        run_verification(f"sqlite://{tmp_path / 'none.db'}", tmp_path, parallel=True)
