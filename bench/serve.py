@@ -11,8 +11,10 @@ speed drifts weighs on all of them alike:
 Each client is a separate process (``multiprocessing``) with one keep-alive ``httpx.Client``,
 so the clients' own CPU is not one interpreter's. ``serve`` is a separate process too, as an
 operator starts it (``python -m bank_desktop serve --store sqlite:///... --port 0``, its data
-directory in a scratch folder), with its access log on (written to a file). Every deposit is
-durable before it is answered (WAL, synchronous=FULL); concurrent ones may share a commit.
+directory in a scratch folder), with its access log on (written to a file), and each client
+sending a clerk's API token (issued by ``bank-desktop staff token``; ``--open`` runs the seed
+tutorial's mode without tokens instead). Every deposit is durable before it is answered (WAL,
+synchronous=FULL); concurrent ones may share a commit.
 With strace installed, fsyncs per deposit are counted by attaching to the server for an extra
 untimed pass of each kind. Figures only: nothing here asserts a timing.
 """
@@ -54,10 +56,11 @@ ONE, MANY, FLOOR = "serve, one client", "serve, {n} clients", "floor (no app)"
 # ── the client processes ──────────────────────────────────────────────────────────────────
 
 
-def client(pipe: Connection) -> None:
+def client(pipe: Connection, token: str | None) -> None:
     """A client process: runs the batches of requests it is sent, returns their timings."""
     import httpx
 
+    auth = {"Authorization": f"Bearer {token}"} if token else {}
     clients: dict[str, httpx.Client] = {}
     while True:
         order = pipe.recv()
@@ -66,7 +69,7 @@ def client(pipe: Connection) -> None:
         base, path, count, key_prefix = order
         http = clients.get(base)
         if http is None:
-            http = clients[base] = httpx.Client(base_url=base, timeout=60)
+            http = clients[base] = httpx.Client(base_url=base, timeout=60, headers=auth)
         body = {"amount": 1}
         samples = []
         clock = time.perf_counter
@@ -86,13 +89,13 @@ def client(pipe: Connection) -> None:
 class Clients:
     """``count`` client processes, told what to run through pipes."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, token: str | None) -> None:
         context = multiprocessing.get_context("spawn")
         self.pipes: list[Connection] = []
         self.procs = []
         for _ in range(count):
             mine, theirs = context.Pipe()
-            proc = context.Process(target=client, args=(theirs,), daemon=True)
+            proc = context.Process(target=client, args=(theirs, token), daemon=True)
             proc.start()
             self.pipes.append(mine)
             self.procs.append(proc)
@@ -120,14 +123,33 @@ class Clients:
 # ── the servers ───────────────────────────────────────────────────────────────────────────
 
 
-@contextlib.contextmanager
-def serve_process(folder: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    env = {
+def _environment(folder: Path) -> dict[str, str]:
+    return {
         **os.environ,
         "PYTHONUNBUFFERED": "1",
         "XDG_DATA_HOME": str(folder / "data"),
         "XDG_CONFIG_HOME": str(folder / "config"),
     }
+
+
+def issue_token(folder: Path) -> str:
+    """A clerk's API token, as an admin issues one (``bank-desktop staff token bench``)."""
+    store = f"sqlite:///{folder / 'bank.db'}"
+    command = ["staff", "token", "bench"]
+    done = subprocess.run(
+        [sys.executable, "-m", "bank_desktop", "--store", store, "--clerk", "bench", *command],
+        env=_environment(folder),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+@contextlib.contextmanager
+def serve_process(folder: Path, *, open_mode: bool = False) -> Iterator[tuple[str, Any]]:
+    env = _environment(folder)
     log = (folder / "serve.log").open("w")
     proc = subprocess.Popen(
         [
@@ -141,6 +163,7 @@ def serve_process(folder: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
             "0",
             "--clerk",
             "bench",
+            *(["--open"] if open_mode else []),
         ],
         stdout=subprocess.PIPE,
         stderr=log,
@@ -189,13 +212,14 @@ def floor_process() -> Iterator[str]:
         proc.wait(20)
 
 
-def wait_healthy(base: str) -> None:
+def wait_healthy(base: str, token: str | None = None) -> None:
     import httpx
 
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+            if httpx.get(f"{base}/health", timeout=2, headers=headers).status_code == 200:
                 return
         time.sleep(0.05)
     raise RuntimeError("serve never became healthy")
@@ -243,6 +267,11 @@ def main() -> None:
     p.add_argument("--clients", type=int, default=8, help="concurrent clients")
     p.add_argument("--rounds", type=int, default=5, help="turns of each measurement")
     p.add_argument("--keyed", action="store_true", help="send an Idempotency-Key each time")
+    p.add_argument(
+        "--open",
+        action="store_true",
+        help="serve --open (the seed tutorial's mode, no tokens) instead of a clerk's token",
+    )
     p.add_argument("--no-fsync-count", action="store_true", help="skip strace")
     p.add_argument("--keep", action="store_true", help="keep the store and the log")
     args = p.parse_args()
@@ -252,14 +281,19 @@ def main() -> None:
     results: dict[str, list[tuple[float, list[float]]]] = {FLOOR: [], ONE: [], many: []}
 
     with scratch_dir("serve", keep=args.keep) as folder:
-        clients = Clients(args.clients)
+        token = None if args.open else issue_token(folder)
+        clients = Clients(args.clients, token)
+        auth = {"Authorization": f"Bearer {token}"} if token else {}
         try:
-            with serve_process(folder) as (base, server), floor_process() as floor:
-                wait_healthy(base)
+            with (
+                serve_process(folder, open_mode=args.open) as (base, server),
+                floor_process() as floor,
+            ):
+                wait_healthy(base, token)
                 import httpx
 
                 accounts = []
-                with httpx.Client(base_url=base) as setup:
+                with httpx.Client(base_url=base, headers=auth) as setup:
                     for i in range(args.clients):
                         answer = setup.post("/accounts", json={"customerId": f"cust-{i}"})
                         accounts.append(answer.json()["accountId"])

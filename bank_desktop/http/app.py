@@ -159,7 +159,9 @@ def _guard(app: FastAPI, api: ApiContext, settings: ServeSettings) -> None:
     """The middleware every request passes, outermost last: who asks (a clerk's token,
     unless open), from where (Host and Origin), and one access-log line for each."""
     if not settings.open:  # inside the host guard: a foreign Host is refused before a lookup
-        app.add_middleware(ClerkAuth, authenticate=api.authenticate, exempt={webhook.PATH})
+        app.add_middleware(
+            ClerkAuth, authenticate=api.authenticate, exempt={webhook.PATH}, blocking=api.blocking
+        )
     app.add_middleware(HostGuard, allowed_hosts=tuple(settings.allowed_hosts))
     app.add_middleware(AccessLog)  # outermost: refused requests are logged too
 

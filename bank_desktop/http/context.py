@@ -205,6 +205,10 @@ class ApiContext:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._commands, call)
 
+    async def blocking(self, call: Callable[[], T]) -> T:
+        """``call()`` on the command threads (a lighter hand-off than anyio's thread pool)."""
+        return await asyncio.get_running_loop().run_in_executor(self._commands, call)
+
     def close(self) -> None:
         """Let the command threads finish what they run, then end them (the app stops)."""
         self._commands.shutdown(wait=True)
