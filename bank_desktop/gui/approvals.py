@@ -347,7 +347,7 @@ class ApprovalsDesk(QObject):
             return
         pending = view.pending()
         self.queue_model.set_rows(pending)
-        self.page.fit_columns(pending, [self.customer_text(s.account_id) for s in pending])
+        self.page.fit_columns()
         if self._tabs is not None and self._tabs.currentWidget() is self.page:
             self.page.select_first_if_none()
         self._show_selected()
@@ -356,11 +356,13 @@ class ApprovalsDesk(QObject):
         view = self._view
         if view is not None:
             self.mine_model.set_rows(view.requested_by(self.clerk_id))
+            self.requests_page.fit_columns()
 
     def _account_moved(self, changes: SessionChanges) -> None:
         """Keep the selected request's account figures and history current (any desk)."""
         if changes.model.changed_customers:
             self.queue_model.customers_changed()
+            self.page.fit_columns()
         summary = self.page.selected()
         if summary is None:
             return

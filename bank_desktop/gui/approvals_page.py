@@ -10,7 +10,6 @@ another desk) the next one is selected, so a supervisor works through the queue 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Final
 
@@ -20,8 +19,9 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QSplitter,
-    QToolButton,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -38,20 +38,22 @@ from bank_desktop.gui.models.ledger import LedgerModel, amount_text
 QUEUE_SAMPLES: Final = (
     "2026-12-31 23:59:59",
     "clerk-00000",
+    "$999,999.99",
     "Transfer to account-xxxxxxxxxxxx",
     "account-xxxxxxxxxxxx",
-    "Ada Lovelace (cust-0000)",
-    "$999,999.99",
+    None,
 )
+#: The selected request's details and its decision keys, beside the account's history.
+DETAILS_WIDTH: Final = 470
 MY_REQUEST_SAMPLES: Final = (
     "2026-12-31 23:59:59",
-    "Transfer to account-xxxxxxxxxxxx",
+    "approval-xxxxxxxxxxxx",
+    "Withdrawal",
     "account-xxxxxxxxxxxx",
     "$999,999.99",
     "Approved, but refused when carried out",
     "clerk-00000",
     None,
-    "approval-xxxxxxxxxxxx",
 )
 EMPTY_QUEUE: Final = "No request waits for approval."
 NO_REQUEST: Final = "Select a request to see it and the account's recent history."
@@ -63,6 +65,15 @@ def _label(object_name: str, *, wrap: bool = False) -> QLabel:
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setWordWrap(wrap)
     return label
+
+
+def _box(title: QLabel, view: QWidget) -> QWidget:
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(title)
+    layout.addWidget(view, 1)
+    return box
 
 
 def moment(value: datetime) -> str:
@@ -126,52 +137,62 @@ class ApprovalsPage(QWidget):
         self.history_title = _label("approvalHistoryTitle")
         self.history_table = table("approvalHistoryTable", history, LEDGER_SAMPLES)
 
-        self.approve_button = QToolButton()
+        self.approve_button = QPushButton("Approve (Ctrl+Enter)")
         self.approve_button.setObjectName("approveButton")
-        self.reject_button = QToolButton()
+        self.reject_button = QPushButton("Reject… (Delete)")
         self.reject_button.setObjectName("rejectButton")
         for button in (self.approve_button, self.reject_button):
-            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            button.setAutoDefault(False)
         self.note = _label("approvalNote", wrap=True)
         self.error = _label("approvalError", wrap=True)
         self.error.setVisible(False)
         self.status = _label("approvalStatus", wrap=True)
 
     def _build_layout(self) -> None:
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(self.queue_title)
-        left_layout.addWidget(self.queue_table)
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addLayout(self.detail_form)
-        right_layout.addWidget(self.history_title)
-        right_layout.addWidget(self.history_table, 1)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.setObjectName("approvalsSplitter")
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setChildrenCollapsible(False)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 1)
+        """The queue across the top; below it the selected request (and the decision keys)
+        beside its account's history."""
+        top = _box(self.queue_title, self.queue_table)
         buttons = QHBoxLayout()
         buttons.addWidget(self.approve_button)
         buttons.addWidget(self.reject_button)
-        buttons.addWidget(self.note, 1)
+        buttons.addStretch(1)
+        details = QWidget()
+        details_layout = QVBoxLayout(details)
+        details_layout.setContentsMargins(0, 0, 0, 0)
+        details_layout.addLayout(self.detail_form)
+        details_layout.addLayout(buttons)
+        details_layout.addWidget(self.note)
+        details_layout.addWidget(self.error)
+        details_layout.addWidget(self.status)
+        details_layout.addStretch(1)
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.setObjectName("approvalDetailsSplitter")
+        bottom.addWidget(details)
+        bottom.addWidget(_box(self.history_title, self.history_table))
+        bottom.setChildrenCollapsible(False)
+        bottom.setStretchFactor(0, 0)
+        bottom.setStretchFactor(1, 1)
+        bottom.setSizes([DETAILS_WIDTH, 800])
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.setObjectName("approvalsSplitter")
+        splitter.addWidget(top)
+        splitter.addWidget(bottom)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([300, 400])
         layout = QVBoxLayout(self)
         layout.addWidget(self.limit_label)
         layout.addWidget(splitter, 1)
-        layout.addLayout(buttons)
-        layout.addWidget(self.error)
-        layout.addWidget(self.status)
-        QWidget.setTabOrder(self.queue_table, self.history_table)
+        QWidget.setTabOrder(self.queue_table, self.approve_button)
+        QWidget.setTabOrder(self.approve_button, self.reject_button)
+        QWidget.setTabOrder(self.reject_button, self.history_table)
 
     def set_actions(self, approve: QAction, reject: QAction) -> None:
         """The buttons trigger (and follow the state of) the desk's actions."""
-        self.approve_button.setDefaultAction(approve)
-        self.reject_button.setDefaultAction(reject)
+        for button, action in ((self.approve_button, approve), (self.reject_button, reject)):
+            button.clicked.connect(action.trigger)
+            button.setToolTip(action.toolTip())
+            action.enabledChanged.connect(button.setEnabled)
+            button.setEnabled(action.isEnabled())
 
     # ── selection ─────────────────────────────────────────────────────────────────────────
 
@@ -345,22 +366,17 @@ class ApprovalsPage(QWidget):
     def show_status(self, text: str) -> None:
         self.status.setText(text)
 
-    def fit_columns(self, summaries: Sequence[ApprovalSummary], customers: Sequence[str]) -> None:
-        """Widen the queue's columns for these rows (money never elides)."""
-        view = self.queue_table
-        model = self._queue
-        fit_column(
-            view,
-            model.column(apm.Column.AMOUNT),
-            [format_money(s.amount) for s in summaries],
-        )
-        fit_column(
-            view,
-            model.column(apm.Column.KIND),
-            [apm.kind_text(s) for s in summaries],
-            cap=ID_COLUMN_CAP,
-        )
-        fit_column(view, model.column(apm.Column.CUSTOMER), customers, cap=ID_COLUMN_CAP)
+    def fit_columns(self) -> None:
+        """Widen the queue's columns for the rows it holds (money never elides)."""
+        fit_request_columns(self.queue_table, self._queue)
+
+
+def fit_request_columns(view: QTableView, model: ApprovalsModel) -> None:
+    """Widen ``view``'s columns for the rows ``model`` holds: money whole, ids and names up to
+    a cap (the rows are a queue or one clerk's requests: few enough to measure each)."""
+    for column, which in enumerate(model.columns):
+        texts = model.texts(column)
+        fit_column(view, column, texts, cap=0 if which is apm.Column.AMOUNT else ID_COLUMN_CAP)
 
 
 class MyRequestsPage(QWidget):
@@ -378,6 +394,9 @@ class MyRequestsPage(QWidget):
         for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset, model.dataChanged):
             signal.connect(self._show_count)
         self._show_count()
+
+    def fit_columns(self) -> None:
+        fit_request_columns(self.table, self._model)
 
     def _show_count(self, *_: object) -> None:
         rows = self._model.summaries()

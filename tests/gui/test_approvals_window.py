@@ -15,12 +15,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QTableView
 from pytestqt.qtbot import QtBot
 
-from bank_desktop.application import BankService
-from bank_desktop.domain import ApprovalFailedError, ApprovalRequired
-from bank_desktop.eventstore import EventStore, open_store
+from bank_desktop.domain import ApprovalFailedError
 from bank_desktop.gui.approvals import ApprovalsDesk
 from bank_desktop.gui.main_window import MainWindow
 from bank_desktop.gui.models.approvals import APPROVAL_ID_ROLE, Column
+from tests.gui.approval_desks import WINDOW_CLERK, Desks, other_desks
 from tests.gui.conftest import (
     CTRL,
     active_dialog,
@@ -33,37 +32,11 @@ from tests.gui.conftest import (
 )
 
 ALT = Qt.KeyboardModifier.AltModifier
-WINDOW_CLERK = "clerk-7"  #: the clerk the ``make_window`` fixture opens the window as
-
-
-class Desks:
-    """Colleagues at other desks, on their own connection to the window's store."""
-
-    def __init__(self, store: EventStore) -> None:
-        self.store = store
-        self.admin = self.clerk("admin-1")
-        self.admin.grant_role("admin-1", "admin")
-        self.admin.grant_role("sup-1", "supervisor")
-        self.admin.grant_role("sup-2", "supervisor")
-        self.admin.set_approval_limit("5000")
-        self.sup = self.clerk("sup-1")
-        self.sup2 = self.clerk("sup-2")
-        self.teller = self.clerk("teller-1")
-
-    def clerk(self, clerk_id: str) -> BankService:
-        return BankService(self.store, clerk_id=clerk_id)
-
-    def request(self, call: Callable[[], object]) -> str:
-        with pytest.raises(ApprovalRequired) as raised:
-            call()
-        return raised.value.approval_id
 
 
 @pytest.fixture
 def desks(store_url: str) -> Iterator[Desks]:
-    store = open_store(store_url)
-    yield Desks(store)
-    store.close()
+    yield from other_desks(store_url)
 
 
 def status(window: MainWindow) -> str:

@@ -37,20 +37,20 @@ class Column(Enum):
 QUEUE_COLUMNS: Final = (
     Column.REQUESTED_AT,
     Column.REQUESTED_BY,
+    Column.AMOUNT,
     Column.KIND,
     Column.ACCOUNT,
     Column.CUSTOMER,
-    Column.AMOUNT,
 )
 MY_REQUEST_COLUMNS: Final = (
     Column.REQUESTED_AT,
+    Column.REQUEST,
     Column.KIND,
     Column.ACCOUNT,
     Column.AMOUNT,
     Column.STATUS,
     Column.DECIDED_BY,
     Column.OUTCOME,
-    Column.REQUEST,
 )
 #: Where a request stands, in a clerk's words.
 STATUS_TEXT: Final = {
@@ -162,6 +162,11 @@ class ApprovalsModel(QAbstractTableModel):
             self.beginInsertRows(QModelIndex(), row, row)
             self._rows.insert(row, summary)
             self.endInsertRows()
+
+    def texts(self, column: int) -> list[str]:
+        """Every row's text in ``column`` (to size the column to them)."""
+        which = self._columns[column]
+        return [self._display(summary, which) for summary in self._rows]
 
     def customers_changed(self) -> None:
         """Customer names may have changed (registered or renamed at another desk)."""
