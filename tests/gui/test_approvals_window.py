@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLabel, QTableView
+from PySide6.QtWidgets import QApplication, QLabel, QTableView, QTableWidget
 from pytestqt.qtbot import QtBot
 
 from bank_desktop.domain import ApprovalFailedError
@@ -330,3 +330,21 @@ def test_the_approvals_tab_follows_roles_granted_at_another_desk(
     assert not desk.approve_action.isEnabled()
     assert not desk.reject_action.isEnabled()
     assert "Only a supervisor" in label(window, "approvalNote").text()
+
+
+def test_f1_lists_the_decision_keys_and_the_tabs(
+    qtbot: QtBot, supervisor_window: MainWindow
+) -> None:
+    press(qtbot, Qt.Key.Key_F1)
+    dialog = active_dialog(qtbot)
+    table = dialog.findChild(QTableWidget, "shortcutTable")
+    assert table is not None
+    listed = {
+        table.item(row, 0).text(): table.item(row, 1).text() for row in range(table.rowCount())
+    }
+    assert listed["Approve request"] == "Ctrl+Return, Ctrl+Enter"
+    assert listed["Reject request"] == "Ctrl+Backspace, Del"
+    assert listed["Approvals tab"] == "Alt+P"
+    assert listed["My requests tab"] == "Alt+R"
+    press(qtbot, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: gone(dialog))
