@@ -1,7 +1,8 @@
 """``bank-desktop``: the command line, and the composition root for headless use.
 
 Exit codes: 0 done, 1 refused by a business rule, 2 bad usage or configuration, 3 the store
-is unavailable, 141 the reader of our output went away.
+is unavailable, 4 sent for approval (above the approval limit: nothing moved yet; the line
+"Sent for approval: <id>" names the request), 141 the reader of our output went away.
 
 Every command that writes carries a request id (``--request-id``, or a fresh one): when the
 store fails under it, the outcome is unknown, and the error names the id with the exact
@@ -20,7 +21,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, Final, TextIO
 
-from bank_desktop import __version__, teller_cli
+from bank_desktop import __version__, staff_cli, teller_cli
 from bank_desktop.application import BankService
 from bank_desktop.application.demo_data import fill_demo_data
 from bank_desktop.application.ids import new_command_id
@@ -28,10 +29,11 @@ from bank_desktop.application.projections import ReadModel, load_ledger
 from bank_desktop.application.read_model_session import ReadModelSession
 from bank_desktop.config import Settings, as_mapping, load_stored_settings, resolve_settings
 from bank_desktop.console import print_store_notices, report_store_failure
-from bank_desktop.domain import DomainError, format_money
+from bank_desktop.domain import ApprovalRequired, DomainError, format_money
 from bank_desktop.eventstore import (
     EventStore,
     EventStoreError,
+    IdentityMismatchError,
     deploy_postgres,
     is_postgres_url,
     open_known_store,
@@ -109,15 +111,44 @@ def build_parser() -> argparse.ArgumentParser:
     close.add_argument("--reason")
     _request_id(close)
 
-    commands.add_parser("recover", help="finish or reverse interrupted transfers")
+    commands.add_parser(
+        "recover", help="finish or reverse interrupted transfers; carry out approved requests"
+    )
     teller_cli.add_commands(commands, _request_id)
+    staff_cli.add_commands(commands, _request_id)
 
+    _add_serve(commands)
+
+    deploy = commands.add_parser(
+        "deploy",
+        help="prepare the store: the PostgreSQL schema, or on DeltaBase the event store and "
+        "subscriptions of deltabase_config.py; safe to run again",
+    )
+    deploy.add_argument("--dry-run", action="store_true", help="say what would be done")
+    deploy.add_argument(
+        "--config", metavar="PATH", help="DeltaBase config (default: ./deltabase_config.py)"
+    )
+    _strict_identity_flags(deploy)
+    add_verify_parser(commands)
+    return parser
+
+
+def _add_serve(commands: Any) -> None:
+    """The headless REST API and its options (its own function: the parser grows per issue)."""
     serve = commands.add_parser(
         "serve",
         help="run the seed's REST API and projection webhook (headless)",
         description="Serve the seed-compatible REST API on uvicorn, on loopback only unless "
-        "--allow-remote. The projection webhook is on when PROJECTION_AUTH_TOKEN is set to a "
-        "secret of 32 or more characters (the seed's 'dev-token' only with --dev).",
+        "--allow-remote. Every request needs a clerk's API token (Authorization: Bearer; "
+        "issue one with `bank-desktop staff token CLERK`), unless --open. The projection "
+        "webhook is on when PROJECTION_AUTH_TOKEN is set to a secret of 32 or more characters "
+        "(the seed's 'dev-token' only with --dev).",
+    )
+    serve.add_argument(
+        "--open",
+        action="store_true",
+        help="the seed tutorial's mode: no client tokens, X-Clerk-Id names the clerk; "
+        "loopback only",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument(
@@ -139,17 +170,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="a name clients use for this server (repeatable; loopback names always work)",
     )
 
-    deploy = commands.add_parser(
-        "deploy",
-        help="prepare the store: the PostgreSQL schema, or on DeltaBase the event store and "
-        "subscriptions of deltabase_config.py; safe to run again",
+
+def _strict_identity_flags(deploy: argparse.ArgumentParser) -> None:
+    """``deploy --strict-identity`` / ``--no-strict-identity``; neither keeps what the store has."""
+    identity = deploy.add_mutually_exclusive_group()
+    identity.add_argument(
+        "--strict-identity",
+        dest="strict_identity",
+        action="store_true",
+        default=None,
+        help="PostgreSQL: refuse events whose clerk id is not the database login that appends "
+        "them (the table's owner exempt); kept by later deploys",
     )
-    deploy.add_argument("--dry-run", action="store_true", help="say what would be done")
-    deploy.add_argument(
-        "--config", metavar="PATH", help="DeltaBase config (default: ./deltabase_config.py)"
+    identity.add_argument(
+        "--no-strict-identity",
+        dest="strict_identity",
+        action="store_false",
+        help="PostgreSQL: remove the strict-identity guard",
     )
-    add_verify_parser(commands)
-    return parser
 
 
 class _CommandParser(argparse.ArgumentParser):
@@ -273,7 +311,11 @@ def _main(argv: Sequence[str] | None, out: TextIO) -> int:
     # Commands that open the store their own way (verify: read-only, and never refused).
     own_store: dict[str, Callable[[], int]] = {
         "deploy": lambda: _deploy(
-            settings.store_url, dry_run=args.dry_run, config=args.config, out=out
+            settings.store_url,
+            dry_run=args.dry_run,
+            config=args.config,
+            strict_identity=args.strict_identity,
+            out=out,
         ),
         "verify": lambda: run_verify_command(args, settings.store_url, settings.data_dir, out),
     }
@@ -293,8 +335,9 @@ def _main(argv: Sequence[str] | None, out: TextIO) -> int:
             extra_hosts=args.allowed_host,
             out=out,
             accept_store_reset=args.accept_store_reset,
+            open_mode=args.open,
         )
-    writes = args.command in _WRITES or teller_cli.writes(args)
+    writes = args.command in _WRITES or teller_cli.writes(args) or staff_cli.writes(args)
     if writes and not args.request_id:
         args.request_id = new_command_id()  # named on failure, so a retry resumes, not repeats
     try:
@@ -309,21 +352,30 @@ def _main(argv: Sequence[str] | None, out: TextIO) -> int:
     print_store_notices(store)
     try:
         return _dispatch(args, settings, store, out)
-    except DomainError as exc:
-        print(f"refused: {exc.message}", file=sys.stderr)
-        return 1
+    except (DomainError, TypeError) as exc:
+        return _refused(exc, out)
     except EventStoreError as exc:
         code = report_store_failure(exc)
-        if writes:
+        if writes and not isinstance(exc, IdentityMismatchError):  # refused: nothing written
             raw = list(argv) if argv is not None else sys.argv[1:]
             print(resume_advice(raw, args.request_id), file=sys.stderr)
         return code
-    except TypeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     finally:
         remember_store(store, settings.data_dir)
         store.close()
+
+
+def _refused(exc: DomainError | TypeError, out: TextIO) -> int:
+    """What a command that did not go through prints, and its exit code."""
+    if isinstance(exc, ApprovalRequired):  # not a refusal: recorded, waiting for a supervisor
+        print(f"Sent for approval: {exc.approval_id}", file=out)
+        print(f"note: {exc.message}", file=sys.stderr)
+        return staff_cli.EXIT_SENT_FOR_APPROVAL
+    if isinstance(exc, DomainError):
+        print(f"refused: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"error: {exc}", file=sys.stderr)
+    return 2
 
 
 def resume_advice(argv: Sequence[str], request_id: str) -> str:
@@ -347,8 +399,18 @@ def resume_advice(argv: Sequence[str], request_id: str) -> str:
     )
 
 
-def _deploy(url: str, *, dry_run: bool, config: str | None, out: TextIO) -> int:
+def _deploy(
+    url: str, *, dry_run: bool, config: str | None, strict_identity: bool | None, out: TextIO
+) -> int:
     """Create what the store needs (idempotent); --dry-run only says what would happen."""
+    if strict_identity is not None and not is_postgres_url(url):
+        flag = "--strict-identity" if strict_identity else "--no-strict-identity"
+        print(
+            f"error: {flag} applies to PostgreSQL stores only (their logins are what it "
+            f"checks clerk ids against); {redact_url(url)} is not one.",
+            file=sys.stderr,
+        )
+        return 2
     if url.strip().lower().startswith("deltabase"):
         from bank_desktop.eventstore.deltabase import run_deploy
 
@@ -361,11 +423,12 @@ def _deploy(url: str, *, dry_run: bool, config: str | None, out: TextIO) -> int:
     shown = redact_url(url)
     if is_postgres_url(url):
         try:
-            steps = deploy_postgres(url, dry_run=dry_run)
+            steps = deploy_postgres(url, dry_run=dry_run, strict_identity=strict_identity)
         except EventStoreError as exc:
             return report_store_failure(exc)
+        plans = {"would create": "create", "would remove": "remove"}
         for outcome, what in steps:
-            plan = "create" if outcome == "would create" else "keep"
+            plan = plans.get(outcome, "keep")
             print(f"plan: {plan} {what}" if dry_run else f"{outcome}: {what}", file=out)
         if not dry_run:
             print(f"The Bank Desktop store in {shown} is ready.", file=out)
@@ -388,6 +451,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings, store: EventStore, o
     say: Callable[[str], None] = lambda text: print(text, file=out)  # noqa: E731
     if command in teller_cli.COMMANDS:
         return teller_cli.dispatch(args, bank, store, lambda: _load_model(settings, store), say)
+    if command in staff_cli.COMMANDS:
+        return staff_cli.run(args, bank, say)
     match command:
         case "accounts":
             _print_accounts(settings, store, say, args.limit)
@@ -431,13 +496,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings, store: EventStore, o
             bank.close_account(args.account, args.reason, command_id=args.request_id)
             say(f"Closed {args.account}")
         case "recover":
-            report = bank.recover()
-            say(
-                f"Recovered {report.finished} transfers: {len(report.completed)} completed, "
-                f"{len(report.reversed)} reversed, {len(report.rejected)} rejected, "
-                f"{len(report.failed)} failed"
-            )
-            return 3 if report.failed else 0
+            return _recover(bank, say)
     return 0
 
 
@@ -448,6 +507,22 @@ def _load_model(settings: Settings, store: EventStore) -> ReadModel:
     for notice in session.notices:
         print(f"notice: {notice}", file=sys.stderr)
     return model
+
+
+def _recover(bank: BankService, say: Callable[[str], None]) -> int:
+    report = bank.recover()
+    say(
+        f"Recovered {report.finished} transfers: {len(report.completed)} completed, "
+        f"{len(report.reversed)} reversed, {len(report.rejected)} rejected, "
+        f"{len(report.failed)} failed"
+    )
+    carried = len(report.approvals_executed) + len(report.approvals_failed)
+    if carried:
+        say(
+            f"Carried out {carried} approved requests: {len(report.approvals_executed)} done, "
+            f"{len(report.approvals_failed)} refused when they ran"
+        )
+    return 3 if report.failed else 0
 
 
 def _print_accounts(

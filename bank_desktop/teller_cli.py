@@ -298,9 +298,14 @@ def print_journal(journal: Journal, say: Say) -> None:
         amount = format_money(line.amount) if line.amount else ""
         held = f"held {format_money(line.held)}" if line.held is not None else ""
         local = line.occurred_at.astimezone(journal.start.tzinfo)
+        approval = (
+            f" (requested by {line.requested_by}, approved by {line.approved_by})"
+            if line.approved_by
+            else ""
+        )
         say(
             f"{local:%H:%M:%S}  {line.account_id:<22} {line.kind:<13} {amount:>14} {held:<16} "
-            f"{line.clerk_id or '':<12} {line.description}"
+            f"{line.clerk_id or '':<12} {line.description}{approval}"
         )
     say("Totals:")
     for kind, total in journal.totals.items():

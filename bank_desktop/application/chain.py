@@ -37,17 +37,21 @@ PREV_KEY: Final = "prevHash"
 HASH_KEY: Final = "hash"
 #: The metadata that matters, and the only metadata the application may write: who acted
 #: (clerk), which request (command id and its namespace, request hash), why (correlation and
-#: causation) and with which version. Sorted by code point, as the encoding writes them. A key
-#: the application starts writing is added here: since no event ever carried a key outside this
-#: list (the appender refuses them), adding one changes no earlier event's hash.
+#: causation), with which version, and for an approved request who asked and who approved.
+#: Sorted by code point, as the encoding writes them. A key the application starts writing is
+#: added here: since no event ever carried a key outside this list (the appender refuses
+#: them), adding one changes no earlier event's hash.
 COVERED_METADATA: Final = (
     "appVersion",
+    "approvalId",
+    "approvedBy",
     "causationId",
     "clerkId",
     "commandId",
     "commandScope",
     "correlationId",
     "requestHash",
+    "requestedBy",
 )
 _ALLOWED_METADATA: Final = frozenset((*COVERED_METADATA, PREV_KEY, HASH_KEY))
 

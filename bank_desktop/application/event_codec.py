@@ -75,6 +75,15 @@ def encode_account_event(event: acc.AccountEvent) -> tuple[str, Data]:
             _put(data, "reason", event.reason)
             data["closedAt"] = wire_time(event.closed_at)
             return event.type, data
+        case acc.ApprovedCommandRefused():
+            return event.type, {
+                "accountId": event.account_id,
+                "approvalId": event.approval_id,
+                "action": event.action,
+                "amount": event.amount,
+                "reason": event.reason,
+                "refusedAt": wire_time(event.refused_at),
+            }
         case acc.HoldPlaced():
             data = {
                 "accountId": event.account_id,
@@ -185,6 +194,17 @@ def _closed(ev: RecordedEvent, d: Data) -> acc.AccountClosed:
     )
 
 
+def _approval_refused(ev: RecordedEvent, d: Data) -> acc.ApprovedCommandRefused:
+    return acc.ApprovedCommandRefused(
+        f.text(ev, d, "accountId"),
+        f.text(ev, d, "approvalId"),
+        f.text(ev, d, "action"),
+        f.money(ev, d, "amount"),
+        f.text(ev, d, "reason"),
+        f.moment(ev, d, "refusedAt"),
+    )
+
+
 def _hold_placed(ev: RecordedEvent, d: Data) -> acc.HoldPlaced:
     return acc.HoldPlaced(
         f.text(ev, d, "accountId"),
@@ -242,6 +262,7 @@ _ACCOUNT_DECODERS: dict[str, Callable[[RecordedEvent, Data], acc.AccountEvent]] 
     acc.MoneyWithdrawn.type: _withdrawn,
     acc.WithdrawalRefused.type: _refused,
     acc.AccountClosed.type: _closed,
+    acc.ApprovedCommandRefused.type: _approval_refused,
     acc.HoldPlaced.type: _hold_placed,
     acc.HoldReleased.type: _hold_released,
 }

@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from typing import Final
 
 from bank_desktop.domain.accounts import ACCOUNT_EVENT_TYPES
+from bank_desktop.domain.approvals import APPROVAL_EVENT_TYPES
 from bank_desktop.domain.customers import CUSTOMER_EVENT_TYPES
 from bank_desktop.domain.national_ids import NATIONAL_ID_EVENT_TYPES
+from bank_desktop.domain.policy import POLICY_EVENT_TYPES
+from bank_desktop.domain.staff import STAFF_EVENT_TYPES
 from bank_desktop.domain.transfers import TRANSFER_EVENT_TYPES
 from bank_desktop.eventstore.port import BackwardReader, EventStore, RecordedEvent
 
@@ -30,6 +33,9 @@ KNOWN_EVENT_TYPES: Final = tuple(
         {
             *ACCOUNT_EVENT_TYPES,
             *TRANSFER_EVENT_TYPES,
+            *APPROVAL_EVENT_TYPES,
+            *STAFF_EVENT_TYPES,
+            *POLICY_EVENT_TYPES,
             *CUSTOMER_EVENT_TYPES,
             *NATIONAL_ID_EVENT_TYPES,
         }

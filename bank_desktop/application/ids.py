@@ -7,10 +7,11 @@ per id and stream. Ids come from two places that must never meet:
   sends, checked by :func:`checked_command_id`;
 - **internal ids** (:class:`ScopedCommandId`): what the application derives for steps of its
   own, such as a transfer's debit, credit and refund (``internal_id(transfer_id, "credit")``)
-  or, later, the execution of an approved request. They are recorded as
-  ``commandId: <value>, commandScope: "internal"`` and indexed as a ``ScopedCommandId``, which
-  is never equal to a ``str``: no client id can claim, replay or block an internal step,
-  whatever text it holds, even one written by an older version that had no scopes.
+  or the execution of an approved request (``internal_id(approval_id, "execute")``). They
+  are recorded as ``commandId: <value>, commandScope: "internal"`` and indexed as a
+  ``ScopedCommandId``, which is never equal to a ``str``: no client id can claim, replay or
+  block an internal step, whatever text it holds, even one written by an older version that
+  had no scopes.
 
 Client ids of the shape of an internal id (``<derived id>:<anything>``, e.g.
 ``transfer-3kq7x2m9v1ab:credit``) are refused as reserved (:class:`CommandIdReservedError`),
@@ -42,8 +43,8 @@ SCOPE_KEY: Final = "commandScope"
 #: The namespace of the application's own steps.
 INTERNAL: Final = "internal"
 #: Kinds of ids derived from command ids by this module (``<kind>-`` + 12 base32 characters).
-#: A kind added here (e.g. for approvals) makes ``<its id>:…`` reserved at once.
-DERIVED_KINDS: Final = ("account", "transfer", "customer", "hold")
+#: A kind added here makes ``<its id>:…`` reserved at once.
+DERIVED_KINDS: Final = ("account", "transfer", "customer", "hold", "approval")
 _DERIVED_ID: Final = re.compile(rf"(?:{'|'.join(DERIVED_KINDS)})-[a-z2-7]{{12}}")
 #: Steps the transfer process of the previous version recorded as ``<transfer id>:<step>``.
 _LEGACY_TRANSFER_STEPS: Final = frozenset(
@@ -139,3 +140,16 @@ def transfer_id_for(command_id: str) -> str:
 
 def hold_id_for(command_id: str) -> str:
     return f"hold-{derived_digest('hold', command_id)}"
+
+
+def approval_id_for(command_id: str) -> str:
+    """``approval-`` and 12 base32 characters: the request held for approval under this id."""
+    return f"approval-{derived_digest('approval', command_id)}"
+
+
+def is_approval_id(value: str) -> bool:
+    """Whether ``value`` has the shape of an approval id (only those name approval streams)."""
+    return _APPROVAL_ID.fullmatch(value) is not None
+
+
+_APPROVAL_ID: Final = re.compile(r"approval-[a-z2-7]{12}")

@@ -53,10 +53,13 @@ _MONEY: Final = {
 _TIMES: Final = {
     **{kind: fields[0] for kind, fields in _MONEY.items()},
     acc.WithdrawalRefused.type: "refusedAt",
+    acc.ApprovedCommandRefused.type: "refusedAt",
     acc.AccountClosed.type: "closedAt",
     acc.HoldPlaced.type: "placedAt",
     acc.HoldReleased.type: "releasedAt",
 }
+#: How a line names the command an approved request held.
+_ACTIONS: Final = {"money.withdraw": "withdrawal", "money.reverse": "reversal"}
 #: The event types a journal reads (the rest move no money and make no line).
 JOURNAL_EVENT_TYPES: Final = tuple(_TIMES)
 
@@ -78,6 +81,9 @@ class JournalLine:
     transfer_id: str | None = None
     reverses_event_id: str | None = None
     hold_id: str | None = None
+    #: A line an approved request wrote: who asked for it, and who approved it.
+    requested_by: str | None = None
+    approved_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +276,10 @@ def _line(event: RecordedEvent) -> JournalLine:
         case acc.WithdrawalRefused():
             text = f"Transfer of {format_money(decoded.amount)} refused: {decoded.reason}"
             return line(decoded.refused_at, "refused", ZERO, text, transfer=decoded.transfer_id)
+        case acc.ApprovedCommandRefused():
+            text = f"Approved {_ACTIONS.get(decoded.action, decoded.action)} of "
+            text += f"{format_money(decoded.amount)} refused when carried out: {decoded.reason}"
+            return line(decoded.refused_at, "refused", ZERO, text)
         case acc.AccountClosed():
             return line(decoded.closed_at, "closed", ZERO, decoded.reason or "Account closed")
         case acc.HoldPlaced():
@@ -304,6 +314,7 @@ class _Line:
         metadata = event.metadata
         clerk = metadata.get("clerkId")
         request = metadata.get("commandId")
+        requested, approved = metadata.get("requestedBy"), metadata.get("approvedBy")
         return JournalLine(
             at,
             event.stream_id,
@@ -318,6 +329,8 @@ class _Line:
             transfer,
             reverses,
             hold,
+            requested if isinstance(requested, str) else None,
+            approved if isinstance(approved, str) else None,
         )
 
 
@@ -337,7 +350,7 @@ def journal_csv(journal: Journal) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
         ["time", "account", "kind", "amount", "held", "description", "clerk", "request",
-         "event", "transfer", "reverses", "hold"]
+         "event", "transfer", "reverses", "hold", "requested by", "approved by"]
     )  # fmt: skip
     for line in journal.lines:
         writer.writerow(
@@ -354,6 +367,8 @@ def journal_csv(journal: Journal) -> str:
                 line.transfer_id or "",
                 line.reverses_event_id or "",
                 line.hold_id or "",
+                line.requested_by or "",
+                line.approved_by or "",
             ]
         )
     writer.writerow([])

@@ -77,6 +77,16 @@ class RequestClaims:
         if known != fingerprint:
             raise CommandIdReusedError(command_id)
 
+    def bound_stream(self, command_id: str) -> str | None:
+        """The stream ``command_id`` was claimed for, or None while it is unclaimed."""
+        first = self._store.read_stream(claim_stream_id(command_id), limit=1)
+        if not first:
+            return None
+        stream = first[0].data.get("streamId") if isinstance(first[0].data, dict) else None
+        if not isinstance(stream, str):
+            raise MalformedEventError(first[0], "field 'streamId' must be a string")
+        return stream
+
     def _claim(
         self,
         command_id: str,

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from bank_desktop.application.approval_process import ApprovalProcess, Outcome, balance_after
 from bank_desktop.application.clock import wire_precision
 from bank_desktop.application.command_handling import CommandHandler
 from bank_desktop.application.customer_streams import (
@@ -30,12 +31,14 @@ from bank_desktop.application.customer_streams import (
 from bank_desktop.application.event_codec import decode_account_event
 from bank_desktop.application.ids import (
     CommandKey,
+    ScopedCommandId,
     checked_command_id,
     hold_id_for,
     internal_id,
 )
 from bank_desktop.application.request_claims import RequestClaims
-from bank_desktop.domain import accounts, customers, national_ids
+from bank_desktop.application.stream_kinds import ACCOUNTS
+from bank_desktop.domain import accounts, approvals, customers, national_ids
 from bank_desktop.domain.customer_fields import national_id_key, parse_birth_date
 from bank_desktop.domain.errors import (
     CustomerNotFoundError,
@@ -57,6 +60,7 @@ class TellerDay:
     _store: EventStore
     _handler: CommandHandler
     _claims: RequestClaims
+    _approvals: ApprovalProcess
 
     def _now(self) -> datetime:  # pragma: no cover - BankService's
         raise NotImplementedError
@@ -306,14 +310,52 @@ class TellerDay:
         command_id: str | None = None,
     ) -> Decimal:
         """Reverse a deposit or withdrawal of this account (by its event id) with a reason;
-        returns the balance right after the reversal."""
+        returns the balance right after the reversal.
+
+        One of an amount above the approval limit raises ApprovalRequired instead, and is
+        carried out once a supervisor approves it (then a repeat returns this result).
+        """
         account = _text(account_id, "Account id")
         event = _text(event_id, "Event id")
         key = checked_command_id(command_id)
-        command = accounts.ReverseTransaction(
-            account, event, self._reversal_target(account, event), reason or "", self._now()
+        target = self._reversal_target(account, event)
+        command = accounts.ReverseTransaction(account, event, target, reason or "", self._now())
+        claimed = command_id is not None
+
+        def direct() -> Decimal:
+            return self._run(account, command, key, claim=claimed).balance
+
+        if target is None:  # no such transaction: nothing to hold, the rules say why
+            return direct()
+        held = approvals.held_request(
+            "reversal", account, target.amount, event_id=event, reason=reason
         )
-        return self._run(account, command, key, claim=command_id is not None).balance
+        return self._approvals.guard(
+            held,
+            key,
+            claimed=claimed,
+            precheck=lambda: accounts.decide(command, self._handler.current(account, ACCOUNTS)[0]),
+            direct=direct,
+            result=balance_after,
+        )
+
+    def _carry_out_reversal(
+        self,
+        state: approvals.ApprovalState,
+        execution_id: ScopedCommandId,
+        metadata: Mapping[str, Any],
+    ) -> Outcome:
+        """Run an approved reversal (the ApprovalProcess's executor for reversals)."""
+        held = state.held
+        assert held is not None
+        assert held.event_id is not None
+        assert state.approval_id is not None
+        target = self._reversal_target(held.account_id, held.event_id)
+        reverse = accounts.ReverseTransaction(
+            held.account_id, held.event_id, target, held.reason or "", self._now()
+        )
+        command = accounts.ExecuteApproved(state.approval_id, reverse)
+        return self._approvals.run_on_account(held.account_id, command, execution_id, metadata)
 
     def _reversal_target(self, account_id: str, event_id: str) -> ReversalTarget | None:
         """The stored event ``event_id`` in the account's stream, as the decider judges it."""

@@ -28,7 +28,7 @@ from bank_desktop.application.clock import Clock, wire_precision
 from bank_desktop.application.command_handling import CommandHandler
 from bank_desktop.application.errors import transfer_interrupted
 from bank_desktop.application.event_codec import decode_transfer_event
-from bank_desktop.application.ids import internal_id, transfer_id_for
+from bank_desktop.application.ids import CommandKey, internal_id, transfer_id_for
 from bank_desktop.application.request_claims import RequestClaims
 from bank_desktop.application.stream_kinds import ACCOUNTS, TRANSFERS
 from bank_desktop.domain import accounts, transfers
@@ -52,12 +52,17 @@ MetadataFactory = Callable[[str, str], Mapping[str, Any]]
 
 @dataclass(slots=True)
 class RecoveryReport:
-    """What ``recover()`` did to each unfinished transfer it found."""
+    """What ``recover()`` did to each unfinished transfer it found (and, through
+    ``BankService.recover``, to each approved request not yet carried out)."""
 
     completed: list[str] = field(default_factory=list)
     reversed: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
+    #: Transfers (or approvals) that could not be finished now, and why.
     failed: dict[str, str] = field(default_factory=dict)
+    #: Approved requests carried out, and ones the rules refused when they ran.
+    approvals_executed: list[str] = field(default_factory=list)
+    approvals_failed: list[str] = field(default_factory=list)
 
     @property
     def finished(self) -> int:
@@ -119,8 +124,7 @@ class TransferProcess:
         )
         state, position = self._handler.current(transfer_id, TRANSFERS)
         if position == 0:
-            transfers.decide(request, state)  # same account, non-positive amount: refused here
-            self._precheck(request)
+            self.precheck(request)
         metadata = self._metadata(transfer_id, command_id)
         bind = None
         if claim and self._claims is not None:
@@ -144,8 +148,31 @@ class TransferProcess:
             raise transfer_interrupted(transfer_id, from_account_id, exc) from exc
         return self._outcome(final)
 
-    def _precheck(self, request: transfers.RequestTransfer) -> None:
-        """Refuse what would fail anyway before anything is written (no half-made transfers)."""
+    def run_decided(
+        self, request: transfers.RequestTransfer, *, command_id: CommandKey
+    ) -> transfers.TransferState:
+        """Request and drive a transfer decided elsewhere (an approved one), to its end.
+
+        No precheck: the funds are checked where they are fenced (the debit leg), so every
+        driver of it, now or after a crash, comes to the same outcome.
+        """
+        transfer_id = request.transfer_id
+        result = self._handler.execute(
+            transfer_id,
+            request,
+            TRANSFERS,
+            command_id=command_id,
+            metadata=self._metadata(transfer_id, str(command_id)),
+        )
+        if not result.replayed:
+            self._step(transfer_id, "requested")
+        state, _ = self._handler.current(transfer_id, TRANSFERS)
+        return self.drive(transfer_id, state)
+
+    def precheck(self, request: transfers.RequestTransfer) -> None:
+        """Refuse what would fail anyway before anything is written (no half-made transfers):
+        the same account, a non-positive amount, a source without the funds, a closed target."""
+        transfers.decide(request, transfers.initial_state())
         source, _ = self._handler.current(request.from_account_id, ACCOUNTS)
         accounts.decide(
             accounts.WithdrawMoney(

@@ -139,6 +139,25 @@ class ReleaseHold:
     at: datetime
 
 
+#: Commands that may be held for a supervisor's approval and run later by ExecuteApproved.
+ApprovableCommand = WithdrawMoney | ReverseTransaction
+
+
+@dataclass(frozen=True, slots=True)
+class ExecuteApproved:
+    """Run a command a supervisor approved; a refusal is recorded, not raised.
+
+    Like a transfer's debit leg: the record (``ApprovedCommandRefused``) consumes the
+    execution's command id in the account's stream, so a second driver of the same approval
+    (a recovering process) can never carry it out after the first found it refused, even if
+    the balance has changed in between.
+    """
+
+    type: ClassVar[str] = "approval.execute"
+    approval_id: str
+    command: ApprovableCommand
+
+
 AccountCommand = (
     OpenAccount
     | DepositMoney
@@ -150,6 +169,7 @@ AccountCommand = (
     | ReverseTransaction
     | PlaceHold
     | ReleaseHold
+    | ExecuteApproved
 )
 
 # ── Events (facts; immutable, past tense) ─────────────────────────────────────────────────
@@ -233,6 +253,20 @@ class HoldReleased:
     released_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class ApprovedCommandRefused:
+    """An approved request was refused when it ran (the rules are checked again then);
+    nothing changed on the account."""
+
+    type: ClassVar[str] = "approval.execution_refused"
+    account_id: str
+    approval_id: str
+    action: str  #: the refused command's type, e.g. ``money.withdraw``
+    amount: Decimal
+    reason: str
+    refused_at: datetime
+
+
 AccountEvent = (
     AccountOpened
     | MoneyDeposited
@@ -241,6 +275,7 @@ AccountEvent = (
     | AccountClosed
     | HoldPlaced
     | HoldReleased
+    | ApprovedCommandRefused
 )
 #: What ``evolve`` folds: the events above, and any stored event this version does not know.
 AccountHistoryEvent = AccountEvent | UnrecognizedEvent
@@ -252,6 +287,7 @@ ACCOUNT_EVENT_TYPES: tuple[str, ...] = (
     AccountClosed.type,
     HoldPlaced.type,
     HoldReleased.type,
+    ApprovedCommandRefused.type,
 )
 
 # ── State ─────────────────────────────────────────────────────────────────────────────────

@@ -11,6 +11,7 @@ but lower the available balance that withdrawals, transfers out and deposit reve
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import assert_never
 
 from bank_desktop.domain.account_guards import (
@@ -28,10 +29,13 @@ from bank_desktop.domain.account_types import (
     AccountOpened,
     AccountState,
     AccountStatus,
+    ApprovableCommand,
+    ApprovedCommandRefused,
     CloseAccount,
     CreditForTransfer,
     DebitForTransfer,
     DepositMoney,
+    ExecuteApproved,
     HoldPlaced,
     HoldReleased,
     MoneyDeposited,
@@ -66,10 +70,13 @@ __all__ = [
     "AccountOpened",
     "AccountState",
     "AccountStatus",
+    "ApprovableCommand",
+    "ApprovedCommandRefused",
     "CloseAccount",
     "CreditForTransfer",
     "DebitForTransfer",
     "DepositMoney",
+    "ExecuteApproved",
     "HoldPlaced",
     "HoldReleased",
     "MoneyDeposited",
@@ -111,8 +118,35 @@ def decide(command: AccountCommand, state: AccountState) -> list[AccountEvent]:
             return [place_hold(command, state)]
         case ReleaseHold():
             return [release_hold(command, state)]
+        case ExecuteApproved():
+            return _execute_approved(command, state)
         case _:
             assert_never(command)
+
+
+def _execute_approved(command: ExecuteApproved, state: AccountState) -> list[AccountEvent]:
+    held = command.command
+    if not state.exists:  # nothing to fence in a stream that does not exist
+        raise AccountNotFoundError(held.account_id, "carry out an approved request")
+    require_readable(state, held.account_id)  # not known to be refused: leave it for later
+    try:
+        return decide(held, state)
+    except DomainError as refusal:
+        amount = held.amount if isinstance(held, WithdrawMoney) else _reversed_amount(held)
+        return [
+            ApprovedCommandRefused(
+                account_id=held.account_id,
+                approval_id=command.approval_id,
+                action=held.type,
+                amount=amount,
+                reason=refusal.message,
+                refused_at=held.at,
+            )
+        ]
+
+
+def _reversed_amount(command: ReverseTransaction) -> Decimal:
+    return command.target.amount if command.target is not None else Decimal("0.00")
 
 
 def _open(command: OpenAccount, state: AccountState) -> AccountOpened:
@@ -288,7 +322,7 @@ def evolve(state: AccountState, event: AccountHistoryEvent) -> AccountState:
                 _reversed(state, event.reverses_event_id),
                 state.released_holds,
             )
-        case WithdrawalRefused():
+        case WithdrawalRefused() | ApprovedCommandRefused():
             return state
         case AccountClosed():
             return AccountState(

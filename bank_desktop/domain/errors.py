@@ -101,6 +101,69 @@ class CommandIdReservedError(ValidationError):
         self.command_id = command_id
 
 
+# ── dual control (maker-checker) ──────────────────────────────────────────────────────────
+
+
+class PermissionDeniedError(DomainError):
+    """The acting clerk lacks the role the action needs, or is the one who must not act
+    (approving their own request)."""
+
+
+class ApprovalRequired(DomainError):
+    """Not a refusal: the request was recorded and waits for a supervisor; no money moved.
+
+    Raised by a command above the approval limit, and again by a repeat of that request
+    (same command id) while it is still pending.
+    """
+
+    def __init__(self, approval_id: str, message: str, details: Mapping[str, Any]) -> None:
+        super().__init__(message, {**details, "approvalId": approval_id, "status": "pending"})
+        self.approval_id = approval_id
+
+
+class ApprovalNotFoundError(NotFoundError):
+    """No request was ever sent for approval under this id (the HTTP API answers 404)."""
+
+    def __init__(self, approval_id: str, action: str) -> None:
+        super().__init__(
+            f"There is no approval request {approval_id}.",
+            {"approvalId": approval_id},
+            state="not_found",
+            action=action,
+        )
+        self.approval_id = approval_id
+
+
+class ApprovalRejectedError(DomainError):
+    """A repeat of a request a supervisor rejected: it will never be carried out."""
+
+    def __init__(self, approval_id: str, rejected_by: str, reason: str) -> None:
+        super().__init__(
+            f"Request {approval_id} was rejected by {rejected_by}: {reason}",
+            {
+                "approvalId": approval_id,
+                "status": "rejected",
+                "rejectedBy": rejected_by,
+                "reason": reason,
+            },
+        )
+        self.approval_id = approval_id
+        self.reason = reason
+
+
+class ApprovalFailedError(DomainError):
+    """An approved request could not be carried out: the rules, checked again when it ran,
+    refused it (the balance had changed, the account was closed, ...). Nothing moved."""
+
+    def __init__(self, approval_id: str, reason: str) -> None:
+        super().__init__(
+            f"Request {approval_id} was approved, but could not be carried out: {reason}",
+            {"approvalId": approval_id, "status": "failed", "reason": reason},
+        )
+        self.approval_id = approval_id
+        self.reason = reason
+
+
 class TransferReversedError(DomainError):
     """The transfer's target refused the credit; the debited amount was paid back."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bank_desktop.eventstore.errors import (
     ConcurrencyError,
     EventStoreError,
+    IdentityMismatchError,
     SnapshotDamagedError,
     StoreConfigError,
     StoreDamagedError,
@@ -56,6 +57,7 @@ __all__ = [
     "EventStore",
     "EventStoreError",
     "ExpectedPosition",
+    "IdentityMismatchError",
     "MultiStreamAppender",
     "NewEvent",
     "RecordedEvent",

@@ -73,10 +73,16 @@ def allocate(
 
 
 def results(
-    requests: Sequence[AppendRequest], rows: Sequence[Row], heads: Sequence[int], at: datetime
+    requests: Sequence[AppendRequest],
+    rows: Sequence[Row],
+    heads: Sequence[int],
+    at: datetime,
+    *,
+    db_role: str | None = None,
 ) -> list[AppendResult]:
     """The append's answer: per request, its new position and the recorded events (with the
-    caller's own data and metadata objects, already known to be valid JSON)."""
+    caller's own data and metadata objects, already known to be valid JSON); ``db_role``, the
+    database role the store records on them, when it records one."""
     answers = []
     row_iter = iter(rows)
     for request, head in zip(requests, heads, strict=True):
@@ -93,6 +99,7 @@ def results(
                     global_position,
                     at,
                     event.metadata,
+                    db_role,
                 )
             )
         answers.append(AppendResult(request.stream_id, head, tuple(recorded)))

@@ -71,12 +71,17 @@ class RecordedEvent:
     decoded on first access (adapters pass a zero-argument loader), and is absent altogether
     for events read with ``read_all(..., with_metadata=False)``: touching it then raises
     ``LookupError`` rather than pretending the event had none. Treat instances as immutable.
+
+    ``db_role`` is the database role that appended the event, as the server recorded it (a
+    client cannot choose it): PostgreSQL stores deployed with identity have it; it is None
+    for every other store, and for events recorded before identity was deployed.
     """
 
     __slots__ = (
         "_created_at",
         "_metadata",
         "data",
+        "db_role",
         "event_id",
         "global_position",
         "stream_id",
@@ -94,6 +99,7 @@ class RecordedEvent:
         global_position: int,
         created_at: datetime | str,
         metadata: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None,
+        db_role: str | None = None,
     ) -> None:
         self.event_id = event_id
         self.type = type
@@ -103,6 +109,7 @@ class RecordedEvent:
         self.global_position = global_position
         self._created_at = created_at
         self._metadata = metadata
+        self.db_role = db_role
 
     @property
     def created_at(self) -> datetime:
@@ -139,6 +146,7 @@ class RecordedEvent:
             self.stream_position,
             self.global_position,
             self.created_at,
+            self.db_role,
         )
 
     def __eq__(self, other: object) -> bool:

@@ -30,6 +30,7 @@ The schema is created by ``bank-desktop deploy`` (``prepare_schema``) and checke
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import shlex
 import threading
@@ -54,6 +55,7 @@ from bank_desktop.eventstore.batches import Row as BatchRow
 from bank_desktop.eventstore.batches import allocate, encode_requests, results
 from bank_desktop.eventstore.errors import (
     EventStoreError,
+    IdentityMismatchError,
     StoreConfigError,
     StoreUnavailableError,
 )
@@ -78,17 +80,30 @@ from bank_desktop.eventstore.validation import check_read_args, check_stream_id
 
 _log = logging.getLogger(__name__)
 
-_COLUMNS: Final = (
+_WRITTEN: Final = (
     "global_position, stream_id, stream_position, event_id, type, data, created_at, metadata"
 )
-_LEAN_COLUMNS: Final = _COLUMNS.rsplit(",", 1)[0]
-_INSERT: Final = f"INSERT INTO bank_events ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+#: What a read selects: the written columns, the database role the server recorded, metadata
+#: last (a lean read leaves it out). A store deployed before identity has no db_role column:
+#: NULL stands in until ``deploy`` adds it.
+_READ: Final = (
+    "global_position, stream_id, stream_position, event_id, type, data, created_at, {role}, "
+    "metadata"
+)
+#: The client never names db_role: its default and trigger set it on the server.
+_INSERT: Final = f"INSERT INTO bank_events ({_WRITTEN}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
 _STREAM_HEAD: Final = (
     "SELECT coalesce(max(stream_position), 0) FROM bank_events WHERE stream_id = %s"
 )
-_STREAM_TAIL: Final = (
-    f"SELECT {_COLUMNS} FROM bank_events WHERE stream_id = %s AND stream_position > %s "
-    "ORDER BY stream_position"
+#: What the first connection learns: the schema, whether the store is deployed, the login,
+#: whether events record it, and whether the login is outside the clerks' role (for the
+#: message when it sees no store). One round trip.
+_OPENING: Final = (
+    "SELECT current_schema(), to_regclass('bank_events'), session_user, EXISTS ("
+    "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('bank_events') "
+    "AND attname = 'db_role' AND NOT attisdropped), "
+    "CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %(role)s) "
+    "THEN NOT pg_has_role(session_user, %(role)s, 'MEMBER') ELSE false END"
 )
 #: Refusals at connect time that pass by themselves: the server is busy, not misconfigured.
 _TRANSIENT_REFUSALS: Final = (
@@ -139,14 +154,24 @@ class PostgresEventStore:
         self._listen_lock = threading.Lock()
         self._listener: psycopg.Connection[Any] | None = None
         with self._connect(autocommit=True) as first, self._translated("read the schema"):
-            schema = first.execute("SELECT current_schema()").fetchone()
-            self._namespace = str(schema[0] if schema else "public")
-            present = first.execute("SELECT to_regclass('bank_events')").fetchone()
+            opening = first.execute(_OPENING, {"role": postgres_deploy.CLERK_ROLE}).fetchone()
+        schema, table, login, recorded, outsider = opening or ("public", None, None, False, False)
+        self._namespace = str(schema or "public")
+        #: The login every connection of this store uses (``session_user``).
+        self.database_role: str | None = None if login is None else str(login)
+        self._use_role_column(bool(recorded))
         # Per schema, so separate stores in one database neither block nor wake each other.
         digest = hashlib.sha256(f"bank-desktop:{self._namespace}".encode()).digest()
         self._lock_key = int.from_bytes(digest[:8], "big", signed=True)
         self._channel = f"bank_events_{digest[:6].hex()}"
-        if check_schema and (present is None or present[0] is None):
+        if check_schema and table is None:
+            if outsider:
+                raise StoreConfigError(
+                    f"The PostgreSQL store {self._display_url} has no Bank Desktop schema, or "
+                    f"the login {login} may not see it: it is not a clerk's login. IT makes it "
+                    f"one with GRANT {postgres_deploy.CLERK_ROLE} TO {login}; or, if the store "
+                    f"is new, run {self._deploy_hint()} first."
+                )
             raise StoreConfigError(
                 f"The PostgreSQL store {self._display_url} has no Bank Desktop schema yet: "
                 f"run {self._deploy_hint()} first."
@@ -178,6 +203,16 @@ class PostgresEventStore:
         if MASK in self._display_url:
             return "`bank-desktop deploy --store URL` with this store's URL"
         return f"`bank-desktop deploy --store {shlex.quote(self._display_url)}`"
+
+    def _use_role_column(self, present: bool) -> None:
+        """Read db_role when the table has it; a store deployed before identity reads NULL."""
+        self._recorded_role = self.database_role if present else None
+        self._columns = _READ.format(role="db_role" if present else "NULL::text")
+        self._lean_columns = self._columns.rsplit(",", 1)[0]
+        self._stream_tail = (
+            f"SELECT {self._columns} FROM bank_events WHERE stream_id = %s "
+            "AND stream_position > %s ORDER BY stream_position"
+        )
 
     def _connect(self, *, autocommit: bool = False) -> GuardedConnection:
         """A connection of its own (not from the pool); failures in the store's words."""
@@ -223,9 +258,12 @@ class PostgresEventStore:
         """Run ``deploy``'s steps; True when anything was created or repaired."""
         return any(step.outcome == "created" for step in self.deploy())
 
-    def deploy(self, *, dry_run: bool = False) -> list[StepOutcome]:
+    def deploy(
+        self, *, dry_run: bool = False, strict_identity: bool | None = None
+    ) -> list[StepOutcome]:
         """The steps of ``bank-desktop deploy`` (:mod:`postgres_deploy`), in one transaction
-        under the store's lock; what each did (or, ``dry_run``, would do)."""
+        under the store's lock; what each did (or, ``dry_run``, would do).
+        ``strict_identity``: True installs the guard, False removes it, None keeps what is."""
         with (
             self._translated("deploy the schema"),
             self._pool.connection() as conn,
@@ -236,9 +274,13 @@ class PostgresEventStore:
             # Deploys of this database one at a time, then this store's appends held off.
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (postgres_deploy.DEPLOY_LOCK,))
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
-            outcomes = postgres_deploy.deploy(conn, dry_run=dry_run)
+            outcomes = postgres_deploy.deploy(
+                conn, dry_run=dry_run, strict_identity=strict_identity
+            )
             if dry_run:
                 conn.rollback()
+            else:
+                self._use_role_column(postgres_deploy.role_column_present(conn))
         return outcomes
 
     def self_check(self) -> list[tuple[bool, str]]:
@@ -246,6 +288,7 @@ class PostgresEventStore:
         with self._translated("check the store"), self._pool.connection() as conn:
             triggers = postgres_deploy.guard_triggers_in_force(conn)
             wrong = postgres_deploy.clerk_privileges_wrong(conn)
+            identity = _identity_findings(conn)
         found: list[tuple[bool, str]] = []
         off = [name for name, in_force in triggers.items() if not in_force]
         if off:
@@ -265,7 +308,7 @@ class PostgresEventStore:
                     "`bank-desktop deploy` sets them right",
                 )
             )
-        return found
+        return found + identity
 
     @contextmanager
     def _translated(self, action: str) -> Iterator[None]:
@@ -293,6 +336,8 @@ class PostgresEventStore:
                 "create it (CREATE SCHEMA …) or use the database's default schema."
             ) from exc
         except pg_errors.InsufficientPrivilege as exc:
+            if exc.diag.constraint_name == postgres_deploy.STRICT_REFUSAL:
+                raise _identity_refusal(exc, self.database_role) from exc
             raise StoreConfigError(
                 f"The database user of {self._display_url} may not {action}: "
                 f"{exc.diag.message_primary}."
@@ -336,7 +381,7 @@ class PostgresEventStore:
             return allocate(requests, encoded, head=head, position_of=position_of)
 
         rows, heads, now = self._locked_write(f"append to {first or 'the store'}", plan)
-        return results(requests, rows, heads, now)
+        return results(requests, rows, heads, now, db_role=self._recorded_role)
 
     def append_decided(self, stream_id: str, after: int, decide: DecideTail) -> AppendResult:
         self._check_open()
@@ -345,7 +390,7 @@ class PostgresEventStore:
         requests: list[AppendRequest] = []
 
         def plan(conn: psycopg.Connection[Any]) -> tuple[list[BatchRow], list[int]]:
-            tail = _recorded(conn.execute(_STREAM_TAIL, (stream_id, after)).fetchall())
+            tail = _recorded(conn.execute(self._stream_tail, (stream_id, after)).fetchall())
             requests.append(AppendRequest(stream_id, list(decide(tail)), after + len(tail)))
             found = conn.execute(_HEADS, (stream_id,)).fetchone()
             head, actual = (int(found[0]), int(found[1])) if found else (0, 0)
@@ -354,7 +399,7 @@ class PostgresEventStore:
             )
 
         rows, heads, now = self._locked_write(f"append to {stream_id}", plan)
-        return results(requests, rows, heads, now)[0]
+        return results(requests, rows, heads, now, db_role=self._recorded_role)[0]
 
     def _locked_write(
         self,
@@ -389,8 +434,8 @@ class PostgresEventStore:
         check_read_args(after, limit)
         rows = self._query(
             f"read {stream_id}",
-            f"SELECT {_COLUMNS} FROM bank_events WHERE stream_id = %s AND stream_position > %s "
-            "ORDER BY stream_position LIMIT %s",
+            f"SELECT {self._columns} FROM bank_events WHERE stream_id = %s "
+            "AND stream_position > %s ORDER BY stream_position LIMIT %s",
             (stream_id, after, limit),
         )
         return _recorded(rows)
@@ -409,7 +454,7 @@ class PostgresEventStore:
         with_metadata: bool = True,
     ) -> list[RecordedEvent]:
         check_read_args(after, limit, limit_required=True)
-        columns = _COLUMNS if with_metadata else _LEAN_COLUMNS
+        columns = self._columns if with_metadata else self._lean_columns
         if types is None:
             sql = (
                 f"SELECT {columns} FROM bank_events WHERE global_position > %s "
@@ -473,7 +518,7 @@ class PostgresEventStore:
             where.append("strpos(metadata, %s) > 0")
             params.append(metadata_needle(metadata_equals[1]))
         sql = (
-            f"SELECT {_COLUMNS} FROM bank_events WHERE {' AND '.join(where)} "
+            f"SELECT {self._columns} FROM bank_events WHERE {' AND '.join(where)} "
             f"ORDER BY {order} LIMIT %s"
         )
         out: list[RecordedEvent] = []
@@ -544,19 +589,61 @@ class PostgresEventStore:
         return f"PostgresEventStore({self._display_url!r})"
 
 
+def _identity_refusal(exc: pg_errors.InsufficientPrivilege, login: str | None) -> EventStoreError:
+    """The strict-identity guard's refusal, in words a clerk can act on."""
+    try:
+        detail = json.loads(exc.diag.message_detail or "{}")
+    except ValueError:
+        detail = {}
+    role = str(detail.get("role") or login or "")
+    claimed = detail.get("clerk")
+    return IdentityMismatchError(None if claimed is None else str(claimed), role)
+
+
+def _identity_findings(conn: psycopg.Connection[Any]) -> list[tuple[bool, str]]:
+    """``verify``'s view of identity: not deployed yet (a notice), or undone (a problem)."""
+    if not postgres_deploy.role_column_present(conn):
+        return [
+            (
+                False,
+                "events do not record the database role yet (the store was deployed by an "
+                "earlier version); `bank-desktop deploy` adds it",
+            )
+        ]
+    found: list[tuple[bool, str]] = []
+    if not postgres_deploy.role_recording_in_force(conn):
+        found.append(
+            (
+                True,
+                f"the trigger {postgres_deploy.ROLE_TRIGGER} is missing, disabled or changed: "
+                "the database role recorded on events since then may be whatever a client "
+                "sent; `bank-desktop deploy` puts it back",
+            )
+        )
+    if postgres_deploy.strict_identity_state(conn) is False:
+        found.append(
+            (
+                True,
+                f"the strict-identity guard {postgres_deploy.STRICT_TRIGGER} is disabled or "
+                "changed; `bank-desktop deploy` repairs it",
+            )
+        )
+    return found
+
+
 def _recorded(rows: list[Any]) -> list[RecordedEvent]:
     decode = fast_decode
     out: list[RecordedEvent] = []
     append = out.append
     for row in rows:
-        global_position, stream_id, position, event_id, type_, text, created = row[:7]
+        global_position, stream_id, position, event_id, type_, text, created, role = row[:8]
         try:
             data = decode(text)
         except ValueError:
             data = decode_payload(text, stream_id, position)
         metadata = (
-            (lambda text=row[7], sid=stream_id, pos=position: decode_metadata(text, sid, pos))
-            if len(row) > 7
+            (lambda text=row[8], sid=stream_id, pos=position: decode_metadata(text, sid, pos))
+            if len(row) > 8
             else None
         )
         created_at: datetime = created
@@ -570,6 +657,7 @@ def _recorded(rows: list[Any]) -> list[RecordedEvent]:
                 int(global_position),
                 created_at,
                 metadata,
+                role,
             )
         )
     return out

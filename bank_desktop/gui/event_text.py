@@ -75,14 +75,55 @@ def _metadata(event: RecordedEvent) -> Mapping[str, Any] | None:
 
 
 def clerk_of(event: RecordedEvent) -> str:
-    """The clerk recorded in the metadata, or "" when there is none or it was not loaded."""
+    """The clerk recorded in the metadata, or "" when there is none or it was not loaded; for
+    an event that carried out an approved request, also who asked and who approved
+    ("sup-1 (requested by teller-1, approved by sup-1)")."""
     metadata = _metadata(event)
     clerk = metadata.get("clerkId") if metadata is not None else None
-    return "" if clerk is None else visible_text(str(clerk))
+    shown = "" if clerk is None else visible_text(str(clerk))
+    approval = approval_of(event)
+    return f"{shown} ({approval})" if approval else shown
+
+
+def approval_of(event: RecordedEvent) -> str:
+    """ "requested by X, approved by Y" for an event that carried out an approved request (its
+    metadata says so), or for a request and its decision in an approval stream; else ""."""
+    metadata = _metadata(event) or {}
+    data = event.data if isinstance(event.data, Mapping) else {}
+    requested = metadata.get("requestedBy") or data.get("requestedBy")
+    approved = metadata.get("approvedBy") or data.get("approvedBy")
+    rejected = data.get("rejectedBy")
+    parts = [
+        f"{verb} by {visible_text(str(who))}"
+        for verb, who in (("requested", requested), ("approved", approved), ("rejected", rejected))
+        if who
+    ]
+    return ", ".join(parts)
+
+
+def clerk_cell(event: RecordedEvent) -> str:
+    """The Event log's Clerk cell: the clerk the event names, and, when the store recorded a
+    database login that is not that clerk, the login too (``bob (login alice)``), so a claim
+    the login does not back stands out in an audit."""
+    clerk = clerk_of(event)
+    role = event.db_role
+    metadata = _metadata(event)
+    claimed = metadata.get("clerkId") if metadata is not None else None
+    if role is None or role == claimed:
+        return clerk
+    return f"{clerk} (login {visible_text(role)})" if clerk else f"(login {visible_text(role)})"
+
+
+def _recorded_by(event: RecordedEvent) -> str:
+    """Who the server says appended the event, where the store records it (PostgreSQL)."""
+    if event.db_role is None:
+        return ""
+    return f"database login: {visible_text(event.db_role)} (recorded by the server)\n"
 
 
 def format_event_details(event: RecordedEvent) -> str:
-    """The detail pane's text: one header line, then data and metadata as indented JSON."""
+    """The detail pane's text: one header line, the database login that recorded the event
+    when the store knows it, then data and metadata as indented JSON."""
     created = event.created_at.astimezone().isoformat(sep=" ", timespec="milliseconds")
     header = " · ".join(
         (
@@ -96,10 +137,29 @@ def format_event_details(event: RecordedEvent) -> str:
     if event.data is None:
         data = "data (damaged: the stored payload is not valid JSON):\nnull"
     else:
-        data = f"data:\n{to_json(event.data)}"
+        data = f"data:\n{to_json(_shown_data(event))}"
     metadata = _metadata(event)
     meta = f"metadata: {NOT_LOADED}" if metadata is None else f"metadata:\n{to_json(metadata)}"
-    return f"{header}\n\n{data}\n\n{meta}\n"
+    approval = approval_of(event)
+    if approval:
+        approval_id = (metadata or {}).get("approvalId") or (
+            event.data.get("approvalId") if isinstance(event.data, Mapping) else None
+        )
+        named = f" ({visible_text(str(approval_id))})" if approval_id else ""
+        header += f"\nApproval{named}: {approval}"
+    return f"{header}\n{_recorded_by(event)}\n{data}\n\n{meta}\n"
+
+
+#: Event types whose data holds a secret, and its field: shown as a mark, never as text.
+_SECRETS: Final = {"staff.token_key_created": "key"}
+
+
+def _shown_data(event: RecordedEvent) -> Any:
+    """The event's data as the pane shows it: a secret (the store's token key) masked."""
+    field = _SECRETS.get(event.type)
+    if field is None or not isinstance(event.data, Mapping) or field not in event.data:
+        return event.data
+    return {**event.data, field: "(secret, not shown)"}
 
 
 def fixed_pitch_font() -> QFont:

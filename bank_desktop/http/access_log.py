@@ -1,4 +1,5 @@
-"""One log line per request, without secrets: no headers, no bodies, no query values.
+"""One log line per request, without secrets: no headers, no bodies, no query values, never a
+token (the clerk a token belongs to, or in open mode the one ``X-Clerk-Id`` names).
 
 ``POST /accounts/account-x/deposit 200 12.3 ms clerk=clerk-7 req=5f2c…``. The request id is
 also returned as ``X-Request-Id`` so a clerk's report can be found in the log.
@@ -12,6 +13,8 @@ import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bank_desktop.http.clerk_auth import authenticated_clerk
 
 _log = logging.getLogger("bank_desktop.http.access")
 
@@ -44,7 +47,7 @@ class AccessLog:
         finally:
             elapsed = (time.perf_counter() - started) * 1000
             query = " ?…" if scope.get("query_string") else ""
-            clerk = _header(scope, b"x-clerk-id")
+            clerk = authenticated_clerk(scope) or _header(scope, b"x-clerk-id")
             _log.info(
                 "%s %s%s %s %.1f ms%s req=%s",
                 scope.get("method"),

@@ -22,8 +22,9 @@ from starlette.responses import Response
 
 from bank_desktop import __version__
 from bank_desktop.eventstore import EventStore, open_snapshot_store, remember_store
-from bank_desktop.http import commands, queries, teller_routes, webhook
+from bank_desktop.http import approvals, commands, queries, teller_routes, webhook
 from bank_desktop.http.access_log import AccessLog
+from bank_desktop.http.clerk_auth import ClerkAuth
 from bank_desktop.http.context import (
     RECOVERY_MIN_AGE,
     ApiContext,
@@ -43,8 +44,14 @@ The seed tutorial's banking API on Bank Desktop's event store: the same domain, 
 events as the clerks' window.
 
 * Amounts are JSON numbers with at most two decimal places; they are never rounded.
+* Every request carries a clerk's API token, `Authorization: Bearer <token>` (an admin issues
+  one with `bank-desktop staff token CLERK`); the token's clerk is who acted. (`serve --open`,
+  the tutorial's mode on loopback, takes no tokens; `X-Clerk-Id` names the clerk there.)
+* A withdrawal or transfer above the approval limit answers 202 with `{approvalId, status,
+  url}`: nothing moved yet; a supervisor approves it (`POST /approvals/{id}/approve`), and
+  `GET url` says where it stands.
 * Writes answer with `X-Event-Position`; pass it to a read as `?after=` to read your writes.
-* `Idempotency-Key` on any POST makes a retry safe; `X-Clerk-Id` names the clerk.
+* `Idempotency-Key` on any POST makes a retry safe.
 * Errors are `{"error": message, "details": {...}}`. Whatever is wrong with a request is 400
   (a field or amount of any kind, a query parameter, a business rule; `details.errors` names
   the fields); 422 only for an `Idempotency-Key` already used for another request.
@@ -110,15 +117,7 @@ def create_app(store: EventStore, settings: ServeSettings) -> FastAPI:
     )
     app.state.api = api
     install_error_handlers(app)
-    app.include_router(commands.router)
-    app.include_router(queries.router)
-    app.include_router(teller_routes.router)
-    if token is None:
-        app.add_api_route(
-            webhook.PATH, _webhook_disabled, methods=["POST"], include_in_schema=False
-        )
-    else:
-        app.include_router(webhook.router)
+    _routes(app, webhook_on=token is not None)
 
     @app.get("/health", tags=["operations"], summary="Liveness and read model state")
     async def health(request: Request) -> Response:
@@ -135,10 +134,31 @@ def create_app(store: EventStore, settings: ServeSettings) -> FastAPI:
             }
         )
 
-    install_openapi(app)
+    install_openapi(app, bearer=not settings.open)
+    _guard(app, api, settings)
+    return app
+
+
+def _routes(app: FastAPI, *, webhook_on: bool) -> None:
+    app.include_router(commands.router)
+    app.include_router(queries.router)
+    app.include_router(teller_routes.router)
+    app.include_router(approvals.router)
+    if webhook_on:
+        app.include_router(webhook.router)
+    else:
+        app.add_api_route(
+            webhook.PATH, _webhook_disabled, methods=["POST"], include_in_schema=False
+        )
+
+
+def _guard(app: FastAPI, api: ApiContext, settings: ServeSettings) -> None:
+    """The middleware every request passes, outermost last: who asks (a clerk's token,
+    unless open), from where (Host and Origin), and one access-log line for each."""
+    if not settings.open:  # inside the host guard: a foreign Host is refused before a lookup
+        app.add_middleware(ClerkAuth, authenticate=api.authenticate, exempt={webhook.PATH})
     app.add_middleware(HostGuard, allowed_hosts=tuple(settings.allowed_hosts))
     app.add_middleware(AccessLog)  # outermost: refused requests are logged too
-    return app
 
 
 async def _webhook_disabled() -> Response:

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bank_desktop.domain import format_money
+from bank_desktop.http.approvals import HELD_FOR_APPROVAL
 from bank_desktop.http.body import COMMAND_BODY_LIMIT, decode_body, read_body, require_json
 from bank_desktop.http.context import CLERK_HEADER, POSITION_HEADER, Api, ApiContext
 from bank_desktop.http.docs import errors, json_body
@@ -41,7 +42,8 @@ Clerk = Annotated[
     Header(
         alias=CLERK_HEADER,
         max_length=64,
-        description="Clerk recorded on the events (default: the server's --clerk)",
+        description="Clerk recorded on the events: with a token, only its own clerk (another "
+        "is 403); in open mode any clerk (default: the server's --clerk)",
     ),
 ]
 IdempotencyKey = Annotated[
@@ -59,7 +61,7 @@ AccountId = Annotated[
     AfterValidator(no_surrounding_space),
 ]
 
-_COMMAND_ERRORS: Final = errors(400, 404, 409, 413, 415, 422, 503)
+_COMMAND_ERRORS: Final = errors(400, 401, 403, 404, 409, 413, 415, 422, 503)
 
 
 async def _read(request: Request) -> bytes:
@@ -83,7 +85,7 @@ async def open_account(
     request: Request, api: Api, clerk: Clerk = None, key: IdempotencyKey = None
 ) -> Response:
     body = parse_request(OpenAccountRequest, decode_body(await _read(request)))
-    bank = api.bank(clerk)
+    bank = api.acting(request, clerk)
     command_id = api.command_id(key)
     account_id, position = await api.run(
         lambda: bank.open_account(body.customerId, body.initialBalance, command_id=command_id)
@@ -109,7 +111,7 @@ async def _money(
     deposit: bool,
 ) -> Response:
     body = parse_request(MoneyRequest, decode_body(await _read(request)))
-    bank = api.bank(clerk)
+    bank = api.acting(request, clerk)
     command_id = api.command_id(key)
     run = bank.deposit if deposit else bank.withdraw
     balance, position = await api.run(
@@ -146,7 +148,7 @@ async def deposit(
 @router.post(
     "/accounts/{account_id}/withdraw",
     response_model=MoneyResponse,
-    responses=_COMMAND_ERRORS,
+    responses={**_COMMAND_ERRORS, **HELD_FOR_APPROVAL},
     openapi_extra=json_body(MoneyRequest),
     summary="Withdraw money (never below zero)",
 )
@@ -163,7 +165,7 @@ async def withdraw(
 @router.post(
     "/accounts/{account_id}/transfer",
     response_model=TransferResponse,
-    responses=_COMMAND_ERRORS,
+    responses={**_COMMAND_ERRORS, **HELD_FOR_APPROVAL},
     openapi_extra=json_body(TransferRequest),
     summary="Move money to another account",
     description="Answers once the transfer has completed; a refused or reversed transfer is a "
@@ -177,7 +179,7 @@ async def transfer(
     key: IdempotencyKey = None,
 ) -> Response:
     body = parse_request(TransferRequest, decode_body(await _read(request)))
-    bank = api.bank(clerk)
+    bank = api.acting(request, clerk)
     command_id = api.command_id(key)
     transfer_id, position = await api.run(
         lambda: bank.transfer(
@@ -213,7 +215,7 @@ async def close_account(
 ) -> Response:
     raw = await _read(request)
     body = parse_request(CloseAccountRequest, decode_body(raw, empty={}))
-    bank = api.bank(clerk)
+    bank = api.acting(request, clerk)
     command_id = api.command_id(key)
     _, position = await api.run(
         lambda: bank.close_account(account_id, body.reason, command_id=command_id)

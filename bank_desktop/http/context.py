@@ -23,6 +23,7 @@ from bank_desktop.application.lru import LockedLru
 from bank_desktop.domain.errors import ValidationError
 from bank_desktop.domain.text import required_text
 from bank_desktop.eventstore import EventStore, SnapshotStore
+from bank_desktop.http.clerk_auth import authenticated_clerk
 from bank_desktop.http.errors import ApiError, field_error
 from bank_desktop.http.host_guard import LOOPBACK_NAMES
 from bank_desktop.http.read_side import LiveReadModel
@@ -82,7 +83,9 @@ def checked_projection_token(token: str | None, *, dev: bool) -> str | None:
 class ServeSettings:
     """How ``serve`` runs the API over a store (``create_app(store, settings)``)."""
 
-    clerk_id: str  #: who the events say acted, unless a request names another clerk
+    #: Who the server's own work (recovery) is recorded for; in open mode also the clerk of
+    #: a request that names none. Otherwise each request acts as its token's clerk.
+    clerk_id: str
     #: The webhook's token (PROJECTION_AUTH_TOKEN); None: the webhook is off. ``create_app``
     #: refuses the seed's default or a short one unless ``dev``.
     projection_token: str | None = None
@@ -100,6 +103,9 @@ class ServeSettings:
     close_store: bool = False  #: close the store when the app stops
     #: Names requests may use for the server (see :mod:`bank_desktop.http.host_guard`).
     allowed_hosts: Collection[str] = LOOPBACK_NAMES
+    #: The seed tutorial's mode: no client tokens, ``X-Clerk-Id`` names the clerk (``serve
+    #: --open``, loopback only). Otherwise every request needs a clerk's API token.
+    open: bool = False
 
 
 class ApiContext:
@@ -125,8 +131,22 @@ class ApiContext:
 
     # ── commands ──────────────────────────────────────────────────────────────────────────
 
+    def acting(self, request: Request, clerk_header: str | None) -> BankService:
+        """The service recording events for the clerk who sent ``request``: its token's clerk
+        (:mod:`~bank_desktop.http.clerk_auth`), or in open mode the one it names."""
+        clerk = authenticated_clerk(request.scope)
+        if clerk is not None:
+            return self.bank(clerk)
+        if not self.settings.open:  # pragma: no cover - ClerkAuth answered 401 already
+            raise ApiError(401, "Unauthorized: a clerk's API token is required.")
+        return self.bank(clerk_header)
+
+    def authenticate(self, token: str) -> str | None:
+        """The clerk whose current API token ``token`` is (blocking: reads the store)."""
+        return self._default.authenticate(token)
+
     def bank(self, clerk_header: str | None) -> BankService:
-        """The service recording events for the clerk the request names (or the default)."""
+        """The service recording events for ``clerk_header`` (None: the server's clerk)."""
         if clerk_header is None or clerk_header == self.settings.clerk_id:
             return self._default
         try:
@@ -160,14 +180,17 @@ class ApiContext:
 
         return await run_in_threadpool(call)
 
-    def recover(self, older_than: timedelta) -> RecoveryReport | None:
-        """Finish or reverse transfers that were left unfinished (blocking)."""
+    def recover(self, older_than: timedelta) -> RecoveryReport:
+        """Finish or reverse transfers that were left unfinished, and carry out approved
+        requests nobody carried out (blocking). The read model names the unfinished transfers;
+        approvals are read from the store (their events only)."""
         pending = self.live.unfinished_transfers()
-        if not pending:
-            return None
         report = self._default.recover(older_than=older_than, candidates=pending)
         if report.finished or report.failed:
             _log.info("Recovered %s transfers (%s failed)", report.finished, len(report.failed))
+        carried = len(report.approvals_executed) + len(report.approvals_failed)
+        if carried:
+            _log.info("Carried out %s approved requests", carried)
         return report
 
     # ── reads ─────────────────────────────────────────────────────────────────────────────

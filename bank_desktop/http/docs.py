@@ -17,8 +17,10 @@ _ERROR_TEXT = {
     400: "The request is wrong: not JSON, a field missing or invalid (any invalid amount: a "
     "string, three decimals, too large, zero or negative), a bad query parameter, path id or "
     "header, a position beyond the store's last event, or refused by a business rule",
-    401: "Missing or wrong bearer token",
-    404: "Unknown account (or customer, transaction or hold)",
+    401: "Missing, unknown or revoked bearer token",
+    403: "Not allowed: X-Clerk-Id names someone other than the token's clerk, or the clerk lacks "
+    "the role (approving takes a supervisor, and never your own request)",
+    404: "Unknown account (or customer, transaction, hold or approval request)",
     409: "A version conflict the retries could not absorb, or a national id another customer holds",
     413: "Request body too large",
     415: "The body was not sent as Content-Type: application/json",
@@ -45,8 +47,9 @@ def json_body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any
     }
 
 
-def install_openapi(app: FastAPI) -> None:
-    """Add the request body models (and what they refer to) to the generated document."""
+def install_openapi(app: FastAPI, *, bearer: bool = False) -> None:
+    """Add the request body models (and what they refer to) to the generated document, and
+    with ``bearer`` the clerk's token every request needs."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
@@ -64,6 +67,16 @@ def install_openapi(app: FastAPI) -> None:
             for inner, definition in schema.pop("$defs", {}).items():
                 schemas.setdefault(inner, definition)
             schemas[name] = schema
+        if bearer:
+            components = document["components"]
+            components["securitySchemes"] = {
+                "clerkToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A clerk's API token: bank-desktop staff token CLERK",
+                }
+            }
+            document["security"] = [{"clerkToken": []}]
         app.openapi_schema = document
         return document
 

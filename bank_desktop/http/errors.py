@@ -12,22 +12,27 @@ of the wrong type or format, an invalid amount of any kind
 (string, three decimals, too large, zero, negative), a bad query
 parameter, path id or header, a business rule refused it
 Host not served here (DNS rebinding)                                  400
-missing or wrong webhook token                                       401
-a request from another web page's origin                             403
-unknown account (customer, transaction, hold)                        404
+missing, unknown or revoked token (a clerk's, or the webhook's)     401
+a request from another web page's origin; X-Clerk-Id naming          403
+someone other than the token's clerk; a role the clerk lacks
+(approving without the supervisor role, your own request, ...)
+unknown account (customer, transaction, hold, approval request)      404
 version conflict the retries could not absorb; a national id that    409
 another customer holds
 body too large / not sent as application/json                      413/415
 Idempotency-Key (request id) already used for another request        422
 the store is unreachable / the read model is behind                  503
 ================================================================  ======
+
+Not an error: a command above the approval limit answers 202 with ``{approvalId, status,
+url}`` (the request is recorded and waits for a supervisor; ``GET url`` says where it stands).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -37,14 +42,17 @@ from starlette.responses import Response
 
 from bank_desktop.application.errors import MalformedEventError, TransferInterruptedError
 from bank_desktop.domain.errors import (
+    ApprovalRequired,
     CommandIdReusedError,
     DomainError,
     DuplicateNationalIdError,
     NotFoundError,
+    PermissionDeniedError,
 )
 from bank_desktop.eventstore.errors import (
     ConcurrencyError,
     EventStoreError,
+    IdentityMismatchError,
     StoreConfigError,
     StoreUnavailableError,
 )
@@ -81,6 +89,11 @@ def field_error(field: str, message: str, status: int = 400) -> ApiError:
     )
 
 
+def approval_url(approval_id: str) -> str:
+    """Where a client polls a request held for approval."""
+    return f"/approvals/{approval_id}"
+
+
 def error_body(message: str, details: Mapping[str, Any] | None = None) -> dict[str, Any]:
     return {"error": message, "details": dict(details or {})}
 
@@ -94,29 +107,27 @@ def _respond(
     return ExactJSONResponse(error_body(message, details), status, headers=dict(headers or {}))
 
 
+#: Status by exception class, first match wins (so subclasses come before their bases).
+_STATUSES: Final[tuple[tuple[type[BaseException], int], ...]] = (
+    (NotFoundError, 404),
+    (DuplicateNationalIdError, 409),
+    (PermissionDeniedError, 403),
+    (ApprovalRequired, 202),
+    (CommandIdReusedError, 422),
+    (DomainError, 400),
+    (ConcurrencyError, 409),
+    (MalformedEventError, 500),  # a damaged stored event: IT must look, retrying will not help
+    (IdentityMismatchError, 403),  # strict identity: this login may not act as that clerk
+    (StoreConfigError, 500),
+    (EventStoreError, 503),
+)
+
+
 def status_of(exc: BaseException) -> int:
     """The HTTP status for an exception of the core (500 for anything unexpected)."""
-    match exc:
-        case NotFoundError():
-            return 404
-        case DuplicateNationalIdError():
-            return 409
-        case CommandIdReusedError():
-            return 422
-        case DomainError():
-            return 400
-        case ConcurrencyError():
-            return 409
-        case TransferInterruptedError():
-            return status_of(exc.cause)  # recorded, not finished: as the store failure it met
-        case MalformedEventError():
-            return 500  # a damaged stored event: IT must look, retrying will not help
-        case StoreConfigError():
-            return 500
-        case EventStoreError():
-            return 503
-        case _:
-            return 500
+    if isinstance(exc, TransferInterruptedError):
+        return status_of(exc.cause)  # recorded, not finished: as the store failure it met
+    return next((status for kind, status in _STATUSES if isinstance(exc, kind)), 500)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -127,6 +138,21 @@ def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DomainError)
         return _respond(status_of(exc), exc.message, exc.details)
+
+    async def approval_required(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApprovalRequired)
+        url = approval_url(exc.approval_id)
+        return ExactJSONResponse(
+            {
+                "approvalId": exc.approval_id,
+                "status": "pending",
+                "url": url,
+                "message": exc.message,
+                "details": exc.details,
+            },
+            202,
+            headers={"Location": url},
+        )
 
     async def store_error(request: Request, exc: Exception) -> Response:
         status = status_of(exc)
@@ -166,6 +192,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(ApprovalRequired, approval_required)
     app.add_exception_handler(EventStoreError, store_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -2,11 +2,14 @@
 
 Exit codes as for the rest of the CLI: 0 stopped normally, 2 bad usage or configuration
 (store URL, webhook token, address in use, a non-loopback address not confirmed with
-``--allow-remote``), 3 the store is unavailable.
+``--allow-remote``, ``--open`` beyond loopback), 3 the store is unavailable.
 
-The API has no authentication of its own for commands (the seed's has none), so by default it
-listens on loopback only and answers only requests that name it by a loopback name; listening
-anywhere else takes the operator's explicit ``--allow-remote``.
+Every request needs a clerk's API token (``bank-desktop staff token CLERK``), and the server
+starts with no tokens of its own: the store's staff register says whose each one is. By
+default it listens on loopback only and answers only requests that name it by a loopback
+name; listening anywhere else takes the operator's explicit ``--allow-remote`` (and TLS in
+front of it: a token travels with every request). ``--open`` is the seed tutorial's mode, no
+tokens at all: anyone who can reach it acts as any clerk, so it is loopback only.
 """
 
 from __future__ import annotations
@@ -126,15 +129,23 @@ def serve(
     extra_hosts: Sequence[str] = (),
     out: TextIO | None = None,
     accept_store_reset: bool = False,
+    open_mode: bool = False,
 ) -> int:
     """Run the API until SIGTERM/SIGINT; returns the exit code."""
     out = out or sys.stdout
+    if open_mode and (allow_remote or not is_loopback(host)):
+        print(
+            "error: --open serves without tokens (anyone who reaches it acts as any clerk), "
+            f"so only on loopback: drop --allow-remote and keep --host {DEFAULT_HOST}, or "
+            "serve with clerks' API tokens (without --open).",
+            file=sys.stderr,
+        )
+        return 2
     if not allow_remote and not is_loopback(host):
         print(
             f"error: --host {host} listens beyond this computer: other machines could reach "
-            "the API, which has no authentication of its own. Pass --allow-remote to confirm "
-            "(and --allowed-host NAME for each name clients use), or keep the default "
-            f"--host {DEFAULT_HOST}.",
+            "the API. Pass --allow-remote to confirm (and --allowed-host NAME for each name "
+            f"clients use), or keep the default --host {DEFAULT_HOST}.",
             file=sys.stderr,
         )
         return 2
@@ -155,6 +166,7 @@ def serve(
             data_dir=data_dir,
             close_store=True,
             allowed_hosts=tuple(hosts),
+            open=open_mode,
         )
         app = create_app(store, settings)
         sock = listen(host, port)
@@ -175,6 +187,20 @@ def serve(
         file=out,
         flush=True,
     )
+    if open_mode:
+        print(
+            "Open mode (the seed tutorial's): no client tokens; anyone on this computer can act "
+            "as any clerk (X-Clerk-Id). Listening on loopback only.",
+            file=out,
+            flush=True,
+        )
+    else:
+        print(
+            "Clients send 'Authorization: Bearer <token>' on every request; an admin issues a "
+            "clerk's token with: bank-desktop staff token CLERK",
+            file=out,
+            flush=True,
+        )
     if app.state.api.settings.projection_token is None:
         print(
             f"The projection webhook (POST {WEBHOOK_PATH}) is disabled: set "
@@ -184,8 +210,8 @@ def serve(
         )
     if not is_loopback(host):
         print(
-            f"warning: listening on {host}: other machines can reach the API, which has no "
-            "authentication of its own (put it behind TLS and an authenticating proxy). "
+            f"warning: listening on {host}: other machines can reach the API, and every "
+            "request carries a clerk's token in the clear: put it behind TLS. "
             f"Requests must name this server as one of: {', '.join(hosts)}.",
             file=out,
             flush=True,

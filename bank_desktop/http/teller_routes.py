@@ -26,6 +26,7 @@ from bank_desktop.application.projections import ReadModel
 from bank_desktop.application.projections.customers import CustomerRow
 from bank_desktop.domain import ValidationError, format_money
 from bank_desktop.http.account_history import hold_body
+from bank_desktop.http.approvals import HELD_FOR_APPROVAL
 from bank_desktop.http.body import COMMAND_BODY_LIMIT, decode_body, read_body, require_json
 from bank_desktop.http.context import POSITION_HEADER, READ_POSITION_HEADER, Api
 from bank_desktop.http.docs import errors, json_body
@@ -47,7 +48,7 @@ from bank_desktop.http.wire import ExactJSONResponse, money_out
 
 router = APIRouter(tags=["teller"])
 
-_WRITE_ERRORS: Final = errors(400, 404, 409, 413, 415, 422, 503)
+_WRITE_ERRORS: Final = errors(400, 401, 403, 404, 409, 413, 415, 422, 503)
 #: Most customers one search or page returns.
 MAX_CUSTOMERS: Final = 200
 
@@ -113,7 +114,7 @@ async def register_customer(
     request: Request, api: Api, clerk: Clerk = None, key: IdempotencyKey = None
 ) -> Response:
     body = parse_request(RegisterCustomerRequest, await _body(request))
-    bank = api.bank(clerk)
+    bank = api.acting(request, clerk)
     command_id = api.command_id(key)
 
     def register() -> tuple[str, str, str]:
@@ -203,7 +204,7 @@ async def list_customers(
     "/accounts/{account_id}/reversals",
     status_code=201,
     response_model=ReversalResponse,
-    responses=_WRITE_ERRORS,
+    responses={**_WRITE_ERRORS, **HELD_FOR_APPROVAL},
     openapi_extra=json_body(ReversalRequest),
     summary="Reverse a deposit or withdrawal keyed by mistake (with a reason)",
     description="Records the opposite seed event with `reversesEventId`. Refused: no reason, "
@@ -218,7 +219,7 @@ async def reverse(
     key: IdempotencyKey = None,
 ) -> Response:
     body = parse_request(ReversalRequest, await _body(request))
-    bank = api.bank(clerk)
+    bank = api.acting(request, clerk)
     command_id = api.command_id(key)
     balance, position = await api.run(
         lambda: bank.reverse(account_id, body.eventId, body.reason, command_id=command_id)
@@ -265,7 +266,7 @@ async def place_hold(
 ) -> Response:
     body = parse_request(HoldRequest, await _body(request))
     expires = _expiry(body.expiresAt)
-    bank = api.bank(clerk)
+    bank = api.acting(request, clerk)
     command_id = api.command_id(key)
 
     def place() -> tuple[str, Any]:
@@ -294,13 +295,15 @@ async def place_hold(
     summary="Release a hold",
 )
 async def release_hold(
+    request: Request,
     api: Api,
     account_id: PathId,
     hold_id: PathId,
+    *,
     clerk: Clerk = None,
     key: IdempotencyKey = None,
 ) -> Response:
-    bank = api.bank(clerk)
+    bank = api.acting(request, clerk)
     command_id = api.command_id(key)
     available, position = await api.run(
         lambda: bank.release_hold(account_id, hold_id, command_id=command_id)
@@ -359,6 +362,8 @@ def line_body(line: JournalLine) -> dict[str, Any]:
         "transferId": line.transfer_id,
         "reversesEventId": line.reverses_event_id,
         "holdId": line.hold_id,
+        "requestedBy": line.requested_by,
+        "approvedBy": line.approved_by,
     }
 
 

@@ -24,7 +24,8 @@ def test_deliveries_of_the_store_are_confirmed_and_forged_ones_refused(
     open_delta: Callable[..., DeltaBaseEventStore], deltabase: Running
 ) -> None:
     store = open_delta(create=False)
-    app = create_app(store, ServeSettings(clerk_id="api", projection_token=TOKEN, idle_wait=0.05))
+    settings = ServeSettings(clerk_id="api", projection_token=TOKEN, idle_wait=0.05, open=True)
+    app = create_app(store, settings)
     server = ThreadedServer(app)  # listening: its URL goes into the subscription
     base = f"http://127.0.0.1:{server.port}"
     attempts = _Attempts()

@@ -129,6 +129,7 @@ def test_event_and_command_names_follow_the_seed() -> None:
         "account.closed",
         "hold.placed",
         "hold.released",
+        "approval.execution_refused",
     )
     assert [c.type for c in ALL_COMMANDS[:4]] == [
         "account.open",

@@ -439,6 +439,11 @@ class EventStoreContract(abc.ABC):
         assert read.created_at.tzinfo is not None
         assert read.created_at.utcoffset() is not None
         assert result.events[0].created_at == read.created_at
+        # The login the store recorded, where it records one (PostgreSQL); the same in the
+        # append's answer and in every read, lean ones included.
+        assert read.db_role is None or isinstance(read.db_role, str)
+        assert result.events[0].db_role == read.db_role
+        assert store.read_all(with_metadata=False)[-1].db_role == read.db_role
         assert "acct-1" in repr(read)
 
     def test_default_event_ids_are_unique_and_metadata_defaults_to_empty(self, store):

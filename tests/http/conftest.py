@@ -79,6 +79,9 @@ def make_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     def make(store: EventStore | None = None, **options: Any) -> Server:
         store = store or open_store("memory://")
         options.setdefault("clerk_id", "api-clerk")
+        # The seed's own tests run in its tutorial mode, without client tokens;
+        # tests/http/test_auth.py runs the API as it runs by default, with them.
+        options.setdefault("open", True)
         options.setdefault("projection_token", TOKEN)
         options.setdefault("idle_wait", 0.05)
         app = create_app(store, ServeSettings(**options))

@@ -57,7 +57,8 @@ class ServeProcess:
                     self.url = self.url.replace("//[::]:", "//[::1]:")
             if self.url:
                 try:
-                    if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    # 401: it answers, and wants a clerk's token (all but --open do)
+                    if httpx.get(f"{self.url}/health", timeout=2).status_code in (200, 401):
                         return self.url
                 except httpx.TransportError:
                     pass

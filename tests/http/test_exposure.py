@@ -23,6 +23,7 @@ from bank_desktop.eventstore import open_store
 from bank_desktop.http import ServeSettings, create_app
 from tests.http.conftest import TOKEN, Server, ThreadedServer
 from tests.http.serve_process import ServeProcess
+from tests.http.test_serve_cli import issue_token
 
 SECRET = "exposure-webhook-token-0123456789abcdef"
 SERVE = (sys.executable, "-m", "bank_desktop", "serve")
@@ -80,10 +81,12 @@ def test_a_non_loopback_bind_needs_the_operators_word(tmp_path: Path, host: str)
 
 
 def test_a_confirmed_non_loopback_bind_says_so_and_still_checks_the_host(tmp_path: Path) -> None:
+    store = f"sqlite://{tmp_path / 'bank.db'}"
+    auth = issue_token(store, "teller-1")
     serve = ServeProcess(
         [
             "--store",
-            f"sqlite://{tmp_path / 'bank.db'}",
+            store,
             "--host",
             "0.0.0.0",
             "--allow-remote",
@@ -94,9 +97,12 @@ def test_a_confirmed_non_loopback_bind_says_so_and_still_checks_the_host(tmp_pat
     )
     base = serve.wait_ready()
     port = base.rsplit(":", 1)[1]
-    named = httpx.get(f"{base}/accounts", headers={"Host": f"bank-api.branch.example:{port}"})
+    named = httpx.get(
+        f"{base}/accounts", headers={"Host": f"bank-api.branch.example:{port}", **auth}
+    )
     assert named.status_code == 200
-    assert httpx.get(f"{base}/accounts", headers={"Host": "evil.example"}).status_code == 400
+    evil = httpx.get(f"{base}/accounts", headers={"Host": "evil.example", **auth})
+    assert evil.status_code == 400
     assert serve.stop() == 0
     assert "other machines" in serve.output
     assert "bank-api.branch.example" in serve.output
@@ -122,7 +128,8 @@ def strict_server(tmp_path: Path) -> Callable[[], tuple[ThreadedServer, int]]:
 
     def make() -> tuple[ThreadedServer, int]:
         app = create_app(
-            open_store("memory://"), ServeSettings(clerk_id="c", projection_token=TOKEN)
+            open_store("memory://"),
+            ServeSettings(clerk_id="c", projection_token=TOKEN, open=True),
         )
         threaded = ThreadedServer(app, header_timeout=1.0, body_timeout=2.0)
         threaded.start()

@@ -20,6 +20,13 @@ SECRET = "s3cret-webhook-token-abcdefghijklmnop"
 SERVE = (sys.executable, "-m", "bank_desktop", "serve")
 
 
+def issue_token(store: str, clerk: str) -> dict[str, str]:
+    """An API token for ``clerk`` as an admin gets it, and the header a client sends it in."""
+    out = io.StringIO()
+    assert main(["--store", store, "--clerk", "it-admin", "staff", "token", clerk], out=out) == 0
+    return {"Authorization": f"Bearer {out.getvalue().splitlines()[-1]}"}
+
+
 @pytest.mark.parametrize(
     ("token", "says"),
     [
@@ -61,11 +68,14 @@ def test_serve_refuses_a_default_or_short_token_outside_dev(
 
 def test_serve_as_the_readme_writes_it_starts_with_the_webhook_disabled(tmp_path: Path) -> None:
     # `bank-desktop serve [--store URL]`, no PROJECTION_AUTH_TOKEN, no --dev
-    serve = ServeProcess(
-        ["--store", f"sqlite://{tmp_path / 'bank.db'}"], env={"PROJECTION_AUTH_TOKEN": ""}
-    )
+    store = f"sqlite://{tmp_path / 'bank.db'}"
+    serve = ServeProcess(["--store", store], env={"PROJECTION_AUTH_TOKEN": ""})
     base = serve.wait_ready()
-    opened = httpx.post(f"{base}/accounts", json={"customerId": "c", "initialBalance": 5})
+    assert httpx.post(f"{base}/accounts", json={"customerId": "c"}).status_code == 401
+    auth = issue_token(store, "teller-1")  # while serve runs: it works at once
+    opened = httpx.post(
+        f"{base}/accounts", json={"customerId": "c", "initialBalance": 5}, headers=auth
+    )
     assert opened.status_code == 201
     hook = httpx.post(
         f"{base}/api/projections/balances/events",
@@ -77,6 +87,8 @@ def test_serve_as_the_readme_writes_it_starts_with_the_webhook_disabled(tmp_path
     assert serve.stop() == 0
     assert "webhook" in serve.output
     assert "disabled" in serve.output
+    assert "Authorization: Bearer" in serve.output  # how clients authenticate, said at start
+    assert "staff token" in serve.output
 
 
 def test_serve_rejects_a_bad_store_url_and_port(tmp_path: Path) -> None:
@@ -98,12 +110,15 @@ def test_serve_runs_logs_no_secrets_and_saves_its_snapshot_on_sigterm(
     # a password in the URL (the test server trusts local connections, so any will do)
     url = postgres_url.replace("postgresql://postgres@", "postgresql://postgres:hunter2pw@")
     assert main(["--store", url, "deploy"], out=io.StringIO()) == 0
+    auth = issue_token(url, "teller-1")
     serve = ServeProcess(
-        ["--store", url, "--clerk", "teller-1"],
+        ["--store", url, "--clerk", "serve-1"],
         env={"PROJECTION_AUTH_TOKEN": SECRET},
     )
     base = serve.wait_ready()
-    opened = httpx.post(f"{base}/accounts", json={"customerId": "c", "initialBalance": 5})
+    opened = httpx.post(
+        f"{base}/accounts", json={"customerId": "c", "initialBalance": 5}, headers=auth
+    )
     assert opened.status_code == 201
     account = opened.json()["accountId"]
     hook = httpx.post(
@@ -121,14 +136,16 @@ def test_serve_runs_logs_no_secrets_and_saves_its_snapshot_on_sigterm(
     ledger = httpx.get(
         f"{base}/accounts/{account}/transactions",
         params={"after": opened.headers["X-Event-Position"]},
+        headers=auth,
     )
-    assert ledger.json()["entries"][0]["clerkId"] == "teller-1"
+    assert ledger.json()["entries"][0]["clerkId"] == "teller-1"  # the token's clerk acted
     assert serve.stop() == 0
     output = serve.output
-    assert "teller-1" in output
+    assert "clerk=teller-1" in output
     assert "***" in output
     assert "POST /accounts 201" in output  # the access log
-    for secret in (SECRET, "hunter2pw", "wrong-token", "Bearer"):
+    token = auth["Authorization"].removeprefix("Bearer ")
+    for secret in (SECRET, "hunter2pw", "wrong-token", "Bearer bdt_", token, token[-20:]):
         assert secret not in output, secret
     snapshots = list(Path(tmp_path.parent).glob("**/serve/projections/*/read-model.snapshot.json"))
     assert snapshots, output  # saved on the way out

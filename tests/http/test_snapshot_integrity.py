@@ -23,7 +23,9 @@ def serving(db: Path, data_dir: Path) -> Iterator[httpx.Client]:
     store = open_store(f"sqlite://{db}")
     app = create_app(
         store,
-        ServeSettings(clerk_id="api", projection_token=TOKEN, data_dir=data_dir, close_store=True),
+        ServeSettings(
+            clerk_id="api", projection_token=TOKEN, data_dir=data_dir, close_store=True, open=True
+        ),
     )
     server = ThreadedServer(app)
     server.start()

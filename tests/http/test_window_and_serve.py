@@ -31,7 +31,8 @@ def store_url(tmp_path: Path) -> str:
 @pytest.fixture
 def serve(store_url: str) -> Iterator[str]:
     process = ServeProcess(
-        ["--store", store_url, "--clerk", "api-clerk"], env={"PROJECTION_AUTH_TOKEN": TOKEN}
+        ["--store", store_url, "--clerk", "api-clerk", "--open"],
+        env={"PROJECTION_AUTH_TOKEN": TOKEN},
     )
     try:
         yield process.wait_ready()

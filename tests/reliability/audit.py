@@ -23,6 +23,11 @@ stopping at the first, so a failing run says everything that is wrong at once:
 - every money leg of a transfer (an account event naming a ``transferId``) was written under
   that transfer's internal step id (``<transfer id>:debit|credit|refund``, scope ``internal``):
   no client id ever stood in for a step;
+- every approval stream is one of its process's paths (requested, then approved or rejected,
+  an approved one then executed or failed, each step once), and only an approved request was
+  ever carried out: its execution id (``<approval id>:execute``, scope ``internal``) wrote
+  exactly what its outcome says (one withdrawal of the held amount, a recorded refusal, or a
+  completed transfer), and a pending or rejected one wrote nothing at all;
 - the package's read model, rebuilt from the store, agrees with all of the above.
 """
 
@@ -61,8 +66,29 @@ BANKING_TYPES = frozenset(
         "transfer.rejected",
         "transfer.reversed",
         "request.claimed",  # binds a client's request id to its request; in its own stream
+        # dual control: the staff register, the policy, approvals (streams of their own), and
+        # an approved request refused when it ran (in the account's stream)
+        "staff.role_granted",
+        "staff.role_revoked",
+        "staff.token_key_created",
+        "staff.token_issued",
+        "staff.token_revoked",
+        "policy.approval_limit_set",
+        "approval.requested",
+        "approval.approved",
+        "approval.rejected",
+        "approval.executed",
+        "approval.failed",
+        "approval.execution_refused",
     }
 )
+APPROVAL_PATHS = {
+    ("approval.requested",): "requested",
+    ("approval.requested", "approval.approved"): "approved",
+    ("approval.requested", "approval.rejected"): "rejected",
+    ("approval.requested", "approval.approved", "approval.executed"): "executed",
+    ("approval.requested", "approval.approved", "approval.failed"): "failed",
+}
 #: (debits, credits, refunds) each finished path moves.
 LEGS = {"completed": (1, 1, 0), "rejected": (0, 0, 0), "reversed": (1, 0, 1)}
 
@@ -102,6 +128,7 @@ class Audit:
     in_flight: Decimal = ZERO
     balances: dict[str, Decimal] = field(default_factory=dict)
     transfers: dict[str, str] = field(default_factory=dict)  #: transfer id → status
+    approvals: dict[str, str] = field(default_factory=dict)  #: approval id → status
     by_command: dict[str, list[RecordedEvent]] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
 
@@ -185,8 +212,48 @@ def audit_store(store: EventStore, *, require_finished: bool = True) -> Audit:
             f"(+ {audit.in_flight} in flight)"
         )
     _check_commands(audit, events, streams)
+    _check_approvals(audit, streams, require_finished)
     _check_read_model(audit, store, events)
     return audit
+
+
+def _check_approvals(
+    audit: Audit, streams: dict[str, list[RecordedEvent]], require_finished: bool
+) -> None:
+    for approval_id, stream in streams.items():
+        if stream[0].type == "approval.requested":
+            _check_approval(audit, approval_id, stream, require_finished)
+
+
+def _check_approval(
+    audit: Audit, approval_id: str, stream: list[RecordedEvent], require_finished: bool
+) -> None:
+    path = tuple(e.type for e in stream)
+    status = APPROVAL_PATHS.get(path)
+    if status is None:
+        audit.violation(f"approval {approval_id} took an impossible path: {' → '.join(path)}")
+        return
+    audit.approvals[approval_id] = status
+    if status == "approved" and require_finished:
+        audit.violation(f"approval {approval_id} was approved but never carried out")
+    held = stream[0].data
+    written = audit.by_command.get(f"[internal] {approval_id}:execute", [])
+    if status in ("requested", "rejected"):
+        if written:
+            audit.violation(f"approval {approval_id} is {status} but was carried out: {written}")
+        return
+    if held.get("kind") == "transfer":
+        transfer_id = transfer_id_for(f"{approval_id}:execute")
+        moved = audit.transfers.get(transfer_id)
+        want = {"executed": {"completed"}, "failed": {"rejected", "reversed", None}}
+        if status in want and moved not in want[status]:
+            audit.violation(f"approval {approval_id} is {status}, its transfer {moved}")
+        return
+    kinds = [(e.type, e.stream_id, e.data.get("amount")) for e in written]
+    if status == "executed" and kinds != [("money.withdrawn", held["accountId"], held["amount"])]:
+        audit.violation(f"approval {approval_id} is executed but wrote {kinds}")
+    if status == "failed" and [k[0] for k in kinds] not in ([], ["approval.execution_refused"]):
+        audit.violation(f"approval {approval_id} failed but wrote {kinds}")
 
 
 def _check_order(audit: Audit, store: EventStore, events: list[RecordedEvent]) -> None:
@@ -298,6 +365,7 @@ _ACCOUNT_STEPS: dict[str, Callable[[Audit, str, RecordedEvent, Decimal, Legs], D
     "money.withdrawn": _withdrawn,
     "money.withdrawal_refused": _refused,
     "account.closed": _closed,
+    "approval.execution_refused": lambda _, __, ___, balance, ____: balance,
 }
 
 

@@ -101,7 +101,10 @@ def test_a_stalled_link_fails_a_command_within_the_bound_and_writes_nothing(
     bank = BankService(store, clerk_id="teller")
     api_store = PostgresEventStore(link.url, timeout=BOUND)
     server = ThreadedServer(
-        create_app(api_store, ServeSettings(clerk_id="api", projection_token=TOKEN, idle_wait=0.05))
+        create_app(
+            api_store,
+            ServeSettings(clerk_id="api", projection_token=TOKEN, idle_wait=0.05, open=True),
+        )
     )
     server.start()
     api = httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=NO_HANG)

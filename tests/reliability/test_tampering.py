@@ -66,6 +66,7 @@ def serving(target: Target, data_dir: Path) -> Iterator[httpx.Client]:
         store,
         ServeSettings(
             clerk_id="api",
+            open=True,
             projection_token=TOKEN,
             data_dir=data_dir,
             close_store=True,

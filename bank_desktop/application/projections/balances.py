@@ -165,6 +165,7 @@ class BalancesProjection:
             acc.MoneyWithdrawn.type: self._withdrawn,
             acc.AccountClosed.type: self._closed,
             acc.WithdrawalRefused.type: unchanged,
+            acc.ApprovedCommandRefused.type: unchanged,
             acc.HoldPlaced.type: self._hold_placed,
             acc.HoldReleased.type: self._hold_released,
         }

@@ -65,6 +65,9 @@ class LedgerEntry:
     hold_id: str | None = None
     hold_amount: Decimal | None = None
     expires_at: datetime | None = None
+    #: A line an approved request wrote: who asked for it, and the supervisor who approved.
+    requested_by: str | None = None
+    approved_by: str | None = None
 
 
 class Ledger:
@@ -160,6 +163,11 @@ class Ledger:
                 text = f"Transfer of {event.amount} refused: {event.reason}"
                 counterparty, transfer = event.counterparty_account_id, event.transfer_id
                 balance = self.balance
+            case acc.ApprovedCommandRefused():
+                kind, amount, at = "refused", ZERO, event.refused_at
+                what = "Approved withdrawal" if event.action == "money.withdraw" else "Approved"
+                text = f"{what} of {event.amount} refused: {event.reason}"
+                balance = self.balance
             case acc.AccountClosed():
                 kind, amount, at = "closed", ZERO, event.closed_at
                 text = f"Account closed: {event.reason}" if event.reason else "Account closed"
@@ -176,6 +184,7 @@ class Ledger:
         clerk = metadata.get("clerkId")
         request = metadata.get("commandId")
         correlation = metadata.get("correlationId")
+        requested, approved = metadata.get("requestedBy"), metadata.get("approvedBy")
         return LedgerEntry(
             account_id=self.account_id,
             stream_position=recorded.stream_position,
@@ -195,6 +204,8 @@ class Ledger:
             hold_id=hold_id,
             hold_amount=held,
             expires_at=expires,
+            requested_by=requested if isinstance(requested, str) else None,
+            approved_by=approved if isinstance(approved, str) else None,
         )
 
 

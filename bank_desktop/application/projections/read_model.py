@@ -32,11 +32,16 @@ from bank_desktop.application.projections.balances import (
 from bank_desktop.application.projections.customers import CUSTOMER_CHANGED, CustomersProjection
 from bank_desktop.application.projections.transfers import TransfersProjection
 from bank_desktop.application.request_claims import CLAIM_EVENT_TYPE
+from bank_desktop.domain.approvals import APPROVAL_EVENT_TYPES
 from bank_desktop.domain.national_ids import NATIONAL_ID_EVENT_TYPES
+from bank_desktop.domain.policy import POLICY_EVENT_TYPES
+from bank_desktop.domain.staff import STAFF_EVENT_TYPES
 from bank_desktop.eventstore.errors import EventStoreError, SnapshotDamagedError
 from bank_desktop.eventstore.port import EventStore, RecordedEvent, Snapshot, SnapshotStore
 
 _log = logging.getLogger(__name__)
+
+DUAL_CONTROL_EVENT_TYPES: Final = (*STAFF_EVENT_TYPES, *POLICY_EVENT_TYPES, *APPROVAL_EVENT_TYPES)
 
 SNAPSHOT_NAME: Final = "read-model"
 #: 4: holds (and available balances), customers and their names on balance rows; an earlier
@@ -90,17 +95,16 @@ class ReadModel:
         self._handlers = self._dispatch()
 
     def _dispatch(self) -> dict[str, Callable[[RecordedEvent], int]]:
-        # Request claims bind client ids, national-id claims decide who holds an id; they are
-        # ours, and change no row.
-        claims: dict[str, Callable[[RecordedEvent], int]] = {
-            CLAIM_EVENT_TYPE: unchanged,
-            **dict.fromkeys(NATIONAL_ID_EVENT_TYPES, unchanged),
-        }
+        # Request claims bind client ids, national-id claims decide who holds an id, and dual
+        # control keeps its staff, policy and approvals in streams of their own: they are
+        # ours, and change no row here.
+        ours = (CLAIM_EVENT_TYPE, *NATIONAL_ID_EVENT_TYPES, *DUAL_CONTROL_EVENT_TYPES)
+        quiet: dict[str, Callable[[RecordedEvent], int]] = dict.fromkeys(ours, unchanged)
         return {
+            **quiet,
             **self.balances.handlers(),
             **self.transfers.handlers(),
             **self.customers.handlers(),
-            **claims,
         }
 
     def apply(self, events: Sequence[RecordedEvent]) -> ReadModelChanges:

@@ -1,4 +1,5 @@
-"""Why a ledger line is there: who, when, under which request, and how it is linked.
+"""Why a ledger line is there: who, when, under which request, who approved it, and how it is
+linked.
 
 The clerk's "why" view for any line of an account's ledger: the clerk who acted, the time,
 the request id it was written for (what ``--request-id`` or an ``Idempotency-Key`` named, or
@@ -51,6 +52,11 @@ class Explanation:
         ]
         if entry.correlation_id and entry.correlation_id != entry.request_id:
             shown.append(f"Part of: {entry.correlation_id}")
+        if entry.approved_by or entry.requested_by:
+            shown.append(
+                f"Approval: requested by {entry.requested_by or 'not recorded'}, approved by "
+                f"{entry.approved_by or 'not recorded'}"
+            )
         if entry.transfer_id:
             shown.append(
                 f"Transfer: {entry.transfer_id} "
