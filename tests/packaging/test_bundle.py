@@ -90,7 +90,6 @@ def test_the_bundle_serves_the_rest_api(bundle: Path, tmp_path: Path) -> None:
             "--port",
             "0",
             "--dev",
-            "--open",  # the seed tutorial's mode: no tokens (issue 14 made them the default)
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
