@@ -33,6 +33,7 @@ from bank_desktop.domain import ApprovalRequired, DomainError, format_money
 from bank_desktop.eventstore import (
     EventStore,
     EventStoreError,
+    IdentityMismatchError,
     deploy_postgres,
     is_postgres_url,
     open_known_store,
@@ -116,6 +117,24 @@ def build_parser() -> argparse.ArgumentParser:
     teller_cli.add_commands(commands, _request_id)
     staff_cli.add_commands(commands, _request_id)
 
+    _add_serve(commands)
+
+    deploy = commands.add_parser(
+        "deploy",
+        help="prepare the store: the PostgreSQL schema, or on DeltaBase the event store and "
+        "subscriptions of deltabase_config.py; safe to run again",
+    )
+    deploy.add_argument("--dry-run", action="store_true", help="say what would be done")
+    deploy.add_argument(
+        "--config", metavar="PATH", help="DeltaBase config (default: ./deltabase_config.py)"
+    )
+    _strict_identity_flags(deploy)
+    add_verify_parser(commands)
+    return parser
+
+
+def _add_serve(commands: Any) -> None:
+    """The headless REST API and its options (its own function: the parser grows per issue)."""
     serve = commands.add_parser(
         "serve",
         help="run the seed's REST API and projection webhook (headless)",
@@ -151,17 +170,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="a name clients use for this server (repeatable; loopback names always work)",
     )
 
-    deploy = commands.add_parser(
-        "deploy",
-        help="prepare the store: the PostgreSQL schema, or on DeltaBase the event store and "
-        "subscriptions of deltabase_config.py; safe to run again",
+
+def _strict_identity_flags(deploy: argparse.ArgumentParser) -> None:
+    """``deploy --strict-identity`` / ``--no-strict-identity``; neither keeps what the store has."""
+    identity = deploy.add_mutually_exclusive_group()
+    identity.add_argument(
+        "--strict-identity",
+        dest="strict_identity",
+        action="store_true",
+        default=None,
+        help="PostgreSQL: refuse events whose clerk id is not the database login that appends "
+        "them (the table's owner exempt); kept by later deploys",
     )
-    deploy.add_argument("--dry-run", action="store_true", help="say what would be done")
-    deploy.add_argument(
-        "--config", metavar="PATH", help="DeltaBase config (default: ./deltabase_config.py)"
+    identity.add_argument(
+        "--no-strict-identity",
+        dest="strict_identity",
+        action="store_false",
+        help="PostgreSQL: remove the strict-identity guard",
     )
-    add_verify_parser(commands)
-    return parser
 
 
 class _CommandParser(argparse.ArgumentParser):
@@ -285,7 +311,11 @@ def _main(argv: Sequence[str] | None, out: TextIO) -> int:
     # Commands that open the store their own way (verify: read-only, and never refused).
     own_store: dict[str, Callable[[], int]] = {
         "deploy": lambda: _deploy(
-            settings.store_url, dry_run=args.dry_run, config=args.config, out=out
+            settings.store_url,
+            dry_run=args.dry_run,
+            config=args.config,
+            strict_identity=args.strict_identity,
+            out=out,
         ),
         "verify": lambda: run_verify_command(args, settings.store_url, settings.data_dir, out),
     }
@@ -326,7 +356,7 @@ def _main(argv: Sequence[str] | None, out: TextIO) -> int:
         return _refused(exc, out)
     except EventStoreError as exc:
         code = report_store_failure(exc)
-        if writes:
+        if writes and not isinstance(exc, IdentityMismatchError):  # refused: nothing written
             raw = list(argv) if argv is not None else sys.argv[1:]
             print(resume_advice(raw, args.request_id), file=sys.stderr)
         return code
@@ -369,8 +399,18 @@ def resume_advice(argv: Sequence[str], request_id: str) -> str:
     )
 
 
-def _deploy(url: str, *, dry_run: bool, config: str | None, out: TextIO) -> int:
+def _deploy(
+    url: str, *, dry_run: bool, config: str | None, strict_identity: bool | None, out: TextIO
+) -> int:
     """Create what the store needs (idempotent); --dry-run only says what would happen."""
+    if strict_identity is not None and not is_postgres_url(url):
+        flag = "--strict-identity" if strict_identity else "--no-strict-identity"
+        print(
+            f"error: {flag} applies to PostgreSQL stores only (their logins are what it "
+            f"checks clerk ids against); {redact_url(url)} is not one.",
+            file=sys.stderr,
+        )
+        return 2
     if url.strip().lower().startswith("deltabase"):
         from bank_desktop.eventstore.deltabase import run_deploy
 
@@ -383,11 +423,12 @@ def _deploy(url: str, *, dry_run: bool, config: str | None, out: TextIO) -> int:
     shown = redact_url(url)
     if is_postgres_url(url):
         try:
-            steps = deploy_postgres(url, dry_run=dry_run)
+            steps = deploy_postgres(url, dry_run=dry_run, strict_identity=strict_identity)
         except EventStoreError as exc:
             return report_store_failure(exc)
+        plans = {"would create": "create", "would remove": "remove"}
         for outcome, what in steps:
-            plan = "create" if outcome == "would create" else "keep"
+            plan = plans.get(outcome, "keep")
             print(f"plan: {plan} {what}" if dry_run else f"{outcome}: {what}", file=out)
         if not dry_run:
             print(f"The Bank Desktop store in {shown} is ready.", file=out)

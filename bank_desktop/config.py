@@ -40,10 +40,25 @@ def default_store_url() -> str:
 
 
 def default_clerk_id() -> str:
+    """The operating-system user: who is logged in at this desk."""
     try:
         return getpass.getuser() or "clerk"
     except (KeyError, OSError):  # no user name in a bare container
         return "clerk"
+
+
+def default_clerk_for(store_url: str, env: Mapping[str, str] | None = None) -> str:
+    """The clerk id when none is configured: on PostgreSQL the database login the store URL
+    connects as (its ``session_user``, recorded on every event; with strict identity the
+    only clerk id the store accepts), else the operating-system user."""
+    from bank_desktop.eventstore.urls import is_postgres_url, postgres_login
+
+    if is_postgres_url(store_url):
+        environ = os.environ if env is None else env
+        login = postgres_login(store_url) or environ.get("PGUSER", "").strip()
+        if login:
+            return login
+    return default_clerk_id()
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +186,8 @@ def resolve_settings(
     stored: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Flags beat the environment, which beats stored settings, which beat the defaults."""
+    """Flags beat the environment, which beats stored settings, which beat the defaults (the
+    clerk's: :func:`default_clerk_for` the store chosen)."""
     environ = os.environ if env is None else env
     saved = stored or {}
 
@@ -181,8 +197,9 @@ def resolve_settings(
                 return candidate.strip()
         return default
 
+    url = pick(store_url, ENV_STORE_URL, "store_url", default_store_url())
     return Settings(
-        store_url=pick(store_url, ENV_STORE_URL, "store_url", default_store_url()),
-        clerk_id=pick(clerk_id, ENV_CLERK_ID, "clerk_id", default_clerk_id()),
+        store_url=url,
+        clerk_id=pick(clerk_id, ENV_CLERK_ID, "clerk_id", default_clerk_for(url, environ)),
         data_dir=data_directory(),
     )

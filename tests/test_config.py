@@ -1,4 +1,5 @@
-"""Stored settings read without Qt: whatever the window's QSettings wrote reads back the same."""
+"""Stored settings read without Qt: whatever the window's QSettings wrote reads back the same;
+the default clerk: the database login on PostgreSQL, the operating-system user elsewhere."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from PySide6.QtCore import QSettings
 
 from bank_desktop.config import (
     APP_NAME,
+    ENV_CLERK_ID,
     ORGANIZATION,
     StoredSettings,
+    default_clerk_id,
     load_stored_settings,
+    resolve_settings,
     settings_file,
 )
 
@@ -66,3 +70,33 @@ def test_headless_commands_never_load_qt(argv: list[str]) -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "env", "expected"),
+    [
+        ("postgresql://alice@db.branch.local/bank", {}, "alice"),
+        ("postgresql://alice:s%40cret@db.branch.local/bank", {}, "alice"),
+        ("postgres://db.branch.local/bank?user=bob&sslmode=require", {}, "bob"),
+        ("postgresql://alice@db/bank?user=carol", {}, "carol"),  # as libpq: the query wins
+        ("postgresql://Al%C3%ADce@db/bank", {}, "Alíce"),
+        ("postgresql://db.branch.local/bank", {"PGUSER": "dora"}, "dora"),
+    ],
+)
+def test_on_postgresql_the_default_clerk_is_the_login(
+    url: str, env: dict[str, str], expected: str
+) -> None:
+    assert resolve_settings(store_url=url, env=env).clerk_id == expected
+
+
+def test_a_configured_clerk_beats_the_login_and_elsewhere_the_os_user_is_the_default() -> None:
+    url = "postgresql://alice@db/bank"
+    assert resolve_settings(store_url=url, clerk_id="teller-9", env={}).clerk_id == "teller-9"
+    assert resolve_settings(store_url=url, env={ENV_CLERK_ID: "t-2"}).clerk_id == "t-2"
+    assert resolve_settings(store_url=url, stored={"clerk_id": "t-3"}, env={}).clerk_id == "t-3"
+    no_login = resolve_settings(store_url="postgresql://db/bank", env={}).clerk_id
+    assert no_login == default_clerk_id()  # libpq's own fallback: the operating-system user
+    assert resolve_settings(store_url="sqlite:///tmp/x.db", env={}).clerk_id == default_clerk_id()
+    assert resolve_settings(store_url="memory://", env={"PGUSER": "x"}).clerk_id == (
+        default_clerk_id()
+    )

@@ -30,6 +30,25 @@ class StoreConfigError(EventStoreError):
     """The store URL or its settings are wrong; retrying will not help until they are fixed."""
 
 
+class IdentityMismatchError(StoreConfigError):
+    """A store with strict identity refused events whose clerk is not the database login.
+
+    Nothing was written. The clerk id is the setting to fix (or leave unset: on PostgreSQL it
+    then defaults to the login), so retrying as it is will not help.
+    """
+
+    def __init__(self, clerk_id: str | None, login: str) -> None:
+        claimed = "no clerk id" if clerk_id is None else f"the clerk id {clerk_id!r}"
+        super().__init__(
+            f"Refused: this bank's store accepts changes only under your own database login "
+            f"({login!r}), and this desk works as {claimed}. Nothing was recorded. Set your "
+            f"clerk id to {login!r} (File › Settings, or --clerk {login}), or leave it empty "
+            "to use your login."
+        )
+        self.clerk_id = clerk_id
+        self.login = login
+
+
 class StoreDamagedError(StoreConfigError):
     """The store's data is damaged (a malformed file or event); retrying will not help.
 

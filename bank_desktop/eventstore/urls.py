@@ -236,20 +236,45 @@ def prepare_store(url: str) -> tuple[EventStore, bool]:
     return open_store(url), False
 
 
-def deploy_postgres(url: str, *, dry_run: bool = False) -> list[tuple[str, str]]:
+def deploy_postgres(
+    url: str, *, dry_run: bool = False, strict_identity: bool | None = None
+) -> list[tuple[str, str]]:
     """``bank-desktop deploy`` on a PostgreSQL store: each step as (outcome, what), outcome
-    being "created", "unchanged" or (``dry_run``) "would create"."""
+    being "created", "removed", "unchanged" or (``dry_run``) "would create" / "would remove".
+    ``strict_identity``: True installs the guard tying clerk ids to logins, False removes it,
+    None keeps whatever the store has."""
     from bank_desktop.eventstore.postgres import PostgresEventStore
 
     store = PostgresEventStore(url.strip(), check_schema=False)
     try:
-        return [(step.outcome, step.what) for step in store.deploy(dry_run=dry_run)]
+        steps = store.deploy(dry_run=dry_run, strict_identity=strict_identity)
+        return [(step.outcome, step.what) for step in steps]
     finally:
         store.close()
 
 
 def is_postgres_url(url: str) -> bool:
     return url.strip().split(":", 1)[0].lower() in ("postgresql", "postgres")
+
+
+def postgres_login(url: str) -> str | None:
+    """The database login a PostgreSQL URL names (``postgresql://alice@host/bank`` or
+    ``?user=alice``, the latter winning as in libpq); None when it names none (libpq then
+    uses ``PGUSER``, else the operating-system user). Read from the text alone: no driver,
+    no connection. That login is the session's ``session_user``, which every event on the
+    store records and strict identity checks the clerk id against."""
+    if not is_postgres_url(url):
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        netloc_user = parts.username
+    except ValueError:  # a malformed URL: opening it says what is wrong
+        return None
+    for pair in parts.query.split("&"):
+        key, _, value = pair.partition("=")
+        if unquote(key) == "user" and value:
+            return unquote(value)
+    return unquote(netloc_user) if netloc_user else None
 
 
 def open_snapshot_store(store: EventStore, base_directory: Path) -> SnapshotStore:

@@ -36,6 +36,7 @@ from bank_desktop.application.history import KNOWN_EVENT_TYPES, EventFilter, His
 from bank_desktop.eventstore import RecordedEvent
 from bank_desktop.gui.event_text import (
     NOT_LOADED,
+    clerk_cell,
     clerk_of,
     fixed_pitch_font,
     format_event_details,
@@ -53,6 +54,7 @@ __all__ = [
     "NOT_LOADED",
     "EventLogModel",
     "EventLogWidget",
+    "clerk_cell",
     "clerk_of",
     "format_event_details",
     "to_json",

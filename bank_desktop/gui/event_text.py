@@ -101,8 +101,29 @@ def approval_of(event: RecordedEvent) -> str:
     return ", ".join(parts)
 
 
+def clerk_cell(event: RecordedEvent) -> str:
+    """The Event log's Clerk cell: the clerk the event names, and, when the store recorded a
+    database login that is not that clerk, the login too (``bob (login alice)``), so a claim
+    the login does not back stands out in an audit."""
+    clerk = clerk_of(event)
+    role = event.db_role
+    metadata = _metadata(event)
+    claimed = metadata.get("clerkId") if metadata is not None else None
+    if role is None or role == claimed:
+        return clerk
+    return f"{clerk} (login {visible_text(role)})" if clerk else f"(login {visible_text(role)})"
+
+
+def _recorded_by(event: RecordedEvent) -> str:
+    """Who the server says appended the event, where the store records it (PostgreSQL)."""
+    if event.db_role is None:
+        return ""
+    return f"database login: {visible_text(event.db_role)} (recorded by the server)\n"
+
+
 def format_event_details(event: RecordedEvent) -> str:
-    """The detail pane's text: one header line, then data and metadata as indented JSON."""
+    """The detail pane's text: one header line, the database login that recorded the event
+    when the store knows it, then data and metadata as indented JSON."""
     created = event.created_at.astimezone().isoformat(sep=" ", timespec="milliseconds")
     header = " · ".join(
         (
@@ -126,7 +147,7 @@ def format_event_details(event: RecordedEvent) -> str:
         )
         named = f" ({visible_text(str(approval_id))})" if approval_id else ""
         header += f"\nApproval{named}: {approval}"
-    return f"{header}\n\n{data}\n\n{meta}\n"
+    return f"{header}\n{_recorded_by(event)}\n{data}\n\n{meta}\n"
 
 
 #: Event types whose data holds a secret, and its field: shown as a mark, never as text.

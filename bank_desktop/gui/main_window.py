@@ -47,13 +47,14 @@ from bank_desktop.application.history import read_history
 from bank_desktop.application.projections import AccountBalance, Ledger, ReadModel, load_ledger
 from bank_desktop.application.read_model_session import SessionChanges
 from bank_desktop.config import StoredSettings
-from bank_desktop.domain import format_money
+from bank_desktop.domain import ApprovalRequired, format_money
 from bank_desktop.eventstore import (
     EventStoreError,
     RecordedEvent,
 )
 from bank_desktop.gui import assets
 from bank_desktop.gui.accounts_page import AccountsPage
+from bank_desktop.gui.approvals import ApprovalsDesk
 from bank_desktop.gui.context import AppContext
 from bank_desktop.gui.event_log import EventLogWidget
 from bank_desktop.gui.forms.account_forms import (
@@ -90,6 +91,11 @@ def _as_list(value: object) -> list[object]:
     return list(value) if isinstance(value, list | tuple) else []
 
 
+EMPTY_STORE_HINT: Final = (
+    "The store is empty: press Ctrl+N to open an account, or File › Fill with demo data."
+)
+
+
 class MainWindow(QMainWindow):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -117,6 +123,10 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_central()
         self.teller = TellerActions(self, context, self._jobs)
+        self.approvals = ApprovalsDesk(
+            self, context, self._jobs, self.session, open_dialog=self.open_dialog
+        )
+        self.approvals.message.connect(self.statusBar().showMessage)
         self._build_menus_and_toolbar()
         self._build_status_bar()
         self._update_actions()
@@ -179,6 +189,7 @@ class MainWindow(QMainWindow):
             self.verify_action,
             self.quit_action,
             *self.teller.shortcut_actions(),
+            *self.approvals.shortcut_actions(),
         ]
 
     def _build_central(self) -> None:
@@ -207,7 +218,7 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.settings_action])
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
-        account_menu = bar.addMenu("&Account")
+        account_menu = bar.addMenu("A&ccount")
         account_menu.addActions(
             [
                 self.open_account_action,
@@ -222,6 +233,7 @@ class MainWindow(QMainWindow):
         view_menu.addActions([self.filter_action, self.resync_action])
         help_menu = bar.addMenu("&Help")
         help_menu.addActions([self.help_action, self.verify_action, self.about_action])
+        self.approvals.add_to(self.tabs, bar, before=help_menu.menuAction())
 
         toolbar = QToolBar("Actions")
         toolbar.setObjectName("mainToolbar")
@@ -311,11 +323,7 @@ class MainWindow(QMainWindow):
         if loaded.session.notices:  # a snapshot refused and rebuilt, or one not saved
             self.statusBar().showMessage(" ".join(loaded.session.notices), NOTICE_MS)
         elif len(model.balances) == 0:
-            self.statusBar().showMessage(
-                "The store is empty: press Ctrl+N to open an account, "
-                "or File › Fill with demo data.",
-                15_000,
-            )
+            self.statusBar().showMessage(EMPTY_STORE_HINT, 15_000)
         self._recover(timedelta(0))
         self._recovery_timer.start()
         self.accounts_table.setFocus()
@@ -345,6 +353,8 @@ class MainWindow(QMainWindow):
             [customer_text(r) for r in rows],
             [r.account_id for r in rows],
         )
+        if changes.model.opened_accounts and self.statusBar().currentMessage() == EMPTY_STORE_HINT:
+            self.statusBar().clearMessage()  # an account arrived: the store is empty no more
         self._ledger_changed(changes.ledgers)
         self.event_log.append_events(batch)
         self._show_position(model.checkpoint)
@@ -568,6 +578,7 @@ class MainWindow(QMainWindow):
         restarting."""
         if saved.clerk_id and saved.clerk_id != self._context.clerk_id:
             self._context.change_clerk(saved.clerk_id)
+            self.approvals.clerk_changed()
             self.clerk_label.setText(f"Clerk: {saved.clerk_id}")
             self.setWindowTitle(f"Bank Desktop – {saved.clerk_id}")
             self.statusBar().showMessage(
@@ -649,7 +660,11 @@ class MainWindow(QMainWindow):
 
     def _announce(self, outcome: Outcome) -> None:
         """Tell the clerk how a command ended. A refusal whose form is still open shows there;
-        one whose form was closed (Esc while saving) gets a notice that stays until read."""
+        one whose form was closed (Esc while saving) gets a notice that stays until read.
+        One held for a supervisor's approval is no refusal: the approvals desk says so."""
+        if isinstance(outcome.error, ApprovalRequired):
+            self.approvals.sent_for_approval(outcome)
+            return
         if outcome.succeeded:
             detail = f"; {outcome.detail}" if outcome.detail else ""
             self.statusBar().showMessage(

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -52,6 +52,7 @@ from bank_desktop.domain.errors import (
 from bank_desktop.eventstore.errors import (
     ConcurrencyError,
     EventStoreError,
+    IdentityMismatchError,
     StoreConfigError,
     StoreUnavailableError,
 )
@@ -106,33 +107,27 @@ def _respond(
     return ExactJSONResponse(error_body(message, details), status, headers=dict(headers or {}))
 
 
+#: Status by exception class, first match wins (so subclasses come before their bases).
+_STATUSES: Final[tuple[tuple[type[BaseException], int], ...]] = (
+    (NotFoundError, 404),
+    (DuplicateNationalIdError, 409),
+    (PermissionDeniedError, 403),
+    (ApprovalRequired, 202),
+    (CommandIdReusedError, 422),
+    (DomainError, 400),
+    (ConcurrencyError, 409),
+    (MalformedEventError, 500),  # a damaged stored event: IT must look, retrying will not help
+    (IdentityMismatchError, 403),  # strict identity: this login may not act as that clerk
+    (StoreConfigError, 500),
+    (EventStoreError, 503),
+)
+
+
 def status_of(exc: BaseException) -> int:
     """The HTTP status for an exception of the core (500 for anything unexpected)."""
-    match exc:
-        case NotFoundError():
-            return 404
-        case DuplicateNationalIdError():
-            return 409
-        case PermissionDeniedError():
-            return 403
-        case ApprovalRequired():
-            return 202
-        case CommandIdReusedError():
-            return 422
-        case DomainError():
-            return 400
-        case ConcurrencyError():
-            return 409
-        case TransferInterruptedError():
-            return status_of(exc.cause)  # recorded, not finished: as the store failure it met
-        case MalformedEventError():
-            return 500  # a damaged stored event: IT must look, retrying will not help
-        case StoreConfigError():
-            return 500
-        case EventStoreError():
-            return 503
-        case _:
-            return 500
+    if isinstance(exc, TransferInterruptedError):
+        return status_of(exc.cause)  # recorded, not finished: as the store failure it met
+    return next((status for kind, status in _STATUSES if isinstance(exc, kind)), 500)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 from bank_desktop.gui.forms.open_account import OpenAccountForm
 from bank_desktop.gui.main_window import MainWindow
 from tests.gui.conftest import (
+    ALT,
     CTRL,
     SHIFT,
     active_dialog,
@@ -22,8 +23,6 @@ from tests.gui.conftest import (
     replace_text,
     type_text,
 )
-
-ALT = Qt.KeyboardModifier.AltModifier
 
 
 def accounts(window: MainWindow) -> set[str]:

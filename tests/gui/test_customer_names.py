@@ -114,19 +114,3 @@ def test_available_stands_beside_the_balance(qtbot: QtBot, window: MainWindow) -
     soon = datetime.now(UTC) + timedelta(days=1)
     bank.place_hold(account, "10.00", "Card authorisation", expires_at=soon)
     qtbot.waitUntil(lambda: cell(window, account, AVAILABLE) == "$90.00")
-
-
-def test_the_teller_menus_take_alt_keys_no_one_else_uses(window: MainWindow) -> None:
-    """A menu's Alt key must not be a tab's or another menu's: Qt then cycles between them
-    and Alt+L, say, opens the Event log only every other time."""
-
-    def mnemonic(text: str) -> str:
-        at = text.replace("&&", "").find("&")
-        return text.replace("&&", "")[at + 1].lower() if at >= 0 else ""
-
-    menus = [action.text() for action in window.menuBar().actions()]
-    tabs = [window.tabs.tabText(index) for index in range(window.tabs.count())]
-    keys = [mnemonic(text) for text in (*menus, *tabs)]
-    for menu in ("Le&dger", "C&ustomers"):
-        assert menu in menus
-        assert keys.count(mnemonic(menu)) == 1, (menu, menus, tabs)

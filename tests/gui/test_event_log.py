@@ -31,6 +31,7 @@ from bank_desktop.gui.event_log import (
     HEADERS,
     EventLogModel,
     EventLogWidget,
+    clerk_cell,
     format_event_details,
     to_json,
 )
@@ -375,6 +376,34 @@ def test_detail_text_of_a_damaged_event_without_metadata() -> None:
     assert header.startswith("money.deposited · account-a@9 · global #9 · id e9 · 2026-01-01")
     assert "\nnull\n" in text
     assert "metadata: (not loaded)" in text
+
+
+def test_the_recorded_login_shows_only_where_the_store_records_one() -> None:
+    plain = event(3)  # SQLite, DeltaBase, memory, or PostgreSQL before identity: no login
+    assert "database login" not in format_event_details(plain)
+    assert clerk_cell(plain) == "clerk-7"
+
+    def by(login: str, metadata: Mapping[str, Any] | None = _UNSET) -> RecordedEvent:
+        base = event(4, metadata=metadata)
+        return RecordedEvent(
+            base.event_id,
+            base.type,
+            base.data,
+            base.stream_id,
+            base.stream_position,
+            base.global_position,
+            base.created_at,
+            base.metadata if base.has_metadata else None,
+            login,
+        )
+
+    assert clerk_cell(by("clerk-7")) == "clerk-7"  # the login backs the claim: said once
+    assert clerk_cell(by("alice")) == "clerk-7 (login alice)"
+    assert clerk_cell(by("alice", metadata={})) == "(login alice)"
+    assert clerk_cell(by("al\u202eice")) == "clerk-7 (login al\\u202eice)"
+    header, login, blank, *_ = format_event_details(by("alice")).splitlines()
+    assert header.startswith("money.deposited · account-a@4")
+    assert (login, blank) == ("database login: alice (recorded by the server)", "")
 
 
 def test_json_is_exact_sorted_and_never_raises() -> None:

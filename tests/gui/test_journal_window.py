@@ -18,6 +18,7 @@ from bank_desktop.gui.journal_dialog import JournalDialog
 from bank_desktop.gui.main_window import MainWindow
 from bank_desktop.gui.models.journal import ACCOUNT, AMOUNT, CUSTOMER, KIND
 from tests.gui.conftest import (
+    ALT,
     CTRL,
     active_dialog,
     focused,
@@ -26,8 +27,6 @@ from tests.gui.conftest import (
     replace_text,
     type_text,
 )
-
-ALT = Qt.KeyboardModifier.AltModifier
 
 
 class Clock:

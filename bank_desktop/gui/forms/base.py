@@ -38,7 +38,13 @@ from PySide6.QtWidgets import (
 
 from bank_desktop.application.ids import new_command_id
 from bank_desktop.application.projections import AccountBalance
-from bank_desktop.domain import DomainError, ValidationError, format_money, parse_money
+from bank_desktop.domain import (
+    ApprovalRequired,
+    DomainError,
+    ValidationError,
+    format_money,
+    parse_money,
+)
 from bank_desktop.gui.forms.busy import Busy
 from bank_desktop.gui.messages import describe_error
 from bank_desktop.gui.models.accounts import available_now
@@ -284,6 +290,13 @@ class CommandForm(QDialog):
         super().accept()
 
     def _failed(self, exc: BaseException) -> None:
+        if isinstance(exc, ApprovalRequired):
+            # Not a refusal: the request is recorded and waits for a supervisor. Nothing is
+            # left to do here; the window says "Sent for approval (#…)" and, later, how the
+            # supervisor decided.
+            self._busy.finished(enable=False)
+            QDialog.accept(self)
+            return
         self._busy.finished()
         self.show_error(describe_error(exc), self.field_for(exc))
 

@@ -25,7 +25,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor
 
 from bank_desktop.eventstore import RecordedEvent
-from bank_desktop.gui.event_text import clerk_of, visible_text
+from bank_desktop.gui.event_text import clerk_cell, visible_text
 
 
 class Column(IntEnum):
@@ -188,5 +188,5 @@ def _display(event: RecordedEvent, column: int) -> str:
         case Column.STREAM_POSITION:
             return str(event.stream_position)
         case Column.CLERK:
-            return clerk_of(event)
+            return clerk_cell(event)
     return ""
