@@ -24,6 +24,7 @@ from PySide6.QtCore import (
 )
 from sortedcontainers import SortedList
 
+from bank_desktop.application.key_scan import mark, rows_of
 from bank_desktop.application.search_text import fold
 from bank_desktop.gui.models.accounts import (
     ANSWERED_ROLES,
@@ -136,20 +137,20 @@ class AccountsProxy(QAbstractProxyModel):
             return
         narrowing = bool(self._needle) and self._needle in needle
         if narrowing:  # typing on: only rows already shown can still match, order is kept
-            found = self.accounts().matching_rows(needle)
-            if len(found) == self._count():  # all still match ("account-0…"): nothing moves
+            wanted = self.accounts().matching_mask(needle)
+            if wanted.count(1) == self._count():  # all still match ("account-0…"): no change
                 self._needle = needle
                 return
-            matched = set(found)
         self.beginResetModel()
         self._needle = needle
         if narrowing:
             if self._column is None:
-                self._rows = [r for r in self._rows if r in matched]
+                self._rows = list(compress(self._rows, map(wanted.__getitem__, self._rows)))
             else:
-                kept = [entry for entry in self._sorted if entry[1] in matched]
+                shown = self._sorted
+                kept = list(compress(shown, map(wanted.__getitem__, map(_SOURCE_ROW, shown))))
                 self._sorted = SortedList(kept)  # in order already: one pass
-                self._shown = {entry[1] for entry in kept}
+                self._shown = set(map(_SOURCE_ROW, kept))
         else:
             self._rebuild()
         self.endResetModel()
@@ -168,10 +169,15 @@ class AccountsProxy(QAbstractProxyModel):
     def _rebuild(self) -> None:
         needle = self._needle
         source = self.accounts()
-        rows = source.matching_rows(needle) if needle else list(range(len(source.search_keys)))
-        self._arrange(rows)
+        if not needle:
+            self._arrange(list(range(len(source.search_keys))))
+            return
+        wanted = source.matching_mask(needle)
+        self._arrange(rows_of(wanted), wanted)
 
-    def _arrange(self, rows: list[int]) -> None:
+    def _arrange(self, rows: list[int], wanted: bytearray | None = None) -> None:
+        """Show ``rows`` (ascending) in the current order; ``wanted``, when given, marks
+        the same rows per source row (the filter's own mask: no Python step per row)."""
         if self._column is None:
             self._rows = sorted(rows)
             self._all, self._entry_of, self._keyed_by = SortedList(), [], None
@@ -187,9 +193,8 @@ class AccountsProxy(QAbstractProxyModel):
         if not self._needle or len(rows) == len(self._all):
             self._sorted, self._shown = self._all, None  # every row shown: one list
             return
-        wanted = bytearray(len(self._entry_of))
-        for row in rows:
-            wanted[row] = 1
+        if wanted is None or len(wanted) != len(self._entry_of):
+            wanted = mark(bytearray(len(self._entry_of)), rows)
         rows_in_order = map(_SOURCE_ROW, self._all)
         kept = list(compress(self._all, map(wanted.__getitem__, rows_in_order)))
         self._sorted = SortedList(kept)  # in order already: one pass
