@@ -86,6 +86,13 @@ def union(first: bytes | bytearray, second: bytes | bytearray) -> bytearray:
     return bytearray(either.to_bytes(size, "little"))
 
 
+def intersection(first: bytes | bytearray, second: bytes | bytearray) -> bytearray:
+    """Two masks of the same length and-ed byte by byte (C speed, as :func:`union`)."""
+    size = len(first)
+    both = int.from_bytes(first, "little") & int.from_bytes(second, "little")
+    return bytearray(both.to_bytes(size, "little"))
+
+
 def rows_of(mask: Sequence[int]) -> list[int]:
     """The rows a mask marks, ascending."""
     return list(compress(range(len(mask)), mask))
