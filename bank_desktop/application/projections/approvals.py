@@ -137,6 +137,15 @@ class ApprovalsProjection:
         ]
         return sorted(rows, key=lambda row: (row.requested_at, row.approval_id))
 
+    def requested_by(self, clerk_id: str) -> list[ApprovalSummary]:
+        """Every request ``clerk_id`` made, newest first, whatever became of it."""
+        rows = [
+            summary_of(state)
+            for state in self._states.values()
+            if state.requested_by == clerk_id and state.held is not None
+        ]
+        return sorted(rows, key=lambda row: (row.requested_at, row.approval_id), reverse=True)
+
     def approved_unfinished(self) -> dict[str, datetime]:
         """Approved requests not yet carried out (id → approved at): recovery's work."""
         due: dict[str, datetime] = {}
