@@ -122,8 +122,8 @@ class BulkFold:
         model, accounts, steps, kinds = self._model, self._accounts, self._steps, _KINDS
         fromiso, lowest, highest = _fromiso, _LOWEST, MAX_AMOUNT
         start = checkpoint = model.checkpoint
-        for (global_position, stream_id, stream_position, event_type, _), payload in zip(
-            page.rows, page.payloads, strict=True
+        for (global_position, stream_id, stream_position, event_type, _), payload in zip(  # noqa: B905 - one length by construction
+            page.rows, page.payloads
         ):
             if global_position <= checkpoint:
                 continue
@@ -198,7 +198,8 @@ class BulkFold:
                 stream_id, customer, initial, True, opened_at, None, opened_at, stream_position
             )
         )
-        self._model.name_account(stream_id)
+        if len(self._model.customers):  # a name to show: the customer may be registered
+            self._model.name_account(stream_id)
         return True
 
     def _closed(self, stream_id: str, stream_position: int, payload: Any) -> bool:
