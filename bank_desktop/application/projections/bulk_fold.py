@@ -23,7 +23,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
-from bank_desktop.application.projections.balances import AccountBalance, cents_of, unchanged
+from bank_desktop.application.projections.balances import (
+    AccountBalance,
+    cents_of,
+    unchanged,
+    whole_cents,
+)
 from bank_desktop.application.projections.transfers import TransferSummary
 from bank_desktop.domain import accounts as acc
 from bank_desktop.domain import transfers as tr
@@ -148,9 +153,12 @@ class BulkFold:
                         )
                     except (TypeError, ValueError, ArithmeticError):
                         usual = False
-                    if usual:  # cents as a Decimal for now: catch_up compacts them
-                        cents = row.cents
+                    if usual:  # in cents: an int, unless a fraction of a cent is in it
                         change = amount * 100
+                        whole = int(change)
+                        if whole == change:
+                            change = whole
+                        cents = row.cents
                         row.cents = cents + change if kind == _DEPOSITED else cents - change
                         row.last_activity_at = at
                         row.revision = stream_position
@@ -172,7 +180,7 @@ class BulkFold:
         if amount is None or at is None:
             return False
         change = amount * 100
-        row.cents = row.cents + change if kind == _DEPOSITED else row.cents - change
+        row.cents = whole_cents(row.cents + change if kind == _DEPOSITED else row.cents - change)
         row.last_activity_at = at
         row.revision = stream_position
         return True
