@@ -61,6 +61,8 @@ _INLINE: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = {
     tr.TransferCompleted.type: (_COMPLETED, ("completedAt",)),
 }
 _KINDS: Final = {event_type: kind for event_type, (kind, _) in _INLINE.items()}
+#: How many distinct transfer descriptions a fold keeps one copy of (then it starts over).
+_TEXTS_KEPT: Final = 10_000
 
 
 def fold_fields(model: ReadModel) -> FoldFields:
@@ -113,6 +115,7 @@ class BulkFold:
         self._balances = model.balances
         self._accounts = model.balances.rows_by_id()
         self._transfers = model.transfers.rows_by_id()
+        self._texts: dict[str, str] = {}
         self._steps: dict[int, Callable[[str, int, Any], bool]] = {
             _OPENED: self._opened,
             _CLOSED: self._closed,
@@ -248,10 +251,14 @@ class BulkFold:
             or at is None
         ):
             return False
+        if description is not None:  # one copy of each of a history's few descriptions
+            description = self._texts.setdefault(description, description)
+            if len(self._texts) > _TEXTS_KEPT:
+                self._texts.clear()
         same = self._balances.same_id  # one copy of an account's id
         self._transfers[stream_id] = TransferSummary(
-            stream_id, same(source), same(target), amount, description, "requested", at, at,
-            None, stream_position,
+            stream_id, same(source), same(target), cents_of(amount), description, "requested",
+            at, at, None, stream_position,
         )  # fmt: skip
         return True
 

@@ -184,7 +184,7 @@ class AccountsProxy(QAbstractProxyModel):
         needle = self._needle
         source = self.accounts()
         if not needle:
-            self._arrange(list(range(len(source.search_keys))))
+            self._arrange(source.all_rows())
             return
         wanted = source.matching_mask(needle)
         self._arrange(rows_of(wanted), wanted)
@@ -201,9 +201,7 @@ class AccountsProxy(QAbstractProxyModel):
         self._rows = []
         if self._keyed_by != self._column:
             source, column = self.accounts(), self._column
-            entries = [
-                (_sort_key(source.account_at(r), column), r) for r in range(source.rowCount())
-            ]
+            entries = [(_sort_key(source.account_at(r), column), r) for r in source.all_rows()]
             self._all, self._entry_of, self._keyed_by = SortedList(entries), entries, column
             self._in_order = None
         if not self._needle or len(rows) == len(self._all):
