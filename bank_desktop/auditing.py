@@ -23,7 +23,13 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, Final
 
-from bank_desktop.application.chain import CHAIN_TAG, COVERED_METADATA, event_digest
+from bank_desktop.application.chain import (
+    CHAIN_TAG,
+    COVERED_METADATA,
+    HASH_KEY,
+    PREV_KEY,
+    event_digest,
+)
 from bank_desktop.application.verification import (
     Finding,
     Progress,
@@ -50,7 +56,7 @@ from bank_desktop.private_files import make_private_dirs, write_atomically
 _log = logging.getLogger(__name__)
 
 #: The chain digest through msgspec: equal to the reference, faster (eventstore/canonical.py).
-DIGEST: Final = fast_digest(CHAIN_TAG, COVERED_METADATA, event_digest)
+DIGEST: Final = fast_digest(CHAIN_TAG, COVERED_METADATA, (PREV_KEY, HASH_KEY), event_digest)
 
 
 def run_verification(
@@ -68,7 +74,7 @@ def run_verification(
 
     ``parallel``: check the chains in other processes while this one folds the read model
     (:class:`ProcessChains`); by default where it pays: a SQLite or PostgreSQL store of
-    :data:`PARALLEL_FROM` events or more, on a machine with two cores or more."""
+    :data:`PARALLEL_FROM` events or more, on a machine with a core to spare."""
     started = datetime.now(UTC)
     try:
         store = open_store_for_verification(url)
@@ -89,7 +95,8 @@ def run_verification(
         if parallel is None:
             parallel = _parallel_pays(url, store)
         if parallel:
-            chains = ProcessChains(url, against=against, keep_heads=seal, parts=chain_processes())
+            parts = max(1, chain_processes())
+            chains = ProcessChains(url, against=against, keep_heads=seal, parts=parts)
         report = verify_store(
             store,
             snapshots=open_snapshot_store(store, data_directory),
@@ -124,8 +131,15 @@ PARALLEL_FROM: Final = 50_000
 
 
 def chain_processes() -> int:
-    """How many processes check chains: every core but the one folding the read model."""
-    return max(1, min((os.cpu_count() or 1) - 1, 4))
+    """How many processes check chains: the cores idle over the last minute, but the one the
+    read model is folded on. On a machine already busy, other processes only compete for the
+    same cores (and read the store once more each): then none."""
+    cpus = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:  # no load average here: assume the machine is ours
+        busy = 0.0
+    return max(0, min(int(cpus - busy) - 1, 4))
 
 
 def _parallel_pays(url: str, store: EventStore) -> bool:
@@ -133,7 +147,7 @@ def _parallel_pays(url: str, store: EventStore) -> bool:
     return (
         scheme in ("sqlite", "postgresql", "postgres")
         and not getattr(sys, "frozen", False)  # a bundle cannot start Python processes
-        and (os.cpu_count() or 1) >= 2
+        and chain_processes() >= 1
         and store.head_position() >= PARALLEL_FROM
     )
 

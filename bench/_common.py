@@ -20,6 +20,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -170,6 +171,50 @@ def time_each(action: Callable[[int], Any], count: int) -> tuple[list[float], fl
         action(i)
         samples.append(clock() - t0)
     return samples, clock() - started
+
+
+def interleaved(
+    runners: dict[str, Callable[[int], Any]], count: int, block: int
+) -> dict[str, tuple[list[float], float]]:
+    """Run ``runners[name](i)`` for i in range(count) for every name, in alternating blocks
+    of ``block`` calls (the order rotating from block to block), so that a disk or a machine
+    whose speed drifts from minute to minute weighs on every system alike. Per name: the
+    per-call seconds and the total wall time of its blocks."""
+    clock = time.perf_counter
+    names = list(runners)
+    out: dict[str, tuple[list[float], float]] = {name: ([], 0.0) for name in names}
+    for start in range(0, count, block):
+        turn = (start // block) % len(names)
+        for name in names[turn:] + names[:turn]:
+            action = runners[name]
+            samples, total = out[name]
+            began = clock()
+            for i in range(start, min(start + block, count)):
+                t0 = clock()
+                action(i)
+                samples.append(clock() - t0)
+            out[name] = (samples, total + clock() - began)
+    return out
+
+
+def count_syscalls(argv: Sequence[str], names: Sequence[str]) -> dict[str, int] | None:
+    """How often a child process (``argv``, all its threads) made each system call, counted
+    by ``strace -c``; None when strace is not installed or cannot trace here."""
+    strace = shutil.which("strace")
+    if strace is None:
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "strace.txt"
+        command = [strace, "-f", "-qq", "-c", "-e", f"trace={','.join(names)}", "-o", str(report)]
+        done = subprocess.run([*command, *argv], capture_output=True, text=True, check=False)
+        if done.returncode != 0 or not report.exists():
+            return None
+        counts = dict.fromkeys(names, 0)
+        for line in report.read_text().splitlines():
+            fields = line.split()
+            if len(fields) >= 5 and fields[-1] in counts and fields[3].isdigit():
+                counts[fields[-1]] = int(fields[3])
+        return counts
 
 
 def time_budgeted(

@@ -103,7 +103,10 @@ class _FailsOnce:
         return self.inner.append(stream_id, events, expected)
 
     def __getattr__(self, name: str) -> Any:
-        if name == "append_decided":  # only the optimistic path, which the failure hits
+        if name in (
+            "append_decided",
+            "append_many",
+        ):  # only the optimistic path, which the failure hits
             raise AttributeError(name)
         return getattr(self.inner, name)
 
@@ -168,7 +171,7 @@ def test_every_write_command_names_its_request_id_when_the_store_fails(
             raise StoreUnavailableError("the connection was lost")
 
         def __getattr__(self, name: str) -> Any:
-            if name == "append_decided":
+            if name in ("append_decided", "append_many"):
                 raise AttributeError(name)
             return getattr(self.inner, name)
 

@@ -161,3 +161,28 @@ def test_without_clerk_the_operating_system_user_acts(
     (granted,) = [e for e in everything(store) if e.type == "staff.role_granted"]
     assert granted.metadata["clerkId"] == "ada"
     assert granted.data["grantedBy"] == "ada"
+
+
+def test_a_store_with_staff_tokens_and_approvals_verifies_clean(
+    store: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every dual-control event is chained and its money adds up: ``verify`` finds nothing."""
+    staffed(store)
+    admin, teller, sup = (as_clerk(store, c) for c in ("admin-1", "teller-1", "sup-1"))
+    assert run(*admin, "staff", "token", "teller-1")[0] == 0
+    text = run(*teller, "open", "--customer", "c", "--initial", "20000")[1]
+    account = re.search(r"account-\w+", text).group(0)  # type: ignore[union-attr]
+    approvals = []
+    for amount in ("6000", "7000", "8000"):
+        code, text = run(*teller, "withdraw", account, amount)
+        assert code == 4
+        approvals.append(text.split(": ")[1].strip())
+    assert run(*sup, "approvals", "approve", approvals[0])[0] == 0
+    assert run(*sup, "approvals", "reject", approvals[1], "--reason", "no")[0] == 0
+    assert run(*teller, "withdraw", account, "4000")[0] == 0  # 10,000 left: 8,000 still fits
+    assert run(*teller, "withdraw", account, "4000")[0] == 0  # 6,000 left: now it does not
+    assert run(*sup, "approvals", "approve", approvals[2])[0] == 1
+    assert "could not be carried out" in capsys.readouterr().err
+    code, text = run(*store, "verify")
+    assert code == 0, text
+    assert "No problems found." in text

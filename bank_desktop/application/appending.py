@@ -148,12 +148,20 @@ class ChainedAppender:
         raise ConcurrencyError(stream_id, expected, self._store.stream_position(stream_id))
 
     def append_decided(
-        self, store: DecidingAppender, stream_id: str, after: int, decide: DecideTail
+        self,
+        store: DecidingAppender,
+        stream_id: str,
+        after: int,
+        decide: DecideTail,
+        *,
+        also: Sequence[AppendRequest] = (),
     ) -> AppendResult:
-        """``store.append_decided`` with the decided events linked after the tail."""
+        """``store.append_decided`` with the decided events linked after the tail; ``also``
+        (a request id's claim: exact expected positions) linked into its streams too."""
         prev = self.head(stream_id, after)
         heads: list[tuple[int, str]] = []
         digest = self._digest
+        others, pending = self._linked(also)
 
         def linked(tail: list[RecordedEvent]) -> Sequence[NewEvent]:
             decided = decide(tail)
@@ -162,14 +170,17 @@ class ChainedAppender:
             heads.append((after + len(tail) + len(events), head))
             return events
 
-        result = store.append_decided(stream_id, after, linked)
+        result = store.append_decided(stream_id, after, linked, also=others)
         if heads and result.events:
             self._remember(stream_id, *heads[-1])
+            for other, (position, head) in pending.items():
+                self._remember(other, position, head)
         return result
 
-    def append_many(self, requests: Sequence[AppendRequest]) -> list[AppendResult]:
-        """Several streams in one transaction where the store offers it (else one append per
-        request, in order); every request needs an exact expected position."""
+    def _linked(
+        self, requests: Sequence[AppendRequest]
+    ) -> tuple[list[AppendRequest], dict[str, tuple[int, str]]]:
+        """The requests with their events linked, and each stream's head after them."""
         pending: dict[str, tuple[int, str]] = {}
         linked_requests: list[AppendRequest] = []
         for request in requests:
@@ -189,6 +200,12 @@ class ChainedAppender:
             )
             pending[request.stream_id] = (position + len(events), head)
             linked_requests.append(AppendRequest(request.stream_id, events, request.expected))
+        return linked_requests, pending
+
+    def append_many(self, requests: Sequence[AppendRequest]) -> list[AppendResult]:
+        """Several streams in one transaction where the store offers it (else one append per
+        request, in order); every request needs an exact expected position."""
+        linked_requests, pending = self._linked(requests)
         if isinstance(self._store, MultiStreamAppender):
             results = self._store.append_many(linked_requests)
         else:

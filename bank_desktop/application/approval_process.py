@@ -207,16 +207,16 @@ class ApprovalProcess:
         limit = rules.approval_limit if rules.unrecognized is None else None
         request = approvals.RequestApproval(approval_id, held, self._clerk, limit, self._now())
         metadata = self._metadata(approval_id, command_id)
-        bind = None
+        pending = None
         if claimed:
-            bind = self._claims.binder(command_id, approval_id, held, metadata)
+            pending = self._claims.pending(command_id, approval_id, held, metadata)
         outcome = self._handler.execute(
             approval_id,
             request,
             APPROVALS,
             command_id=command_id,
             metadata=metadata,
-            before_write=bind,
+            claim=pending,
         )
         if not outcome.replayed:
             self._step(approval_id, "requested")
@@ -263,11 +263,11 @@ class ApprovalProcess:
             approvals.decide(command, approvals.initial_state(), roles)
         kind = acting(APPROVALS, approvals.decide, roles)
         metadata = self._metadata(approval_id, key)
-        bind = None
+        pending = None
         if command_id is not None:
-            bind = self._claims.binder(key, approval_id, command, metadata)
+            pending = self._claims.pending(key, approval_id, command, metadata)
         result = self._handler.execute(
-            approval_id, command, kind, command_id=key, metadata=metadata, before_write=bind
+            approval_id, command, kind, command_id=key, metadata=metadata, claim=pending
         )
         return self.state(approval_id) if result.replayed else result.state
 

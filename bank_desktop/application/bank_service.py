@@ -2,9 +2,9 @@
 
 Amounts go in as text, ``Decimal`` or ``int`` (a float raises ``TypeError``); every command
 takes an optional ``command_id`` idempotency key, and every event records the clerk. A key the
-caller gives names one request forever: it is claimed in the store before the command runs
-(:mod:`~bank_desktop.application.request_claims`), so reusing it for anything else is refused
-on every stream and in every process.
+caller gives names one request forever: it is claimed in the store in the same transaction as
+the command's events (:mod:`~bank_desktop.application.request_claims`), so reusing it for
+anything else is refused on every stream and in every process.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ class BankService(TellerDay):
             ACCOUNTS,
             command_id=command_id,
             metadata=metadata,
-            before_write=self._claims.binder(command_id, account_id, command, metadata)
+            claim=self._claims.pending(command_id, account_id, command, metadata)
             if claim
             else None,
         ).state

@@ -15,6 +15,7 @@ def system_clock() -> datetime:
 def wire_precision(moment: datetime) -> datetime:
     """Truncate to whole milliseconds in UTC, so state folded from stored events (which keep
     milliseconds) equals state evolved in memory from the decided events."""
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
+    if moment.tzinfo is not UTC:
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        moment = moment.astimezone(UTC)
     return moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)

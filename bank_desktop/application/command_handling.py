@@ -32,20 +32,24 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, NamedTuple, TypeVar
 
 from bank_desktop.application.appending import ChainedAppender
 from bank_desktop.application.fingerprints import command_fingerprint
 from bank_desktop.application.ids import CommandKey, command_key, command_metadata
 from bank_desktop.application.lru import LockedLru
+from bank_desktop.application.request_claims import PendingClaim
 from bank_desktop.application.stream_kinds import StreamKind
 from bank_desktop.backoff import Backoff
 from bank_desktop.domain.errors import CommandIdReusedError, DomainError
 from bank_desktop.eventstore.errors import ConcurrencyError
 from bank_desktop.eventstore.port import (
+    NO_STREAM,
+    AppendRequest,
     AppendResult,
     DecidingAppender,
     EventStore,
+    ExpectedPosition,
     NewEvent,
     RecordedEvent,
 )
@@ -76,17 +80,20 @@ class CommandResult(Generic[S]):
     replayed: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class _CommandRecord(Generic[S]):
+class _CommandRecord(NamedTuple, Generic[S]):
+    """Where a command's events are in its stream, and the state right after them."""
+
     fingerprint: str | None
     first: int
     last: int
     state: S
 
 
-@dataclass(frozen=True, slots=True)
-class _View(Generic[S]):
-    """A stream's state as of ``position``; ``commands`` is shared and only ever grows."""
+class _View(NamedTuple, Generic[S]):
+    """A stream's state as of ``position``; ``commands`` is shared and only ever grows.
+
+    (Named tuples rather than frozen dataclasses: one of each is made per command.)
+    """
 
     state: S
     position: int
@@ -147,12 +154,15 @@ class CommandHandler:
         command_id: CommandKey,
         metadata: Mapping[str, Any],
         before_write: Callable[[], None] | None = None,
+        claim: PendingClaim | None = None,
     ) -> CommandResult[S]:
         """Decide and append ``command``; see the module docstring for the guarantees.
 
+        ``claim`` binds a client's request id to this request: it is written in the same
+        transaction as the command's events (or, on a store without multi-stream appends, in
+        an append of its own just before them), never for a refusal or a replay.
         ``before_write`` runs once, after the command was decided and before its events are
-        first appended (never for a refusal or a replay): where a client's request id is
-        bound to its request, so that a refused command writes nothing at all.
+        first appended (never for a refusal or a replay).
         """
         fingerprint = command_fingerprint(command)
         event_metadata = {
@@ -160,6 +170,7 @@ class CommandHandler:
             **command_metadata(command_id),
             "requestHash": fingerprint,
         }
+        store = self._store
         view = self._cached(stream_id, decider)
         fresh = view is None
         if view is None:
@@ -169,11 +180,11 @@ class CommandHandler:
             record = view.commands.get(command_id)
             if record is not None:
                 return self._replay(stream_id, command_id, fingerprint, record)
-            if conflicts and isinstance(self._store, DecidingAppender):
+            if conflicts and isinstance(store, DecidingAppender):
                 # Contended: queueing for the write lock again would only lose to everyone
                 # queued ahead; decide under the lock instead, where no conflict is possible.
                 attempt = _Attempt(stream_id, command, decider, command_id, fingerprint)
-                return self._execute_locked(self._store, attempt, event_metadata, view)
+                return self._execute_locked(store, attempt, event_metadata, view, claim)
             try:
                 decided = decider.decide(command, view.state)
             except DomainError:
@@ -184,22 +195,59 @@ class CommandHandler:
             if not decided:
                 return CommandResult(stream_id, (), view.state, view.position)
             new_events = [NewEvent(*decider.encode(event), event_metadata) for event in decided]
-            if before_write is not None:
-                before_write()
-                before_write = None
+            hook, before_write = before_write, None
             try:
-                result = self._appender.append(stream_id, new_events, view.position)
+                result = self._append(stream_id, new_events, view.position, claim, hook)
             except ConcurrencyError:
                 conflicts += 1
-                if isinstance(self._store, DecidingAppender):
+                if isinstance(store, DecidingAppender):
                     continue  # straight to the locked path: it reads what the cache missed
                 if self._retry.gives_up_after(conflicts):
                     raise
                 self._sleep(self._retry.delay(conflicts))
                 view, fresh = self._refresh(stream_id, decider, view), True
                 continue
-            attempt = _Attempt(stream_id, command, decider, command_id, fingerprint)
-            return self._committed(attempt, view, decided, result)
+            claim = None  # written or settled: never claimed twice
+            if result is None:
+                continue  # the id was bound to this request already: decide again, unclaimed
+            return self._committed(
+                stream_id, decider, command_id, fingerprint, view, decided, result
+            )
+
+    def _append(
+        self,
+        stream_id: str,
+        events: list[NewEvent],
+        position: int,
+        claim: PendingClaim | None,
+        before_write: Callable[[], None] | None,
+    ) -> AppendResult | None:
+        """Append, with the request id's claim in the same transaction when there is one.
+
+        None: the claim's stream exists and binds the id to this very request (a twin of it,
+        or an earlier try, wrote it); nothing was written, and the caller decides again
+        without a claim. A claim bound to another request raises CommandIdReusedError.
+        """
+        if before_write is not None:
+            before_write()
+        appender = self._appender
+        extra = None if claim is None else claim.to_write()
+        if claim is None or extra is None:
+            return appender.append(stream_id, events, position)
+        # getattr, not isinstance: a runtime-checkable protocol check costs tens of us.
+        if getattr(self._store, "append_many", None) is None:
+            claim.write_alone()  # DeltaBase: no atomic multi-stream append
+            return appender.append(stream_id, events, position)
+        expected: ExpectedPosition = position or NO_STREAM
+        try:
+            result = appender.append_many([extra, AppendRequest(stream_id, events, expected)])[1]
+        except ConcurrencyError as exc:
+            if exc.stream_id != extra.stream_id:
+                raise
+            claim.settle()
+            return None
+        claim.written()
+        return result
 
     def _execute_locked(
         self,
@@ -207,6 +255,7 @@ class CommandHandler:
         attempt: _Attempt[C, E, S],
         event_metadata: Mapping[str, Any],
         view: _View[S],
+        claim: PendingClaim | None,
     ) -> CommandResult[S]:
         """Catch up, check the command id and decide inside the store's write lock."""
         stream_id, command, decider = attempt.stream_id, attempt.command, attempt.decider
@@ -222,11 +271,26 @@ class CommandHandler:
             seen["decided"] = decided
             return [NewEvent(*decider.encode(event), event_metadata) for event in decided]
 
-        try:
-            result = self._appender.append_decided(store, stream_id, view.position, decide_tail)
-        finally:
-            if "view" in seen:
-                self._remember(stream_id, decider, seen["view"])
+        while True:
+            extra = None if claim is None else claim.to_write()
+            try:
+                result = self._appender.append_decided(
+                    store,
+                    stream_id,
+                    view.position,
+                    decide_tail,
+                    also=() if extra is None else [extra],
+                )
+            except ConcurrencyError as exc:
+                if claim is None or extra is None or exc.stream_id != extra.stream_id:
+                    raise
+                claim.settle()  # bound to this request already: decide again, unclaimed
+                claim = None
+                continue
+            finally:
+                if "view" in seen:
+                    self._remember(stream_id, decider, seen["view"])
+            break
         current: _View[S] = seen["view"]
         record = current.commands.get(command_id)
         if record is not None:
@@ -234,25 +298,31 @@ class CommandHandler:
         decided = seen["decided"]
         if not decided:
             return CommandResult(stream_id, (), current.state, current.position)
-        return self._committed(attempt, current, decided, result)
+        if claim is not None and extra is not None:
+            claim.written()
+        return self._committed(
+            stream_id, decider, command_id, fingerprint, current, decided, result
+        )
 
-    def _committed(
+    def _committed(  # noqa: PLR0917 - the hot path: no argument object per command
         self,
-        attempt: _Attempt[C, E, S],
+        stream_id: str,
+        decider: StreamKind[C, E, S],
+        command_id: CommandKey,
+        fingerprint: str,
         view: _View[S],
         decided: Sequence[E],
         result: AppendResult,
     ) -> CommandResult[S]:
-        stream_id, decider = attempt.stream_id, attempt.decider
-        command_id, fingerprint = attempt.command_id, attempt.fingerprint
         state = view.state
+        evolve = decider.evolve
         for event in decided:
-            state = decider.evolve(state, event)
-        view.commands[command_id] = _CommandRecord(
-            fingerprint, view.position + 1, result.stream_position, state
-        )
-        self._remember(stream_id, decider, _View(state, result.stream_position, view.commands))
-        return CommandResult(stream_id, result.events, state, result.stream_position)
+            state = evolve(state, event)
+        position = result.stream_position
+        commands = view.commands
+        commands[command_id] = _CommandRecord(fingerprint, view.position + 1, position, state)
+        self._remember(stream_id, decider, _View(state, position, commands))
+        return CommandResult(stream_id, result.events, state, position)
 
     def current(self, stream_id: str, decider: StreamKind[C, E, S]) -> tuple[S, int]:
         """The stream's latest state and position, read through the cache (one catch-up read)."""

@@ -23,7 +23,9 @@ Data = dict[str, Any]
 
 def wire_time(moment: datetime) -> str:
     """``2026-11-26T08:00:00.123Z``: the seed's timestamp format."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def _put(data: Data, key: str, value: object) -> Data:

@@ -12,11 +12,16 @@ import hashlib
 from dataclasses import fields
 from decimal import Decimal
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
+_FIELDS: dict[type, tuple[str, tuple[str, ...]]] = {}
 
 
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+#: The last command hashed and its fingerprint: a keyed command is hashed for its events and
+#: again for its claim. (One tuple, swapped whole: safe between threads.)
+_last: tuple[object, str] = (None, "")
 
 
 def command_fingerprint(command: object) -> str:
@@ -25,15 +30,24 @@ def command_fingerprint(command: object) -> str:
     Decimals are normalised (5.0 and 5.00 ask for the same), so only a real difference in the
     request makes a reused command id a conflict.
     """
+    global _last  # noqa: PLW0603 - a one-entry cache
+    last = _last
+    if last[0] is command:
+        return last[1]
     kind = type(command)
-    names = _FIELDS.get(kind)
-    if names is None:
+    known = _FIELDS.get(kind)
+    if known is None:
         names = tuple(f.name for f in fields(command) if f.name != "at")  # type: ignore[arg-type]
-        _FIELDS[kind] = names
-    return _digest(
-        str(getattr(command, "type", kind.__name__)),
-        *(f"{name}={_canonical(getattr(command, name))}" for name in names),
-    )
+        known = _FIELDS[kind] = (str(getattr(command, "type", kind.__name__)), names)
+    type_name, names = known
+    parts = [type_name]
+    for name in names:
+        value = getattr(command, name)
+        shown = format(value.normalize(), "f") if type(value) is Decimal else _canonical(value)
+        parts.append(f"{name}={shown}")
+    fingerprint = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+    _last = (command, fingerprint)
+    return fingerprint
 
 
 def claim_fingerprint(stream_id: str, command: object) -> str:

@@ -65,11 +65,11 @@ class StaffRegister:
         # checked by an append, so it must never be taken on a stale cache.
         self._handler.current(stream_id, kind)
         metadata = self._metadata(key, key)
-        bind = None
+        pending = None
         if command_id is not None:
-            bind = self._claims.binder(key, stream_id, command, metadata)
+            pending = self._claims.pending(key, stream_id, command, metadata)
         return self._handler.execute(
-            stream_id, command, kind, command_id=key, metadata=metadata, before_write=bind
+            stream_id, command, kind, command_id=key, metadata=metadata, claim=pending
         )
 
     # ── roles ─────────────────────────────────────────────────────────────────────────────

@@ -198,9 +198,9 @@ class TellerDay:
         *,
         claim: bool,
     ) -> customers.CustomerState:
-        bind = self._claims.binder(key, customer_id, command, metadata) if claim else None
+        pending = self._claims.pending(key, customer_id, command, metadata) if claim else None
         return self._handler.execute(
-            customer_id, command, CUSTOMERS, command_id=key, metadata=metadata, before_write=bind
+            customer_id, command, CUSTOMERS, command_id=key, metadata=metadata, claim=pending
         ).state
 
     def _claim_national_id(

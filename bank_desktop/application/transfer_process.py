@@ -114,8 +114,8 @@ class TransferProcess:
     ) -> str:
         """Run a transfer to its end; returns its id or raises why it did not complete.
 
-        ``claim``: the id came from a client; it is bound to this request before anything is
-        written (see :mod:`~bank_desktop.application.request_claims`).
+        ``claim``: the id came from a client; it is bound to this request with the transfer's
+        first events (see :mod:`~bank_desktop.application.request_claims`).
         """
         transfer_id = transfer_id_for(command_id)
         at = self._now()
@@ -126,16 +126,16 @@ class TransferProcess:
         if position == 0:
             self.precheck(request)
         metadata = self._metadata(transfer_id, command_id)
-        bind = None
+        pending = None
         if claim and self._claims is not None:
-            bind = self._claims.binder(command_id, transfer_id, request, metadata)
+            pending = self._claims.pending(command_id, transfer_id, request, metadata)
         result = self._handler.execute(
             transfer_id,
             request,
             TRANSFERS,
             command_id=command_id,
             metadata=metadata,
-            before_write=bind,
+            claim=pending,
         )
         state = result.state
         if result.replayed:  # a repeat: go on from where the transfer stands now

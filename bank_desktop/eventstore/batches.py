@@ -3,6 +3,10 @@
 An adapter takes its write lock, asks :func:`allocate` to check each request's expectation and
 hand out positions, stores the rows its own way, and returns :func:`results`. Keeping this in
 one place keeps the adapters' semantics identical (the contract suite checks them anyway).
+
+A :class:`Write` is one caller's all-or-nothing part of a commit that may carry several
+(:mod:`~bank_desktop.eventstore.group_commit`): its requests, perhaps a stream decided under
+the lock, and, once committed or refused, its outcome.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from bank_desktop.eventstore.exact_json import encode_json
 from bank_desktop.eventstore.port import (
     AppendRequest,
     AppendResult,
+    DecideTail,
     RecordedEvent,
     expectation_met,
 )
@@ -104,3 +109,107 @@ def results(
             )
         answers.append(AppendResult(request.stream_id, head, tuple(recorded)))
     return answers
+
+
+class Write:
+    """One caller's all-or-nothing part of a commit, and what became of it.
+
+    ``requests`` are checked and written together; with ``decide``, the events after
+    ``after`` in ``stream_id`` are read under the lock, ``decide(tail)`` names that stream's
+    events, and ``requests`` are written with them only when there are some (a request id's
+    claim goes with a command's events, never alone). ``outcome`` is the list of results, one
+    per request written (the decided stream's last), or the exception that refused the write.
+    """
+
+    __slots__ = (
+        "after",
+        "decide",
+        "encoded",
+        "heads",
+        "outcome",
+        "planned",
+        "requests",
+        "rows",
+        "stream_id",
+    )
+
+    def __init__(
+        self,
+        requests: Sequence[AppendRequest],
+        *,
+        decide: DecideTail | None = None,
+        stream_id: str = "",
+        after: int = 0,
+    ) -> None:
+        self.requests = requests
+        self.encoded = encode_requests(requests)  # bad input fails before any lock is taken
+        self.decide = decide
+        self.stream_id = stream_id
+        self.after = after
+        self.planned: Sequence[AppendRequest] = requests
+        self.rows: list[Row] = []
+        self.heads: list[int] = []
+        self.outcome: list[AppendResult] | BaseException | None = None
+
+    @property
+    def first_stream(self) -> str:
+        """The stream whose position the write needs first ('' for none)."""
+        if self.requests:
+            return self.requests[0].stream_id
+        return self.stream_id
+
+    @property
+    def action(self) -> str:
+        """What the write does, for error messages."""
+        first = self.stream_id or (self.requests[0].stream_id if self.requests else "")
+        return f"append to {first or 'the store'}"
+
+    def plan(
+        self,
+        head: int,
+        position_of: Callable[[str], int],
+        read_tail: Callable[[str, int], list[RecordedEvent]],
+    ) -> list[Row]:
+        """Decide (if asked), check every expectation and number the rows after ``head``;
+        under the store's write lock. Raises what refuses the write (nothing numbered)."""
+        requests, encoded = self.requests, self.encoded
+        if self.decide is not None:
+            stream_id = self.stream_id
+            tail = read_tail(stream_id, self.after)
+            at = self.after + len(tail)
+            decided = AppendRequest(stream_id, list(self.decide(tail)), at)
+            if decided.events:
+                requests = [*requests, decided]
+                encoded = [*encoded, *encode_requests([decided])]
+            else:
+                requests, encoded = [decided], [[]]
+            stored = position_of
+
+            def position_of(sid: str) -> int:
+                return at if sid == stream_id else stored(sid)
+
+        self.planned = requests
+        self.rows, self.heads = allocate(requests, encoded, head=head, position_of=position_of)
+        return self.rows
+
+    def committed(self, at: datetime, *, db_role: str | None = None) -> None:
+        if self.outcome is None:
+            self.outcome = results(self.planned, self.rows, self.heads, at, db_role=db_role)
+
+    def refused(self, error: BaseException) -> None:
+        if self.outcome is None:
+            self.outcome = error
+
+    def result(self) -> list[AppendResult]:
+        """The results, or raise what refused the write."""
+        outcome = self.outcome
+        if isinstance(outcome, BaseException):
+            raise outcome
+        if outcome is None:  # pragma: no cover - every commit settles every write
+            raise RuntimeError("the write was never committed")
+        return outcome
+
+
+def settle(write: Write, error: BaseException) -> None:
+    """Record ``error`` on a write that has no outcome yet (a shared commit that failed)."""
+    write.refused(error)

@@ -24,7 +24,9 @@ from bank_desktop.eventstore.port import RecordedEvent, StoredRow
 #: (prev hash, stream id, stream position, event id, type, data, metadata) → hex digest
 Digest = Callable[[str, str, int, str, str, Any, Mapping[str, Any]], str]
 
-_encoder: Final = msgspec.json.Encoder(order="sorted")
+#: Keys sorted; a Decimal written as its text, which :func:`_data` lets through only when that
+#: text is already canonical (no exponent, no trailing zero).
+_encoder: Final = msgspec.json.Encoder(order="sorted", decimal_format="number")
 
 
 def number_text(value: Decimal) -> str:
@@ -32,6 +34,8 @@ def number_text(value: Decimal) -> str:
     if not value.is_finite():
         raise TypeError(f"{value} is not a JSON number")
     text = str(value)
+    if text[-1] != "0" and "E" not in text:
+        return text
     if "E" in text:
         text = format(value, "f")
     if "." in text:
@@ -67,10 +71,17 @@ def _data(data: Any) -> Any:
     if kinds <= _AS_IS:
         return data
     if kinds <= _AS_IS_OR_DECIMAL:
-        return {
-            key: msgspec.Raw(number_text(item).encode()) if type(item) is Decimal else item
-            for key, item in data.items()
-        }
+        for item in data.values():
+            if type(item) is Decimal:
+                text = str(item)
+                if text[-1] == "0" or "E" in text or not item.is_finite():
+                    return {
+                        key: msgspec.Raw(number_text(value).encode())
+                        if type(value) is Decimal
+                        else value
+                        for key, value in data.items()
+                    }
+        return data  # every Decimal's text is canonical: the encoder writes it as it is
     return {key: _canonical(item) for key, item in data.items()}
 
 
@@ -130,11 +141,15 @@ def hashing_events(rows: Sequence[StoredRow]) -> list[RecordedEvent]:
     return out
 
 
-def fast_digest(tag: str, covered_keys: Sequence[str], reference: Digest) -> Digest:
-    """A digest equal to ``reference`` (``application.chain.event_digest``, whose ``tag`` and
-    ``covered_keys`` are given), computed through msgspec; ``reference`` computes what
-    msgspec cannot."""
+def fast_digest(
+    tag: str, covered_keys: Sequence[str], link_keys: Sequence[str], reference: Digest
+) -> Digest:
+    """A digest equal to ``reference`` (``application.chain.event_digest``, whose ``tag``,
+    ``covered_keys`` and the metadata keys of its links are given), computed through msgspec;
+    ``reference`` computes what msgspec cannot."""
     keys = tuple(covered_keys)
+    links = tuple(link_keys)
+    allowed = frozenset((*keys, *links))
     encode = _encoder.encode
     sha256 = hashlib.sha256
 
@@ -147,7 +162,13 @@ def fast_digest(tag: str, covered_keys: Sequence[str], reference: Digest) -> Dig
         data: Any,
         metadata: Mapping[str, Any],
     ) -> str:
-        covered: Any = {key: metadata[key] for key in keys if key in metadata}
+        covered: Any
+        if type(metadata) is dict and metadata.keys() <= allowed:
+            covered = metadata.copy()  # the usual case: the links are all there is to drop
+            for link in links:
+                covered.pop(link, None)
+        else:
+            covered = {key: metadata[key] for key in keys if key in metadata}
         try:
             if not set(map(type, covered.values())) <= _TEXT:
                 covered = {key: _canonical(value) for key, value in covered.items()}

@@ -103,4 +103,6 @@ def utc_now() -> datetime:
 
 def format_timestamp(moment: datetime) -> str:
     """ISO-8601 UTC with microseconds, sortable as text."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"

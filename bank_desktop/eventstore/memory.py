@@ -19,8 +19,8 @@ from bank_desktop.eventstore.backwards import (
     metadata_needle,
 )
 from bank_desktop.eventstore.batches import Row as BatchRow
-from bank_desktop.eventstore.batches import allocate, encode_requests, results
-from bank_desktop.eventstore.errors import EventStoreError
+from bank_desktop.eventstore.batches import Write
+from bank_desktop.eventstore.errors import ConcurrencyError, EventStoreError
 from bank_desktop.eventstore.exact_json import decode_metadata, decode_payload, utc_now
 from bank_desktop.eventstore.port import (
     AppendRequest,
@@ -76,6 +76,7 @@ class MemoryEventStore:
         self._rows: list[_Row] = []
         self._streams: dict[str, list[_Row]] = {}
         self._closed = False
+        self._written = threading.local()  #: per thread: the last position it appended
 
     @property
     def url(self) -> str:
@@ -84,46 +85,68 @@ class MemoryEventStore:
     def append(
         self, stream_id: str, events: Sequence[NewEvent], expected: ExpectedPosition
     ) -> AppendResult:
-        return self.append_many([AppendRequest(stream_id, events, expected)])[0]
+        return self._commit([Write((AppendRequest(stream_id, events, expected),))])[0].result()[0]
 
     def append_many(self, requests: Sequence[AppendRequest]) -> list[AppendResult]:
-        encoded = encode_requests(requests)
-        with self._changed:
-            self._check_open()
-            rows, heads = allocate(
-                requests,
-                encoded,
-                head=len(self._rows),
-                position_of=lambda stream_id: len(self._streams.get(stream_id, ())),
-            )
-            now = self._store(rows)
-        return results(requests, rows, heads, now)
+        return self._commit([Write(requests)])[0].result()
 
-    def append_decided(self, stream_id: str, after: int, decide: DecideTail) -> AppendResult:
+    def append_decided(
+        self,
+        stream_id: str,
+        after: int,
+        decide: DecideTail,
+        *,
+        also: Sequence[AppendRequest] = (),
+    ) -> AppendResult:
         check_stream_id(stream_id)
         check_read_args(after, None)
+        write = Write(also, decide=decide, stream_id=stream_id, after=after)
+        return self._commit([write])[0].result()[-1]
+
+    def append_batch(
+        self, batch: Sequence[Sequence[AppendRequest]]
+    ) -> list[list[AppendResult] | ConcurrencyError]:
+        writes = self._commit([Write(requests) for requests in batch])
+        return [
+            write.outcome if isinstance(write.outcome, ConcurrencyError) else write.result()
+            for write in writes
+        ]
+
+    def written_position(self) -> int:
+        """The global position of the last event this thread appended here (0: none yet)."""
+        return int(getattr(self._written, "position", 0))
+
+    def _commit(self, writes: list[Write]) -> list[Write]:
+        """Plan and keep each write in turn under the lock (a refused one is skipped)."""
         with self._changed:
             self._check_open()
-            tail = [row.recorded() for row in self._streams.get(stream_id, [])[after:]]
-            request = AppendRequest(stream_id, list(decide(tail)), after + len(tail))
-            rows, heads = allocate(
-                [request],
-                encode_requests([request]),
-                head=len(self._rows),
-                position_of=lambda sid: len(self._streams.get(sid, ())),
-            )
-            now = self._store(rows)
-        return results([request], rows, heads, now)[0]
+            now = utc_now()
+            for write in writes:
+                try:
+                    rows = write.plan(len(self._rows), self._position, self._tail)
+                except Exception as exc:  # a conflict, a refusal decided under the lock
+                    write.refused(exc)
+                    continue
+                self._store(rows, now)
+                write.committed(now)
+                if rows:
+                    self._written.position = rows[-1][0]
+        return writes
 
-    def _store(self, rows: Sequence[BatchRow]) -> datetime:
-        """Keep numbered rows and wake the waiters (under the lock); returns their time."""
-        now = utc_now()
+    def _position(self, stream_id: str) -> int:
+        return len(self._streams.get(stream_id, ()))
+
+    def _tail(self, stream_id: str, after: int) -> list[RecordedEvent]:
+        return [row.recorded() for row in self._streams.get(stream_id, [])[after:]]
+
+    def _store(self, rows: Sequence[BatchRow], now: datetime) -> None:
+        """Keep numbered rows and wake the waiters (under the lock)."""
         for position, stream_id, stream_position, event_id, type_, data, meta in rows:
             row = _Row(event_id, type_, data, meta, stream_id, stream_position, position, now)
             self._rows.append(row)
             self._streams.setdefault(stream_id, []).append(row)
-        self._changed.notify_all()
-        return now
+        if rows:
+            self._changed.notify_all()
 
     def read_stream(
         self, stream_id: str, *, after: int = 0, limit: int | None = None

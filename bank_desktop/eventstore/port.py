@@ -12,7 +12,10 @@ import os
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from bank_desktop.eventstore.errors import ConcurrencyError
 
 
 class StreamState(enum.Enum):
@@ -304,6 +307,24 @@ class MultiStreamAppender(Protocol):
         ...
 
 
+@runtime_checkable
+class BatchAppender(Protocol):
+    """Optional capability: several independent writes in one durable commit.
+
+    Each inner sequence is one write, checked and written all or nothing as by
+    ``append_many``, in order (a write sees those before it); a write whose expectation does
+    not hold gets its ``ConcurrencyError`` in the answer and writes nothing, and the others go
+    ahead. SQLite and PostgreSQL also batch concurrent ``append`` calls this way on their own
+    (group commit); this method makes a batch explicit.
+    """
+
+    def append_batch(
+        self, batch: Sequence[Sequence[AppendRequest]]
+    ) -> list[list[AppendResult] | ConcurrencyError]:
+        """Per write, its results (one per request) or the conflict that refused it."""
+        ...
+
+
 #: Given the events appended after the caller's position, the events to append (or none).
 DecideTail = Callable[[list["RecordedEvent"]], Sequence[NewEvent]]
 
@@ -320,8 +341,20 @@ class DecidingAppender(Protocol):
     exception from it aborts the transaction and writes nothing.
     """
 
-    def append_decided(self, stream_id: str, after: int, decide: DecideTail) -> AppendResult:
-        """Append what ``decide(tail)`` returns, ``tail`` being the events after ``after``."""
+    def append_decided(
+        self,
+        stream_id: str,
+        after: int,
+        decide: DecideTail,
+        *,
+        also: Sequence[AppendRequest] = (),
+    ) -> AppendResult:
+        """Append what ``decide(tail)`` returns, ``tail`` being the events after ``after``.
+
+        ``also``: requests to other streams written in the same transaction when ``decide``
+        returns events (a request id's claim): checked first, all or nothing, and left out
+        when it returns none. Returns the decided stream's result.
+        """
         ...
 
 

@@ -32,10 +32,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import select
 import shlex
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any, Final
@@ -52,8 +53,9 @@ from bank_desktop.eventstore.backwards import (
     metadata_needle,
 )
 from bank_desktop.eventstore.batches import Row as BatchRow
-from bank_desktop.eventstore.batches import allocate, encode_requests, results
+from bank_desktop.eventstore.batches import Write, settle
 from bank_desktop.eventstore.errors import (
+    ConcurrencyError,
     EventStoreError,
     IdentityMismatchError,
     StoreConfigError,
@@ -65,13 +67,16 @@ from bank_desktop.eventstore.exact_json import (
     fast_decode,
     utc_now,
 )
+from bank_desktop.eventstore.group_commit import GroupCommit
 from bank_desktop.eventstore.port import (
+    NO_STREAM,
     AppendRequest,
     AppendResult,
     DecideTail,
     ExpectedPosition,
     NewEvent,
     RecordedEvent,
+    StreamState,
 )
 from bank_desktop.eventstore.postgres_deploy import StepOutcome
 from bank_desktop.eventstore.postgres_guard import GuardedConnection, StalledError, unwatched
@@ -90,8 +95,31 @@ _READ: Final = (
     "global_position, stream_id, stream_position, event_id, type, data, created_at, {role}, "
     "metadata"
 )
+#: After this many wrong guesses in a row, guess only once every so many commits.
+_GUESS_PATIENCE: Final = 3
+_GUESS_EVERY: Final = 16
+_LOCK: Final = "SELECT pg_advisory_xact_lock(%s)"
+_HEAD: Final = "SELECT coalesce(max(global_position), 0) FROM bank_events"
+_STREAM_HEADS: Final = (
+    "SELECT stream_id, max(stream_position) FROM bank_events WHERE stream_id = ANY(%s) "
+    "GROUP BY stream_id"
+)
+_NOTIFY: Final = "SELECT pg_notify(%s, %s)"
+_UNNEST: Final = (
+    "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::text[], "
+    "%s::text[], %s::timestamptz[], %s::text[])"
+)
 #: The client never names db_role: its default and trigger set it on the server.
-_INSERT: Final = f"INSERT INTO bank_events ({_WRITTEN}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+_INSERT_ROWS: Final = f"INSERT INTO bank_events ({_WRITTEN}) {_UNNEST}"
+#: Inserts only if the store's head and every named stream are where this process guessed;
+#: read under the advisory lock (taken by the statement before), so nobody moves them after.
+_GUESSED_INSERT: Final = (
+    f"INSERT INTO bank_events ({_WRITTEN}) {_UNNEST} "
+    "WHERE (SELECT coalesce(max(global_position), 0) FROM bank_events) = %s "
+    "AND NOT EXISTS (SELECT 1 FROM unnest(%s::text[], %s::bigint[]) AS x(stream_id, position) "
+    "WHERE coalesce((SELECT max(e.stream_position) FROM bank_events e "
+    "WHERE e.stream_id = x.stream_id), 0) <> x.position)"
+)
 _STREAM_HEAD: Final = (
     "SELECT coalesce(max(stream_position), 0) FROM bank_events WHERE stream_id = %s"
 )
@@ -112,10 +140,6 @@ _TRANSIENT_REFUSALS: Final = (
     "recovery mode",
     "too many clients",
     "connection slots are reserved",
-)
-_HEADS: Final = (
-    "SELECT (SELECT coalesce(max(global_position), 0) FROM bank_events), "
-    "(SELECT coalesce(max(stream_position), 0) FROM bank_events WHERE stream_id = %s)"
 )
 
 
@@ -176,18 +200,24 @@ class PostgresEventStore:
                 f"The PostgreSQL store {self._display_url} has no Bank Desktop schema yet: "
                 f"run {self._deploy_hint()} first."
             )
+        # Autocommit: a read is one round trip (no BEGIN, no ROLLBACK when the pool takes the
+        # connection back); writes open their transaction themselves.
         self._pool = ConnectionPool(
             "",
-            kwargs=dict(self._params),
+            kwargs={**self._params, "autocommit": True},
             min_size=1,
             max_size=pool_size,
             timeout=self._timeout,
             open=False,
             connection_class=GuardedConnection,
             configure=self._guard,
-            check=ConnectionPool.check_connection,
+            check=_still_connected,
             name="bank-desktop",
         )
+        self._group: GroupCommit[Write] = GroupCommit(self._commit, settle)
+        self._written = threading.local()  #: per thread: the last position it appended
+        self._head_hint: int | None = None  #: the head after our last commit (a guess)
+        self._guess_misses = 0  #: guesses wrong in a row (other processes write too)
         try:
             self._pool.open(wait=True, timeout=self._timeout)
         except PoolTimeout as exc:
@@ -268,17 +298,19 @@ class PostgresEventStore:
             self._translated("deploy the schema"),
             self._pool.connection() as conn,
             unwatched(conn),
+            conn.transaction(),
         ):
             # One-off work that may take long on a big table (an index): no bound here.
             conn.execute("SET LOCAL statement_timeout = 0")
+            # Deploys of this database one at a time, then this store's appends held off.
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (postgres_deploy.DEPLOY_LOCK,))
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
             outcomes = postgres_deploy.deploy(
                 conn, dry_run=dry_run, strict_identity=strict_identity
             )
             if dry_run:
-                conn.rollback()
-            else:
-                self._use_role_column(postgres_deploy.role_column_present(conn))
+                raise psycopg.Rollback()  # ends the transaction block, undoing the steps
+            self._use_role_column(postgres_deploy.role_column_present(conn))
         return outcomes
 
     def self_check(self) -> list[tuple[bool, str]]:
@@ -313,110 +345,224 @@ class PostgresEventStore:
         """psycopg errors in, the store's error family out; no DSN (or password) in messages."""
         try:
             yield
-        except PoolTimeout as exc:
-            raise StoreUnavailableError(
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise self._translate(exc, action) from exc
+
+    def _translate(self, exc: psycopg.Error | PoolTimeout, action: str) -> EventStoreError:
+        """The store's error for a driver error met while trying to ``action`` (caused by it)."""
+        error = self._translation(exc, action)
+        error.__cause__ = exc
+        return error
+
+    def _translation(self, exc: psycopg.Error | PoolTimeout, action: str) -> EventStoreError:
+        if isinstance(exc, PoolTimeout):
+            return StoreUnavailableError(
                 f"The PostgreSQL store {self._display_url} did not answer within "
                 f"{self._timeout:g} s (no working connection); could not {action}."
-            ) from exc
-        except StalledError as exc:
-            raise StoreUnavailableError(
+            )
+        if isinstance(exc, StalledError):
+            return StoreUnavailableError(
                 f"The PostgreSQL store {self._display_url} did not answer within "
                 f"{self._timeout:g} s; could not {action}."
-            ) from exc
-        except pg_errors.UndefinedTable as exc:
-            raise StoreConfigError(
+            )
+        if isinstance(exc, pg_errors.UndefinedTable):
+            return StoreConfigError(
                 f"The PostgreSQL store {self._display_url} has no Bank Desktop schema: "
                 f"run {self._deploy_hint()} first."
-            ) from exc
-        except pg_errors.InvalidSchemaName as exc:
-            raise StoreConfigError(
+            )
+        if isinstance(exc, pg_errors.InvalidSchemaName):
+            return StoreConfigError(
                 f"The schema named in the search_path of {self._display_url} does not exist; "
                 "create it (CREATE SCHEMA …) or use the database's default schema."
-            ) from exc
-        except pg_errors.InsufficientPrivilege as exc:
+            )
+        if isinstance(exc, pg_errors.InsufficientPrivilege):
             if exc.diag.constraint_name == postgres_deploy.STRICT_REFUSAL:
-                raise _identity_refusal(exc, self.database_role) from exc
-            raise StoreConfigError(
+                return _identity_refusal(exc, self.database_role)
+            return StoreConfigError(
                 f"The database user of {self._display_url} may not {action}: "
                 f"{exc.diag.message_primary}."
-            ) from exc
-        except pg_errors.UniqueViolation as exc:
-            raise EventStoreError(f"Could not {action}: {exc.diag.message_primary}.") from exc
-        except (psycopg.OperationalError, pg_errors.QueryCanceled) as exc:
-            raise StoreUnavailableError(
+            )
+        if isinstance(exc, pg_errors.UniqueViolation):
+            return EventStoreError(f"Could not {action}: {exc.diag.message_primary}.")
+        if isinstance(exc, psycopg.OperationalError | pg_errors.QueryCanceled):
+            return StoreUnavailableError(
                 f"The PostgreSQL store {self._display_url} failed; could not {action} "
                 f"({type(exc).__name__})."
-            ) from exc
-        except psycopg.Error as exc:
-            raise EventStoreError(f"Could not {action}: {exc.diag.message_primary}.") from exc
+            )
+        return EventStoreError(f"Could not {action}: {exc.diag.message_primary}.")
 
     def _check_open(self) -> None:
         if self._closed:
             raise EventStoreError("The event store is closed.")
 
     # ── writing ───────────────────────────────────────────────────────────────────────────
+    #
+    # Every append is a Write handed to the group commit (see ``group_commit``): alone it is
+    # committed at once; with other threads writing, it shares their transaction. A commit is
+    # one round trip in the usual case: BEGIN, the advisory lock, an INSERT whose WHERE checks
+    # the global head this process expects and every stream's expected position, NOTIFY and
+    # COMMIT, pipelined. When a guess was wrong (another process wrote meanwhile) the INSERT
+    # writes nothing and the commit is made again the careful way: the head and the streams'
+    # positions read under the lock, each write checked (and decided) in turn, then inserted.
 
     def append(
         self, stream_id: str, events: Sequence[NewEvent], expected: ExpectedPosition
     ) -> AppendResult:
-        return self.append_many([AppendRequest(stream_id, events, expected)])[0]
+        return self._write(Write((AppendRequest(stream_id, events, expected),)))[0]
 
     def append_many(self, requests: Sequence[AppendRequest]) -> list[AppendResult]:
-        self._check_open()
-        encoded = encode_requests(requests)
-        first = requests[0].stream_id if requests else ""
+        return self._write(Write(requests))
 
-        def plan(conn: psycopg.Connection[Any]) -> tuple[list[BatchRow], list[int]]:
-            found = conn.execute(_HEADS, (first,)).fetchone()
-            head, first_position = (int(found[0]), int(found[1])) if found else (0, 0)
-
-            def position_of(stream_id: str) -> int:
-                if stream_id == first:
-                    return first_position
-                row = conn.execute(_STREAM_HEAD, (stream_id,)).fetchone()
-                return int(row[0]) if row else 0
-
-            return allocate(requests, encoded, head=head, position_of=position_of)
-
-        rows, heads, now = self._locked_write(f"append to {first or 'the store'}", plan)
-        return results(requests, rows, heads, now, db_role=self._recorded_role)
-
-    def append_decided(self, stream_id: str, after: int, decide: DecideTail) -> AppendResult:
-        self._check_open()
+    def append_decided(
+        self,
+        stream_id: str,
+        after: int,
+        decide: DecideTail,
+        *,
+        also: Sequence[AppendRequest] = (),
+    ) -> AppendResult:
         check_stream_id(stream_id)
         check_read_args(after, None)
-        requests: list[AppendRequest] = []
+        return self._write(Write(also, decide=decide, stream_id=stream_id, after=after))[-1]
 
-        def plan(conn: psycopg.Connection[Any]) -> tuple[list[BatchRow], list[int]]:
-            tail = _recorded(conn.execute(self._stream_tail, (stream_id, after)).fetchall())
-            requests.append(AppendRequest(stream_id, list(decide(tail)), after + len(tail)))
-            found = conn.execute(_HEADS, (stream_id,)).fetchone()
-            head, actual = (int(found[0]), int(found[1])) if found else (0, 0)
-            return allocate(
-                requests, encode_requests(requests), head=head, position_of=lambda _: actual
+    def append_batch(
+        self, batch: Sequence[Sequence[AppendRequest]]
+    ) -> list[list[AppendResult] | ConcurrencyError]:
+        writes = [Write(requests) for requests in batch]
+        self._check_open()
+        self._group.submit(writes)
+        return [
+            write.outcome if isinstance(write.outcome, ConcurrencyError) else write.result()
+            for write in writes
+        ]
+
+    @property
+    def group_commit(self) -> GroupCommit[Write]:
+        """The writers' queue: commits made and writes carried (benchmarks), waiters (tests)."""
+        return self._group
+
+    def written_position(self) -> int:
+        """The global position of the last event this thread appended here (0: none yet):
+        where a caller that just wrote may tell its client to read from, without a query."""
+        return int(getattr(self._written, "position", 0))
+
+    def _write(self, write: Write) -> list[AppendResult]:
+        self._check_open()
+        self._group.submit((write,))
+        results = write.result()
+        if write.rows:
+            self._written.position = write.rows[-1][0]
+        return results
+
+    def _commit(self, writes: list[Write]) -> None:
+        """One transaction for ``writes`` (the group commit's leader calls it)."""
+        now = utc_now()
+        try:
+            with self._pool.connection() as conn:
+                try:
+                    head = self._commit_on(conn, writes, now)
+                except BaseException:
+                    _roll_back(conn)
+                    raise
+        except (psycopg.Error, PoolTimeout) as exc:
+            for write in writes:
+                write.refused(self._translate(exc, write.action))
+            return
+        self._head_hint = head
+        for write in writes:
+            write.committed(now, db_role=self._recorded_role)
+
+    def _commit_on(self, conn: psycopg.Connection[Any], writes: list[Write], now: datetime) -> int:
+        """Two round trips: the lock with the guessed INSERT (or with the reads the writes
+        need), then NOTIFY and COMMIT. COMMIT is sent only once the rows are in, so a link
+        that stalls before then leaves nothing written. Returns the new head.
+
+        One pipeline, synced explicitly between the round trips: leaving a pipeline sends a
+        Flush after its Sync, which would disarm the server's idle-in-transaction timeout
+        while the transaction (and the append lock) is still open.
+        """
+        guess = self._guess(writes)
+        rows = None if guess is None else guess.plan(writes)
+        with conn.pipeline() as pipeline:
+            conn.execute("BEGIN")
+            conn.execute(_LOCK, (self._lock_key,))
+            if rows is not None and guess is not None:
+                streams, at = list(guess.initial), list(guess.initial.values())
+                inserted = conn.execute(
+                    _GUESSED_INSERT, (*_columns(rows, now), guess.head, streams, at)
+                )
+                pipeline.sync()
+                if inserted.rowcount == len(rows):
+                    self._guess_misses = 0
+                    conn.execute(_NOTIFY, (self._channel, str(rows[-1][0])))
+                    conn.execute("COMMIT")
+                    return rows[-1][0]
+                self._guess_misses += 1  # another process wrote, or an expectation was stale
+            names = sorted({r.stream_id for write in writes for r in write.requests})
+            found_head = conn.execute(_HEAD)
+            found = conn.execute(_STREAM_HEADS, (names,))
+            pipeline.sync()
+            head = int(found_head.fetchone()[0])  # type: ignore[index]
+            if rows is not None and head == self._head_hint:
+                self._guess_misses = 0  # the head was guessed right: only a stream had moved
+            positions = {str(sid): int(position) for sid, position in found.fetchall()}
+            return self._insert_checked(
+                conn, pipeline, writes, now=now, head=head, positions=positions
             )
 
-        rows, heads, now = self._locked_write(f"append to {stream_id}", plan)
-        return results(requests, rows, heads, now, db_role=self._recorded_role)[0]
+    def _guess(self, writes: list[Write]) -> _Guess | None:
+        """Whether to try the guessed INSERT: not when other processes keep proving the
+        guess wrong (then only now and then, to notice when they stop)."""
+        misses = self._guess_misses
+        if self._head_hint is None or any(write.decide is not None for write in writes):
+            return None
+        if misses >= _GUESS_PATIENCE and misses % _GUESS_EVERY:
+            self._guess_misses += 1
+            return None
+        return _Guess(self._head_hint)
 
-    def _locked_write(
+    def _insert_checked(
         self,
-        action: str,
-        plan: Callable[[psycopg.Connection[Any]], tuple[list[BatchRow], list[int]]],
-    ) -> tuple[list[BatchRow], list[int], datetime]:
-        """One transaction: the advisory lock, ``plan`` checks and numbers the rows, insert,
-        notify; committed on leaving the block, so the lock is held until the commit."""
-        now = utc_now()
-        with self._translated(action), self._pool.connection() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
-            rows, heads = plan(conn)
+        conn: psycopg.Connection[Any],
+        pipeline: psycopg.Pipeline,
+        writes: list[Write],
+        *,
+        now: datetime,
+        head: int,
+        positions: dict[str, int],
+    ) -> int:
+        """Check (and decide) each write in turn on what was read under the lock, insert its
+        rows, NOTIFY and COMMIT; returns the new head."""
+        for write in writes:
+            write.outcome = None
+
+        def position_of(stream_id: str) -> int:
+            return positions.get(stream_id, 0)
+
+        def read_tail(stream_id: str, after: int) -> list[RecordedEvent]:
+            tail = conn.execute(self._stream_tail, (stream_id, after))
+            pipeline.sync()  # the inserts queued before it run first: the tail shows them
+            return _recorded(tail.fetchall())
+
+        written = False
+        for write in writes:
+            try:
+                rows = write.plan(head, position_of, read_tail)
+            except psycopg.Error:
+                raise
+            except Exception as exc:  # a conflict, a refusal decided under the lock
+                write.refused(exc)
+                continue
             if rows:
-                with conn.cursor() as cursor:
-                    cursor.executemany(
-                        _INSERT, [(g, s, p, e, t, d, now, m) for g, s, p, e, t, d, m in rows]
-                    )
-                conn.execute("SELECT pg_notify(%s, %s)", (self._channel, str(rows[-1][0])))
-        return rows, heads, now
+                conn.execute(_INSERT_ROWS, _columns(rows, now))
+                head = rows[-1][0]
+                written = True
+                for _, stream_id, stream_position, *_ in rows:
+                    positions[stream_id] = stream_position
+        if written:
+            conn.execute(_NOTIFY, (self._channel, str(head)))
+        conn.execute("COMMIT")
+        return head
 
     # ── reading ───────────────────────────────────────────────────────────────────────────
 
@@ -585,6 +731,80 @@ class PostgresEventStore:
 
     def __repr__(self) -> str:
         return f"PostgresEventStore({self._display_url!r})"
+
+
+class _Guess:
+    """Rows for a commit planned on guesses: the store's head as this process left it, and
+    each stream where its writer expects it. ``initial`` is what the INSERT must find."""
+
+    def __init__(self, head: int | None) -> None:
+        self.head = head
+        self.initial: dict[str, int] = {}
+        self._current: dict[str, int] = {}
+
+    def plan(self, writes: list[Write]) -> list[BatchRow] | None:
+        head = self.head
+        if head is None:
+            return None
+        rows: list[BatchRow] = []
+        for write in writes:
+            if write.decide is not None:
+                return None
+            for request in write.requests:
+                expected = request.expected
+                if isinstance(expected, StreamState) and expected is not NO_STREAM:
+                    return None  # ANY / STREAM_EXISTS: only a read can say where it is
+                if request.stream_id not in self._current:
+                    position = 0 if expected is NO_STREAM else int(expected)  # type: ignore[arg-type]
+                    self.initial[request.stream_id] = self._current[request.stream_id] = position
+            try:
+                planned = write.plan(head, self._current.__getitem__, _no_tail)
+            except ConcurrencyError:
+                return None  # the writes contradict each other: the careful path says how
+            for _, stream_id, stream_position, *_ in planned:
+                self._current[stream_id] = stream_position
+            if planned:
+                head = planned[-1][0]
+            rows.extend(planned)
+        return rows or None
+
+
+def _no_tail(stream_id: str, after: int) -> list[RecordedEvent]:  # pragma: no cover
+    raise AssertionError("a guessed commit never decides")
+
+
+def _columns(rows: Sequence[BatchRow], now: datetime) -> tuple[list[Any], ...]:
+    """Rows as the INSERT's eight arrays, in the order of ``_WRITTEN``."""
+    return (
+        [row[0] for row in rows],
+        [row[1] for row in rows],
+        [row[2] for row in rows],
+        [row[3] for row in rows],
+        [row[4] for row in rows],
+        [row[5] for row in rows],
+        [now] * len(rows),
+        [row[6] for row in rows],
+    )
+
+
+def _still_connected(conn: psycopg.Connection[Any]) -> None:
+    """The pool's check of a connection it hands out, without a round trip: a connection the
+    server closed (restart, idle timeout, termination) has said so on its socket, which is
+    then readable; only then is the full check (an empty query) made."""
+    if conn.closed or conn.pgconn.status != psycopg.pq.ConnStatus.OK:
+        raise psycopg.OperationalError("the connection is closed")
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    if readable:
+        ConnectionPool.check_connection(conn)
+
+
+def _roll_back(conn: psycopg.Connection[Any]) -> None:
+    """End a transaction a failure left open (the connection may be past saving)."""
+    if conn.closed:
+        return
+    with suppress(psycopg.Error):
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.execute("ROLLBACK")
 
 
 def _identity_refusal(exc: pg_errors.InsufficientPrivilege, login: str | None) -> EventStoreError:

@@ -16,10 +16,11 @@ What a store gets:
   schema, read and append events. Never UPDATE, DELETE or TRUNCATE. Roles belong to the
   server, not to a database: deploying a second database on the same server finds the role
   and reuses it (a deploy racing another on the role is fine too);
-- the database role that recorded each event, in the column :data:`ROLE_COLUMN`: its default is
-  ``session_user`` and a BEFORE INSERT trigger sets it again whatever the client sent, so no
-  client can forge it (the login is the server's to say). A store deployed before this step
-  gets the column with every earlier event at NULL: "recorded before identity";
+- the database role that recorded each event, in the column :data:`ROLE_COLUMN`: its default
+  is ``session_user`` and a BEFORE INSERT trigger sets it again whenever a client sent
+  anything else, so no client can forge it (the login is the server's to say). A store
+  deployed before this step gets the column with every earlier event at NULL: "recorded
+  before identity";
 - optionally (``--strict-identity``), a guard refusing events whose claimed clerk (metadata
   ``clerkId``) is not the database role appending them. The table's owner (and a superuser) is
   exempt: it can drop the guard anyway, so holding it would protect nothing, and it is who
@@ -30,6 +31,7 @@ What a store gets:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -59,11 +61,18 @@ ROLE_COLUMN: Final = "db_role"
 ROLE_FUNCTION: Final = "bank_events_record_role"
 ROLE_TRIGGER: Final = "bank_events_record_role"
 _ROLE_BODY: Final = "BEGIN NEW.db_role := session_user; RETURN NEW; END"
+#: The function runs only when the row's db_role is not already the login: the column's
+#: default makes it so for every ordinary insert, and a WHEN condition costs a fraction of a
+#: PL/pgSQL call, so the append pays almost nothing (bench/postgres_identity.py).
+_ROLE_WHEN: Final = "NEW.db_role IS DISTINCT FROM session_user"
 #: The strict-identity guard: its function, trigger, and the constraint name its refusal
 #: carries (``diag.constraint_name``), by which the adapter tells it from other refusals.
 STRICT_FUNCTION: Final = "bank_events_strict_identity"
 STRICT_TRIGGER: Final = "bank_events_strict_identity"
 STRICT_REFUSAL: Final = "bank_events_strict_identity"
+#: Likewise only a row whose clerk is not the login reaches the function (which then
+#: exempts the owner or refuses).
+_STRICT_WHEN: Final = "(NEW.metadata::json ->> 'clerkId') IS DISTINCT FROM session_user::text"
 _STRICT_BODY: Final = (
     "DECLARE claimed text := NEW.metadata::json ->> 'clerkId'; "
     "BEGIN "
@@ -230,12 +239,18 @@ def _privileges_right(conn: Conn) -> bool:
 
 
 def _grant(conn: Conn) -> None:
+    """Grant what is missing (and only that: two deploys granting on one database at once
+    would update its row together, which PostgreSQL refuses), revoke what must not be."""
     role = sql.Identifier(CLERK_ROLE)
-    database = sql.Identifier(str(_one(conn, "SELECT current_database()")))
-    schema = sql.Identifier(str(_one(conn, "SELECT current_schema()")))
     table = sql.Identifier(TABLE)
-    conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(database, role))
-    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, role))
+    if not _one(
+        conn, "SELECT has_database_privilege(%s, current_database(), 'CONNECT')", (CLERK_ROLE,)
+    ):
+        database = sql.Identifier(str(_one(conn, "SELECT current_database()")))
+        conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(database, role))
+    if not _one(conn, "SELECT has_schema_privilege(%s, current_schema(), 'USAGE')", (CLERK_ROLE,)):
+        schema = sql.Identifier(str(_one(conn, "SELECT current_schema()")))
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, role))
     conn.execute(sql.SQL("GRANT SELECT, INSERT ON {} TO {}").format(table, role))
     conn.execute(
         sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON {} FROM PUBLIC, {}").format(table, role)
@@ -255,15 +270,20 @@ def _function_body(conn: Conn, name: str) -> str | None:
     return None if body is None else " ".join(str(body).split())
 
 
-def _trigger_state(conn: Conn, name: str) -> bool | None:
-    """None: no such trigger on the events table; else whether it is enabled."""
-    found = _one(
-        conn,
-        "SELECT tgenabled <> 'D' FROM pg_trigger "
+def _trigger_state(conn: Conn, name: str, *, conditional: bool = False) -> bool | None:
+    """None: no such trigger on the events table; else whether it is enabled (and, when
+    ``conditional``, still runs its function only under a WHEN condition on the login)."""
+    found = conn.execute(
+        "SELECT tgenabled <> 'D', tgqual IS NOT NULL, pg_get_triggerdef(oid) FROM pg_trigger "
         "WHERE tgrelid = to_regclass(%s) AND tgname = %s AND NOT tgisinternal",
         (TABLE, name),
-    )
-    return None if found is None else bool(found)
+    ).fetchone()
+    if found is None:
+        return None
+    enabled, has_condition, definition = found
+    if conditional and not (has_condition and "session_user" in str(definition).lower()):
+        return False
+    return bool(enabled)
 
 
 def role_column_present(conn: Conn) -> bool:
@@ -301,7 +321,7 @@ def role_recording_in_force(conn: Conn) -> bool:
     the body this version installs."""
     return (
         _function_body(conn, ROLE_FUNCTION) == _ROLE_BODY
-        and _trigger_state(conn, ROLE_TRIGGER) is True
+        and _trigger_state(conn, ROLE_TRIGGER, conditional=True) is True
     )
 
 
@@ -313,7 +333,7 @@ def _create_role_recording(conn: Conn) -> None:
     conn.execute(f"DROP TRIGGER IF EXISTS {ROLE_TRIGGER} ON {TABLE}")
     conn.execute(
         f"CREATE TRIGGER {ROLE_TRIGGER} BEFORE INSERT ON {TABLE} FOR EACH ROW "
-        f"EXECUTE FUNCTION {ROLE_FUNCTION}()"
+        f"WHEN ({_ROLE_WHEN}) EXECUTE FUNCTION {ROLE_FUNCTION}()"
     )
 
 
@@ -323,7 +343,7 @@ def _create_role_recording(conn: Conn) -> None:
 def strict_identity_state(conn: Conn) -> bool | None:
     """None: no strict-identity guard; True: in force as this version installs it; False:
     present but disabled or changed (a deploy repairs it)."""
-    state = _trigger_state(conn, STRICT_TRIGGER)
+    state = _trigger_state(conn, STRICT_TRIGGER, conditional=True)
     if state is None:
         return None
     return state and _function_body(conn, STRICT_FUNCTION) == " ".join(_STRICT_BODY.split())
@@ -337,7 +357,7 @@ def _create_strict_identity(conn: Conn) -> None:
     conn.execute(f"DROP TRIGGER IF EXISTS {STRICT_TRIGGER} ON {TABLE}")
     conn.execute(
         f"CREATE TRIGGER {STRICT_TRIGGER} BEFORE INSERT ON {TABLE} FOR EACH ROW "
-        f"EXECUTE FUNCTION {STRICT_FUNCTION}()"
+        f"WHEN ({_STRICT_WHEN}) EXECUTE FUNCTION {STRICT_FUNCTION}()"
     )
 
 
@@ -414,11 +434,18 @@ STEPS: Final = (
 )
 
 
+#: The advisory lock every deploy in one database takes first: deploys of separate stores
+#: (schemas) of one database touch the same rows (the database's privileges), one at a time.
+DEPLOY_LOCK: Final = int.from_bytes(
+    hashlib.sha256(b"bank-desktop:deploy").digest()[:8], "big", signed=True
+)
+
+
 def deploy(
     conn: Conn, *, dry_run: bool = False, strict_identity: bool | None = None
 ) -> list[StepOutcome]:
     """Run :data:`STEPS` and the strict-identity step (:func:`identity_steps`) on ``conn``
-    (inside the caller's transaction); what each did."""
+    (inside the caller's transaction, which must hold :data:`DEPLOY_LOCK`); what each did."""
     outcomes = []
     found = strict_identity_state(conn)
     for step in (*STEPS, *identity_steps(strict_identity, found)):

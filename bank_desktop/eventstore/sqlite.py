@@ -34,9 +34,8 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, Final
@@ -49,8 +48,9 @@ from bank_desktop.eventstore.backwards import (
     metadata_needle,
 )
 from bank_desktop.eventstore.batches import Row as BatchRow
-from bank_desktop.eventstore.batches import allocate, encode_requests, results
+from bank_desktop.eventstore.batches import Write, settle
 from bank_desktop.eventstore.errors import (
+    ConcurrencyError,
     EventStoreError,
     StoreConfigError,
     StoreDamagedError,
@@ -64,6 +64,7 @@ from bank_desktop.eventstore.exact_json import (
     format_timestamp,
     utc_now,
 )
+from bank_desktop.eventstore.group_commit import GroupCommit
 from bank_desktop.eventstore.port import (
     AppendRequest,
     AppendResult,
@@ -121,7 +122,7 @@ _EXPECTED_COLUMNS: Final = (
     "created_at",
 )
 _STREAM_HEAD: Final = "SELECT max(stream_position) FROM events WHERE stream_id = ?"
-# Both heads in one round trip: the store's global position and the first stream's position.
+# Both heads in one statement: the store's global position and one stream's position.
 _HEADS: Final = (
     "SELECT (SELECT max(global_position) FROM events), "
     "(SELECT max(stream_position) FROM events WHERE stream_id = ?)"
@@ -162,6 +163,8 @@ class SqliteEventStore:
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         self._appended = threading.Condition()
+        self._group: GroupCommit[Write] = GroupCommit(self._commit, settle)
+        self._written = threading.local()  #: per thread: the last position it appended
         self._closed = False
         self._ours = False  #: the file was identified as a Bank Desktop store
         self._damage: str | None = None
@@ -541,112 +544,182 @@ class SqliteEventStore:
         """Driver errors in, the store's error family out, each with a message that fits."""
         try:
             yield
-        except sqlite3.OperationalError as exc:
+        except sqlite3.Error as exc:
+            raise self._translate(exc, action) from exc
+
+    def _translate(self, exc: sqlite3.Error, action: str) -> EventStoreError:
+        """The store's error for a driver error met while trying to ``action`` (caused by it)."""
+        error = self._translation(exc, action)
+        error.__cause__ = exc
+        return error
+
+    def _translation(self, exc: sqlite3.Error, action: str) -> EventStoreError:
+        if isinstance(exc, sqlite3.OperationalError):
             text = str(exc).lower()
             if _code(exc) == _SQLITE_READONLY:
-                raise StoreReadOnlyError(
+                return StoreReadOnlyError(
                     f"The store {self._path} cannot be written ({exc}); nothing was written. "
                     "Ask IT for write access."
-                ) from exc
+                )
             if "locked" in text or "busy" in text:
-                raise StoreUnavailableError(
+                return StoreUnavailableError(
                     f"The store {self._path} is busy (another process holds it); could not "
                     f"{action}. Try again in a moment."
-                ) from exc
+                )
             if "no such table" in text or "no such column" in text:
-                raise StoreConfigError(
+                return StoreConfigError(
                     f"{self._path} is not a Bank Desktop store ({exc}); choose another file."
-                ) from exc
-            raise StoreUnavailableError(f"Could not {action}: {exc}.") from exc
-        except sqlite3.ProgrammingError as exc:
+                )
+            return StoreUnavailableError(f"Could not {action}: {exc}.")
+        if isinstance(exc, sqlite3.ProgrammingError):
             if self._closed:
-                raise EventStoreError("The event store is closed.") from exc
-            raise EventStoreError(f"Could not {action}: {exc}.") from exc
-        except (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.InterfaceError) as exc:
-            raise EventStoreError(f"Could not {action}: {exc}.") from exc
-        except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed", …
+                return EventStoreError("The event store is closed.")
+            return EventStoreError(f"Could not {action}: {exc}.")
+        if isinstance(exc, sqlite3.IntegrityError | sqlite3.DataError | sqlite3.InterfaceError):
+            return EventStoreError(f"Could not {action}: {exc}.")
+        if isinstance(exc, sqlite3.DatabaseError):  # "file is not a database", "malformed", …
             if _is_corruption(exc) and (self._ours or self._marked_in_header()):
                 self._set_damaged(str(exc))
-                raise StoreDamagedError(
+                return StoreDamagedError(
                     self._damaged_message(f"could not {action}, and nothing was written")
-                ) from exc
-            raise StoreConfigError(
+                )
+            return StoreConfigError(
                 f"{self._path} is damaged or is not a Bank Desktop store ({exc})."
-            ) from exc
-        except sqlite3.Error as exc:  # pragma: no cover - other driver failures
-            raise EventStoreError(f"Could not {action}: {exc}.") from exc
+            )
+        return EventStoreError(f"Could not {action}: {exc}.")  # pragma: no cover - others
 
     # ── writing ───────────────────────────────────────────────────────────────────────────
+    #
+    # Every append is a Write handed to the group commit: alone, it is committed at once by
+    # its own thread; with other threads writing, it shares their transaction (see
+    # ``group_commit``). ``BEGIN IMMEDIATE`` takes SQLite's write lock before any position is
+    # read, so the checks and the inserts cannot interleave with another writer, thread or
+    # process, and global positions are handed out in commit order.
 
     def append(
         self, stream_id: str, events: Sequence[NewEvent], expected: ExpectedPosition
     ) -> AppendResult:
-        return self.append_many([AppendRequest(stream_id, events, expected)])[0]
+        return self._write(Write((AppendRequest(stream_id, events, expected),)))[0]
 
     def append_many(self, requests: Sequence[AppendRequest]) -> list[AppendResult]:
-        encoded = encode_requests(requests)
-        first = requests[0].stream_id if requests else ""
+        return self._write(Write(requests))
 
-        def plan(conn: sqlite3.Connection) -> tuple[list[BatchRow], list[int]]:
-            head, first_position = conn.execute(_HEADS, (first,)).fetchone()
-
-            def position_of(stream_id: str) -> int:
-                if stream_id == first:
-                    return int(first_position or 0)
-                return int(conn.execute(_STREAM_HEAD, (stream_id,)).fetchone()[0] or 0)
-
-            return allocate(requests, encoded, head=int(head or 0), position_of=position_of)
-
-        rows, heads, now = self._locked_write(f"append to {first or 'the store'}", plan)
-        return results(requests, rows, heads, now)
-
-    def append_decided(self, stream_id: str, after: int, decide: DecideTail) -> AppendResult:
+    def append_decided(
+        self,
+        stream_id: str,
+        after: int,
+        decide: DecideTail,
+        *,
+        also: Sequence[AppendRequest] = (),
+    ) -> AppendResult:
         check_stream_id(stream_id)
         check_read_args(after, None)
-        requests: list[AppendRequest] = []
+        return self._write(Write(also, decide=decide, stream_id=stream_id, after=after))[-1]
 
-        def plan(conn: sqlite3.Connection) -> tuple[list[BatchRow], list[int]]:
-            tail = _recorded(conn.execute(_STREAM_TAIL, (stream_id, after)).fetchall())
-            requests.append(AppendRequest(stream_id, list(decide(tail)), after + len(tail)))
-            head, actual = conn.execute(_HEADS, (stream_id,)).fetchone()
-            return allocate(
-                requests,
-                encode_requests(requests),
-                head=int(head or 0),
-                position_of=lambda _: int(actual or 0),
-            )
-
-        rows, heads, now = self._locked_write(f"append to {stream_id}", plan)
-        return results(requests, rows, heads, now)[0]
-
-    def _locked_write(
-        self, action: str, plan: Callable[[sqlite3.Connection], tuple[list[BatchRow], list[int]]]
-    ) -> tuple[list[BatchRow], list[int], datetime]:
-        """Take SQLite's write lock, let ``plan`` check and number the rows, insert, commit.
-
-        ``BEGIN IMMEDIATE`` takes the lock before ``plan`` reads any position, so the check
-        and the insert cannot interleave with another writer, thread or process.
-        """
+    def append_batch(
+        self, batch: Sequence[Sequence[AppendRequest]]
+    ) -> list[list[AppendResult] | ConcurrencyError]:
+        writes = [Write(requests) for requests in batch]
         self._refuse_writes()
-        with self._translated(action):
+        self._group.submit(writes)
+        return [_conflict_or_results(write) for write in writes]
+
+    @property
+    def group_commit(self) -> GroupCommit[Write]:
+        """The writers' queue: commits made and writes carried (benchmarks), waiters (tests)."""
+        return self._group
+
+    def written_position(self) -> int:
+        """The global position of the last event this thread appended here (0: none yet):
+        where a caller that just wrote may tell its client to read from, without a query."""
+        return int(getattr(self._written, "position", 0))
+
+    def _write(self, write: Write) -> list[AppendResult]:
+        self._refuse_writes()
+        self._group.submit((write,))
+        results = write.result()
+        if write.rows:
+            self._written.position = write.rows[-1][0]
+        return results
+
+    def _commit(self, writes: list[Write]) -> None:
+        """One transaction for ``writes`` (the group commit's leader calls it): each is
+        planned and inserted in turn, a refused one is skipped; then one durable COMMIT."""
+        try:
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
-            try:
-                rows, heads = plan(conn)
-                now = utc_now()
-                stamp = format_timestamp(now)
-                conn.executemany(
-                    _INSERT, [(g, s, p, e, t, d, stamp, m) for g, s, p, e, t, d, m in rows]
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        if rows:
+        except sqlite3.Error as exc:
+            for write in writes:
+                write.refused(self._translate(exc, write.action))
+            return
+        except EventStoreError as exc:  # closed
+            for write in writes:
+                write.refused(exc)
+            return
+        try:
+            # The head and the first stream's position in one statement: a lone write (the
+            # usual case) reads nothing else.
+            first = writes[0].first_stream if writes else ""
+            found, known = conn.execute(_HEADS, (first,)).fetchone()
+            head = int(found or 0)
+            now = utc_now()
+            stamp = format_timestamp(now)
+
+            def position_of(stream_id: str) -> int:
+                if stream_id == first and head == start:
+                    return int(known or 0)
+                return int(conn.execute(_STREAM_HEAD, (stream_id,)).fetchone()[0] or 0)
+
+            start = head
+
+            def read_tail(stream_id: str, after: int) -> list[RecordedEvent]:
+                return _recorded(conn.execute(_STREAM_TAIL, (stream_id, after)).fetchall())
+
+            written = False
+            for write in writes:
+                try:
+                    rows = write.plan(head, position_of, read_tail)
+                except sqlite3.Error:
+                    raise
+                except Exception as exc:  # a conflict, a refusal decided under the lock
+                    write.refused(exc)
+                    continue
+                if rows:
+                    _insert(conn, rows, stamp)
+                    head = rows[-1][0]
+                    written = True
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rolled_back(conn)
+            self._failed(writes, exc)
+            return
+        except BaseException:
+            self._rolled_back(conn)
+            raise
+        for write in writes:
+            write.committed(now)
+        if written:
             with self._appended:
                 self._appended.notify_all()
-        return rows, heads, now
+
+    def _failed(self, writes: list[Write], exc: sqlite3.Error) -> None:
+        """The shared transaction failed after the lock was taken: try each write alone, so
+        that what one write met (its own bad luck) fails no other."""
+        if len(writes) > 1 and self._damage is None:
+            for write in writes:
+                write.outcome = None
+                self._commit([write])
+            return
+        for write in writes:
+            write.refused(self._translate(exc, write.action))
+
+    @staticmethod
+    def _rolled_back(conn: sqlite3.Connection) -> None:
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error:  # pragma: no cover - the connection is beyond saving
+            _log.debug("rollback failed", exc_info=True)
 
     # ── reading ───────────────────────────────────────────────────────────────────────────
 
@@ -802,6 +875,22 @@ class SqliteEventStore:
 
     def __repr__(self) -> str:
         return f"SqliteEventStore({str(self._path)!r})"
+
+
+def _insert(conn: sqlite3.Connection, rows: list[BatchRow], stamp: str) -> None:
+    if len(rows) == 1:
+        g, s, p, e, t, d, m = rows[0]
+        conn.execute(_INSERT, (g, s, p, e, t, d, stamp, m))
+    else:
+        conn.executemany(_INSERT, [(g, s, p, e, t, d, stamp, m) for g, s, p, e, t, d, m in rows])
+
+
+def _conflict_or_results(write: Write) -> list[AppendResult] | ConcurrencyError:
+    """A batch's answer for one write: its results, or the conflict that refused it; any
+    other failure (the store's) is raised."""
+    if isinstance(write.outcome, ConcurrencyError):
+        return write.outcome
+    return write.result()
 
 
 def _names(objects: set[tuple[str, str]]) -> str:

@@ -5,6 +5,9 @@ The page owns its selection, as Qt's address-book example does: the filter, the 
 and a single match settle which account is selected (only ever one the clerk sees), and the
 page emits ``account_selected`` with its id (None: none); the window connects to it to enable
 its actions and load the ledger, which it hands back with :meth:`AccountsPage.show_ledger`.
+With a date in the ledger panel's "As of" field the ledger, chart and title show the account
+at the end of that day instead (:mod:`~bank_desktop.gui.as_of`); the page keeps the live
+ledger all the same, so emptying the field shows it at once.
 
 Columns are sized from the text they hold, never by measuring every row: each starts as wide
 as a typical value (and its title), and :func:`fit_column` widens one as soon as a wider value
@@ -20,6 +23,7 @@ from typing import Any, Final
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -31,17 +35,20 @@ from PySide6.QtWidgets import (
 )
 
 from bank_desktop.application.projections import AccountBalance, Ledger, LedgerEntry
+from bank_desktop.application.projections.as_of import AsOf
 from bank_desktop.domain import format_money
+from bank_desktop.gui.as_of import AsOfBar, cut
 from bank_desktop.gui.chart import BalanceChart
 from bank_desktop.gui.models import accounts as acc
 from bank_desktop.gui.models import ledger as led
-from bank_desktop.gui.models.accounts import AccountsProxy
+from bank_desktop.gui.models.accounts_proxy import AccountsProxy
 from bank_desktop.gui.models.ledger import LedgerModel, amount_text
 
 #: A typical widest value per column; None: the column stretches into the room left.
 ACCOUNT_SAMPLES: Final = (
     "account-xxxxxxxxxxxx",
     "cust-00000000",
+    "$999,999.99",
     "$999,999.99",
     "Closed",
     "2026-12-31 23:59",
@@ -87,6 +94,8 @@ class AccountsPage(QSplitter):
         self._ledger_model = ledger
         self._selected: str | None = None
         self._ledger: Ledger | None = None
+        self._title_row: AccountBalance | None = None
+        self._as_of: AsOf | None = None  #: the account at the as-of moment, while one is set
         self.account_filter = QLineEdit()
         self.account_filter.setObjectName("accountFilter")
         self.account_filter.setPlaceholderText("Find account or customer (Ctrl+F)")
@@ -98,6 +107,8 @@ class AccountsPage(QSplitter):
         self.ledger_table = table("transactionsTable", ledger, LEDGER_SAMPLES)
         self.ledger_title = QLabel(NO_SELECTION)
         self.ledger_title.setObjectName("ledgerTitle")
+        self.ledger_title.setWordWrap(True)  # a long title wraps, the as-of field keeps room
+        self.as_of_bar = AsOfBar()
         self.chart = BalanceChart()
 
         left = QWidget()
@@ -106,15 +117,9 @@ class AccountsPage(QSplitter):
         left_layout.addWidget(self.account_filter)
         left_layout.addWidget(self.accounts_table)
 
-        ledger_box = QWidget()
-        ledger_layout = QVBoxLayout(ledger_box)
-        ledger_layout.setContentsMargins(0, 0, 0, 0)
-        ledger_layout.addWidget(self.ledger_title)
-        ledger_layout.addWidget(self.ledger_table)
-
         self.right = QSplitter(Qt.Orientation.Vertical)
         self.right.setObjectName("ledgerSplitter")
-        self.right.addWidget(ledger_box)
+        self.right.addWidget(self._ledger_box())
         self.right.addWidget(self.chart)
         self.right.setSizes([460, 300])
 
@@ -128,10 +133,25 @@ class AccountsPage(QSplitter):
         self.setSizes([self.accounts_width(), 680])
         QWidget.setTabOrder(self.account_filter, self.accounts_table)
         QWidget.setTabOrder(self.accounts_table, self.ledger_table)
+        QWidget.setTabOrder(self.ledger_table, self.as_of_bar.field)
+        self.as_of_bar.day_changed.connect(lambda _: self._show_as_of())
+        self.as_of_bar.field.finished.connect(self.ledger_table.setFocus)
         self.account_filter.textChanged.connect(self._filter_changed)
         selection = self.accounts_table.selectionModel()
         selection.currentRowChanged.connect(self._current_moved)
         selection.selectionChanged.connect(self._selection_changed)
+
+    def _ledger_box(self) -> QWidget:
+        """The title with the as-of field, over the ledger."""
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        header = QHBoxLayout()
+        header.addWidget(self.ledger_title, 1)
+        header.addWidget(self.as_of_bar)
+        layout.addLayout(header)
+        layout.addWidget(self.ledger_table)
+        return box
 
     # ── selection ─────────────────────────────────────────────────────────────────────────
 
@@ -213,22 +233,43 @@ class AccountsPage(QSplitter):
         *,
         why_none: str | None = None,
     ) -> None:
-        """Show ``ledger`` (None: no account, and ``why_none``); ``row`` titles it."""
+        """Show ``ledger`` (None: no account, and ``why_none``); ``row`` titles it. With an
+        as-of day set, what is shown is the ledger at the end of that day."""
         self._ledger = ledger
-        if ledger is not None:
-            self.fit_ledger_columns(ledger.entries)
-        self._ledger_model.set_ledger(ledger)
-        self.chart.show_ledger(ledger)
+        self._title_row = row
+        shown = ledger
+        self._as_of = None
+        moment = self.as_of_bar.moment()
+        if ledger is not None and moment is not None:
+            shown, self._as_of = cut(ledger, moment)
+        if shown is not None:
+            self.fit_ledger_columns(shown.entries)
+        self._ledger_model.set_ledger(shown)
+        self.chart.show_ledger(shown)
         if ledger is None:
             self.ledger_title.setText(why_none or NO_SELECTION)
         else:
             self.update_ledger_title(row)
             self.ledger_table.scrollToBottom()
 
+    def _show_as_of(self) -> None:
+        """The as-of day changed: show the kept ledger at the new moment (or live)."""
+        if self._ledger is not None:
+            self.show_ledger(self._ledger, self._title_row)
+
+    @property
+    def as_of(self) -> AsOf | None:
+        """The account at the as-of moment shown, or None while the panel is live."""
+        return self._as_of
+
     def ledger_grew(self) -> None:
-        """The shown ledger gained entries (live): show them."""
+        """The shown ledger gained entries (live): show them (as of a day, cut again: a
+        line recorded later can still belong before the end of that day)."""
         ledger = self._ledger
         if ledger is None:
+            return
+        if self._as_of is not None:
+            self._show_as_of()
             return
         added = ledger.entries[self._ledger_model.rowCount() :]
         if added:
@@ -238,10 +279,14 @@ class AccountsPage(QSplitter):
             self.ledger_table.scrollToBottom()
 
     def update_ledger_title(self, row: AccountBalance | None) -> None:
-        """ "account · customer · balance $X" from the balances row (it moves with every
-        event, this desk's or another's, like the table does)."""
+        """ "account · customer · balance $X · available $Y" from the balances row (it moves
+        with every event, this desk's or another's, like the table does)."""
         ledger = self._ledger
         if ledger is None or ledger.account_id != self._selected:
+            return
+        self._title_row = row
+        if self._as_of is not None:
+            self.ledger_title.setText(self._as_of_title(row))
             return
         if row is None:
             self.ledger_title.setText(
@@ -249,8 +294,29 @@ class AccountsPage(QSplitter):
             )
             return
         state = "" if row.is_open else " · closed"
+        available = acc.available_now(row)
+        held = f" · available {format_money(available)}" if available != row.balance else ""
         self.ledger_title.setText(
-            f"{row.account_id} · {row.customer_id} · balance {format_money(row.balance)}{state}"
+            f"{row.account_id} · {acc.customer_text(row)} · balance "
+            f"{format_money(row.balance)}{held}{state}"
+        )
+
+    def _as_of_title(self, row: AccountBalance | None) -> str:
+        state, day = self._as_of, self.as_of_bar.day
+        assert state is not None
+        assert day is not None
+        who = f" · {acc.customer_text(row)}" if row is not None else ""
+        if state.status == "not_opened":
+            return f"{state.account_id}{who} · as of the end of {day}: not opened yet"
+        held = (
+            f" · available {format_money(state.available_balance)}"
+            if state.available_balance != state.balance
+            else ""
+        )
+        closed = " · closed" if state.status == "closed" else ""
+        return (
+            f"{state.account_id}{who} · as of the end of {day}: balance "
+            f"{format_money(state.balance)}{held}{closed}"
         )
 
     # ── column widths ─────────────────────────────────────────────────────────────────────
@@ -261,6 +327,7 @@ class AccountsPage(QSplitter):
         """Widen the accounts' columns for these texts (money never elides, ids up to a cap)."""
         view = self.accounts_table
         fit_column(view, acc.BALANCE, balances)
+        fit_column(view, acc.AVAILABLE, balances)  # never more than the balance
         fit_column(view, acc.CUSTOMER, customers, cap=ID_COLUMN_CAP)
         fit_column(view, acc.ACCOUNT, ids, cap=ID_COLUMN_CAP)
 

@@ -31,6 +31,10 @@ ICON_NAMES: Final = (
     "settings",
     "help",
     "verify-history",
+    "customer",
+    "hold",
+    "reverse",
+    "journal",
 )
 APP_ICON_SVG: Final = "app-icon.svg"
 APP_ICON_PNG: Final = "app-icon-256.png"

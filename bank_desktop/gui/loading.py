@@ -9,6 +9,7 @@ from bank_desktop.application.projections import ReadModel
 from bank_desktop.application.read_model_session import ReadModelSession
 from bank_desktop.domain import format_money
 from bank_desktop.eventstore import EventStore, SnapshotStore
+from bank_desktop.gui.models.accounts import customer_text
 
 Widest = tuple[list[str], list[str], list[str]]
 ID_SAMPLE: Final = 1000
@@ -16,7 +17,8 @@ ID_SAMPLE: Final = 1000
 
 def widest_texts(model: ReadModel) -> Widest:
     """Texts the accounts columns must fit: the balances that may be widest when shown (the
-    largest and the most negative), account ids and customer ids. Runs on the loading worker."""
+    largest and the most negative), account ids and customers as shown (names, or ids). Runs
+    on the loading worker."""
     rows = list(model.balances)
     if not rows:
         return [], [], []
@@ -25,7 +27,8 @@ def widest_texts(model: ReadModel) -> Widest:
     # because a letter's width varies where a digit's does not.
     sample = rows[:ID_SAMPLE]
     ids = [max((row.account_id for row in rows), key=len)] + [r.account_id for r in sample]
-    customers = [max((row.customer_id for row in rows), key=len)] + [r.customer_id for r in sample]
+    names = [customer_text(row) for row in rows]
+    customers = [max(names, key=len), *names[:ID_SAMPLE]]
     return [format_money(min(balances)), format_money(max(balances))], ids, customers
 
 

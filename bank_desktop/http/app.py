@@ -79,7 +79,9 @@ def create_app(store: EventStore, settings: ServeSettings) -> FastAPI:
     snapshots = settings.snapshots
     if snapshots is None and data_dir is not None:
         snapshots = open_snapshot_store(store, data_dir / "serve")
-    live = LiveReadModel(store, snapshots, idle_wait=settings.idle_wait)
+    live = LiveReadModel(
+        store, snapshots, idle_wait=settings.idle_wait, gather=settings.live_gather
+    )
     api = ApiContext(store, live, settings)
     recovery_interval, snapshot_interval = settings.recovery_interval, settings.snapshot_interval
 
@@ -101,6 +103,7 @@ def create_app(store: EventStore, settings: ServeSettings) -> FastAPI:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            await run_in_threadpool(api.close)
             await run_in_threadpool(live.stop)
             if data_dir is not None:
                 await run_in_threadpool(remember_store, store, data_dir)
@@ -156,7 +159,9 @@ def _guard(app: FastAPI, api: ApiContext, settings: ServeSettings) -> None:
     """The middleware every request passes, outermost last: who asks (a clerk's token,
     unless open), from where (Host and Origin), and one access-log line for each."""
     if not settings.open:  # inside the host guard: a foreign Host is refused before a lookup
-        app.add_middleware(ClerkAuth, authenticate=api.authenticate, exempt={webhook.PATH})
+        app.add_middleware(
+            ClerkAuth, authenticate=api.authenticate, exempt={webhook.PATH}, blocking=api.blocking
+        )
     app.add_middleware(HostGuard, allowed_hosts=tuple(settings.allowed_hosts))
     app.add_middleware(AccessLog)  # outermost: refused requests are logged too
 

@@ -76,6 +76,16 @@ class ApprovalPendingResponse(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
+#: ``responses=`` entry of a command that a limit may hold for approval (202).
+HELD_FOR_APPROVAL: Final[dict[int | str, dict[str, Any]]] = {
+    202: {
+        "model": ApprovalPendingResponse,
+        "description": "Above the approval limit: recorded, waiting for a supervisor; nothing "
+        "moved yet (poll `url`)",
+    }
+}
+
+
 def approval_body(row: ApprovalSummary) -> dict[str, Any]:
     body: dict[str, Any] = {
         "approvalId": row.approval_id,

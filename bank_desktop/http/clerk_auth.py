@@ -12,7 +12,7 @@ Tokens are never logged: the access log shows the clerk the token belongs to.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any, Final
 
 from starlette.concurrency import run_in_threadpool
@@ -46,10 +46,14 @@ class ClerkAuth:
         *,
         authenticate: Callable[[str], str | None],
         exempt: Collection[str] = (),
+        blocking: Callable[[Callable[[], str | None]], Awaitable[str | None]] | None = None,
     ) -> None:
+        """``blocking`` runs ``authenticate`` off the event loop (it reads the store):
+        ``ApiContext.blocking``, the command threads, by default anyio's thread pool."""
         self.app = app
         self._authenticate = authenticate
         self._exempt = frozenset(exempt)
+        self._blocking = blocking
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path") in self._exempt:
@@ -60,7 +64,10 @@ class ClerkAuth:
             await _answer(scope, receive, send, 401, f"Unauthorized: {_ADVICE}", headers=_CHALLENGE)
             return
         try:
-            clerk = await run_in_threadpool(self._authenticate, token)
+            if self._blocking is None:
+                clerk = await run_in_threadpool(self._authenticate, token)
+            else:
+                clerk = await self._blocking(lambda: self._authenticate(token))
         except EventStoreError as exc:
             await _answer(
                 scope,

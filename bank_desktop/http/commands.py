@@ -1,9 +1,12 @@
 """Command endpoints (the write side): open, deposit, withdraw, transfer, close.
 
 Each parses its body exactly, binds an ``Idempotency-Key`` to the request, runs the command
-through ``BankService`` on the thread pool (it blocks on the store), and answers with the
+through ``BankService`` on the command threads (it blocks on the store), and answers with the
 seed's body plus ``X-Event-Position``: a global position at or after the command's last event,
-to pass back as ``?after=`` for read-your-writes.
+to pass back as ``?after=`` for read-your-writes. The clerk, the request id and the path's
+account id come in one :data:`~bank_desktop.http.command_inputs.Inputs` (read without
+FastAPI's per-parameter validation: this is ``serve``'s hot path); the ``Clerk``,
+``IdempotencyKey`` and ``AccountId`` parameter types below do the same as FastAPI parameters.
 """
 
 from __future__ import annotations
@@ -11,14 +14,15 @@ from __future__ import annotations
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Header, Path
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
 from bank_desktop.domain import format_money
-from bank_desktop.http.approvals import ApprovalPendingResponse
+from bank_desktop.http.approvals import HELD_FOR_APPROVAL
 from bank_desktop.http.body import COMMAND_BODY_LIMIT, decode_body, read_body, require_json
-from bank_desktop.http.context import CLERK_HEADER, POSITION_HEADER, Api, ApiContext
+from bank_desktop.http.command_inputs import CommandInputs, Inputs, command_parameters
+from bank_desktop.http.context import CLERK_HEADER, POSITION_HEADER
 from bank_desktop.http.docs import errors, json_body
 from bank_desktop.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from bank_desktop.http.schemas import (
@@ -62,19 +66,21 @@ AccountId = Annotated[
 ]
 
 _COMMAND_ERRORS: Final = errors(400, 401, 403, 404, 409, 413, 415, 422, 503)
-#: What a withdrawal or transfer above the approval limit answers instead of doing it.
-_HELD: Final[dict[int | str, dict[str, Any]]] = {
-    202: {
-        "model": ApprovalPendingResponse,
-        "description": "Above the approval limit: recorded, waiting for a supervisor; nothing "
-        "moved yet (poll `url`)",
-    }
-}
 
 
 async def _read(request: Request) -> bytes:
     require_json(request)
     return await read_body(request, COMMAND_BODY_LIMIT)
+
+
+def _documented(
+    model: type[BaseModel], *, account: bool = True, required: bool = True
+) -> dict[str, Any]:
+    """The operation's body and parameters for OpenAPI (the handler reads both itself)."""
+    return {
+        **json_body(model, required=required),
+        "parameters": command_parameters(account=account),
+    }
 
 
 def _written(body: dict[str, object], position: int, status: int = 200) -> Response:
@@ -86,15 +92,14 @@ def _written(body: dict[str, object], position: int, status: int = 200) -> Respo
     status_code=201,
     response_model=OpenAccountResponse,
     responses=errors(400, 409, 413, 415, 422, 503),
-    openapi_extra=json_body(OpenAccountRequest),
+    openapi_extra=_documented(OpenAccountRequest, account=False),
     summary="Open an account",
 )
-async def open_account(
-    request: Request, api: Api, clerk: Clerk = None, key: IdempotencyKey = None
-) -> Response:
+async def open_account(request: Request, inputs: Inputs) -> Response:
     body = parse_request(OpenAccountRequest, decode_body(await _read(request)))
-    bank = api.acting(request, clerk)
-    command_id = api.command_id(key)
+    api = inputs.api
+    bank = api.acting(request, inputs.clerk)
+    command_id = api.command_id(inputs.key)
     account_id, position = await api.run(
         lambda: bank.open_account(body.customerId, body.initialBalance, command_id=command_id)
     )
@@ -109,18 +114,11 @@ async def open_account(
     )
 
 
-async def _money(
-    request: Request,
-    api: ApiContext,
-    account_id: str,
-    clerk: str | None,
-    key: str | None,
-    *,
-    deposit: bool,
-) -> Response:
+async def _money(request: Request, inputs: CommandInputs, *, deposit: bool) -> Response:
     body = parse_request(MoneyRequest, decode_body(await _read(request)))
-    bank = api.acting(request, clerk)
-    command_id = api.command_id(key)
+    api, account_id = inputs.api, inputs.account_id
+    bank = api.acting(request, inputs.clerk)
+    command_id = api.command_id(inputs.key)
     run = bank.deposit if deposit else bank.withdraw
     balance, position = await api.run(
         lambda: run(account_id, body.amount, body.description, command_id=command_id)
@@ -140,55 +138,38 @@ async def _money(
     "/accounts/{account_id}/deposit",
     response_model=MoneyResponse,
     responses=_COMMAND_ERRORS,
-    openapi_extra=json_body(MoneyRequest),
+    openapi_extra=_documented(MoneyRequest),
     summary="Deposit money",
 )
-async def deposit(
-    request: Request,
-    api: Api,
-    account_id: AccountId,
-    clerk: Clerk = None,
-    key: IdempotencyKey = None,
-) -> Response:
-    return await _money(request, api, account_id, clerk, key, deposit=True)
+async def deposit(request: Request, inputs: Inputs) -> Response:
+    return await _money(request, inputs, deposit=True)
 
 
 @router.post(
     "/accounts/{account_id}/withdraw",
     response_model=MoneyResponse,
-    responses={**_COMMAND_ERRORS, **_HELD},
-    openapi_extra=json_body(MoneyRequest),
+    responses={**_COMMAND_ERRORS, **HELD_FOR_APPROVAL},
+    openapi_extra=_documented(MoneyRequest),
     summary="Withdraw money (never below zero)",
 )
-async def withdraw(
-    request: Request,
-    api: Api,
-    account_id: AccountId,
-    clerk: Clerk = None,
-    key: IdempotencyKey = None,
-) -> Response:
-    return await _money(request, api, account_id, clerk, key, deposit=False)
+async def withdraw(request: Request, inputs: Inputs) -> Response:
+    return await _money(request, inputs, deposit=False)
 
 
 @router.post(
     "/accounts/{account_id}/transfer",
     response_model=TransferResponse,
-    responses={**_COMMAND_ERRORS, **_HELD},
-    openapi_extra=json_body(TransferRequest),
+    responses={**_COMMAND_ERRORS, **HELD_FOR_APPROVAL},
+    openapi_extra=_documented(TransferRequest),
     summary="Move money to another account",
     description="Answers once the transfer has completed; a refused or reversed transfer is a "
     "400 naming the reason (a reversed one has returned the money to the source).",
 )
-async def transfer(
-    request: Request,
-    api: Api,
-    account_id: AccountId,
-    clerk: Clerk = None,
-    key: IdempotencyKey = None,
-) -> Response:
+async def transfer(request: Request, inputs: Inputs) -> Response:
     body = parse_request(TransferRequest, decode_body(await _read(request)))
-    bank = api.acting(request, clerk)
-    command_id = api.command_id(key)
+    api, account_id = inputs.api, inputs.account_id
+    bank = api.acting(request, inputs.clerk)
+    command_id = api.command_id(inputs.key)
     transfer_id, position = await api.run(
         lambda: bank.transfer(
             account_id, body.toAccountId, body.amount, body.description, command_id=command_id
@@ -211,20 +192,15 @@ async def transfer(
     "/accounts/{account_id}/close",
     response_model=CloseAccountResponse,
     responses=_COMMAND_ERRORS,
-    openapi_extra=json_body(CloseAccountRequest, required=False),
+    openapi_extra=_documented(CloseAccountRequest, required=False),
     summary="Close an account (its balance must be zero)",
 )
-async def close_account(
-    request: Request,
-    api: Api,
-    account_id: AccountId,
-    clerk: Clerk = None,
-    key: IdempotencyKey = None,
-) -> Response:
+async def close_account(request: Request, inputs: Inputs) -> Response:
     raw = await _read(request)
     body = parse_request(CloseAccountRequest, decode_body(raw, empty={}))
-    bank = api.acting(request, clerk)
-    command_id = api.command_id(key)
+    api, account_id = inputs.api, inputs.account_id
+    bank = api.acting(request, inputs.clerk)
+    command_id = api.command_id(inputs.key)
     _, position = await api.run(
         lambda: bank.close_account(account_id, body.reason, command_id=command_id)
     )

@@ -60,9 +60,11 @@ class LiveReadModel:
         snapshots: SnapshotStore | None = None,
         *,
         idle_wait: float = 0.25,
+        gather: float = 0.0,
     ) -> None:
         self._store = store
         self._idle_wait = idle_wait
+        self._gather = gather
         self._lock = threading.Lock()
         self._session = ReadModelSession(store, snapshots, ledgers=LEDGERS)
         self._runner: SubscriptionRunner | None = None
@@ -106,6 +108,7 @@ class LiveReadModel:
             idle_wait=self._idle_wait,
             name="serve-read-model",
             with_metadata=False,
+            gather=self._gather,
         )
         self._runner.start()
 

@@ -26,6 +26,7 @@ from bank_desktop.application.projections import ReadModel
 from bank_desktop.application.projections.customers import CustomerRow
 from bank_desktop.domain import ValidationError, format_money
 from bank_desktop.http.account_history import hold_body
+from bank_desktop.http.approvals import HELD_FOR_APPROVAL
 from bank_desktop.http.body import COMMAND_BODY_LIMIT, decode_body, read_body, require_json
 from bank_desktop.http.context import POSITION_HEADER, READ_POSITION_HEADER, Api
 from bank_desktop.http.docs import errors, json_body
@@ -47,7 +48,7 @@ from bank_desktop.http.wire import ExactJSONResponse, money_out
 
 router = APIRouter(tags=["teller"])
 
-_WRITE_ERRORS: Final = errors(400, 404, 409, 413, 415, 422, 503)
+_WRITE_ERRORS: Final = errors(400, 401, 403, 404, 409, 413, 415, 422, 503)
 #: Most customers one search or page returns.
 MAX_CUSTOMERS: Final = 200
 
@@ -203,7 +204,7 @@ async def list_customers(
     "/accounts/{account_id}/reversals",
     status_code=201,
     response_model=ReversalResponse,
-    responses=_WRITE_ERRORS,
+    responses={**_WRITE_ERRORS, **HELD_FOR_APPROVAL},
     openapi_extra=json_body(ReversalRequest),
     summary="Reverse a deposit or withdrawal keyed by mistake (with a reason)",
     description="Records the opposite seed event with `reversesEventId`. Refused: no reason, "

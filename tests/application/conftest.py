@@ -11,6 +11,7 @@ import pytest
 
 from bank_desktop.eventstore import open_store
 from bank_desktop.eventstore.port import (
+    AppendRequest,
     AppendResult,
     EventStore,
     ExpectedPosition,
@@ -46,7 +47,7 @@ class CountingStore:
         self.reads = 0
         self.appends = 0
         self.before_append: Callable[[str], None] | None = None
-        self.optimistic_only = False  # hide append_decided, like a store without it (DeltaBase)
+        self.optimistic_only = False  # hide append_decided/_many, like a store without (DeltaBase)
 
     @property
     def url(self) -> str:
@@ -94,6 +95,15 @@ class CountingStore:
         self.inner.close()
 
     def __getattr__(self, name: str) -> Any:
-        if name == "append_decided" and self.optimistic_only:
+        if name in ("append_decided", "append_many") and self.optimistic_only:
             raise AttributeError(name)
+        if name == "append_many":
+            return self._append_many
         return getattr(self.inner, name)
+
+    def _append_many(self, requests: Sequence[AppendRequest]) -> list[AppendResult]:
+        self.appends += 1
+        if self.before_append is not None:
+            hook, self.before_append = self.before_append, None
+            hook(requests[-1].stream_id)
+        return self.inner.append_many(requests)  # type: ignore[attr-defined, no-any-return]

@@ -411,7 +411,7 @@ class _CreditFails:
         return self.inner.append(stream_id, events, expected)
 
     def __getattr__(self, name: str) -> Any:
-        if name == "append_decided":
+        if name in ("append_decided", "append_many"):
             raise AttributeError(name)
         return getattr(self.inner, name)
 

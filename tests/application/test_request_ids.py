@@ -14,9 +14,10 @@ from decimal import Decimal
 import pytest
 
 from bank_desktop.application import BankService
+from bank_desktop.application.request_claims import claim_stream_id
 from bank_desktop.domain import CommandIdReusedError, DomainError
 from bank_desktop.eventstore.port import EventStore
-from tests.application.conftest import StepClock
+from tests.application.conftest import CountingStore, StepClock
 
 
 @pytest.fixture
@@ -91,3 +92,90 @@ def test_a_refused_request_writes_nothing_and_binds_nothing(
     assert bank.withdraw(account, "50", command_id="w-1") == Decimal("50.00")  # corrected
     with pytest.raises(CommandIdReusedError):
         bank.withdraw(account, "500", command_id="w-1")
+
+
+# ── one transaction (issue 16): the claim is written with the command's events ──────────────
+
+
+def test_a_keyed_command_writes_its_claim_and_events_in_one_append(store: EventStore) -> None:
+    counting = CountingStore(store)
+    bank = BankService(counting, clock=StepClock())
+    account = bank.open_account("cust-1", "100")
+    counting.appends = 0
+    assert bank.deposit(account, "10", command_id="k-1") == Decimal("110.00")
+    assert counting.appends == 1
+    claim, deposit = store.read_all(after=store.head_position() - 2)
+    assert (claim.type, deposit.type) == ("request.claimed", "money.deposited")
+    assert claim.stream_id == claim_stream_id("k-1")
+    assert claim.data["streamId"] == deposit.stream_id == account
+
+
+def test_without_multi_stream_appends_the_claim_is_an_append_of_its_own(
+    store: EventStore,
+) -> None:
+    counting = CountingStore(store)
+    counting.optimistic_only = True  # like DeltaBase
+    bank = BankService(counting, clock=StepClock())
+    account = bank.open_account("cust-1", "100")
+    counting.appends = 0
+    assert bank.deposit(account, "10", command_id="k-1") == Decimal("110.00")
+    assert counting.appends == 2
+    with pytest.raises(CommandIdReusedError):
+        BankService(counting, clock=StepClock()).deposit(account, "11", command_id="k-1")
+
+
+def test_a_twin_that_commits_first_is_replayed_not_repeated(store: EventStore) -> None:
+    counting = CountingStore(store)
+    mine = BankService(counting, clock=StepClock())
+    twin = BankService(store, clock=StepClock())
+    account = mine.open_account("cust-1", "100")
+    mine.get_account(account)
+
+    def twin_first(_: str) -> None:  # the same request, through another desk, a moment ahead
+        twin.deposit(account, "10", command_id="k-1")
+
+    counting.before_append = twin_first
+    assert mine.deposit(account, "10", command_id="k-1") == Decimal("110.00")
+    assert BankService(store).get_account(account).balance == Decimal("110.00")
+    deposits = [e for e in store.read_stream(account) if e.type == "money.deposited"]
+    assert len(deposits) == 1
+
+
+def test_an_id_claimed_meanwhile_for_another_request_is_refused_and_writes_nothing(
+    store: EventStore,
+) -> None:
+    counting = CountingStore(store)
+    mine = BankService(counting, clock=StepClock())
+    other = BankService(store, clock=StepClock())
+    account = mine.open_account("cust-1", "100")
+    second = mine.open_account("cust-2", "100")
+
+    def other_first(_: str) -> None:
+        other.deposit(second, "5", command_id="k-1")
+
+    counting.before_append = other_first
+    head = store.head_position()
+    with pytest.raises(CommandIdReusedError):
+        mine.deposit(account, "10", command_id="k-1")
+    assert store.head_position() == head + 2  # only the other desk's claim and deposit
+    assert mine.get_account(account).balance == Decimal("100.00")
+
+
+def test_a_contended_keyed_command_claims_inside_the_locked_append(store: EventStore) -> None:
+    counting = CountingStore(store)
+    mine = BankService(counting, clock=StepClock())
+    theirs = BankService(store, clock=StepClock())
+    account = mine.open_account("cust-1", "100")
+    mine.get_account(account)
+
+    def sneak_in(_: str) -> None:
+        theirs.deposit(account, "1")  # moves the stream: the optimistic append conflicts
+
+    counting.before_append = sneak_in
+    assert mine.deposit(account, "10", command_id="k-1") == Decimal("111.00")
+    claims = store.read_stream(claim_stream_id("k-1"))
+    assert len(claims) == 1
+    deposit = store.read_stream(account)[-1]
+    assert deposit.global_position == claims[0].global_position + 1  # one locked append
+    with pytest.raises(CommandIdReusedError):
+        theirs.withdraw(account, "1", command_id="k-1")

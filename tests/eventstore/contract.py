@@ -37,6 +37,7 @@ from bank_desktop.eventstore import (
     AppendRequest,
     AppendResult,
     BackwardReader,
+    BatchAppender,
     ConcurrencyError,
     EventStore,
     EventStoreError,
@@ -439,6 +440,11 @@ class EventStoreContract(abc.ABC):
         assert read.created_at.tzinfo is not None
         assert read.created_at.utcoffset() is not None
         assert result.events[0].created_at == read.created_at
+        # The login the store recorded, where it records one (PostgreSQL); the same in the
+        # append's answer and in every read, lean ones included.
+        assert read.db_role is None or isinstance(read.db_role, str)
+        assert result.events[0].db_role == read.db_role
+        assert store.read_all(with_metadata=False)[-1].db_role == read.db_role
         assert "acct-1" in repr(read)
 
     def test_default_event_ids_are_unique_and_metadata_defaults_to_empty(self, store):
@@ -921,6 +927,127 @@ class EventStoreContract(abc.ABC):
         appender = self.multi(store)
         assert appender.append_many([]) == []
         assert store.head_position() == 0
+
+    # ── batches: several writes in one commit (group commit) ──────────────────────────────
+
+    def batcher(self, store: EventStore) -> BatchAppender:
+        if not isinstance(store, BatchAppender):
+            pytest.skip("adapter has no batched commits")
+        return store
+
+    def test_a_conflict_inside_a_batch_fails_that_write_alone(self, store: EventStore) -> None:
+        appender = self.batcher(store)
+        store.append("a", events(1), NO_STREAM)
+        outcomes = appender.append_batch(
+            [
+                [AppendRequest("b", events(2), NO_STREAM)],
+                [AppendRequest("a", events(1), 5)],  # stale: "a" is at 1
+                [AppendRequest("a", events(1), 1)],
+                [AppendRequest("c", events(1), NO_STREAM)],
+            ]
+        )
+        first, conflict, third, fourth = outcomes
+        assert isinstance(conflict, ConcurrencyError)
+        assert (conflict.stream_id, conflict.expected, conflict.actual) == ("a", 5, 1)
+        assert not isinstance(first, ConcurrencyError)
+        assert not isinstance(third, ConcurrencyError)
+        assert not isinstance(fourth, ConcurrencyError)
+        assert [global_positions(r.events) for r in first] == [[2, 3]]
+        assert [(r.stream_position, global_positions(r.events)) for r in third] == [(2, [4])]
+        assert [global_positions(r.events) for r in fourth] == [[5]]
+        assert global_positions(read_everything(store)) == [1, 2, 3, 4, 5]
+        assert stream_positions(store.read_stream("a")) == [1, 2]
+
+    def test_writes_in_a_batch_see_the_ones_before_them(self, store: EventStore) -> None:
+        appender = self.batcher(store)
+        outcomes = appender.append_batch(
+            [
+                [AppendRequest("a", events(1), NO_STREAM)],
+                [AppendRequest("a", events(1), NO_STREAM)],  # "a" exists by now: refused
+                [AppendRequest("a", events(2), 1), AppendRequest("b", events(1), ANY)],
+            ]
+        )
+        assert isinstance(outcomes[1], ConcurrencyError)
+        assert outcomes[1].actual == 1
+        third = outcomes[2]
+        assert not isinstance(third, ConcurrencyError)
+        assert [r.stream_position for r in third] == [3, 1]
+        assert stream_positions(store.read_stream("a")) == [1, 2, 3]
+
+    def test_a_write_in_a_batch_is_all_or_nothing(self, store: EventStore) -> None:
+        appender = self.batcher(store)
+        outcomes = appender.append_batch(
+            [
+                [AppendRequest("a", events(1), NO_STREAM), AppendRequest("b", events(1), 3)],
+                [AppendRequest("c", events(1), NO_STREAM)],
+            ]
+        )
+        assert isinstance(outcomes[0], ConcurrencyError)
+        assert outcomes[0].stream_id == "b"
+        assert store.stream_position("a") == 0
+        assert global_positions(read_everything(store)) == [1]
+        assert store.read_stream("c")[0].global_position == 1
+
+    def test_an_empty_batch_writes_nothing(self, store: EventStore) -> None:
+        assert self.batcher(store).append_batch([]) == []
+        assert store.head_position() == 0
+
+    def test_a_batch_with_bad_input_is_refused_whole_before_writing(self, store: EventStore):
+        appender = self.batcher(store)
+        with pytest.raises((ValueError, TypeError)):
+            appender.append_batch(
+                [[AppendRequest("a", events(1), NO_STREAM)], [AppendRequest("", events(1), ANY)]]
+            )
+        assert store.head_position() == 0
+
+    def test_concurrent_writers_each_get_their_own_outcome(self, store: EventStore) -> None:
+        # Threads writing at once may share commits (group commit); each still gets its own
+        # result, a conflict fails only its writer, and what was answered is what is stored.
+        store.append("shared", events(1), NO_STREAM)
+        answers: dict[str, Any] = {}
+        lock = threading.Lock()
+
+        def own(index: int) -> Callable[[], None]:
+            def run() -> None:
+                for n in range(5):
+                    result = store.append(f"own-{index}", events(1), n or NO_STREAM)
+                    with lock:
+                        answers[f"own-{index}-{n}"] = result
+
+            return run
+
+        def racer(index: int) -> Callable[[], None]:
+            def run() -> None:
+                try:
+                    result: Any = store.append("shared", [new(racer=index)], 1)
+                except ConcurrencyError as exc:
+                    result = exc
+                with lock:
+                    answers[f"racer-{index}"] = result
+
+            return run
+
+        assert run_threads([own(i) for i in range(6)] + [racer(i) for i in range(6)]) == []
+        racers = [answers[f"racer-{i}"] for i in range(6)]
+        winners = [r for r in racers if isinstance(r, AppendResult)]
+        assert len(winners) == 1
+        assert all(
+            isinstance(r, ConcurrencyError) and r.actual == 2 for r in racers if r not in winners
+        )
+        stored = {e.event_id: e for e in read_everything(store)}
+        assert sorted(e.global_position for e in stored.values()) == list(range(1, 33))
+        for key, result in answers.items():
+            if isinstance(result, AppendResult):
+                for event in result.events:
+                    kept = stored[event.event_id]
+                    assert (kept.stream_id, kept.stream_position, kept.global_position) == (
+                        event.stream_id,
+                        event.stream_position,
+                        event.global_position,
+                    ), key
+        assert [e.data["racer"] for e in store.read_stream("shared", after=1)] == [
+            winners[0].events[0].data["racer"]
+        ]
 
     # ── closing ───────────────────────────────────────────────────────────────────────────
 

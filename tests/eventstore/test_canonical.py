@@ -8,11 +8,17 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bank_desktop.application.chain import CHAIN_TAG, COVERED_METADATA, event_digest
+from bank_desktop.application.chain import (
+    CHAIN_TAG,
+    COVERED_METADATA,
+    HASH_KEY,
+    PREV_KEY,
+    event_digest,
+)
 from bank_desktop.eventstore.canonical import fast_digest, hashing_events
 from bank_desktop.eventstore.exact_json import decode_json, encode_json
 
-fast = fast_digest(CHAIN_TAG, COVERED_METADATA, event_digest)
+fast = fast_digest(CHAIN_TAG, COVERED_METADATA, (PREV_KEY, HASH_KEY), event_digest)
 
 text = st.text()  # every code point, lone surrogates included
 numbers = st.one_of(

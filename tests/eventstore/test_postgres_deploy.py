@@ -5,6 +5,7 @@ too, until dropped, and a verify of the store says so."""
 from __future__ import annotations
 
 import contextlib
+import threading
 import uuid
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
@@ -151,3 +152,34 @@ def test_a_read_only_store_cannot_write(two_databases: tuple[str, str]) -> None:
             BankService(store).open_account("cust-1", "1")
     finally:
         store.close()
+
+
+def test_deploys_of_several_stores_of_one_database_at_once_all_succeed(
+    two_databases: tuple[str, str],
+) -> None:
+    """Regression: two deploys granting on one database at the same moment made PostgreSQL
+    fail one with "tuple concurrently updated"; deploys of a database now take turns."""
+    first, _ = two_databases
+    schemas = [f"s{index}" for index in range(4)]
+    with psycopg.connect(first, autocommit=True) as admin:
+        for schema in schemas:
+            admin.execute(f"CREATE SCHEMA {schema}")
+    failures: list[BaseException] = []
+    start = threading.Barrier(len(schemas))
+
+    def deploy_one(schema: str) -> None:
+        try:
+            start.wait()
+            deploy_postgres(f"{first}?options=-csearch_path%3D{schema}")
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=deploy_one, args=(s,)) for s in schemas]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    for schema in schemas:
+        outcomes = deploy_postgres(f"{first}?options=-csearch_path%3D{schema}")
+        assert {outcome for outcome, _ in outcomes} == {"unchanged"}

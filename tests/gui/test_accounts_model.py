@@ -11,7 +11,8 @@ from bank_desktop.application import BankService
 from bank_desktop.application.projections import ReadModel, catch_up
 from bank_desktop.eventstore import open_store
 from bank_desktop.eventstore.port import EventStore
-from bank_desktop.gui.models.accounts import BALANCE, AccountsModel, AccountsProxy
+from bank_desktop.gui.models.accounts import BALANCE, AccountsModel
+from bank_desktop.gui.models.accounts_proxy import AccountsProxy
 
 Setup = tuple[EventStore, BankService, ReadModel, AccountsModel, AccountsProxy, list[str]]
 
@@ -123,3 +124,95 @@ def test_an_account_whose_history_is_not_understood_shows_no_number(setup) -> No
     assert source.data(row) == "unknown"
     tooltip = source.data(row, Qt.ItemDataRole.ToolTipRole)
     assert "money.withdrawn.v2" in tooltip
+
+
+# ── filter and sort against a brute-force answer ──────────────────────────────────────
+
+
+def expected_rows(
+    model: ReadModel, source: AccountsModel, text: str, column: int | None, descending: bool
+) -> list[str]:
+    """What the proxy must show: every account whose id or customer id contains the text, or
+    whose registered customer matches it, in the sort's order (ties by opening order)."""
+    from bank_desktop.application.search_text import fold
+    from bank_desktop.gui.models.accounts import sort_key
+
+    found = set(model.customers.matching(text)) if text.strip() else set()
+    rows = [
+        row
+        for row in model.balances
+        if not fold(text)
+        or fold(text) in fold(f"{row.account_id} {row.customer_id}")
+        or row.customer_id in found
+    ]
+    if column is None:
+        return [row.account_id for row in rows]
+    ordered = sorted(rows, key=lambda row: (sort_key(row, column), source.row_of(row.account_id)))
+    if descending:
+        ordered.reverse()
+    return [row.account_id for row in ordered]
+
+
+@pytest.mark.parametrize("column", [None, 1, 2, 3])
+def test_filter_and_sort_agree_with_a_brute_force_answer_through_live_changes(
+    setup,  # type: ignore[no-untyped-def]
+    column: int | None,
+) -> None:
+    import random
+
+    store, bank, model, source, proxy, accounts = setup
+    source.set_projection(model.balances, None, model.customers)
+    rng = random.Random(column or 0)
+    names = ["Zoë Ångström", "Ada Lovelace", "Zoe Smith", "Grace Hopper", "Émile Zola"]
+    customers = [bank.register_customer(name, f"ID{n:06d}") for n, name in enumerate(names)]
+    descending = False
+    if column is not None:
+        proxy.sort(column, Qt.SortOrder.AscendingOrder)
+    for step in range(60):
+        match rng.randrange(6):
+            case 0:
+                accounts.append(bank.open_account(rng.choice(customers), str(rng.randrange(99))))
+            case 1:
+                bank.deposit(rng.choice(accounts), str(rng.randrange(1, 500)))
+            case 2:
+                bank.change_customer_details(
+                    rng.choice(customers), full_name=rng.choice(names) + f" {step}"
+                )
+            case 3:
+                proxy.set_filter_text(
+                    rng.choice(["zoe", "zo", "", "cust-1", "ada l", "id00000", "a"])
+                )
+            case 4:
+                proxy.set_filter_text(proxy.filter_text + rng.choice("aoe "))
+            case 5:
+                if column is not None:
+                    descending = not descending
+                    order = (
+                        Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
+                    )
+                    proxy.sort(column, order)
+        live(store, model, source)
+        expected = expected_rows(model, source, proxy.filter_text, column, descending)
+        assert sorted(shown(proxy)) == sorted(expected), (step, proxy.filter_text)
+        if column in (None, 2):  # balances and opening order: no ties between equal names
+            assert shown(proxy) == expected, (step, proxy.filter_text)
+
+
+def test_a_filter_that_shows_every_row_still_leaves_out_what_it_does_not_find(
+    setup,  # type: ignore[no-untyped-def]
+) -> None:
+    store, bank, model, source, proxy, accounts = setup
+    source.set_projection(model.balances, None, model.customers)
+    proxy.sort(BALANCE, Qt.SortOrder.DescendingOrder)
+    proxy.set_filter_text("cust-")  # every account so far, one list shared with the sort
+    assert proxy.rowCount() == len(accounts)
+    ada = bank.register_customer("Ada Lovelace", "AB123456")
+    hers = bank.open_account(ada, "5000")
+    bank.deposit(accounts[0], "1")
+    live(store, model, source)
+    assert hers not in shown(proxy)
+    assert proxy.rowCount() == len(accounts)
+    proxy.set_filter_text("")
+    assert shown(proxy)[0] == hers  # the richest, listed once the filter goes
+    proxy.set_filter_text("lovelace")
+    assert shown(proxy) == [hers]

@@ -13,9 +13,7 @@ from pytestqt.qtbot import QtBot
 from bank_desktop.application import BankService
 from bank_desktop.eventstore import open_store
 from bank_desktop.gui.main_window import MainWindow
-from tests.gui.conftest import focused, press, type_text
-
-ALT = Qt.KeyboardModifier.AltModifier
+from tests.gui.conftest import ALT, focused, press, type_text
 
 
 @pytest.fixture

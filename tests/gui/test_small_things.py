@@ -11,9 +11,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QTableWidget
 from pytestqt.qtbot import QtBot
 
+from bank_desktop.application.bank_service import BankService
 from bank_desktop.eventstore import open_store
 from bank_desktop.gui.main_window import MainWindow
 from tests.gui.conftest import (
+    ALT,
     CTRL,
     SHIFT,
     active_dialog,
@@ -134,3 +136,44 @@ def test_f1_lists_the_tab_mnemonics_and_the_form_keys(
     assert rows["Calendar in a date field"] == "Alt+Down"
     press(qtbot, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: gone(dialog))
+
+
+def test_the_empty_store_hint_goes_when_another_desk_opens_an_account(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    """The hint to press Ctrl+N is about an empty store; once an account arrives live (opened
+    at another desk) it must not go on telling the clerk the store is empty."""
+    qtbot.waitUntil(lambda: "store is empty" in window.statusBar().currentMessage())
+    other_desk = BankService(window._context.store, clerk_id="clerk-8")
+    account = other_desk.open_account("cust-1", "10.00")
+    qtbot.waitUntil(lambda: window.accounts_model.rowCount() == 1)
+    assert account in window.accounts_model.index(0, 0).data()
+    assert "store is empty" not in window.statusBar().currentMessage()
+
+
+def mnemonic(text: str) -> str:
+    at = text.replace("&&", "").find("&")
+    return "" if at < 0 else text.replace("&&", "")[at + 1].upper()
+
+
+def test_no_menu_takes_a_tabs_alt_key(qtbot: QtBot, window: MainWindow) -> None:
+    """A menu that takes a tab's letter (the Ledger menu took Alt+L from the Event log, the
+    Account menu Alt+A from the Accounts tab) makes the key ambiguous: Qt hands each press to
+    the next of them in turn, so the tab is reached only every other time."""
+    keys = [mnemonic(window.tabs.tabText(at)) for at in range(window.tabs.count())]
+    keys += [mnemonic(action.text()) for action in window.menuBar().actions()]
+    taken = [key for key in keys if key]
+    assert len(taken) == len(set(taken)), taken
+
+
+def test_every_tab_mnemonic_reaches_its_tab(qtbot: QtBot, window: MainWindow) -> None:
+    shown = [
+        at
+        for at in range(window.tabs.count())
+        if window.tabs.isTabVisible(at) and window.tabs.isTabEnabled(at)
+    ]  # the Approvals tab only for supervisors
+    for at in shown:
+        window.tabs.setCurrentIndex(next(other for other in shown if other != at))
+        key = mnemonic(window.tabs.tabText(at))
+        press(qtbot, getattr(Qt.Key, f"Key_{key}"), ALT)
+        qtbot.waitUntil(lambda at=at: window.tabs.currentIndex() == at)

@@ -70,11 +70,22 @@ def test_the_bundle_serves_the_rest_api(bundle: Path, tmp_path: Path) -> None:
     import signal
     import urllib.request
 
+    store = f"sqlite://{tmp_path / 'api.db'}"
+    issued = subprocess.run(  # a clerk's API token, as an admin gets it: the last line
+        [str(bundle / "bank-desktop"), "--store", store, "staff", "token", "teller-1"],
+        capture_output=True,
+        text=True,
+        env=bare_env(tmp_path),
+        cwd=tmp_path,
+        timeout=60,
+        check=True,
+    )
+    token = issued.stdout.splitlines()[-1]
     server = subprocess.Popen(
         [
             str(bundle / "bank-desktop"),
             "--store",
-            f"sqlite://{tmp_path / 'api.db'}",
+            store,
             "serve",
             "--port",
             "0",
@@ -94,7 +105,7 @@ def test_the_bundle_serves_the_rest_api(bundle: Path, tmp_path: Path) -> None:
         request = urllib.request.Request(
             f"http://127.0.0.1:{found.group(1)}/accounts",
             data=b'{"customerId": "cust-1", "initialBalance": 100}',
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             assert response.status == 201

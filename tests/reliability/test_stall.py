@@ -158,8 +158,9 @@ def test_a_link_stalled_inside_an_append_neither_half_writes_nor_blocks_other_de
     other = open_store(link.direct)
     try:
         store.append("warm-up", [NewEvent("t", {})], NO_STREAM)
-        # the next append's head query is held: by then its transaction holds the append lock
-        link.relay.stall_on(b"FROM bank_events), (SELECT")
+        # the next append's COMMIT is held: by then its transaction holds the append lock and
+        # has inserted its rows
+        link.relay.stall_on(b"pg_notify")
         _, error, seconds = _within(
             NO_HANG, lambda: store.append("stalled", [NewEvent("t", {"n": 1})] * 3, NO_STREAM)
         )

@@ -1,4 +1,5 @@
-"""The clerk's command forms: open account, deposit, withdraw, transfer, close account."""
+"""The clerk's command forms: deposit, withdraw, transfer, close account (and, from its own
+module, open account)."""
 
 from __future__ import annotations
 
@@ -12,39 +13,10 @@ from PySide6.QtWidgets import QCompleter, QWidget
 from bank_desktop.application import BankService
 from bank_desktop.domain import format_money
 from bank_desktop.gui.forms.base import Action, CommandForm, Problem, amount_edit, line_edit
+from bank_desktop.gui.forms.open_account import OpenAccountForm
 from bank_desktop.gui.workers import BackgroundWork
 
-
-class OpenAccountForm(CommandForm):
-    """Customer id and initial balance; succeeds with the new account id."""
-
-    def __init__(
-        self, bank: BankService, *, jobs: BackgroundWork, parent: QWidget | None = None
-    ) -> None:
-        super().__init__("Open account", "Open account", jobs=jobs, parent=parent)
-        self._bank = bank
-        self.customer = line_edit("customerIdEdit", placeholder="cust-123")
-        self.initial = amount_edit("initialBalanceEdit", "Initial balance", allow_zero=True)
-        self.initial.setText("0.00")
-        self.add_field("&Customer id:", self.customer, keys=("customerId",))
-        self.add_field("&Initial balance:", self.initial, keys=("initialBalance",))
-
-    def validate(self) -> Problem | None:
-        if not self.customer.text().strip():
-            return "Customer id is required.", self.customer
-        return super().validate()
-
-    def command(self) -> Action:
-        bank, key = self._bank, self.command_id
-        customer, initial = self.customer.text(), self.initial.amount()
-        return lambda: bank.open_account(customer, initial, command_id=key)
-
-    def label(self) -> str:
-        customer = self.customer.text().strip()
-        return f"Opening an account for {customer} with {format_money(self.initial.amount())}"
-
-    def describe_result(self) -> Callable[[Any], str]:
-        return lambda account_id: f"account {account_id}"
+__all__ = ["CloseAccountForm", "MoneyForm", "OpenAccountForm", "TransferForm"]
 
 
 class MoneyForm(CommandForm):

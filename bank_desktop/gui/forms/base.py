@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from bank_desktop.application.ids import new_command_id
+from bank_desktop.application.projections import AccountBalance
 from bank_desktop.domain import (
     ApprovalRequired,
     DomainError,
@@ -46,6 +47,7 @@ from bank_desktop.domain import (
 )
 from bank_desktop.gui.forms.busy import Busy
 from bank_desktop.gui.messages import describe_error
+from bank_desktop.gui.models.accounts import available_now
 from bank_desktop.gui.workers import BackgroundWork
 
 
@@ -129,6 +131,7 @@ class CommandForm(QDialog):
         self._field_keys: dict[str, QWidget] = {}
         self.account_id: str | None = None  #: the account the command acts on, if one
         self.balance_label: QLabel | None = None
+        self.available_label: QLabel | None = None
         self._fields: list[QWidget] = []
         self.form = QFormLayout()
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
@@ -180,14 +183,30 @@ class CommandForm(QDialog):
         return info
 
     def add_balance(self, label: str, balance: Decimal | None) -> None:
-        """A row with the account's balance; the window keeps it current (balance_changed)."""
+        """Rows with the account's balance and its available balance (the balance less active
+        holds, what a debit may take); the window keeps them current (:meth:`show_row`)."""
         self.balance_label = self.add_info(label, "" if balance is None else format_money(balance))
         self.balance_label.setObjectName("balanceInfo")
+        self.available_label = self.add_info("Available:", "")
+        self.available_label.setObjectName("availableInfo")
 
     def balance_changed(self, balance: Decimal, is_open: bool) -> None:
         """The projection moved this form's account (any desk): show the figure it shows now."""
         if self.balance_label is not None:
             self.balance_label.setText(format_money(balance))
+
+    def show_row(self, row: AccountBalance) -> None:
+        """The account's row as the projection has it now (when the form opens, and on every
+        change from any desk). A row whose history is not fully read shows no figures: they
+        would ignore part of it (the table says "unknown" too)."""
+        if row.unrecognized is not None:
+            for label in (self.balance_label, self.available_label):
+                if label is not None:
+                    label.setText("unknown")
+            return
+        self.balance_changed(row.balance, row.is_open)
+        if self.available_label is not None:
+            self.available_label.setText(format_money(available_now(row)))
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)

@@ -1,13 +1,18 @@
-"""The selected account's ledger: time, type, description, amount, running balance, clerk."""
+"""The selected account's ledger: time, type, description, amount, running balance, clerk.
+
+A reversal and the line it undoes are linked in their descriptions ("reversed by …",
+"reverses …"; the reversed line is greyed), and hold lines say how much they set aside.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from enum import IntEnum
 from typing import Any, Final
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QFont
 
 from bank_desktop.application.projections import Ledger, LedgerEntry
 from bank_desktop.domain import format_money
@@ -39,9 +44,12 @@ KIND_LABELS: Final = {
     "reversal": "Reversal",
     "refused": "Refused",
     "closed": "Closed",
+    "hold_placed": "Hold placed",
+    "hold_released": "Hold released",
 }
 _OUT: Final = QColor(170, 40, 40)
 _IN: Final = QColor(30, 120, 60)
+_UNDONE: Final = QColor(130, 130, 130)
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -53,6 +61,8 @@ class LedgerModel(QAbstractTableModel):
         super().__init__(parent)
         self._ledger: Ledger | None = None
         self._count = 0
+        #: The entries taking part in a reversal (both sides), by event id.
+        self._linked: dict[str, LedgerEntry] = {}
 
     @property
     def account_id(self) -> str | None:
@@ -66,17 +76,74 @@ class LedgerModel(QAbstractTableModel):
         self.beginResetModel()
         self._ledger = ledger
         self._count = len(ledger.entries) if ledger else 0
+        self._linked = {}
+        if ledger is not None and ledger.reversed_by:
+            wanted = set(ledger.reversed_by) | set(ledger.reversed_by.values())
+            self._linked = {e.event_id: e for e in ledger.entries if e.event_id in wanted}
         self.endResetModel()
 
     def sync(self) -> None:
-        """Announce entries the ledger gained since the last call."""
+        """Announce entries the ledger gained since the last call (and repaint a line a new
+        reversal undid)."""
         if self._ledger is None:
             return
-        total = len(self._ledger.entries)
+        entries = self._ledger.entries
+        total = len(entries)
         if total > self._count:
-            self.beginInsertRows(QModelIndex(), self._count, total - 1)
+            first = self._count
+            self.beginInsertRows(QModelIndex(), first, total - 1)
             self._count = total
             self.endInsertRows()
+            for entry in entries[first:total]:
+                if entry.reverses_event_id is not None:
+                    self._link(entry, first)
+
+    def _link(self, reversal: LedgerEntry, before: int) -> None:
+        """A new reversal: remember both sides and repaint the line it undoes."""
+        self._linked[reversal.event_id] = reversal
+        entries = self._ledger.entries if self._ledger is not None else []
+        for row in range(min(before, len(entries)) - 1, -1, -1):
+            if entries[row].event_id == reversal.reverses_event_id:
+                self._linked[entries[row].event_id] = entries[row]
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(HEADERS) - 1))
+                return
+
+    def reversed_by(self, entry: LedgerEntry) -> LedgerEntry | None:
+        """The reversal that undid ``entry`` (in this ledger), or None."""
+        if self._ledger is None:
+            return None
+        undone = self._ledger.reversed_by.get(entry.event_id)
+        return self._linked.get(undone) if undone else None
+
+    def reverses(self, entry: LedgerEntry) -> LedgerEntry | None:
+        """The line the reversal ``entry`` undoes (in this ledger), or None."""
+        target = entry.reverses_event_id
+        return self._linked.get(target) if target else None
+
+    def description(self, entry: LedgerEntry) -> str:
+        """The description as shown: the link between a reversal and the line it undoes
+        first (so a narrow column still shows it), then the text, and for a hold line the
+        amount it sets aside."""
+        text = entry.description
+        if entry.hold_amount is not None:
+            until = f" until {_minute(entry.expires_at)}" if entry.expires_at else ""
+            held = "held" if entry.kind == "hold_placed" else "freed"
+            text += f" · {format_money(entry.hold_amount)} {held}{until}"
+        links = []
+        undone = self.reversed_by(entry)
+        if undone is not None:
+            links.append(f"Reversed by the reversal {_near(undone.occurred_at, entry)}")
+        elif self._ledger is not None and entry.event_id in self._ledger.reversed_by:
+            links.append("Reversed")
+        if entry.reverses_event_id is not None:
+            target = self.reverses(entry)
+            links.append(
+                f"Reverses the {KIND_LABELS.get(target.kind, target.kind).lower()} of "
+                f"{format_money(abs(target.amount))} {_near(target.occurred_at, entry)}"
+                if target is not None
+                else f"Reverses {entry.reverses_event_id}"
+            )
+        return " · ".join([*links, text])
 
     def entry(self, row: int) -> LedgerEntry:
         assert self._ledger is not None
@@ -103,15 +170,36 @@ class LedgerModel(QAbstractTableModel):
         entry = self._ledger.entries[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return _display(entry, column)
+            return self.description(entry) if column == DESCRIPTION else _display(entry, column)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (AMOUNT, BALANCE):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ForegroundRole and column == AMOUNT and entry.amount:
-            return QBrush(_OUT if entry.amount < 0 else _IN)
+        undone = entry.event_id in self._ledger.reversed_by
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if undone and column in (AMOUNT, DESCRIPTION, TYPE):
+                return QBrush(_UNDONE)
+            if column == AMOUNT and entry.amount:
+                return QBrush(_OUT if entry.amount < 0 else _IN)
+            return None
+        if role == Qt.ItemDataRole.FontRole and undone and column == AMOUNT:
+            font = QFont()
+            font.setStrikeOut(True)  # the money came back: the figure no longer counts
+            return font
         if role == Qt.ItemDataRole.ToolTipRole:
-            where = f"Event {entry.event_id} (position {entry.stream_position})"
-            return f"{entry.description}\n{where}" if column == DESCRIPTION else where
+            where = f"Event {entry.event_id} (position {entry.stream_position}); Ctrl+I: why"
+            return f"{self.description(entry)}\n{where}" if column == DESCRIPTION else where
         return None
+
+
+def _minute(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _near(moment: datetime, entry: LedgerEntry) -> str:
+    """``at 09:12`` on the same local day as ``entry``, else ``on 2026-11-02 09:12``."""
+    local = moment.astimezone()
+    if local.date() == entry.occurred_at.astimezone().date():
+        return f"at {local:%H:%M}"
+    return f"on {local:%Y-%m-%d %H:%M}"
 
 
 def amount_text(amount: Decimal) -> str:
