@@ -273,6 +273,31 @@ class StoredRowReader(Protocol):
         ...
 
 
+#: (prev hash, stream id, stream position, event id, type, data, metadata) → hex digest
+ChainDigestFunction = Callable[[str, str, int, str, str, Any, Mapping[str, Any]], str]
+
+
+@runtime_checkable
+class ChainDigestSource(Protocol):
+    """Optional capability: the application's hash-chain digest at C speed.
+
+    The application defines the chain's encoding in plain Python and may not import the
+    adapters' faster, byte-identical one (``eventstore.canonical``); a store that offers this
+    hands it over, built from the reference's tag, covered metadata keys, link keys and
+    digest (the fallback for what the fast path cannot write).
+    """
+
+    def chain_digest(
+        self,
+        tag: str,
+        covered_keys: Sequence[str],
+        link_keys: Sequence[str],
+        reference: ChainDigestFunction,
+    ) -> ChainDigestFunction:
+        """A digest equal to ``reference`` for every event."""
+        ...
+
+
 @runtime_checkable
 class StoreSelfCheck(Protocol):
     """Optional capability: what a store can tell about itself that its events cannot show
