@@ -37,7 +37,11 @@ from bank_desktop.application.verification import (
     VerificationReport,
     verify_store,
 )
-from bank_desktop.application.verification.chain_pass import ChainsResult, check_chains
+from bank_desktop.application.verification.chain_pass import (
+    ChainsResult,
+    LinkedPages,
+    check_chains,
+)
 from bank_desktop.eventstore import (
     EventStore,
     EventStoreError,
@@ -48,7 +52,7 @@ from bank_desktop.eventstore import (
     open_store_for_verification,
     redact_url,
 )
-from bank_desktop.eventstore.canonical import fast_digest, hashing_events
+from bank_desktop.eventstore.canonical import Link, fast_digest, stored_reading
 from bank_desktop.eventstore.port import RecordedEvent, StoredRowReader
 from bank_desktop.eventstore.urls import sqlite_path
 from bank_desktop.private_files import make_private_dirs, write_atomically
@@ -106,6 +110,7 @@ def run_verification(
             findings=[] if problem is None else [Finding("store", problem)],
             progress=progress,
             chains=chains,
+            read=linked_reader(store),
         )
     finally:
         if chains is not None:
@@ -240,7 +245,7 @@ def _check_chains_of_part(  # noqa: PLR0917 - a process target's arguments
                 parts=parts,
                 keep_heads=keep_heads,
                 progress=progress,
-                read=_hashing_reader(store),
+                read=linked_reader(store),
                 with_self_check=part == 0,
             )
         finally:
@@ -254,15 +259,18 @@ def _check_chains_of_part(  # noqa: PLR0917 - a process target's arguments
         sender.close()
 
 
-def _hashing_reader(store: EventStore) -> Callable[[int, int], list[RecordedEvent]] | None:
-    """Pages of events decoded for hashing only (``eventstore.canonical.hashing_events``),
-    where the store can hand over its stored text: half the cost of the everyday decoding."""
+def linked_reader(store: EventStore) -> LinkedPages | None:
+    """Pages of events with their chain links, hashed as the stored rows are decoded
+    (``eventstore.canonical.stored_reading``: each event decoded once for every check), where
+    the store can hand over its rows as stored; None elsewhere (the events are read as usual
+    and hashed by the chain check)."""
     if not isinstance(store, StoredRowReader):
         return None
     reader = store
+    reading = stored_reading(CHAIN_TAG, COVERED_METADATA, (PREV_KEY, HASH_KEY))
 
-    def read(after: int, limit: int) -> list[RecordedEvent]:
-        return hashing_events(reader.read_stored(after=after, limit=limit))
+    def read(after: int, limit: int) -> tuple[list[RecordedEvent], list[Link | None]]:
+        return reading(reader.read_stored(after=after, limit=limit))
 
     return read
 

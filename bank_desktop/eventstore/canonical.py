@@ -15,10 +15,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
+from functools import partial
 from typing import Any, Final
 
 import msgspec
 
+from bank_desktop.eventstore.exact_json import decode_metadata, decode_payload
 from bank_desktop.eventstore.port import RecordedEvent, StoredRow
 
 #: (prev hash, stream id, stream position, event id, type, data, metadata) → hex digest
@@ -99,9 +101,6 @@ def _unraw(value: Any) -> Any:
     return value
 
 
-# ── events decoded for hashing ────────────────────────────────────────────────────────────
-
-
 def _number(text: str) -> msgspec.Raw:
     """A JSON number with a fraction or an exponent, as its canonical text (``number_text``)."""
     if "e" in text or "E" in text:
@@ -110,35 +109,110 @@ def _number(text: str) -> msgspec.Raw:
     return msgspec.Raw(("0" if stripped in ("-0", "") else stripped).encode())
 
 
-_hashing_decoder: Final = msgspec.json.Decoder(float_hook=_number)
-_metadata_decoder: Final = msgspec.json.Decoder(float_hook=Decimal)
+#: Decodes JSON for hashing only: every number with a fraction or an exponent kept as its
+#: canonical text.
+_canonical_numbers: Final = msgspec.json.Decoder(float_hook=_number).decode
 
 
-def _metadata(text: str) -> dict[str, Any]:
-    try:
-        value = _metadata_decoder.decode(text)
-    except msgspec.DecodeError:
-        return {}
-    return value if type(value) is dict else {}
+# ── events read as stored, hashed as they are decoded ──────────────────────────────────────
+
+#: What the chain check needs of a chained event read as stored: (its ``prevHash``, its
+#: ``hash``, the digest of its content), or None where this path cannot vouch for the digest
+#: (then the check computes it from the event itself, the careful way).
+Link = tuple[str, str, str]
 
 
-def hashing_events(rows: Sequence[StoredRow]) -> list[RecordedEvent]:
-    """Stored rows as events for the chain checks only: ``data`` with every number kept as its
-    canonical text (not usable for anything else), metadata decoded. What cannot be decoded is
-    ``None`` (data) or empty (metadata), as the adapters deliver it: its hash will not match."""
-    out: list[RecordedEvent] = []
-    append = out.append
-    decode = _hashing_decoder.decode
-    for global_position, stream_id, position, event_id, type_, data_text, meta_text in rows:
-        try:
-            data = decode(data_text)
-        except msgspec.DecodeError:
-            data = None
-        metadata = _metadata(meta_text)
-        append(
-            RecordedEvent(event_id, type_, data, stream_id, position, global_position, "", metadata)
-        )
-    return out
+def stored_reading(
+    tag: str, covered_keys: Sequence[str], link_keys: tuple[str, str]
+) -> Callable[[Sequence[StoredRow]], tuple[list[RecordedEvent], list[Link | None]]]:
+    """A reader of stored rows for verification: each row's event exactly as ``read_all``
+    delivers it (data decoded with exact numbers, metadata decoded when first asked for), and
+    beside it its :data:`Link`, from one decoding of the data shared with the event.
+
+    The digest is only vouched for when its bytes are the canonical encoding for sure: the
+    metadata decodes into the covered keys with text values (a msgspec struct: other keys are
+    skipped in C, any other value type is refused), the envelope has the types the encoding
+    knows, and every number of the data was written as its canonical text (no exponent, no
+    trailing zero, not below a millionth: ``str`` of its Decimal is then the text itself). The
+    encoder writes the rest canonically as it is (keys sorted, the escapes JSON requires).
+    Data with a number written otherwise (``0.00``) is decoded once more for the digest, each
+    number as its canonical text. Anything else is None, and the chain check takes the careful
+    path for that event. Build one per verification: the number hook keeps a count of its own.
+    """
+    prev_key, hash_key = link_keys
+    fields: list[tuple[str, Any, Any]] = [
+        (f"c{index}", str | msgspec.UnsetType, msgspec.field(default=msgspec.UNSET, name=key))
+        for index, key in enumerate(covered_keys)
+    ]
+    fields += [
+        ("prev", str | msgspec.UnsetType, msgspec.field(default=msgspec.UNSET, name=prev_key)),
+        ("own", str | msgspec.UnsetType, msgspec.field(default=msgspec.UNSET, name=hash_key)),
+    ]
+    links: Callable[[str | bytes], Any] = msgspec.json.Decoder(
+        msgspec.defstruct("ChainMetadata", fields, gc=False)
+    ).decode
+    odd = [0]  # numbers seen that are not written in canonical form
+
+    def number(text: str) -> Decimal:
+        if text[-1] == "0" or "e" in text or "E" in text or "0.000000" in text:
+            odd[0] += 1
+        return Decimal(text)
+
+    decode = msgspec.json.Decoder(float_hook=number).decode
+    canonical_numbers = _canonical_numbers
+    encode = _encoder.encode
+    sha256 = hashlib.sha256
+    unset = msgspec.UNSET
+    event = RecordedEvent
+    failures = (ValueError, TypeError, msgspec.EncodeError)
+
+    def read(rows: Sequence[StoredRow]) -> tuple[list[RecordedEvent], list[Link | None]]:
+        events: list[RecordedEvent] = []
+        found: list[Link | None] = []
+        add_event, add_link = events.append, found.append
+        for global_position, stream_id, position, event_id, type_, text, meta, created in rows:
+            seen = odd[0]
+            try:
+                data = decode(text)
+            except ValueError:  # damaged: as read_all delivers it (logged, None)
+                data = decode_payload(text, stream_id, position)
+                seen = -1
+            add_event(
+                event(
+                    event_id,
+                    type_,
+                    data,
+                    stream_id,
+                    position,
+                    global_position,
+                    created,
+                    partial(decode_metadata, meta, stream_id, position),
+                )
+            )
+            link = None
+            if (
+                seen >= 0
+                and type(position) is int
+                and type(stream_id) is str
+                and type(event_id) is str
+                and type(type_) is str
+            ):
+                try:
+                    chain = links(meta)
+                    prev, own = chain.prev, chain.own
+                    if type(prev) is str and type(own) is str:
+                        chain.prev = chain.own = unset
+                        hashed = data if seen == odd[0] else canonical_numbers(text)
+                        content = encode(
+                            (tag, prev, stream_id, position, event_id, type_, hashed, chain)
+                        )
+                        link = (prev, own, sha256(content).hexdigest())
+                except failures:
+                    pass
+            add_link(link)
+        return events, found
+
+    return read
 
 
 def fast_digest(

@@ -17,7 +17,7 @@ from typing import Final, Protocol
 
 from bank_desktop.application.bulk import collector_paused
 from bank_desktop.application.chain import ChainDigest
-from bank_desktop.application.verification.chains import ChainCheck, ChainSummary
+from bank_desktop.application.verification.chains import ChainCheck, ChainSummary, Link
 from bank_desktop.application.verification.findings import Finding, Findings
 from bank_desktop.application.verification.seals import Seal, SealCheck
 from bank_desktop.eventstore.errors import EventStoreError, StoreUnavailableError
@@ -25,6 +25,9 @@ from bank_desktop.eventstore.port import EventStore, RecordedEvent, StoreSelfChe
 
 #: Events read per page.
 PAGE: Final = 5000
+#: Reads a page of events after a global position (up to a limit), with each one's link
+#: when the reader hashed them as it decoded them (else None: the check computes them).
+LinkedPages = Callable[[int, int], tuple[list[RecordedEvent], Sequence["Link | None"] | None]]
 
 
 def part_of(stream_id: str, parts: int) -> int:
@@ -65,29 +68,50 @@ class ChainVerifier:
         self.events = 0
         self.identity: str | None = None  #: the id of the first event read
 
-    def feed(self, page: Sequence[RecordedEvent]) -> None:
-        """Check a page of events (in global order, following the previous page)."""
+    def feed(
+        self, page: Sequence[RecordedEvent], links: Sequence[Link | None] | None = None
+    ) -> None:
+        """Check a page of events (in global order, following the previous page); ``links``:
+        their digests as computed when they were read, if they were."""
         if self.identity is None and page:
             self.identity = page[0].event_id
         check, sealing = self._chains.check, self._sealing
         whole, parts, part = self._part == 0, self._parts, self._part
+        if links is not None and sealing is None:  # the hot path
+            self._feed_linked(page, links)
+            return
         if whole:
             check_global = self._chains.check_global
             for event in page:
                 check_global(event)
                 if sealing is not None:
                     sealing.note(event)
-        if sealing is None:  # the hot path: the chains only
+        if sealing is None:  # the chains only
             mine = page if parts == 1 else [e for e in page if part_of(e.stream_id, parts) == part]
             self.events += len(mine)
             self._chains.check_all(mine)
             return
-        for event in page:
+        take = self._chains.take
+        for index, event in enumerate(page):
             if parts != 1 and part_of(event.stream_id, parts) != part:
                 continue
             self.events += 1
-            chain = check(event)
+            chain = check(event) if links is None else take(event, links[index])
             sealing.check(event, chain)
+
+    def _feed_linked(self, page: Sequence[RecordedEvent], links: Sequence[Link | None]) -> None:
+        chains, parts, part = self._chains, self._parts, self._part
+        if parts == 1:
+            self.events += len(page)
+            chains.check_linked(page, links)
+            return
+        if part == 0:
+            check_global = chains.check_global
+            for event in page:
+                check_global(event)
+        mine = [i for i, e in enumerate(page) if part_of(e.stream_id, parts) == part]
+        self.events += len(mine)
+        chains.check_linked([page[i] for i in mine], [links[i] for i in mine], whole=False)
 
     def result(self, head: int, *, keep_heads: bool) -> ChainsResult:
         """What was found, once every page up to ``head`` was fed."""
@@ -118,27 +142,28 @@ def check_chains(
     parts: int = 1,
     keep_heads: bool = False,
     progress: Callable[[int], None] | None = None,
-    read: Callable[[int, int], list[RecordedEvent]] | None = None,
+    read: LinkedPages | None = None,
     with_self_check: bool = False,
 ) -> ChainsResult:
     """Read ``store`` up to ``head`` and run the chain checks of one part of its streams.
 
-    ``read(after, limit)`` reads a page (default ``store.read_all``; a composition root may
-    read the stored text and decode it for hashing only). A store that fails half-way is a
-    finding (as in the read-model pass, which names it too); one that fails at once raises
+    ``read(after, limit)`` reads a page and its links (default ``store.read_all``, no links;
+    a composition root may read the stored rows and hash them as it decodes them). A store
+    that fails half-way is a finding (as in the read-model pass, which names it too); one
+    that fails at once raises
     StoreUnavailableError. ``with_self_check``: also report what the store finds wrong with
     itself (the first part does, when the chains are checked in other processes)."""
     verifier = ChainVerifier(digest, against=against, part=part, parts=parts)
     if with_self_check:
         verifier.findings.extend(self_check(store))
-    pages = read or (lambda after, limit: store.read_all(after=after, limit=limit))
+    pages = read or (lambda after, limit: (store.read_all(after=after, limit=limit), None))
     with collector_paused():
         after = _feed_all(pages, head, verifier, progress)
     return verifier.result(after, keep_heads=keep_heads)
 
 
 def _feed_all(
-    read: Callable[[int, int], list[RecordedEvent]],
+    read: LinkedPages,
     head: int,
     verifier: ChainVerifier,
     progress: Callable[[int], None] | None,
@@ -146,7 +171,7 @@ def _feed_all(
     after = 0
     while after < head:
         try:
-            page = read(after, min(PAGE, head - after))
+            page, links = read(after, min(PAGE, head - after))
         except StoreUnavailableError:
             if after == 0:
                 raise
@@ -155,7 +180,7 @@ def _feed_all(
             break  # the read-model pass reports where the store could not be read
         if not page:
             break
-        verifier.feed(page)
+        verifier.feed(page, links)
         after = page[-1].global_position
         if progress is not None:
             progress(after)

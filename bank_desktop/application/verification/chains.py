@@ -16,13 +16,18 @@ It finds:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bank_desktop.application.chain import GENESIS, HASH_KEY, PREV_KEY, ChainDigest
 from bank_desktop.application.verification.findings import Findings
 from bank_desktop.eventstore.port import RecordedEvent
+
+#: A chained event's (``prevHash``, ``hash``, the digest of its content) as computed when it
+#: was read (``eventstore.canonical.stored_reading``), or None where the reader could not
+#: vouch for the digest.
+Link = tuple[str, str, str]
 
 #: Up to this many streams with an unchained prefix are named one by one.
 _NAMED_PREFIXES = 20
@@ -128,6 +133,76 @@ class ChainCheck:
             else:
                 careful(event)
         self.chained_events += chained
+
+    def check_linked(
+        self,
+        events: Sequence[RecordedEvent],
+        links: Sequence[Link | None],
+        *,
+        whole: bool = True,
+    ) -> None:
+        """:meth:`check_all` for events whose digest was computed as they were read (see
+        :data:`Link`); with ``whole``, also the store's order (:meth:`check_global`). An event
+        without a link, or whose link is not right in its place, goes through :meth:`check`
+        (the digest computed again from the event, the careful way): both paths find the
+        same."""
+        streams = self.streams
+        careful = self.check
+        fresh = StreamChain
+        last = self.last_global
+        chained = 0
+        for event, link in zip(events, links, strict=True):
+            if not whole:
+                pass
+            elif event.global_position == last + 1:
+                last += 1
+            else:
+                self.last_global = last
+                self._global_gap(event)
+                last = self.last_global
+            stream_id = event.stream_id
+            chain = streams.get(stream_id)
+            if chain is None:
+                chain = streams[stream_id] = fresh()
+            position = event.stream_position
+            if (
+                link is not None
+                and position == chain.position + 1
+                and link[2] == link[1]
+                and link[0] == chain.head
+                and link[0] == chain.computed
+            ):
+                chain.head = chain.computed = link[1]
+                chain.position = position
+                if not chain.first_chained:
+                    chain.first_chained = position
+                chained += 1
+            else:
+                careful(event)
+        self.last_global = last
+        self.chained_events += chained
+
+    def take(self, event: RecordedEvent, link: Link | None) -> StreamChain:
+        """:meth:`check` for one event whose link was computed as it was read (the seal
+        check's loop, which compares each stream's chain as it passes)."""
+        chain = self.streams.get(event.stream_id)
+        if chain is None:
+            chain = self.streams[event.stream_id] = StreamChain()
+        position = event.stream_position
+        if (
+            link is None
+            or position != chain.position + 1
+            or link[2] != link[1]
+            or link[0] != chain.head
+            or link[0] != chain.computed
+        ):
+            return self.check(event)
+        chain.head = chain.computed = link[1]
+        chain.position = position
+        if not chain.first_chained:
+            chain.first_chained = position
+        self.chained_events += 1
+        return chain
 
     def _where(self, event: RecordedEvent) -> dict[str, Any]:
         return {

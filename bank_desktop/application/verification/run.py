@@ -29,10 +29,12 @@ from bank_desktop.application.projections import ReadModel
 from bank_desktop.application.verification.chain_pass import (
     ChainRunner,
     ChainVerifier,
+    LinkedPages,
     self_check,
 )
 from bank_desktop.application.verification.chains import (
     ChainSummary,
+    Link,
     merged,
     report_prefixes,
 )
@@ -186,12 +188,15 @@ def verify_store(
     progress: Progress | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     chains: ChainRunner | None = None,
+    read: LinkedPages | None = None,
 ) -> VerificationReport:
     """Verify ``store`` (see the module docstring); raises StoreUnavailableError only when it
     cannot be read at all. ``findings``: what the caller found about the store beforehand
     (what this computer remembers of it); ``digest``: the chain digest (the reference, or an
     equal faster one); ``seal``: also make a seal of what was verified; ``chains``: run the
-    chain checks there (other processes) instead of in this pass (:mod:`.chain_pass`)."""
+    chain checks there (other processes) instead of in this pass (:mod:`.chain_pass`);
+    ``read(after, limit)``: how this pass reads a page when it checks the chains, with each
+    event's link computed as it was decoded (default: ``store.read_all``, no links)."""
     started = now()
     found = Findings()
     for finding in findings:
@@ -202,7 +207,7 @@ def verify_store(
     checking = ThreadPoolExecutor(1, "verify-self-check") if chains is None else None
     checked = checking.submit(self_check, store) if checking is not None else None
     local = ChainVerifier(digest, against=against) if chains is None else None
-    verification = _Pass(store, found, load_snapshot(snapshots, found), local)
+    verification = _Pass(store, found, load_snapshot(snapshots, found), local, read)
     if chains is not None:
         chains.start(head)
         progress = _slowest(progress, chains)
@@ -280,8 +285,10 @@ class _Pass:
         found: Findings,
         snapshot: Snapshot | None,
         chains: ChainVerifier | None,
+        read: LinkedPages | None,
     ) -> None:
         self.store = store
+        self.read_linked = read if chains is not None else None
         self.found = found
         self.chains = chains
         self.money = MoneyCheck(found)
@@ -295,11 +302,11 @@ class _Pass:
         after = 0
         money = self.money.handlers
         while after < head:
-            page = self._page(after, head)
+            page, links = self._page(after, head)
             if not page:
                 break
             if self.chains is not None:
-                self.chains.feed(page)
+                self.chains.feed(page, links)
             for event in page:
                 step = money.get(event.type)
                 if step is not None:
@@ -312,12 +319,17 @@ class _Pass:
         if self.snapshot is not None:  # beyond the store's end
             compare(self.snapshot, self.model, self.found, _identity(self.model, self.store))
 
-    def _page(self, after: int, head: int) -> list[RecordedEvent]:
+    def _page(
+        self, after: int, head: int
+    ) -> tuple[list[RecordedEvent], Sequence[Link | None] | None]:
         lean = self.chains is None  # the chains are checked elsewhere: no metadata needed here
+        limit = min(PAGE, head - after)
+        links = None
         try:
-            page = self.store.read_all(
-                after=after, limit=min(PAGE, head - after), with_metadata=not lean
-            )
+            if self.read_linked is not None:
+                page, links = self.read_linked(after, limit)
+            else:
+                page = self.store.read_all(after=after, limit=limit, with_metadata=not lean)
         except StoreUnavailableError:
             if after == 0:
                 raise
@@ -326,7 +338,7 @@ class _Pass:
                 f"the store became unavailable during verification after position {after:,}: "
                 "the rest was not verified",
             )
-            return []
+            return [], None
         except EventStoreError as exc:
             self.found.problem(
                 "store",
@@ -334,14 +346,14 @@ class _Pass:
                 "verified",
                 global_position=after + 1,
             )
-            return []
+            return [], None
         if not page:
             self.found.problem(
                 "position",
                 f"the store said its last event is at position {head:,}, but nothing follows "
                 f"position {after:,}",
             )
-        return page
+        return page, links
 
     def _apply(self, page: list[RecordedEvent]) -> None:
         """Fold the page into the read model, stopping at the snapshot's checkpoint to compare."""
