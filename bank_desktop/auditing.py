@@ -39,6 +39,7 @@ from bank_desktop.application.verification import (
 )
 from bank_desktop.application.verification.chain_pass import (
     ChainsResult,
+    LinkedPage,
     LinkedPages,
     check_chains,
 )
@@ -52,8 +53,8 @@ from bank_desktop.eventstore import (
     open_store_for_verification,
     redact_url,
 )
-from bank_desktop.eventstore.canonical import Link, fast_digest, stored_reading
-from bank_desktop.eventstore.port import RecordedEvent, StoredRowReader
+from bank_desktop.eventstore.canonical import StoredReading, fast_digest
+from bank_desktop.eventstore.port import StoredRowReader
 from bank_desktop.eventstore.urls import sqlite_path
 from bank_desktop.private_files import make_private_dirs, write_atomically
 
@@ -245,7 +246,7 @@ def _check_chains_of_part(  # noqa: PLR0917 - a process target's arguments
                 parts=parts,
                 keep_heads=keep_heads,
                 progress=progress,
-                read=linked_reader(store),
+                read=linked_reader(store, events=False),
                 with_self_check=part == 0,
             )
         finally:
@@ -259,20 +260,27 @@ def _check_chains_of_part(  # noqa: PLR0917 - a process target's arguments
         sender.close()
 
 
-def linked_reader(store: EventStore) -> LinkedPages | None:
-    """Pages of events with their chain links, hashed as the stored rows are decoded
-    (``eventstore.canonical.stored_reading``: each event decoded once for every check), where
-    the store can hand over its rows as stored; None elsewhere (the events are read as usual
-    and hashed by the chain check)."""
+def linked_reader(store: EventStore, *, events: bool = True) -> LinkedPages | None:
+    """Pages read as stored, each row hashed as it is decoded (``eventstore.canonical``),
+    where the store can hand over its rows as stored; None elsewhere (the events are read as
+    usual and hashed by the chain check). ``events``: decode every event for the other checks
+    too, sharing the data's decoding with the hash (else only those the careful path needs)."""
     if not isinstance(store, StoredRowReader):
         return None
     reader = store
-    reading = stored_reading(CHAIN_TAG, COVERED_METADATA, (PREV_KEY, HASH_KEY))
+    reading = StoredReading(CHAIN_TAG, COVERED_METADATA, (PREV_KEY, HASH_KEY))
+    event_of = reading.event
 
-    def read(after: int, limit: int) -> tuple[list[RecordedEvent], list[Link | None]]:
-        return reading(reader.read_stored(after=after, limit=limit))
+    def decoded(after: int, limit: int) -> LinkedPage:
+        rows = reader.read_stored(after=after, limit=limit)
+        page, links = reading.decoded(rows)
+        return LinkedPage(rows, links, page.__getitem__, page)
 
-    return read
+    def hashed(after: int, limit: int) -> LinkedPage:
+        rows = reader.read_stored(after=after, limit=limit)
+        return LinkedPage(rows, reading.links(rows), lambda index: event_of(rows[index]))
+
+    return decoded if events else hashed
 
 
 # ── the last outcome, per store ───────────────────────────────────────────────────────────

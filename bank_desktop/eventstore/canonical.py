@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import msgspec
 
-from bank_desktop.eventstore.exact_json import decode_metadata, decode_payload
+from bank_desktop.eventstore.exact_json import decode_metadata, decode_payload, fast_decode
 from bank_desktop.eventstore.port import RecordedEvent, StoredRow
 
 #: (prev hash, stream id, stream position, event id, type, data, metadata) → hex digest
@@ -103,6 +103,8 @@ def _unraw(value: Any) -> Any:
 
 def _number(text: str) -> msgspec.Raw:
     """A JSON number with a fraction or an exponent, as its canonical text (``number_text``)."""
+    if text[-1] != "0" and "e" not in text and "E" not in text:
+        return msgspec.Raw(text.encode())  # already canonical: the usual case
     if "e" in text or "E" in text:
         return msgspec.Raw(number_text(Decimal(text)).encode())
     stripped = text.rstrip("0").rstrip(".") if "." in text else text
@@ -121,57 +123,84 @@ _canonical_numbers: Final = msgspec.json.Decoder(float_hook=_number).decode
 #: (then the check computes it from the event itself, the careful way).
 Link = tuple[str, str, str]
 
+_FAILURES: Final = (ValueError, TypeError, msgspec.EncodeError)
 
-def stored_reading(
-    tag: str, covered_keys: Sequence[str], link_keys: tuple[str, str]
-) -> Callable[[Sequence[StoredRow]], tuple[list[RecordedEvent], list[Link | None]]]:
-    """A reader of stored rows for verification: each row's event exactly as ``read_all``
-    delivers it (data decoded with exact numbers, metadata decoded when first asked for), and
-    beside it its :data:`Link`, from one decoding of the data shared with the event.
 
-    The digest is only vouched for when its bytes are the canonical encoding for sure: the
+class StoredReading:
+    """Stored rows read for verification: each row's :data:`Link` and its event.
+
+    A digest is vouched for only when its bytes are the canonical encoding for sure: the
     metadata decodes into the covered keys with text values (a msgspec struct: other keys are
     skipped in C, any other value type is refused), the envelope has the types the encoding
-    knows, and every number of the data was written as its canonical text (no exponent, no
-    trailing zero, not below a millionth: ``str`` of its Decimal is then the text itself). The
-    encoder writes the rest canonically as it is (keys sorted, the escapes JSON requires).
-    Data with a number written otherwise (``0.00``) is decoded once more for the digest, each
-    number as its canonical text. Anything else is None, and the chain check takes the careful
-    path for that event. Build one per verification: the number hook keeps a count of its own.
+    knows, and the data is encoded as decoded, every number as its canonical text. Anything
+    else has no link, and the chain check takes the careful path for that event. The event
+    of a row (:meth:`event`) is exactly what ``read_all`` delivers: data decoded with exact
+    numbers, metadata decoded when first asked for.
     """
-    prev_key, hash_key = link_keys
-    fields: list[tuple[str, Any, Any]] = [
-        (f"c{index}", str | msgspec.UnsetType, msgspec.field(default=msgspec.UNSET, name=key))
-        for index, key in enumerate(covered_keys)
-    ]
-    fields += [
-        ("prev", str | msgspec.UnsetType, msgspec.field(default=msgspec.UNSET, name=prev_key)),
-        ("own", str | msgspec.UnsetType, msgspec.field(default=msgspec.UNSET, name=hash_key)),
-    ]
-    links: Callable[[str | bytes], Any] = msgspec.json.Decoder(
-        msgspec.defstruct("ChainMetadata", fields, gc=False)
-    ).decode
-    odd = [0]  # numbers seen that are not written in canonical form
 
-    def number(text: str) -> Decimal:
+    def __init__(self, tag: str, covered_keys: Sequence[str], link_keys: tuple[str, str]) -> None:
+        prev_key, hash_key = link_keys
+        unset = msgspec.UNSET
+        fields: list[tuple[str, Any, Any]] = [
+            (f"c{index}", str | msgspec.UnsetType, msgspec.field(default=unset, name=key))
+            for index, key in enumerate(covered_keys)
+        ]
+        fields += [
+            ("prev", str | msgspec.UnsetType, msgspec.field(default=unset, name=prev_key)),
+            ("own", str | msgspec.UnsetType, msgspec.field(default=unset, name=hash_key)),
+        ]
+        self._tag = tag
+        self._metadata: Callable[[str | bytes], Any] = msgspec.json.Decoder(
+            msgspec.defstruct("ChainMetadata", fields, gc=False)
+        ).decode
+        self._odd = 0  #: numbers seen (by :meth:`decoded`) not written in canonical form
+        self._decode = msgspec.json.Decoder(float_hook=self._exact).decode
+
+    def _exact(self, text: str) -> Decimal:
         if text[-1] == "0" or "e" in text or "E" in text or "0.000000" in text:
-            odd[0] += 1
+            self._odd += 1
         return Decimal(text)
 
-    decode = msgspec.json.Decoder(float_hook=number).decode
-    canonical_numbers = _canonical_numbers
-    encode = _encoder.encode
-    sha256 = hashlib.sha256
-    unset = msgspec.UNSET
-    event = RecordedEvent
-    failures = (ValueError, TypeError, msgspec.EncodeError)
+    def links(self, rows: Sequence[StoredRow]) -> list[Link | None]:
+        """Each row's link, its data decoded for hashing only."""
+        tag, metadata, encode, sha256 = self._tag, self._metadata, _encoder.encode, hashlib.sha256
+        decode, unset, failures = _canonical_numbers, msgspec.UNSET, _FAILURES
+        found: list[Link | None] = []
+        add = found.append
+        for _, stream_id, position, event_id, type_, text, meta, _ in rows:
+            link = None
+            if (
+                type(position) is int
+                and type(stream_id) is str
+                and type(event_id) is str
+                and type(type_) is str
+            ):
+                try:
+                    chain = metadata(meta)
+                    prev, own = chain.prev, chain.own
+                    if type(prev) is str and type(own) is str:
+                        chain.prev = chain.own = unset
+                        content = encode(
+                            (tag, prev, stream_id, position, event_id, type_, decode(text), chain)
+                        )
+                        link = (prev, own, sha256(content).hexdigest())
+                except failures:
+                    pass
+            add(link)
+        return found
 
-    def read(rows: Sequence[StoredRow]) -> tuple[list[RecordedEvent], list[Link | None]]:
+    def decoded(self, rows: Sequence[StoredRow]) -> tuple[list[RecordedEvent], list[Link | None]]:
+        """Each row's event and its link, the data decoded once for both: when every number
+        was written in canonical form (``str`` of its Decimal is then the text itself), the
+        encoder writes the event's data as it is; else it is decoded once more for hashing."""
+        tag, metadata, encode, sha256 = self._tag, self._metadata, _encoder.encode, hashlib.sha256
+        decode, unset, failures = self._decode, msgspec.UNSET, _FAILURES
+        event = RecordedEvent
         events: list[RecordedEvent] = []
         found: list[Link | None] = []
         add_event, add_link = events.append, found.append
         for global_position, stream_id, position, event_id, type_, text, meta, created in rows:
-            seen = odd[0]
+            seen = self._odd
             try:
                 data = decode(text)
             except ValueError:  # damaged: as read_all delivers it (logged, None)
@@ -198,11 +227,11 @@ def stored_reading(
                 and type(type_) is str
             ):
                 try:
-                    chain = links(meta)
+                    chain = metadata(meta)
                     prev, own = chain.prev, chain.own
                     if type(prev) is str and type(own) is str:
                         chain.prev = chain.own = unset
-                        hashed = data if seen == odd[0] else canonical_numbers(text)
+                        hashed = data if seen == self._odd else _canonical_numbers(text)
                         content = encode(
                             (tag, prev, stream_id, position, event_id, type_, hashed, chain)
                         )
@@ -212,7 +241,24 @@ def stored_reading(
             add_link(link)
         return events, found
 
-    return read
+    @staticmethod
+    def event(row: StoredRow) -> RecordedEvent:
+        """The row's event, as ``read_all`` delivers it."""
+        global_position, stream_id, position, event_id, type_, text, meta, created = row
+        try:
+            data = fast_decode(text)
+        except ValueError:
+            data = decode_payload(text, stream_id, position)
+        return RecordedEvent(
+            event_id,
+            type_,
+            data,
+            stream_id,
+            position,
+            global_position,
+            created,
+            partial(decode_metadata, meta, stream_id, position),
+        )
 
 
 def fast_digest(

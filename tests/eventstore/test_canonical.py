@@ -18,7 +18,7 @@ from bank_desktop.application.chain import (
     PREV_KEY,
     event_digest,
 )
-from bank_desktop.eventstore.canonical import fast_digest, stored_reading
+from bank_desktop.eventstore.canonical import StoredReading, fast_digest
 from bank_desktop.eventstore.exact_json import decode_json, encode_json
 
 fast = fast_digest(CHAIN_TAG, COVERED_METADATA, (PREV_KEY, HASH_KEY), event_digest)
@@ -73,8 +73,18 @@ def test_the_everyday_event_agrees() -> None:
 
 # ── stored rows hashed as they are decoded (verification's fast path) ─────────────────────
 
-reading = stored_reading(CHAIN_TAG, COVERED_METADATA, (PREV_KEY, HASH_KEY))
 LINK_PREV, LINK_OWN = "p" * 64, "h" * 64
+WHEN = "2026-01-01T00:00:00.000000Z"
+
+
+def reading(rows: list[Any]) -> tuple[list[Any], list[Any]]:
+    """Both ways of reading stored rows, which must agree: links and events decoded together,
+    links alone (and the events one by one)."""
+    stored = StoredReading(CHAIN_TAG, COVERED_METADATA, (PREV_KEY, HASH_KEY))
+    events, links = stored.decoded(rows)
+    assert stored.links(rows) == links
+    assert [StoredReading.event(row) for row in rows] == events
+    return events, links
 
 
 def spelled(value: Any, draw: Any) -> str:
@@ -127,7 +137,7 @@ def test_a_stored_row_is_vouched_for_only_with_its_canonical_digest(
     """Whatever the spelling of a stored row, the event is what ``read_all`` delivers, and a
     link, when the reader gives one, carries exactly the reference digest of the values."""
     meta = {**meta, PREV_KEY: LINK_PREV, HASH_KEY: LINK_OWN}
-    row = (7, "s-1", 3, "e-1", "t", spelled(data, draw.draw), spelled(meta, draw.draw), "now")
+    row = (7, "s-1", 3, "e-1", "t", spelled(data, draw.draw), spelled(meta, draw.draw), WHEN)
     (event,), (link,) = reading([row])
     values, stored_meta = decode_json(row[5]), decode_json(row[6])
     assert event.data == values
@@ -144,7 +154,7 @@ def test_a_stored_row_is_vouched_for_only_with_its_canonical_digest(
 def test_what_the_store_writes_is_vouched_for(data: dict[str, Any], meta: dict[str, Any]) -> None:
     """The store's own text (exact JSON) always gets its link, whatever numbers it holds."""
     stored = {**meta, PREV_KEY: LINK_PREV, HASH_KEY: LINK_OWN}
-    row = (7, "s-1", 3, "e-1", "t", encode_json(data), encode_json(stored), "now")
+    row = (7, "s-1", 3, "e-1", "t", encode_json(data), encode_json(stored), WHEN)
     (_,), (link,) = reading([row])
     assert link == (
         LINK_PREV,
@@ -167,7 +177,7 @@ def test_what_the_store_writes_is_vouched_for(data: dict[str, Any], meta: dict[s
 )
 def test_a_row_the_reader_cannot_vouch_for_has_no_link(data: str, meta: str) -> None:
     """Left to the chain check's careful path, which says what is wrong with it."""
-    (event,), (link,) = reading([(1, "s", 1, "e", "t", data, meta, "now")])
+    (event,), (link,) = reading([(1, "s", 1, "e", "t", data, meta, WHEN)])
     assert link is None
     assert event.data == (None if data.startswith("{not") else {})
 
@@ -185,5 +195,5 @@ def test_a_row_the_reader_cannot_vouch_for_has_no_link(data: str, meta: str) -> 
 def test_an_envelope_of_other_types_has_no_link(row: tuple[Any, ...]) -> None:
     """A tampered SQLite file can hold any type in any column: only the careful path hashes
     those (the encoding writes nothing else canonically)."""
-    (_,), (link,) = reading([(*row, f'{{"prevHash":"{LINK_PREV}","hash":"{LINK_OWN}"}}', "now")])
+    (_,), (link,) = reading([(*row, f'{{"prevHash":"{LINK_PREV}","hash":"{LINK_OWN}"}}', WHEN)])
     assert link is None

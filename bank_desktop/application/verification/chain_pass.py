@@ -21,13 +21,26 @@ from bank_desktop.application.verification.chains import ChainCheck, ChainSummar
 from bank_desktop.application.verification.findings import Finding, Findings
 from bank_desktop.application.verification.seals import Seal, SealCheck
 from bank_desktop.eventstore.errors import EventStoreError, StoreUnavailableError
-from bank_desktop.eventstore.port import EventStore, RecordedEvent, StoreSelfCheck
+from bank_desktop.eventstore.port import EventStore, RecordedEvent, StoredRow, StoreSelfCheck
 
 #: Events read per page.
 PAGE: Final = 5000
-#: Reads a page of events after a global position (up to a limit), with each one's link
-#: when the reader hashed them as it decoded them (else None: the check computes them).
-LinkedPages = Callable[[int, int], tuple[list[RecordedEvent], Sequence["Link | None"] | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedPage:
+    """Events read as stored, hashed as they were decoded: the rows, each one's link, and
+    each one's event as ``read_all`` delivers it (all of them when the reader decoded them for
+    the other checks too, else built when the careful path needs one)."""
+
+    rows: Sequence[StoredRow]
+    links: Sequence[Link | None]
+    event_at: Callable[[int], RecordedEvent]
+    events: Sequence[RecordedEvent] | None = None
+
+
+#: Reads the page after a global position, up to a limit (a composition root's reader).
+LinkedPages = Callable[[int, int], LinkedPage]
 
 
 def part_of(stream_id: str, parts: int) -> int:
@@ -68,50 +81,69 @@ class ChainVerifier:
         self.events = 0
         self.identity: str | None = None  #: the id of the first event read
 
-    def feed(
-        self, page: Sequence[RecordedEvent], links: Sequence[Link | None] | None = None
-    ) -> None:
-        """Check a page of events (in global order, following the previous page); ``links``:
-        their digests as computed when they were read, if they were."""
+    def feed(self, page: Sequence[RecordedEvent]) -> None:
+        """Check a page of events (in global order, following the previous page)."""
         if self.identity is None and page:
             self.identity = page[0].event_id
         check, sealing = self._chains.check, self._sealing
         whole, parts, part = self._part == 0, self._parts, self._part
-        if links is not None and sealing is None:  # the hot path
-            self._feed_linked(page, links)
-            return
         if whole:
             check_global = self._chains.check_global
             for event in page:
                 check_global(event)
                 if sealing is not None:
                     sealing.note(event)
-        if sealing is None:  # the chains only
+        if sealing is None:  # the hot path: the chains only
             mine = page if parts == 1 else [e for e in page if part_of(e.stream_id, parts) == part]
             self.events += len(mine)
             self._chains.check_all(mine)
             return
-        take = self._chains.take
-        for index, event in enumerate(page):
+        for event in page:
             if parts != 1 and part_of(event.stream_id, parts) != part:
                 continue
             self.events += 1
-            chain = check(event) if links is None else take(event, links[index])
+            chain = check(event)
             sealing.check(event, chain)
 
-    def _feed_linked(self, page: Sequence[RecordedEvent], links: Sequence[Link | None]) -> None:
+    def feed_linked(self, page: LinkedPage) -> None:
+        """:meth:`feed` for a page read as stored, each row with its link."""
+        rows, links, event_at = page.rows, page.links, page.event_at
+        if self.identity is None and rows:
+            self.identity = rows[0][3]
         chains, parts, part = self._chains, self._parts, self._part
+        if self._sealing is not None:
+            self._feed_sealed(page)
+            return
         if parts == 1:
-            self.events += len(page)
-            chains.check_linked(page, links)
+            self.events += len(rows)
+            chains.check_rows(rows, links, event_at)
             return
         if part == 0:
-            check_global = chains.check_global
-            for event in page:
-                check_global(event)
-        mine = [i for i, e in enumerate(page) if part_of(e.stream_id, parts) == part]
+            chains.check_order(rows, event_at)
+        mine = [index for index, row in enumerate(rows) if part_of(row[1], parts) == part]
         self.events += len(mine)
-        chains.check_linked([page[i] for i in mine], [links[i] for i in mine], whole=False)
+        chains.check_rows(
+            [rows[i] for i in mine],
+            [links[i] for i in mine],
+            lambda index: event_at(mine[index]),
+            whole=False,
+        )
+
+    def _feed_sealed(self, page: LinkedPage) -> None:
+        """With a seal to check against, event by event (each stream compared as it passes)."""
+        sealing = self._sealing
+        assert sealing is not None
+        chains, parts, part = self._chains, self._parts, self._part
+        events = [page.event_at(index) for index in range(len(page.rows))]
+        if part == 0:
+            for event in events:
+                chains.check_global(event)
+                sealing.note(event)
+        for event, link in zip(events, page.links, strict=True):
+            if parts != 1 and part_of(event.stream_id, parts) != part:
+                continue
+            self.events += 1
+            sealing.check(event, chains.take(event, link))
 
     def result(self, head: int, *, keep_heads: bool) -> ChainsResult:
         """What was found, once every page up to ``head`` was fed."""
@@ -156,14 +188,14 @@ def check_chains(
     verifier = ChainVerifier(digest, against=against, part=part, parts=parts)
     if with_self_check:
         verifier.findings.extend(self_check(store))
-    pages = read or (lambda after, limit: (store.read_all(after=after, limit=limit), None))
     with collector_paused():
-        after = _feed_all(pages, head, verifier, progress)
+        after = _feed_all(store, read, head, verifier, progress)
     return verifier.result(after, keep_heads=keep_heads)
 
 
 def _feed_all(
-    read: LinkedPages,
+    store: EventStore,
+    read: LinkedPages | None,
     head: int,
     verifier: ChainVerifier,
     progress: Callable[[int], None] | None,
@@ -171,20 +203,36 @@ def _feed_all(
     after = 0
     while after < head:
         try:
-            page, links = read(after, min(PAGE, head - after))
+            reached = _feed_page(store, read, after, min(PAGE, head - after), verifier)
         except StoreUnavailableError:
             if after == 0:
                 raise
             break
         except EventStoreError:
             break  # the read-model pass reports where the store could not be read
-        if not page:
+        if reached is None:
             break
-        verifier.feed(page, links)
-        after = page[-1].global_position
+        after = reached
         if progress is not None:
             progress(after)
     return after
+
+
+def _feed_page(
+    store: EventStore, read: LinkedPages | None, after: int, limit: int, verifier: ChainVerifier
+) -> int | None:
+    """Check the page after ``after``; the global position reached (None: nothing there)."""
+    if read is None:
+        events = store.read_all(after=after, limit=limit)
+        if not events:
+            return None
+        verifier.feed(events)
+        return events[-1].global_position
+    page = read(after, limit)
+    if not page.rows:
+        return None
+    verifier.feed_linked(page)
+    return page.rows[-1][0]
 
 
 class ChainRunner(Protocol):

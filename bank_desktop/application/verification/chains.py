@@ -16,13 +16,13 @@ It finds:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bank_desktop.application.chain import GENESIS, HASH_KEY, PREV_KEY, ChainDigest
 from bank_desktop.application.verification.findings import Findings
-from bank_desktop.eventstore.port import RecordedEvent
+from bank_desktop.eventstore.port import RecordedEvent, StoredRow
 
 #: A chained event's (``prevHash``, ``hash``, the digest of its content) as computed when it
 #: was read (``eventstore.canonical.stored_reading``), or None where the reader could not
@@ -134,37 +134,40 @@ class ChainCheck:
                 careful(event)
         self.chained_events += chained
 
-    def check_linked(
+    def check_rows(
         self,
-        events: Sequence[RecordedEvent],
+        rows: Sequence[StoredRow],
         links: Sequence[Link | None],
+        event_at: Callable[[int], RecordedEvent],
         *,
         whole: bool = True,
     ) -> None:
-        """:meth:`check_all` for events whose digest was computed as they were read (see
-        :data:`Link`); with ``whole``, also the store's order (:meth:`check_global`). An event
+        """:meth:`check_all` for stored rows whose digest was computed as they were read (see
+        :data:`Link`); with ``whole``, also the store's order (:meth:`check_global`). A row
         without a link, or whose link is not right in its place, goes through :meth:`check`
-        (the digest computed again from the event, the careful way): both paths find the
-        same."""
+        as its event (``event_at(index)``), the digest computed again the careful way: both
+        paths find the same."""
         streams = self.streams
         careful = self.check
         fresh = StreamChain
         last = self.last_global
         chained = 0
-        for event, link in zip(events, links, strict=True):
+        index = -1
+        for row, link in zip(rows, links, strict=True):
+            index += 1
             if not whole:
                 pass
-            elif event.global_position == last + 1:
+            elif row[0] == last + 1:
                 last += 1
             else:
                 self.last_global = last
-                self._global_gap(event)
+                self._global_gap(event_at(index))
                 last = self.last_global
-            stream_id = event.stream_id
+            stream_id = row[1]
             chain = streams.get(stream_id)
             if chain is None:
                 chain = streams[stream_id] = fresh()
-            position = event.stream_position
+            position = row[2]
             if (
                 link is not None
                 and position == chain.position + 1
@@ -178,9 +181,23 @@ class ChainCheck:
                     chain.first_chained = position
                 chained += 1
             else:
-                careful(event)
+                careful(event_at(index))
         self.last_global = last
         self.chained_events += chained
+
+    def check_order(
+        self, rows: Sequence[StoredRow], event_at: Callable[[int], RecordedEvent]
+    ) -> None:
+        """:meth:`check_global` for stored rows."""
+        last = self.last_global
+        for index, row in enumerate(rows):
+            if row[0] == last + 1:
+                last += 1
+            else:
+                self.last_global = last
+                self._global_gap(event_at(index))
+                last = self.last_global
+        self.last_global = last
 
     def take(self, event: RecordedEvent, link: Link | None) -> StreamChain:
         """:meth:`check` for one event whose link was computed as it was read (the seal

@@ -34,7 +34,6 @@ from bank_desktop.application.verification.chain_pass import (
 )
 from bank_desktop.application.verification.chains import (
     ChainSummary,
-    Link,
     merged,
     report_prefixes,
 )
@@ -302,11 +301,9 @@ class _Pass:
         after = 0
         money = self.money.handlers
         while after < head:
-            page, links = self._page(after, head)
+            page = self._page(after, head)
             if not page:
                 break
-            if self.chains is not None:
-                self.chains.feed(page, links)
             for event in page:
                 step = money.get(event.type)
                 if step is not None:
@@ -319,17 +316,11 @@ class _Pass:
         if self.snapshot is not None:  # beyond the store's end
             compare(self.snapshot, self.model, self.found, _identity(self.model, self.store))
 
-    def _page(
-        self, after: int, head: int
-    ) -> tuple[list[RecordedEvent], Sequence[Link | None] | None]:
-        lean = self.chains is None  # the chains are checked elsewhere: no metadata needed here
+    def _page(self, after: int, head: int) -> Sequence[RecordedEvent]:
+        """The page after ``after``, its chains checked when they are checked here."""
         limit = min(PAGE, head - after)
-        links = None
         try:
-            if self.read_linked is not None:
-                page, links = self.read_linked(after, limit)
-            else:
-                page = self.store.read_all(after=after, limit=limit, with_metadata=not lean)
+            page = self._read(after, limit)
         except StoreUnavailableError:
             if after == 0:
                 raise
@@ -338,7 +329,7 @@ class _Pass:
                 f"the store became unavailable during verification after position {after:,}: "
                 "the rest was not verified",
             )
-            return [], None
+            return []
         except EventStoreError as exc:
             self.found.problem(
                 "store",
@@ -346,16 +337,30 @@ class _Pass:
                 "verified",
                 global_position=after + 1,
             )
-            return [], None
+            return []
         if not page:
             self.found.problem(
                 "position",
                 f"the store said its last event is at position {head:,}, but nothing follows "
                 f"position {after:,}",
             )
-        return page, links
+        return page
 
-    def _apply(self, page: list[RecordedEvent]) -> None:
+    def _read(self, after: int, limit: int) -> Sequence[RecordedEvent]:
+        chains = self.chains
+        if chains is None:  # checked elsewhere: no metadata needed here
+            return self.store.read_all(after=after, limit=limit, with_metadata=False)
+        if self.read_linked is None:
+            events = self.store.read_all(after=after, limit=limit)
+            chains.feed(events)
+            return events
+        linked = self.read_linked(after, limit)
+        chains.feed_linked(linked)
+        if linked.events is not None:
+            return linked.events
+        return [linked.event_at(index) for index in range(len(linked.rows))]
+
+    def _apply(self, page: Sequence[RecordedEvent]) -> None:
         """Fold the page into the read model, stopping at the snapshot's checkpoint to compare."""
         snapshot = self.snapshot
         if snapshot is None or not snapshot.checkpoint <= page[-1].global_position:
