@@ -299,15 +299,11 @@ class _Pass:
         """Every event up to ``head``, page by page; a store failing half-way is a finding."""
         self._compare_at(0)
         after = 0
-        money = self.money.handlers
         while after < head:
             page = self._page(after, head)
             if not page:
                 break
-            for event in page:
-                step = money.get(event.type)
-                if step is not None:
-                    step(event)
+            self.money.fold(page)
             self._apply(page)
             self.events += len(page)
             after = page[-1].global_position
