@@ -109,7 +109,7 @@ class TellerActions(QObject):
         file_menu.insertAction(file_menu.actions()[1], self.journal_action)
         account_menu.addSeparator()
         account_menu.addActions([self.hold_action, self.release_action])
-        ledger = QMenu("Le&dger", bar)
+        ledger = QMenu("Le&dger", bar)  # (Alt+L is the Event log tab)
         ledger.addActions([self.reverse_action, self.why_action])
         ledger.addSeparator()
         ledger.addAction(self.as_of_action)

@@ -10,13 +10,16 @@ over 100,000 short strings, a few milliseconds (``bench/customer_search.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import compress, repeat
+from operator import contains
 from typing import Any, Final
 
 from bank_desktop.application import wire_fields as f
 from bank_desktop.application.errors import MalformedEventError
+from bank_desktop.application.key_scan import KeyScan
 from bank_desktop.application.projections import snapshot_rows as checked
 from bank_desktop.application.search_text import fold, terms
 from bank_desktop.domain import customers as cu
@@ -26,6 +29,11 @@ from bank_desktop.eventstore.port import RecordedEvent
 UNCHANGED: Final = 0
 #: What a customer step returns when a row was added or changed (the read model's outcome).
 CUSTOMER_CHANGED: Final = 4
+#: How many recent answers a search keeps to narrow (typing on) or repeat (a backspace).
+_KEPT_ANSWERS: Final = 8
+#: A query as the index answers it: its folded words (longest first), and its national-id
+#: form when that is tried too (None when it is the only word itself).
+_Question = tuple[tuple[str, ...], str | None]
 _FIELDS: Final = {"dateOfBirth": "date_of_birth", "phone": "phone", "address": "address"}
 
 
@@ -51,6 +59,10 @@ class CustomersProjection:
         self._keys: list[str] = []
         self._id_keys: list[str] = []  #: national ids in their normal form, casefolded
         self._position: dict[str, int] = {}
+        self._scan = KeyScan(self._keys)
+        self._version = 0  #: counts changes to the index: earlier answers hold until it moves
+        self._answers: dict[_Question, list[int]] = {}  #: the last few answers, by question
+        self._answered_at = 0  #: the version they were found at
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -72,19 +84,55 @@ class CustomersProjection:
         """Ids of every customer whose name or national id contains each word of ``query``
         (case- and accent-insensitive), or whose national id contains the query written any
         way (``za-998 877``), in registration order; all customers for an empty query."""
-        words = terms(query)
-        if not words:
-            return list(self._ids)
+        return list(map(self._ids.__getitem__, self.matching_positions(query)))
+
+    def matching_positions(self, query: str) -> Sequence[int]:
+        """What :meth:`matching` finds, as positions in registration order (see
+        :meth:`positions_of`); shared with later calls: read it, do not change it.
+
+        Typing on extends the query, and an extended query can only find fewer customers, so
+        it tests only those an earlier query found (the last few answers are kept until a
+        customer is registered or changed); a query seen among them (a backspace) is answered
+        from there. Otherwise it scans the whole index, at C speed (:class:`KeyScan`)."""
+        question = _question(query)
+        if question is None:
+            return range(len(self._ids))
+        answers = self._answers
+        if self._answered_at != self._version:
+            answers.clear()
+            self._answered_at = self._version
+        found = answers.pop(question, None)
+        if found is None:
+            found = self._answer(question)
+            if len(answers) >= _KEPT_ANSWERS:
+                del answers[next(iter(answers))]  # the least recently used
+        answers[question] = found
+        return found
+
+    def _answer(self, question: _Question) -> list[int]:
+        words, as_id = question
+        earlier = [found for seen, found in self._answers.items() if _narrows(question, seen)]
+        within = min(earlier, key=len) if earlier else None
         first, *rest = words
-        keys, ids = self._keys, self._ids
-        found = [index for index, key in enumerate(keys) if first in key]
+        if within is None:
+            found = self._scan.rows_with(first)
+        else:
+            found = self._scan.rows_with_among(first, within)
         for word in rest:
-            found = [index for index in found if word in keys[index]]
-        as_id = national_id_key(query).casefold()
-        if as_id != first or rest:  # spaces or separators: also try it as a national id
-            by_id = [i for i, key in enumerate(self._id_keys) if as_id in key]
+            found = self._scan.rows_with_among(word, found)
+        if as_id is not None:  # spaces or separators: also try it as a national id
+            id_keys = self._id_keys
+            candidates = range(len(id_keys)) if within is None else within
+            by_id = compress(
+                candidates, map(contains, map(id_keys.__getitem__, candidates), repeat(as_id))
+            )
             found = sorted(set(found).union(by_id))
-        return [ids[index] for index in found]
+        return found
+
+    def positions_of(self, customer_ids: Iterable[str]) -> list[int]:
+        """Each customer's position (its place in registration order, which never changes),
+        or -1 for an id no customer is registered with."""
+        return list(map(self._position.get, customer_ids, repeat(-1)))
 
     def search(self, query: str, limit: int = 20) -> list[CustomerRow]:
         """The best ``limit`` matches for a picker: an exact national id first, then names
@@ -112,6 +160,7 @@ class CustomersProjection:
         return 3
 
     def _index(self, row: CustomerRow) -> None:
+        self._version += 1
         id_key = national_id_key(row.national_id).casefold()
         key = f"{fold(row.full_name)}\x1f{id_key}"
         position = self._position.get(row.customer_id)
@@ -123,6 +172,7 @@ class CustomersProjection:
         else:
             self._keys[position] = key
             self._id_keys[position] = id_key
+            self._scan.invalidate()
 
     # ── folding ───────────────────────────────────────────────────────────────────────────
 
@@ -293,3 +343,26 @@ def _snapshot_date(value: Any, what: str) -> date | None:
         except ValueError:
             pass
     raise ValueError(f"{what} is {value!r}, not a date")
+
+
+def _question(query: str) -> _Question | None:
+    words = terms(query)
+    if not words:
+        return None
+    as_id = national_id_key(query).casefold()
+    return tuple(words), (as_id if as_id != words[0] or len(words) > 1 else None)
+
+
+def _narrows(question: _Question, earlier: _Question) -> bool:
+    """Whether every customer ``question`` finds is sure to be among those ``earlier``
+    found: each earlier word lies inside one of its words, and when it also tries a national
+    id, whatever that finds is found by the earlier national id or by the earlier words."""
+    words, as_id = question
+    earlier_words, earlier_id = earlier
+    if not all(any(old in word for word in words) for old in earlier_words):
+        return False
+    if as_id is None:
+        return True
+    if earlier_id is not None and earlier_id in as_id:
+        return True
+    return all(old in as_id for old in earlier_words)

@@ -24,6 +24,7 @@ from PySide6.QtCore import (
 )
 from sortedcontainers import SortedList
 
+from bank_desktop.application.key_scan import intersection, mark, rows_of
 from bank_desktop.application.search_text import fold
 from bank_desktop.gui.models.accounts import (
     ANSWERED_ROLES,
@@ -32,6 +33,7 @@ from bank_desktop.gui.models.accounts import (
     Index,
 )
 from bank_desktop.gui.models.accounts import sort_key as _sort_key
+from bank_desktop.gui.models.presorted import picked, sorted_list_of
 
 _SOURCE_ROW: Final = itemgetter(1)  #: of a sorted entry (key, source row)
 
@@ -70,6 +72,7 @@ class AccountsProxy(QAbstractProxyModel):
         #: else those of the source rows in ``_shown``.
         self._sorted: SortedList = SortedList()
         self._shown: set[int] | None = None
+        self._in_order: list[int] | None = None  #: the source rows of ``_all``, in its order
 
     # ── wiring ────────────────────────────────────────────────────────────────────────────
 
@@ -136,20 +139,20 @@ class AccountsProxy(QAbstractProxyModel):
             return
         narrowing = bool(self._needle) and self._needle in needle
         if narrowing:  # typing on: only rows already shown can still match, order is kept
-            found = self.accounts().matching_rows(needle)
-            if len(found) == self._count():  # all still match ("account-0…"): nothing moves
+            wanted = self.accounts().matching_mask(needle)
+            if wanted.count(1) == self._count():  # all still match ("account-0…"): no change
                 self._needle = needle
                 return
-            matched = set(found)
         self.beginResetModel()
         self._needle = needle
         if narrowing:
             if self._column is None:
-                self._rows = [r for r in self._rows if r in matched]
-            else:
-                kept = [entry for entry in self._sorted if entry[1] in matched]
-                self._sorted = SortedList(kept)  # in order already: one pass
-                self._shown = {entry[1] for entry in kept}
+                self._rows = list(compress(self._rows, picked(wanted, self._rows)))
+            else:  # the rows shown that still match, picked from every row in order
+                if self._shown is not None:
+                    shown = mark(bytearray(len(wanted)), self._shown)
+                    wanted = intersection(wanted, shown)
+                self._show_in_order(wanted, rows_of(wanted))
         else:
             self._rebuild()
         self.endResetModel()
@@ -168,14 +171,19 @@ class AccountsProxy(QAbstractProxyModel):
     def _rebuild(self) -> None:
         needle = self._needle
         source = self.accounts()
-        rows = source.matching_rows(needle) if needle else list(range(len(source.search_keys)))
-        self._arrange(rows)
+        if not needle:
+            self._arrange(list(range(len(source.search_keys))))
+            return
+        wanted = source.matching_mask(needle)
+        self._arrange(rows_of(wanted), wanted)
 
-    def _arrange(self, rows: list[int]) -> None:
+    def _arrange(self, rows: list[int], wanted: bytearray | None = None) -> None:
+        """Show ``rows`` (ascending) in the current order; ``wanted``, when given, marks
+        the same rows per source row (the filter's own mask: no Python step per row)."""
         if self._column is None:
             self._rows = sorted(rows)
             self._all, self._entry_of, self._keyed_by = SortedList(), [], None
-            self._sorted, self._shown = self._all, None
+            self._sorted, self._shown, self._in_order = self._all, None, None
             return
         self._rows = []
         if self._keyed_by != self._column:
@@ -184,16 +192,27 @@ class AccountsProxy(QAbstractProxyModel):
                 (_sort_key(source.account_at(r), column), r) for r in range(source.rowCount())
             ]
             self._all, self._entry_of, self._keyed_by = SortedList(entries), entries, column
+            self._in_order = None
         if not self._needle or len(rows) == len(self._all):
             self._sorted, self._shown = self._all, None  # every row shown: one list
             return
-        wanted = bytearray(len(self._entry_of))
-        for row in rows:
-            wanted[row] = 1
-        rows_in_order = map(_SOURCE_ROW, self._all)
-        kept = list(compress(self._all, map(wanted.__getitem__, rows_in_order)))
-        self._sorted = SortedList(kept)  # in order already: one pass
+        if wanted is None or len(wanted) != len(self._entry_of):
+            wanted = mark(bytearray(len(self._entry_of)), rows)
+        self._show_in_order(wanted, rows)
+
+    def _show_in_order(self, wanted: bytearray, rows: list[int]) -> None:
+        """Sorted: show the entries of ``rows`` (which ``wanted`` marks), in ``_all``'s order,
+        with no Python step per row: the marks are read in that order by one ``itemgetter``
+        call, and the entries picked by ``compress`` are laid out as they come."""
+        flags = picked(wanted, self._rows_in_order())
+        self._sorted = sorted_list_of(list(compress(self._all, flags)))
         self._shown = set(rows)
+
+    def _rows_in_order(self) -> list[int]:
+        """The source rows of ``_all``'s entries, in its order (kept until ``_all`` changes)."""
+        if self._in_order is None:
+            self._in_order = list(map(_SOURCE_ROW, self._all))
+        return self._in_order
 
     def _relayout(self, change: Callable[[], None]) -> None:
         self.layoutAboutToBeChanged.emit()
@@ -231,7 +250,7 @@ class AccountsProxy(QAbstractProxyModel):
         """A filter that shows every row shares ``_all``; before a row is left out, the rows
         shown become a list of their own."""
         if self._column is not None and self._shown is None and self._needle:
-            self._sorted = SortedList(self._all)
+            self._sorted = sorted_list_of(list(self._all))
             self._shown = set(range(len(self._entry_of)))
 
     def _insert_sorted(self, row: int, *, shown: bool) -> None:
@@ -239,6 +258,7 @@ class AccountsProxy(QAbstractProxyModel):
         entry = (_sort_key(self.accounts().account_at(row), self._column or 0), row)
         assert row == len(self._entry_of), (row, len(self._entry_of))
         self._entry_of.append(entry)
+        self._in_order = None
         if not shown:
             self._all.add(entry)
             return
@@ -269,6 +289,7 @@ class AccountsProxy(QAbstractProxyModel):
         shown = self._shown
 
         def reposition() -> None:
+            self._in_order = None
             for row, new in moves.items():
                 old = entry_of[row]
                 self._all.remove(old)
