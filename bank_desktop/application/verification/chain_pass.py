@@ -150,7 +150,7 @@ class ChainVerifier:
         if self._sealing is not None:
             self._sealing.finish(head, self.identity)
         heads = (
-            {sid: (c.position, c.computed) for sid, c in self._chains.streams.items()}
+            self._chains.heads()
             if keep_heads
             else None
         )

@@ -62,9 +62,33 @@ class ChainCheck:
     def __init__(self, findings: Findings, digest: ChainDigest) -> None:
         self._findings = findings
         self._digest = digest
+        #: Where each stream's chain stands (see also ``_clean``).
         self.streams: dict[str, StreamChain] = {}
+        #: Streams chained from their first event with nothing wrong so far, checked from
+        #: links (:meth:`check_rows`): stream → (position, head), the head also the computed
+        #: head. The everyday stream costs a tuple here instead of a StreamChain's fields; the
+        #: first event that needs more moves its stream to ``streams`` for good.
+        self._clean: dict[str, tuple[int, str]] = {}
         self.last_global = 0
         self.chained_events = 0
+
+    def _chain(self, stream_id: str) -> StreamChain:
+        """The stream's state as a StreamChain (made, or moved from ``_clean``)."""
+        chain = self.streams.get(stream_id)
+        if chain is None:
+            chain = self.streams[stream_id] = StreamChain()
+            clean = self._clean.pop(stream_id, None)
+            if clean is not None:
+                chain.position, chain.head = clean
+                chain.computed = chain.head
+                chain.first_chained = 1
+        return chain
+
+    def heads(self) -> dict[str, tuple[int, str]]:
+        """Each stream's position and computed head (what a seal records)."""
+        heads = {sid: (c.position, c.computed) for sid, c in self.streams.items()}
+        heads.update(self._clean)
+        return heads
 
     def check(self, event: RecordedEvent) -> StreamChain:
         """Check one event (the next of its stream in global order); returns its stream's
@@ -75,9 +99,7 @@ class ChainCheck:
         """
         stream_id = event.stream_id
         position = event.stream_position
-        chain = self.streams.get(stream_id)
-        if chain is None:
-            chain = self.streams[stream_id] = StreamChain()
+        chain = self.streams.get(stream_id) or self._chain(stream_id)
         gap = position != chain.position + 1 and self._stream_gap(event, chain)
         metadata: Any = event.metadata
         prev = metadata.get(PREV_KEY)
@@ -105,13 +127,10 @@ class ChainCheck:
         streams = self.streams
         digest = self._digest
         careful = self.check
-        fresh = StreamChain
         chained = 0
         for event in events:
             stream_id = event.stream_id
-            chain = streams.get(stream_id)
-            if chain is None:
-                chain = streams[stream_id] = fresh()
+            chain = streams.get(stream_id) or self._chain(stream_id)
             position = event.stream_position
             metadata: Any = event.metadata
             prev = metadata.get(PREV_KEY)
@@ -148,8 +167,9 @@ class ChainCheck:
         as its event (``event_at(index)``), the digest computed again the careful way: both
         paths find the same."""
         streams = self.streams
+        clean = self._clean
         careful = self.check
-        fresh = StreamChain
+        genesis = (0, GENESIS)
         last = self.last_global
         chained = 0
         index = -1
@@ -165,23 +185,31 @@ class ChainCheck:
                 last = self.last_global
             stream_id = row[1]
             chain = streams.get(stream_id)
-            if chain is None:
-                chain = streams[stream_id] = fresh()
-            position = row[2]
-            if (
+            if chain is None:  # a clean stream, or a new one
+                state = clean.get(stream_id, genesis)
+                if (
+                    link is not None
+                    and link[0] == state[1]
+                    and link[1] == link[2]
+                    and row[2] == state[0] + 1
+                ):
+                    clean[stream_id] = (row[2], link[1])
+                    chained += 1
+                    continue
+            elif (
                 link is not None
-                and position == chain.position + 1
+                and row[2] == chain.position + 1
                 and link[2] == link[1]
                 and link[0] == chain.head
                 and link[0] == chain.computed
             ):
                 chain.head = chain.computed = link[1]
-                chain.position = position
+                chain.position = row[2]
                 if not chain.first_chained:
-                    chain.first_chained = position
+                    chain.first_chained = row[2]
                 chained += 1
-            else:
-                careful(event_at(index))
+                continue
+            careful(event_at(index))
         self.last_global = last
         self.chained_events += chained
 
@@ -202,9 +230,7 @@ class ChainCheck:
     def take(self, event: RecordedEvent, link: Link | None) -> StreamChain:
         """:meth:`check` for one event whose link was computed as it was read (the seal
         check's loop, which compares each stream's chain as it passes)."""
-        chain = self.streams.get(event.stream_id)
-        if chain is None:
-            chain = self.streams[event.stream_id] = StreamChain()
+        chain = self._chain(event.stream_id)
         position = event.stream_position
         if (
             link is None
@@ -339,7 +365,13 @@ class ChainCheck:
                 streams += 1
                 if len(named) <= _NAMED_PREFIXES:
                     named.append((stream_id, chain.unchained, chain.first_chained))
-        return ChainSummary(len(self.streams), self.chained_events, events, streams, tuple(named))
+        return ChainSummary(
+            len(self.streams) + len(self._clean),
+            self.chained_events,
+            events,
+            streams,
+            tuple(named),
+        )
 
 
 def merged(summaries: list[ChainSummary]) -> ChainSummary:
