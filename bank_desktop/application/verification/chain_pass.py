@@ -114,19 +114,18 @@ class ChainVerifier:
         if self._sealing is not None:
             self._feed_sealed(page)
             return
+        if part == 0:
+            chains.check_order(rows, event_at)
         if parts == 1:
             self.events += len(rows)
             chains.check_rows(rows, links, event_at)
             return
-        if part == 0:
-            chains.check_order(rows, event_at)
         mine = [index for index, row in enumerate(rows) if part_of(row[1], parts) == part]
         self.events += len(mine)
         chains.check_rows(
             [rows[i] for i in mine],
             [links[i] for i in mine],
             lambda index: event_at(mine[index]),
-            whole=False,
         )
 
     def _feed_sealed(self, page: LinkedPage) -> None:
@@ -149,11 +148,7 @@ class ChainVerifier:
         """What was found, once every page up to ``head`` was fed."""
         if self._sealing is not None:
             self._sealing.finish(head, self.identity)
-        heads = (
-            self._chains.heads()
-            if keep_heads
-            else None
-        )
+        heads = self._chains.heads() if keep_heads else None
         return ChainsResult(self.findings, self._chains.finish(), self.events, heads)
 
 

@@ -158,31 +158,19 @@ class ChainCheck:
         rows: Sequence[StoredRow],
         links: Sequence[Link | None],
         event_at: Callable[[int], RecordedEvent],
-        *,
-        whole: bool = True,
     ) -> None:
         """:meth:`check_all` for stored rows whose digest was computed as they were read (see
-        :data:`Link`); with ``whole``, also the store's order (:meth:`check_global`). A row
-        without a link, or whose link is not right in its place, goes through :meth:`check`
-        as its event (``event_at(index)``), the digest computed again the careful way: both
-        paths find the same."""
+        :data:`Link`). A row without a link, or whose link is not right in its place, goes
+        through :meth:`check` as its event (``event_at(index)``), the digest computed again
+        the careful way: both paths find the same."""
         streams = self.streams
         clean = self._clean
         careful = self.check
         genesis = (0, GENESIS)
-        last = self.last_global
         chained = 0
         index = -1
         for row, link in zip(rows, links, strict=True):
             index += 1
-            if not whole:
-                pass
-            elif row[0] == last + 1:
-                last += 1
-            else:
-                self.last_global = last
-                self._global_gap(event_at(index))
-                last = self.last_global
             stream_id = row[1]
             chain = streams.get(stream_id)
             if chain is None:  # a clean stream, or a new one
@@ -210,7 +198,6 @@ class ChainCheck:
                 chained += 1
                 continue
             careful(event_at(index))
-        self.last_global = last
         self.chained_events += chained
 
     def check_order(
