@@ -264,23 +264,23 @@ def linked_reader(store: EventStore, *, events: bool = True) -> LinkedPages | No
     """Pages read as stored, each row hashed as it is decoded (``eventstore.canonical``),
     where the store can hand over its rows as stored; None elsewhere (the events are read as
     usual and hashed by the chain check). ``events``: decode every event for the other checks
-    too, sharing the data's decoding with the hash (else only those the careful path needs)."""
+    too (without metadata), else only those the careful path needs."""
     if not isinstance(store, StoredRowReader):
         return None
     reader = store
     reading = StoredReading(CHAIN_TAG, COVERED_METADATA, (PREV_KEY, HASH_KEY))
     event_of = reading.event
 
-    def decoded(after: int, limit: int) -> LinkedPage:
+    def read(after: int, limit: int) -> LinkedPage:
         rows = reader.read_stored(after=after, limit=limit)
-        page, links = reading.decoded(rows)
-        return LinkedPage(rows, links, page.__getitem__, page)
+        return LinkedPage(
+            rows,
+            reading.links(rows),
+            lambda index: event_of(rows[index]),
+            reading.events(rows) if events else None,
+        )
 
-    def hashed(after: int, limit: int) -> LinkedPage:
-        rows = reader.read_stored(after=after, limit=limit)
-        return LinkedPage(rows, reading.links(rows), lambda index: event_of(rows[index]))
-
-    return decoded if events else hashed
+    return read
 
 
 # ── the last outcome, per store ───────────────────────────────────────────────────────────
