@@ -165,38 +165,39 @@ class ChainCheck:
         the careful way: both paths find the same."""
         streams = self.streams
         clean = self._clean
+        in_clean, in_streams = clean.get, streams.get
         careful = self.check
-        genesis = (0, GENESIS)
         chained = 0
         index = -1
         for row, link in zip(rows, links, strict=True):
             index += 1
-            stream_id = row[1]
-            chain = streams.get(stream_id)
-            if chain is None:  # a clean stream, or a new one
-                state = clean.get(stream_id, genesis)
-                if (
-                    link is not None
-                    and link[0] == state[1]
-                    and link[1] == link[2]
-                    and row[2] == state[0] + 1
-                ):
-                    clean[stream_id] = (row[2], link[1])
-                    chained += 1
-                    continue
-            elif (
-                link is not None
-                and row[2] == chain.position + 1
-                and link[2] == link[1]
-                and link[0] == chain.head
-                and link[0] == chain.computed
-            ):
-                chain.head = chain.computed = link[1]
-                chain.position = row[2]
-                if not chain.first_chained:
-                    chain.first_chained = row[2]
-                chained += 1
-                continue
+            if link is not None:
+                stream_id = row[1]
+                state = in_clean(stream_id)
+                if state is not None:  # the everyday event: its stream's next, all right
+                    if link[0] == state[1] and link[1] == link[2] and row[2] == state[0] + 1:
+                        clean[stream_id] = (row[2], link[1])
+                        chained += 1
+                        continue
+                else:
+                    chain = in_streams(stream_id)
+                    if chain is None:  # a new stream
+                        if row[2] == 1 and link[0] == GENESIS and link[1] == link[2]:
+                            clean[stream_id] = (1, link[1])
+                            chained += 1
+                            continue
+                    elif (
+                        row[2] == chain.position + 1
+                        and link[2] == link[1]
+                        and link[0] == chain.head
+                        and link[0] == chain.computed
+                    ):
+                        chain.head = chain.computed = link[1]
+                        chain.position = row[2]
+                        if not chain.first_chained:
+                            chain.first_chained = row[2]
+                        chained += 1
+                        continue
             careful(event_at(index))
         self.chained_events += chained
 
