@@ -200,7 +200,13 @@ class ProcessChains:
                         f"The chain check ({child.name}) ended without an answer "
                         f"(exit code {child.exitcode})."
                     )
-            kind, value = receiver.recv()
+            try:
+                kind, value = receiver.recv()
+            except EOFError:  # it ended (was killed) before answering
+                raise StoreUnavailableError(
+                    f"The chain check ({child.name}) ended without an answer "
+                    f"(exit code {child.exitcode})."
+                ) from None
             if kind == "error":
                 raise value
             out.append(value)
