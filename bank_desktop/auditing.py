@@ -37,7 +37,12 @@ from bank_desktop.application.verification import (
     VerificationReport,
     verify_store,
 )
-from bank_desktop.application.verification.chain_pass import ChainsResult, check_chains
+from bank_desktop.application.verification.chain_pass import (
+    ChainsResult,
+    LinkedPage,
+    LinkedPages,
+    check_chains,
+)
 from bank_desktop.eventstore import (
     EventStore,
     EventStoreError,
@@ -48,8 +53,8 @@ from bank_desktop.eventstore import (
     open_store_for_verification,
     redact_url,
 )
-from bank_desktop.eventstore.canonical import fast_digest, hashing_events
-from bank_desktop.eventstore.port import RecordedEvent, StoredRowReader
+from bank_desktop.eventstore.canonical import StoredReading, fast_digest
+from bank_desktop.eventstore.port import StoredRowReader
 from bank_desktop.eventstore.urls import sqlite_path
 from bank_desktop.private_files import make_private_dirs, write_atomically
 
@@ -106,6 +111,7 @@ def run_verification(
             findings=[] if problem is None else [Finding("store", problem)],
             progress=progress,
             chains=chains,
+            read=linked_reader(store),
         )
     finally:
         if chains is not None:
@@ -194,7 +200,13 @@ class ProcessChains:
                         f"The chain check ({child.name}) ended without an answer "
                         f"(exit code {child.exitcode})."
                     )
-            kind, value = receiver.recv()
+            try:
+                kind, value = receiver.recv()
+            except EOFError:  # it ended (was killed) before answering
+                raise StoreUnavailableError(
+                    f"The chain check ({child.name}) ended without an answer "
+                    f"(exit code {child.exitcode})."
+                ) from None
             if kind == "error":
                 raise value
             out.append(value)
@@ -240,7 +252,7 @@ def _check_chains_of_part(  # noqa: PLR0917 - a process target's arguments
                 parts=parts,
                 keep_heads=keep_heads,
                 progress=progress,
-                read=_hashing_reader(store),
+                read=linked_reader(store, events=False),
                 with_self_check=part == 0,
             )
         finally:
@@ -254,15 +266,25 @@ def _check_chains_of_part(  # noqa: PLR0917 - a process target's arguments
         sender.close()
 
 
-def _hashing_reader(store: EventStore) -> Callable[[int, int], list[RecordedEvent]] | None:
-    """Pages of events decoded for hashing only (``eventstore.canonical.hashing_events``),
-    where the store can hand over its stored text: half the cost of the everyday decoding."""
+def linked_reader(store: EventStore, *, events: bool = True) -> LinkedPages | None:
+    """Pages read as stored, each row hashed as it is decoded (``eventstore.canonical``),
+    where the store can hand over its rows as stored; None elsewhere (the events are read as
+    usual and hashed by the chain check). ``events``: decode every event for the other checks
+    too (without metadata), else only those the careful path needs."""
     if not isinstance(store, StoredRowReader):
         return None
     reader = store
+    reading = StoredReading(CHAIN_TAG, COVERED_METADATA, (PREV_KEY, HASH_KEY))
+    event_of = reading.event
 
-    def read(after: int, limit: int) -> list[RecordedEvent]:
-        return hashing_events(reader.read_stored(after=after, limit=limit))
+    def read(after: int, limit: int) -> LinkedPage:
+        rows = reader.read_stored(after=after, limit=limit)
+        return LinkedPage(
+            rows,
+            reading.links(rows),
+            lambda index: event_of(rows[index]),
+            reading.events(rows) if events else None,
+        )
 
     return read
 

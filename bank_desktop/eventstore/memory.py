@@ -208,6 +208,7 @@ class MemoryEventStore:
                 r.type,
                 r.data,
                 r.metadata,
+                r.created_at,
             )
             for r in rows
         ]

@@ -633,8 +633,9 @@ class PostgresEventStore:
         check_read_args(after, limit, limit_required=True)
         return self._query(
             "read events",
-            "SELECT global_position, stream_id, stream_position, event_id, type, data, metadata "
-            "FROM bank_events WHERE global_position > %s ORDER BY global_position LIMIT %s",
+            "SELECT global_position, stream_id, stream_position, event_id, type, data, metadata, "
+            "created_at FROM bank_events WHERE global_position > %s ORDER BY global_position "
+            "LIMIT %s",
             (after, limit),
         )
 

@@ -795,8 +795,8 @@ class SqliteEventStore:
                 self._connection()
                 .execute(
                     "SELECT global_position, stream_id, stream_position, event_id, type, data, "
-                    "metadata FROM events WHERE global_position > ? ORDER BY global_position "
-                    "LIMIT ?",
+                    "metadata, created_at FROM events WHERE global_position > ? "
+                    "ORDER BY global_position LIMIT ?",
                     (after, limit),
                 )
                 .fetchall()

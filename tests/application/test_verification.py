@@ -26,6 +26,7 @@ from bank_desktop.application.verification import (
     VerificationReport,
     verify_store,
 )
+from bank_desktop.auditing import linked_reader
 from bank_desktop.eventstore import NewEvent, open_store
 from bank_desktop.eventstore.port import EventStore
 from bank_desktop.eventstore.snapshots import FileSnapshotStore, MemorySnapshotStore
@@ -69,11 +70,19 @@ def filled(path: Path) -> Iterator[dict[str, str]]:
 
 
 def verify(path: Path, **kwargs: object) -> VerificationReport:
+    """Verify the file both ways: the events read as usual and hashed by the chain check, and
+    the stored rows hashed as they are decoded (what ``bank-desktop verify`` runs), which
+    must find exactly the same, seal the same heads, and count the same."""
     store = SqliteEventStore(path, verification=True)
     try:
-        return verify_store(store, now=LATER, **kwargs)  # type: ignore[arg-type]
+        plain = verify_store(store, now=LATER, **kwargs)  # type: ignore[arg-type]
+        linked = verify_store(store, now=LATER, read=linked_reader(store), **kwargs)  # type: ignore[arg-type]
     finally:
         store.close()
+    assert [f.to_json() for f in linked.findings] == [f.to_json() for f in plain.findings]
+    assert (linked.chains, linked.money, linked.events) == (plain.chains, plain.money, plain.events)
+    assert (linked.seal and linked.seal.streams) == (plain.seal and plain.seal.streams)
+    return linked
 
 
 def tamper(path: Path, *statements: str) -> None:
@@ -82,10 +91,29 @@ def tamper(path: Path, *statements: str) -> None:
         raw.execute("DROP TRIGGER IF EXISTS events_refuse_update")
         raw.execute("DROP TRIGGER IF EXISTS events_refuse_delete")
         for statement in statements:
+            changed = raw.total_changes
             raw.execute(statement)
+            assert raw.total_changes > changed, f"nothing changed: {statement}"
         raw.commit()
     finally:
         raw.close()
+
+
+def edited(path: Path, column: str, edit: str, stream_id: str, position: int = 2) -> None:
+    """Tamper with one event's column (and make sure the edit changed it)."""
+    where = f"WHERE stream_id = '{stream_id}' AND stream_position = {position}"
+    raw = sqlite3.connect(path)
+    try:
+        (before,) = raw.execute(f"SELECT {column} FROM events {where}").fetchone()
+    finally:
+        raw.close()
+    tamper(path, f"UPDATE events SET {column} = {edit} {where}")
+    raw = sqlite3.connect(path)
+    try:
+        (after,) = raw.execute(f"SELECT {column} FROM events {where}").fetchone()
+    finally:
+        raw.close()
+    assert after != before, edit
 
 
 # ── clean ─────────────────────────────────────────────────────────────────────────────────
@@ -140,6 +168,53 @@ def test_an_edited_amount_is_named(path: Path, filled: dict[str, str]) -> None:
     (finding,) = [f for f in report.findings if f.kind == "chain"]
     assert "changed after it was written" in finding.message
     assert finding.global_position is not None
+
+
+@pytest.mark.parametrize(
+    ("edit", "kind"),
+    [
+        ("replace(data, '\"amount\":50.00', '\"amount\":50.01')", "data"),  # a cent more
+        ("replace(data, 'Paycheck', 'Paycheque')", "data"),
+        ("replace(data, '\"amount\":50.00,', '')", "data"),  # a field removed
+        ("replace(data, '}', ',\"note\":\"x\"}')", "data"),  # a field added
+        ("replace(metadata, 'clerk-7', 'clerk-8')", "metadata"),  # who did it
+        ('replace(metadata, \'"commandId":"req-1"\', \'"commandId":1\')', "metadata"),
+    ],
+)
+def test_every_edit_of_what_is_hashed_is_named(
+    path: Path, filled: dict[str, str], edit: str, kind: str
+) -> None:
+    a = filled["a"]
+    column = "data" if kind == "data" else "metadata"
+    edited(path, column, edit, a)
+    assert ("chain", a, 2) in problems(verify(path))
+
+
+@pytest.mark.parametrize(
+    ("column", "edit"),
+    [
+        # the same values spelled otherwise: keys reordered, a number and a string respelled,
+        # spaces; and metadata the chain does not cover
+        (
+            "data",
+            '\'{"description":"Paycheck","amount":50.0,"accountId":\' || '
+            "json_quote(json_extract(data, '$.accountId')) || ', \"depositedAt\": ' || "
+            "json_quote(json_extract(data, '$.depositedAt')) || '}'",
+        ),
+        ("data", "replace(data, 'Paycheck', 'P\\u0061ycheck')"),
+        ("data", "replace(data, '50.00', '5.000e1')"),
+        ("metadata", "json_set(metadata, '$.storeNote', 'added by a replica')"),
+    ],
+)
+def test_the_same_values_spelled_otherwise_are_no_tampering(
+    path: Path, filled: dict[str, str], column: str, edit: str
+) -> None:
+    """A store may hand back what it was given in another spelling (DeltaBase does): the
+    hash is over the values, so nothing is wrong."""
+    a = filled["a"]
+    edited(path, column, edit, a)
+    report = verify(path)
+    assert [f.kind for f in report.findings if f.problem] == ["store"]  # the guards dropped
 
 
 def test_a_deleted_event_is_named(path: Path, filled: dict[str, str]) -> None:

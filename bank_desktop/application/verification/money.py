@@ -8,7 +8,7 @@ the auditor's own sum of the same events, and the two are compared at the end.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -33,6 +33,7 @@ CLOSED: Final = acc.AccountClosed.type
 REFUSED: Final = acc.WithdrawalRefused.type
 #: The event types this check reads; everything else passes by.
 MONEY_TYPES: Final = frozenset({OPENED, DEPOSITED, WITHDRAWN, CLOSED, REFUSED})
+_CASH: Final = frozenset({DEPOSITED, WITHDRAWN})
 
 
 class _Account:
@@ -102,10 +103,44 @@ class MoneyCheck:
             REFUSED: self._refused,
         }
 
-    @property
-    def handlers(self) -> dict[str, Callable[[RecordedEvent], None]]:
-        """Event type → step, for the verifier's one dispatch per event."""
-        return self._handlers
+    def fold(self, events: Iterable[RecordedEvent]) -> None:
+        """Every event of a page, in global order: the everyday deposit and withdrawal (cash,
+        within bounds, into an open account that stays above zero) is summed here, in a few
+        lookups; everything else goes to its step above, which says what is wrong."""
+        accounts = self._accounts
+        handlers = self._handlers
+        deposits = withdrawals = ZERO
+        for event in events:
+            kind = event.type
+            if kind in _CASH:
+                data = event.data
+                if (
+                    type(data) is dict
+                    and "transferId" not in data
+                    and "reversesEventId" not in data
+                ):
+                    amount = data.get("amount")
+                    account = accounts.get(event.stream_id)
+                    if (
+                        type(amount) is Decimal
+                        and ZERO < amount <= MAX_AMOUNT
+                        and account is not None
+                        and not account.closed_at
+                    ):
+                        if kind == DEPOSITED:
+                            account.balance += amount
+                            deposits += amount
+                            continue
+                        balance = account.balance - amount
+                        if balance >= 0:
+                            account.balance = balance
+                            withdrawals += amount
+                            continue
+            step = handlers.get(kind)
+            if step is not None:
+                step(event)
+        self.deposits += deposits
+        self.withdrawals += withdrawals
 
     def _where(self, event: RecordedEvent) -> dict[str, Any]:
         return {

@@ -29,6 +29,7 @@ from bank_desktop.application.projections import ReadModel
 from bank_desktop.application.verification.chain_pass import (
     ChainRunner,
     ChainVerifier,
+    LinkedPages,
     self_check,
 )
 from bank_desktop.application.verification.chains import (
@@ -186,12 +187,15 @@ def verify_store(
     progress: Progress | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     chains: ChainRunner | None = None,
+    read: LinkedPages | None = None,
 ) -> VerificationReport:
     """Verify ``store`` (see the module docstring); raises StoreUnavailableError only when it
     cannot be read at all. ``findings``: what the caller found about the store beforehand
     (what this computer remembers of it); ``digest``: the chain digest (the reference, or an
     equal faster one); ``seal``: also make a seal of what was verified; ``chains``: run the
-    chain checks there (other processes) instead of in this pass (:mod:`.chain_pass`)."""
+    chain checks there (other processes) instead of in this pass (:mod:`.chain_pass`);
+    ``read(after, limit)``: how this pass reads a page when it checks the chains, with each
+    event's link computed as it was decoded (default: ``store.read_all``, no links)."""
     started = now()
     found = Findings()
     for finding in findings:
@@ -202,7 +206,7 @@ def verify_store(
     checking = ThreadPoolExecutor(1, "verify-self-check") if chains is None else None
     checked = checking.submit(self_check, store) if checking is not None else None
     local = ChainVerifier(digest, against=against) if chains is None else None
-    verification = _Pass(store, found, load_snapshot(snapshots, found), local)
+    verification = _Pass(store, found, load_snapshot(snapshots, found), local, read)
     if chains is not None:
         chains.start(head)
         progress = _slowest(progress, chains)
@@ -280,8 +284,10 @@ class _Pass:
         found: Findings,
         snapshot: Snapshot | None,
         chains: ChainVerifier | None,
+        read: LinkedPages | None,
     ) -> None:
         self.store = store
+        self.read_linked = read if chains is not None else None
         self.found = found
         self.chains = chains
         self.money = MoneyCheck(found)
@@ -293,17 +299,11 @@ class _Pass:
         """Every event up to ``head``, page by page; a store failing half-way is a finding."""
         self._compare_at(0)
         after = 0
-        money = self.money.handlers
         while after < head:
             page = self._page(after, head)
             if not page:
                 break
-            if self.chains is not None:
-                self.chains.feed(page)
-            for event in page:
-                step = money.get(event.type)
-                if step is not None:
-                    step(event)
+            self.money.fold(page)
             self._apply(page)
             self.events += len(page)
             after = page[-1].global_position
@@ -312,12 +312,11 @@ class _Pass:
         if self.snapshot is not None:  # beyond the store's end
             compare(self.snapshot, self.model, self.found, _identity(self.model, self.store))
 
-    def _page(self, after: int, head: int) -> list[RecordedEvent]:
-        lean = self.chains is None  # the chains are checked elsewhere: no metadata needed here
+    def _page(self, after: int, head: int) -> Sequence[RecordedEvent]:
+        """The page after ``after``, its chains checked when they are checked here."""
+        limit = min(PAGE, head - after)
         try:
-            page = self.store.read_all(
-                after=after, limit=min(PAGE, head - after), with_metadata=not lean
-            )
+            page = self._read(after, limit)
         except StoreUnavailableError:
             if after == 0:
                 raise
@@ -343,7 +342,21 @@ class _Pass:
             )
         return page
 
-    def _apply(self, page: list[RecordedEvent]) -> None:
+    def _read(self, after: int, limit: int) -> Sequence[RecordedEvent]:
+        chains = self.chains
+        if chains is None:  # checked elsewhere: no metadata needed here
+            return self.store.read_all(after=after, limit=limit, with_metadata=False)
+        if self.read_linked is None:
+            events = self.store.read_all(after=after, limit=limit)
+            chains.feed(events)
+            return events
+        linked = self.read_linked(after, limit)
+        chains.feed_linked(linked)
+        if linked.events is not None:
+            return linked.events
+        return [linked.event_at(index) for index in range(len(linked.rows))]
+
+    def _apply(self, page: Sequence[RecordedEvent]) -> None:
         """Fold the page into the read model, stopping at the snapshot's checkpoint to compare."""
         snapshot = self.snapshot
         if snapshot is None or not snapshot.checkpoint <= page[-1].global_position:
