@@ -42,6 +42,7 @@ from bank_desktop.application.verification.chain_pass import (
     LinkedPage,
     LinkedPages,
     check_chains,
+    part_of,
 )
 from bank_desktop.eventstore import (
     EventStore,
@@ -53,8 +54,8 @@ from bank_desktop.eventstore import (
     open_store_for_verification,
     redact_url,
 )
-from bank_desktop.eventstore.canonical import StoredReading, fast_digest
-from bank_desktop.eventstore.port import StoredRowReader
+from bank_desktop.eventstore.canonical import Link, StoredReading, fast_digest
+from bank_desktop.eventstore.port import StoredRow, StoredRowReader
 from bank_desktop.eventstore.urls import sqlite_path
 from bank_desktop.private_files import make_private_dirs, write_atomically
 
@@ -252,7 +253,7 @@ def _check_chains_of_part(  # noqa: PLR0917 - a process target's arguments
                 parts=parts,
                 keep_heads=keep_heads,
                 progress=progress,
-                read=linked_reader(store, events=False),
+                read=linked_reader(store, events=False, part=part, parts=parts),
                 with_self_check=part == 0,
             )
         finally:
@@ -266,22 +267,34 @@ def _check_chains_of_part(  # noqa: PLR0917 - a process target's arguments
         sender.close()
 
 
-def linked_reader(store: EventStore, *, events: bool = True) -> LinkedPages | None:
+def linked_reader(
+    store: EventStore, *, events: bool = True, part: int = 0, parts: int = 1
+) -> LinkedPages | None:
     """Pages read as stored, each row hashed as it is decoded (``eventstore.canonical``),
     where the store can hand over its rows as stored; None elsewhere (the events are read as
     usual and hashed by the chain check). ``events``: decode every event for the other checks
-    too (without metadata), else only those the careful path needs."""
+    too (without metadata), else only those the careful path needs; ``part`` of ``parts``:
+    hash only the rows of the streams of that part (the others are checked elsewhere)."""
     if not isinstance(store, StoredRowReader):
         return None
     reader = store
     reading = StoredReading(CHAIN_TAG, COVERED_METADATA, (PREV_KEY, HASH_KEY))
     event_of = reading.event
 
+    def links(rows: list[StoredRow]) -> list[Link | None]:
+        if parts == 1:
+            return reading.links(rows)
+        mine = [index for index, row in enumerate(rows) if part_of(row[1], parts) == part]
+        found: list[Link | None] = [None] * len(rows)
+        for index, link in zip(mine, reading.links([rows[i] for i in mine]), strict=True):
+            found[index] = link
+        return found
+
     def read(after: int, limit: int) -> LinkedPage:
         rows = reader.read_stored(after=after, limit=limit)
         return LinkedPage(
             rows,
-            reading.links(rows),
+            links(rows),
             lambda index: event_of(rows[index]),
             reading.events(rows) if events else None,
         )

@@ -93,7 +93,7 @@ def tamper(path: Path, *statements: str) -> None:
         for statement in statements:
             changed = raw.total_changes
             raw.execute(statement)
-            assert raw.total_changes > changed, f"nothing changed: {statement}"
+            assert raw.total_changes > changed, f"no event matched: {statement}"
         raw.commit()
     finally:
         raw.close()
