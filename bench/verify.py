@@ -88,6 +88,7 @@ def verify(path: Path, parallel: bool) -> tuple[float, float, Any]:
 
 def breakdown(path: Path) -> list[list[str]]:
     """The verification pass's stages, each timed on its own (CPU time) over every page."""
+    from bank_desktop.application.bulk import collector_paused
     from bank_desktop.application.chain import CHAIN_TAG, COVERED_METADATA, HASH_KEY, PREV_KEY
     from bank_desktop.application.projections import ReadModel, catch_up
     from bank_desktop.application.verification.chain_pass import ChainVerifier, LinkedPage
@@ -107,19 +108,20 @@ def breakdown(path: Path) -> list[list[str]]:
         return result
 
     try:
-        reading = StoredReading(CHAIN_TAG, COVERED_METADATA, (PREV_KEY, HASH_KEY))
-        chains, money, model = ChainVerifier(DIGEST), MoneyCheck(Findings()), ReadModel()
-        after = count = 0
-        while rows := timed("read the stored rows", store.read_stored, after=after, limit=5000):
-            links = timed("decode and hash (links)", reading.links, rows)
-            page = LinkedPage(rows, links, lambda i, rows=rows: reading.event(rows[i]))
-            timed("chain and position checks", chains.feed_linked, page)
-            events = timed("events for the folds (no metadata)", reading.events, rows)
-            timed("money fold", money.fold, events)
-            timed("read-model fold (apply)", model.apply, events)
-            after, count = rows[-1][0], count + len(rows)
-        timed("file and guard check (quick_check)", store.self_check)
-        timed("for comparison: rebuild (catch_up)", catch_up, ReadModel(), store)
+        with collector_paused():  # as the verification pass runs
+            reading = StoredReading(CHAIN_TAG, COVERED_METADATA, (PREV_KEY, HASH_KEY))
+            chains, money, model = ChainVerifier(DIGEST), MoneyCheck(Findings()), ReadModel()
+            after = count = 0
+            while rows := timed("read the stored rows", store.read_stored, after=after, limit=5000):
+                links = timed("decode and hash (links)", reading.links, rows)
+                page = LinkedPage(rows, links, lambda i, rows=rows: reading.event(rows[i]))
+                timed("chain and position checks", chains.feed_linked, page)
+                events = timed("events for the folds (no metadata)", reading.events, rows)
+                timed("money fold", money.fold, events)
+                timed("read-model fold (apply)", model.apply, events)
+                after, count = rows[-1][0], count + len(rows)
+            timed("file and guard check (quick_check)", store.self_check)
+            timed("for comparison: rebuild (catch_up)", catch_up, ReadModel(), store)
     finally:
         store.close()
     return [
