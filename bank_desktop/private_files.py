@@ -46,15 +46,18 @@ def make_private(path: Path) -> bool:
     return True
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes, *more: bytes) -> None:
     """Write ``data`` to ``path`` through a synced temporary file in the same folder, created
     for its owner only (``mkstemp``), then renamed over ``path``: a crash, a full disk or a
     reader at the wrong moment never sees half a file. Raises OSError; nothing is left behind.
+    ``more`` follows ``data`` in the file (a header and a big body need not be joined first).
     """
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as file:
             file.write(data)
+            for chunk in more:
+                file.write(chunk)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)

@@ -2,6 +2,7 @@
 
 Usage:
   python bench/_gui_child.py startup DB DATA_DIR EXPECTED_ROWS [PROFILE_DIR]
+  python bench/_gui_child.py memory DB EMPTY_DATA_DIR EXPECTED_ROWS
   python bench/_gui_child.py writer DB COUNT CHUNK PAUSE_MS SEED
 
 startup: only the standard library is imported before the clock starts (T0 is the child's
@@ -13,6 +14,12 @@ window the normal way (closeEvent saves the read model and waits for workers), p
 ``CLOSED {json}`` and exits. The worker's load (restore + catch-up) is timed by a thin wrapper
 around ``WindowSession._load`` installed here (no package change). With PROFILE_DIR, the GUI
 thread and the loading worker are each profiled with cProfile and dumped there.
+
+memory: the same start-up, but DATA_DIR holds no snapshot, so the window rebuilds its read model
+from every event (and saves a snapshot, as it does after any long replay). Once interactive and
+then ``SETTLE_MS`` idle, it prints ``MEMORY {json}``: the process's resident set (VmRSS) and its
+peak (VmHWM) from /proc/self/status at each step (imports, window shown, interactive, settled),
+then sorts the accounts by balance and reports the resident set again.
 
 writer: opens DB, picks COUNT random open accounts (with repetition), folds each one's stream
 to decide a deposit with the real account decider, encodes it with the metadata a clerk's
@@ -33,11 +40,31 @@ def emit(tag: str, **fields: object) -> None:
     print(f"{tag} {json.dumps(fields, default=str)}", flush=True)
 
 
+SETTLE_MS = 1000
+
+
+def resident() -> dict[str, float]:
+    """VmRSS and VmHWM (peak) of this process in MiB, from /proc/self/status (Linux)."""
+    out: dict[str, float] = {}
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                key, _, value = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    out[key] = int(value.split()[0]) / 1024
+    except OSError:
+        pass
+    return out
+
+
 # ── startup ───────────────────────────────────────────────────────────────────────────────
 
 
-def startup(db: str, data_dir: str, expected_rows: int, profile_dir: str | None) -> None:
+def startup(
+    db: str, data_dir: str, expected_rows: int, profile_dir: str | None, memory: bool = False
+) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    memory_marks: dict[str, dict[str, float]] = {"start": resident()}
     from pathlib import Path
 
     from PySide6.QtCore import QEvent, QObject, QTimer
@@ -48,6 +75,7 @@ def startup(db: str, data_dir: str, expected_rows: int, profile_dir: str | None)
 
     clock = time.perf_counter
     marks: dict[str, float] = {"imports": clock() - T0}
+    memory_marks["imports"] = resident()
     profiles: list = []
     if profile_dir:
         import cProfile
@@ -156,6 +184,24 @@ def startup(db: str, data_dir: str, expected_rows: int, profile_dir: str | None)
             checkpoint=window.read_model.checkpoint if window.read_model else None,
             status=label.text(),
         )
+        if memory:
+            memory_marks["interactive"] = resident()
+            QTimer.singleShot(SETTLE_MS, settled)
+        else:
+            QTimer.singleShot(0, close)
+
+    def settled() -> None:
+        from PySide6.QtCore import Qt
+
+        from bank_desktop.gui.models.accounts import BALANCE
+
+        memory_marks["settled"] = resident()
+        window.accounts_table.sortByColumn(BALANCE, Qt.SortOrder.DescendingOrder)
+        QTimer.singleShot(SETTLE_MS, sorted_settled)
+
+    def sorted_settled() -> None:
+        memory_marks["sorted"] = resident()
+        emit("MEMORY", **memory_marks)
         QTimer.singleShot(0, close)
 
     def close() -> None:
@@ -167,10 +213,11 @@ def startup(db: str, data_dir: str, expected_rows: int, profile_dir: str | None)
     timeout = QTimer()
     timeout.setSingleShot(True)
     timeout.timeout.connect(lambda: (emit("TIMEOUT", **marks), app.exit(3)))
-    timeout.start(120_000)
+    timeout.start(900_000 if memory else 120_000)  # a full rebuild on a busy machine
 
     window.show()
     marks["shown"] = clock() - T0
+    memory_marks["shown"] = resident()
     code = app.exec()
     if profile_dir:
         for name, profile in profiles:
@@ -301,6 +348,9 @@ def main() -> None:
     if kind == "startup":
         db, data_dir, expected = rest[:3]
         startup(db, data_dir, int(expected), rest[3] if len(rest) > 3 else None)
+    elif kind == "memory":
+        db, data_dir, expected = rest[:3]
+        startup(db, data_dir, int(expected), None, memory=True)
     elif kind == "writer":
         db, count, chunk, pause_ms, seed = rest
         writer(db, int(count), int(chunk), float(pause_ms), int(seed))

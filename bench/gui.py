@@ -25,6 +25,12 @@ offscreen (QT_QPA_PLATFORM=offscreen unless set). Page cache is warm (the copy w
    (setFilterFixedString, case-insensitive), once over all columns (setFilterKeyColumn(-1), the
    stock way to match account OR customer) and once over the customer column only (the cheapest
    stock setting; it cannot match account ids). Rounds alternate the order.
+Memory: ``--memory-runs`` fresh processes (bench/_gui_child.py memory) open the window on the
+working copy with an EMPTY data folder, so the read model is rebuilt from all events (and its
+snapshot saved, as after any long replay); once interactive and a second idle, the process's
+resident set (VmRSS, /proc/self/status) is the figure, beside the target, with the peak
+(VmHWM) and the resident set after sorting the accounts by balance.
+
 3. Burst, on the same window: a writer process (bench/_gui_child.py writer) appends ``--burst``
    deposits to random open accounts (decided by the real decider, encoded with a clerk's
    metadata) in transactions of ``--burst-chunk`` events through ``store.append_many``. A 1-ms
@@ -79,6 +85,8 @@ clock = time.perf_counter
 TARGET_START = 1.0
 TARGET_KEY = 0.050
 TARGET_STALL = 0.050
+TARGET_RSS_MB = 200.0  # the "200 MB": decimal megabytes (190.7 MiB), the stricter reading
+MIB_IN_MB = 1024 * 1024 / 1e6
 
 
 def load_now() -> str:
@@ -268,6 +276,65 @@ def startup_section(args: Any, fix: dict[str, Any], env: dict[str, str]) -> dict
     table.append(["median", *(f_s(med[k]) for k, _ in STARTUP_COLUMNS)])
     print_table(headers, table)
     return med
+
+
+# ── memory ────────────────────────────────────────────────────────────────────────────────
+
+
+def run_memory(fix: dict[str, Any], env: dict[str, str], data_dir: Path) -> dict[str, Any]:
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    command = [sys.executable, str(CHILD), "memory", str(fix["work"]), str(data_dir)]
+    command.append(str(fix["rows"]))
+    started = clock()
+    proc = subprocess.run(
+        command, capture_output=True, text=True, cwd=ROOT, env=env, check=False, timeout=1200
+    )
+    result: dict[str, Any] = {"wall": clock() - started}
+    for line in proc.stdout.splitlines():
+        tag, _, body = line.partition(" ")
+        if tag == "READY":
+            result["ready"] = json.loads(body)
+        elif tag == "MEMORY":
+            result["memory"] = json.loads(body)
+    if proc.returncode != 0 or "memory" not in result:
+        raise RuntimeError(f"memory child failed ({proc.returncode}): {proc.stdout}\n{proc.stderr}")
+    return result
+
+
+def memory_section(args: Any, fix: dict[str, Any], env: dict[str, str], scratch: Path) -> dict:
+    section(
+        f"memory: the window after a full rebuild, {args.memory_runs} fresh process(es) "
+        f"({load_now()})"
+    )
+    steps = ("imports", "shown", "interactive", "settled", "sorted")
+    rows = []
+    settled = []
+    for run in range(args.memory_runs):
+        r = run_memory(fix, env, scratch / f"data-empty-{run}")
+        mem, ready = r["memory"], r["ready"]
+        settled.append(mem["settled"]["VmRSS"])
+        rows.append(
+            [
+                f"run {run + 1}",
+                *(f"{mem[step]['VmRSS']:,.0f}" for step in steps),
+                f"{mem['sorted']['VmHWM']:,.0f}",
+                f_s(ready.get("interactive")),
+                f"{ready.get('rows', 0):,}",
+            ]
+        )
+    print("MiB resident (VmRSS); settled = interactive + 1 s idle, the figure; peak = VmHWM;")
+    print("sorted = after sorting by balance + 1 s; interactive = seconds to a rebuilt window")
+    print_table(
+        ("", *steps, "peak", "interactive s", "rows"),
+        rows,
+    )
+    figure = median(settled)
+    print(
+        f"window RSS after a full rebuild: {figure * MIB_IN_MB:,.0f} MB = {figure:,.0f} MiB "
+        f"(target <= {TARGET_RSS_MB:.0f} MB)"
+    )
+    return {"rss": figure}
 
 
 # ── in-process window ─────────────────────────────────────────────────────────────────────
@@ -1084,6 +1151,7 @@ def summary(
     start: dict[str, float],
     filt: dict[str, Any],
     bursts: list[dict[str, Any]],
+    memory: dict[str, Any] | None = None,
 ) -> None:
     section(f"summary ({load_now()})")
     print(f"{fix['rows']:,} accounts, {fix['head']:,} events at start")
@@ -1097,6 +1165,12 @@ def summary(
             f"window interactive <= 1 s after start, spawn -> interactive median "
             f"({f_s(start['spawn_to_interactive'])} s)",
             start["spawn_to_interactive"] <= TARGET_START,
+        )
+    if memory:
+        target_line(
+            f"window RSS <= {TARGET_RSS_MB:.0f} MB after a full rebuild "
+            f"({memory['rss'] * MIB_IN_MB:,.0f} MB = {memory['rss']:,.0f} MiB)",
+            memory["rss"] * MIB_IN_MB <= TARGET_RSS_MB,
         )
     if filt:
         ours = filt["summary"][filt["ours"]]
@@ -1132,6 +1206,7 @@ def main() -> None:
     p.add_argument("--accounts", type=int, default=100_000, help="accounts in the store")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--runs", type=int, default=5, help="fresh start-up processes")
+    p.add_argument("--memory-runs", type=int, default=1, help="fresh processes for memory")
     p.add_argument("--typed", default="cust-0001", help="text typed into the filter")
     p.add_argument("--filter-rounds", type=int, default=2, help="typing rounds per series")
     p.add_argument("--burst", type=int, default=10_000, help="events in one burst")
@@ -1148,11 +1223,11 @@ def main() -> None:
     p.add_argument(
         "--only",
         action="append",
-        choices=("startup", "filter", "burst"),
+        choices=("startup", "memory", "filter", "burst"),
         help="run only these parts (repeatable; default all)",
     )
     args = p.parse_args()
-    parts = set(args.only or ("startup", "filter", "burst"))
+    parts = set(args.only or ("startup", "memory", "filter", "burst"))
     apply_quick(
         args,
         p,
@@ -1186,6 +1261,10 @@ def main() -> None:
             if wanted(met):
                 profile_startup(fix, env, scratch)
 
+        memory: dict[str, Any] = {}
+        if "memory" in parts:
+            memory = memory_section(args, fix, env, scratch)
+
         window = None
         filt: dict[str, Any] = {}
         bursts: list[dict[str, Any]] = []
@@ -1207,7 +1286,7 @@ def main() -> None:
         for mode in missed:
             profile_burst(args, window, fix, env, mode)
 
-        summary(fix, start, filt, bursts)
+        summary(fix, start, filt, bursts, memory)
         if window is not None:
             window.close()
             spin(0.2)

@@ -41,6 +41,13 @@ def encode_json(value: Mapping[str, Any], *, checked: bool = True) -> str:
 _SCALARS: Final = frozenset({str, int, bool, type(None)})
 
 
+def encode_json_bytes(value: Mapping[str, Any]) -> bytes:
+    """Compact JSON as bytes, unchecked: for data the application built itself (a projection
+    snapshot), which may also hold datetimes (written as RFC 3339 with their offset). No text
+    copy is made of it: at 20 MB, every copy of a snapshot is a copy the heap keeps."""
+    return _encoder.encode(value)
+
+
 def _check_json(value: Any, path: str) -> None:
     kind = type(value)
     if kind in _SCALARS:

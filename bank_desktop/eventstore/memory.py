@@ -8,7 +8,7 @@ JSON cannot carry.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,13 +20,17 @@ from bank_desktop.eventstore.backwards import (
 )
 from bank_desktop.eventstore.batches import Row as BatchRow
 from bank_desktop.eventstore.batches import Write
+from bank_desktop.eventstore.canonical import fast_digest
 from bank_desktop.eventstore.errors import ConcurrencyError, EventStoreError
 from bank_desktop.eventstore.exact_json import decode_metadata, decode_payload, utc_now
+from bank_desktop.eventstore.fold_reading import fold_payloads
 from bank_desktop.eventstore.port import (
     AppendRequest,
     AppendResult,
     DecideTail,
     ExpectedPosition,
+    FoldFields,
+    FoldPage,
     NewEvent,
     RecordedEvent,
 )
@@ -55,6 +59,18 @@ class _Row:
             self.metadata,
         )
 
+    def recorded_without_metadata(self) -> RecordedEvent:
+        return RecordedEvent(
+            self.event_id,
+            self.type,
+            decode_payload(self.data, self.stream_id, self.stream_position),
+            self.stream_id,
+            self.stream_position,
+            self.global_position,
+            self.created_at,
+            None,
+        )
+
     def recorded(self) -> RecordedEvent:
         return RecordedEvent(
             self.event_id,
@@ -70,6 +86,9 @@ class _Row:
 
 class MemoryEventStore:
     """A thread-safe event store that lives and dies with the process."""
+
+    #: The chain digest through msgspec (capability ``ChainDigestSource``).
+    chain_digest = staticmethod(fast_digest)
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
@@ -188,6 +207,21 @@ class MemoryEventStore:
                         if len(rows) >= limit:
                             break
         return [r.recorded() for r in rows]
+
+    def read_for_fold(self, *, after: int, limit: int, fields: FoldFields) -> FoldPage:
+        """Events for a fold (``FoldReader``), decoded from their stored text like SQLite's."""
+        check_read_args(after, limit, limit_required=True)
+        with self._changed:
+            self._check_open()
+            rows = self._rows[after : after + limit]
+        if not rows:
+            return FoldPage([], [], None)
+        raw = [(r.global_position, r.stream_id, r.stream_position, r.type, r.data) for r in rows]
+
+        def careful(positions: Iterable[int]) -> dict[int, RecordedEvent]:
+            return {p: rows[p - after - 1].recorded_without_metadata() for p in positions}
+
+        return FoldPage(raw, fold_payloads(raw, fields, careful), rows[-1].event_id)
 
     def read_stored(self, *, after: int = 0, limit: int = 1000) -> list[Any]:
         """Events as stored, JSON undecoded (``StoredRowReader``)."""

@@ -273,6 +273,71 @@ class StoredRowReader(Protocol):
         ...
 
 
+#: (prev hash, stream id, stream position, event id, type, data, metadata) → hex digest
+ChainDigestFunction = Callable[[str, str, int, str, str, Any, Mapping[str, Any]], str]
+
+
+@runtime_checkable
+class ChainDigestSource(Protocol):
+    """Optional capability: the application's hash-chain digest at C speed.
+
+    The application defines the chain's encoding in plain Python and may not import the
+    adapters' faster, byte-identical one (``eventstore.canonical``); a store that offers this
+    hands it over, built from the reference's tag, covered metadata keys, link keys and
+    digest (the fallback for what the fast path cannot write).
+    """
+
+    def chain_digest(
+        self,
+        tag: str,
+        covered_keys: Sequence[str],
+        link_keys: Sequence[str],
+        reference: ChainDigestFunction,
+    ) -> ChainDigestFunction:
+        """A digest equal to ``reference`` for every event."""
+        ...
+
+
+#: What a fold reads of each event type's ``data``: the names of the fields its step reads. A
+#: type mapped to ``()`` is read without its data (the fold only notes that it happened).
+FoldFields = Mapping[str, tuple[str, ...]]
+
+#: An event for a fold: global position, stream id, stream position, type, and its stored
+#: data (JSON bytes or text: what the fold needs of it is in the page's payloads).
+FoldRow = tuple[int, str, int, str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class FoldPage:
+    """Events in global order for a fold, and beside each row its payload: for a type the
+    FoldFields name with fields and data that is a JSON object, an object with one attribute
+    per named field (None where the field is absent or null, as ``data.get(field)`` would
+    say); None for a type mapped to ``()``; and for every other event (a type not named, data
+    that is not a JSON object) the RecordedEvent itself, read without metadata, for the
+    fold's careful path. ``last_event_id`` is the id of the last row's event (None when the
+    page is empty): a fold's checkpoint names the event it stopped at."""
+
+    rows: Sequence[FoldRow]
+    payloads: Sequence[Any]
+    last_event_id: str | None
+
+
+@runtime_checkable
+class FoldReader(Protocol):
+    """Optional capability: events read only as far as a projection fold reads them.
+
+    A rebuild folds millions of events and reads a few fields of each: the amount and time of
+    a deposit, never its description, ids or metadata. A store that can decode just those
+    fields (msgspec decodes a payload straight into a small struct of them) skips building a
+    RecordedEvent, a dict of every field and the strings nobody reads for each event.
+    ``bank_desktop.application.projections.catch_up`` uses it when present.
+    """
+
+    def read_for_fold(self, *, after: int, limit: int, fields: FoldFields) -> FoldPage:
+        """Up to ``limit`` events with global position > ``after``, in global order."""
+        ...
+
+
 @runtime_checkable
 class StoreSelfCheck(Protocol):
     """Optional capability: what a store can tell about itself that its events cannot show

@@ -54,6 +54,7 @@ from bank_desktop.eventstore.backwards import (
 )
 from bank_desktop.eventstore.batches import Row as BatchRow
 from bank_desktop.eventstore.batches import Write, settle
+from bank_desktop.eventstore.canonical import fast_digest
 from bank_desktop.eventstore.errors import (
     ConcurrencyError,
     EventStoreError,
@@ -145,6 +146,9 @@ _TRANSIENT_REFUSALS: Final = (
 
 class PostgresEventStore:
     """Event store on a PostgreSQL database (``postgresql://user@host:5432/db``)."""
+
+    #: The chain digest through msgspec (capability ``ChainDigestSource``).
+    chain_digest = staticmethod(fast_digest)
 
     def __init__(
         self,

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from bank_desktop.eventstore.errors import SnapshotDamagedError, StoreUnavailableError
-from bank_desktop.eventstore.exact_json import decode_json, encode_json
+from bank_desktop.eventstore.exact_json import decode_json, encode_json_bytes
 from bank_desktop.eventstore.port import Snapshot
 from bank_desktop.private_files import make_private_dirs, write_atomically
 
@@ -61,7 +61,7 @@ class FileSnapshotStore:
 
     def save(self, snapshot: Snapshot) -> None:
         target = self._file(snapshot.name)
-        body = encode_json(
+        body = encode_json_bytes(  # our own projection rows, not payloads from outside
             {
                 "name": snapshot.name,
                 "version": snapshot.version,
@@ -69,16 +69,15 @@ class FileSnapshotStore:
                 "checkpointEventId": snapshot.checkpoint_event_id,
                 "storeIdentity": snapshot.store_identity,
                 "state": snapshot.state,
-            },
-            checked=False,  # our own projection rows, not payloads from outside
-        ).encode()
+            }
+        )
         header = (
             MAGIC
             + f" {FORMAT} sha256={hashlib.sha256(body).hexdigest()} bytes={len(body)}\n".encode()
         )
         try:
             make_private_dirs(self._directory)
-            write_atomically(target, header + body)
+            write_atomically(target, header, body)
         except OSError as exc:
             raise StoreUnavailableError(
                 f"Cannot save the {snapshot.name} snapshot in {self._directory}: {exc.strerror}."
@@ -139,12 +138,12 @@ class MemorySnapshotStore:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._snapshots: dict[str, tuple[Snapshot, str]] = {}
+        self._snapshots: dict[str, tuple[Snapshot, bytes]] = {}
 
     def save(self, snapshot: Snapshot) -> None:
         # Stored as JSON text and decoded on every load, like a file: neither the saver nor
         # a loader can change what the next load returns by mutating shared objects.
-        body = encode_json({"state": snapshot.state}, checked=False)
+        body = encode_json_bytes({"state": snapshot.state})
         with self._lock:
             self._snapshots[check_snapshot_name(snapshot.name)] = (snapshot, body)
 

@@ -34,7 +34,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -49,6 +49,7 @@ from bank_desktop.eventstore.backwards import (
 )
 from bank_desktop.eventstore.batches import Row as BatchRow
 from bank_desktop.eventstore.batches import Write, settle
+from bank_desktop.eventstore.canonical import fast_digest
 from bank_desktop.eventstore.errors import (
     ConcurrencyError,
     EventStoreError,
@@ -64,12 +65,15 @@ from bank_desktop.eventstore.exact_json import (
     format_timestamp,
     utc_now,
 )
+from bank_desktop.eventstore.fold_reading import fold_payloads
 from bank_desktop.eventstore.group_commit import GroupCommit
 from bank_desktop.eventstore.port import (
     AppendRequest,
     AppendResult,
     DecideTail,
     ExpectedPosition,
+    FoldFields,
+    FoldPage,
     NewEvent,
     RecordedEvent,
 )
@@ -130,6 +134,11 @@ _HEADS: Final = (
 _INSERT: Final = f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)"
 _SELECT: Final = f"SELECT {_COLUMNS} FROM events"
 _SELECT_LEAN: Final = f"SELECT {_COLUMNS.rsplit(',', 1)[0]} FROM events"
+_FOLD_PAGE: Final = (
+    "SELECT global_position, stream_id, stream_position, type, CAST(data AS BLOB) FROM events "
+    "WHERE global_position > ? ORDER BY global_position LIMIT ?"
+)
+_EVENT_ID_AT: Final = "SELECT event_id FROM events WHERE global_position = ?"
 _STREAM_TAIL: Final = (
     f"{_SELECT} WHERE stream_id = ? AND stream_position > ? ORDER BY stream_position"
 )
@@ -139,6 +148,9 @@ Row = tuple[int, str, int, str, str, str, str, str]
 
 class SqliteEventStore:
     """Event store on a local SQLite file (``sqlite:///path/to/bank.db``)."""
+
+    #: The chain digest through msgspec (capability ``ChainDigestSource``).
+    chain_digest = staticmethod(fast_digest)
 
     def __init__(
         self,
@@ -797,6 +809,31 @@ class SqliteEventStore:
                 )
                 .fetchall()
             )
+
+    def read_for_fold(self, *, after: int, limit: int, fields: FoldFields) -> FoldPage:
+        """Events for a fold (``FoldReader``): five columns, the data as bytes (no text
+        decoding: msgspec reads UTF-8 itself), one struct of the folded fields per payload."""
+        check_read_args(after, limit, limit_required=True)
+        with self._translated("read events"):
+            conn = self._connection()
+            raw = conn.execute(_FOLD_PAGE, (after, limit)).fetchall()
+            if not raw:
+                return FoldPage([], [], None)
+            last_event_id = conn.execute(_EVENT_ID_AT, (raw[-1][0],)).fetchone()[0]
+            payloads = fold_payloads(raw, fields, partial(self._events_at, conn))
+        return FoldPage(raw, payloads, last_event_id)
+
+    @staticmethod
+    def _events_at(conn: sqlite3.Connection, positions: Iterable[int]) -> dict[int, RecordedEvent]:
+        """The events at ``positions``, whole but without metadata, by global position."""
+        wanted = list(positions)
+        found: dict[int, RecordedEvent] = {}
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            sql = f"{_SELECT_LEAN} WHERE global_position IN ({','.join('?' * len(part))})"
+            for event in _recorded(conn.execute(sql, part).fetchall()):
+                found[event.global_position] = event
+        return found
 
     def read_backwards(
         self,

@@ -47,7 +47,7 @@ from bank_desktop.application.history import read_history
 from bank_desktop.application.projections import AccountBalance, Ledger, ReadModel, load_ledger
 from bank_desktop.application.read_model_session import SessionChanges
 from bank_desktop.config import StoredSettings
-from bank_desktop.domain import ApprovalRequired, format_money
+from bank_desktop.domain import ApprovalRequired
 from bank_desktop.eventstore import (
     EventStoreError,
     RecordedEvent,
@@ -65,6 +65,7 @@ from bank_desktop.gui.forms.account_forms import (
 )
 from bank_desktop.gui.forms.base import CommandForm
 from bank_desktop.gui.help_dialog import FORM_KEYS, ShortcutHelpDialog, mnemonic_keys
+from bank_desktop.gui.live_fit import texts_to_fit
 from bank_desktop.gui.loading import Loaded
 from bank_desktop.gui.messages import describe_error
 from bank_desktop.gui.models.accounts import AccountsModel, customer_text
@@ -346,13 +347,7 @@ class MainWindow(QMainWindow):
         assert model is not None
         changed = changes.model.changed_accounts
         self.accounts_model.sync(changed)
-        fresh = (*changed, *changes.model.opened_accounts)  # new ones need room too
-        rows = [r for a in fresh if (r := model.balances.get(a)) is not None]
-        self.accounts_page.fit_account_columns(
-            [format_money(r.balance) for r in rows],
-            [customer_text(r) for r in rows],
-            [r.account_id for r in rows],
-        )
+        self.accounts_page.fit_account_columns(*texts_to_fit(model, changes.model))
         if changes.model.opened_accounts and self.statusBar().currentMessage() == EMPTY_STORE_HINT:
             self.statusBar().clearMessage()  # an account arrived: the store is empty no more
         self._ledger_changed(changes.ledgers)

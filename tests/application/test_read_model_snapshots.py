@@ -17,12 +17,20 @@ import pytest
 from bank_desktop.application import BankService
 from bank_desktop.application.projections import (
     ReadModel,
+    balances,
     catch_up,
     load_read_model,
     restore_read_model,
+    transfers,
 )
 from bank_desktop.application.projections.read_model import SNAPSHOT_NAME
-from bank_desktop.eventstore import EventStore, Snapshot, StoreUnavailableError, open_store
+from bank_desktop.eventstore import (
+    EventStore,
+    NewEvent,
+    Snapshot,
+    StoreUnavailableError,
+    open_store,
+)
 from bank_desktop.eventstore.snapshots import FileSnapshotStore, MemorySnapshotStore
 from tests.application.conftest import StepClock
 
@@ -46,11 +54,15 @@ def _saved(store: EventStore, snapshots: Any) -> Snapshot:
     return loaded  # type: ignore[no-any-return]
 
 
+COLUMNS = {"balances": balances.COLUMNS, "transfers": transfers.COLUMNS}
+
+
 def _with_row_value(snapshot: Snapshot, table: str, column: int, value: Any) -> Snapshot:
+    """``snapshot`` with the value in ``column`` (counted from 0) of ``table``'s first row
+    replaced (tables are kept as columns)."""
     state = {**snapshot.state}
-    rows = [list(row) for row in state[table]]
-    rows[0][column] = value
-    state[table] = rows
+    name = COLUMNS[table][column]
+    state[table] = {**state[table], name: [value, *state[table][name][1:]]}
     return dataclasses.replace(snapshot, state=state)
 
 
@@ -137,3 +149,30 @@ def test_a_snapshot_that_cannot_be_saved_is_a_notice_not_a_failure(store: EventS
     assert loaded.problems == []
     assert len(loaded.notices) == 1
     assert "could not be saved" in loaded.notices[0]
+
+
+def test_times_keep_their_exact_offset_through_a_saved_snapshot(tmp_path: Path) -> None:
+    """The JSON encoder writes a datetime's offset in whole minutes: a time recorded with an
+    offset of seconds (another tool's event) is saved as its ISO text instead, unchanged."""
+    store = open_store("memory://")
+    odd = "2026-11-02T10:00:00.250+05:30:15"
+    opened = {"customerId": "c", "initialBalance": 1, "openedAt": odd}
+    store.append("account-odd", [NewEvent("account.opened", opened)], 0)
+    BankService(store, clock=StepClock()).open_account("cust-1", "5")
+    snapshots = FileSnapshotStore(tmp_path)
+    model = ReadModel()
+    catch_up(model, store)
+    model.save(snapshots)
+
+    restored, problem = restore_read_model(snapshots, store)
+
+    assert problem is None
+    assert restored is not None
+    for row in model.balances:
+        again = restored.balances.get(row.account_id)
+        assert again is not None
+        assert (again.opened_at, again.last_activity_at) == (row.opened_at, row.last_activity_at)
+        assert again.opened_at.utcoffset() == row.opened_at.utcoffset()
+    assert restored.balances.get("account-odd").opened_at.isoformat() == (  # type: ignore[union-attr]
+        "2026-11-02T10:00:00.250000+05:30:15"
+    )

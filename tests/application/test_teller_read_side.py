@@ -155,7 +155,7 @@ def test_snapshots_keep_holds_customers_and_names(bank: BankService, store: Even
     restored = ReadModel.restore(snapshots, store)
 
     assert restored is not None
-    assert SNAPSHOT_VERSION == 4
+    assert SNAPSHOT_VERSION == 5
     row = restored.balances.get(account)
     assert row is not None
     assert (row.customer_name, row.holds) == ("Ada Lovelace", model.balances.get(account).holds)  # type: ignore[union-attr]

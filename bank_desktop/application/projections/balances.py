@@ -17,10 +17,10 @@ number, and :meth:`BalancesProjection.total` leaves it out.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from typing import Any, Final
 
 from bank_desktop.application import wire_fields as f
@@ -42,9 +42,6 @@ def unchanged(_: RecordedEvent) -> int:
 
 
 _fromiso = datetime.fromisoformat
-#: The zones of a row's times, read at C speed when a snapshot is checked.
-_OPENED_ZONE: Final = attrgetter("opened_at.tzinfo")
-_LAST_ZONE: Final = attrgetter("last_activity_at.tzinfo")
 _LOWEST: Final = -MAX_AMOUNT
 
 
@@ -85,6 +82,8 @@ class AccountBalance:
     holds: tuple[Hold, ...] = ()
     #: The registered customer's full name (None: the customer id is not registered).
     customer_name: str | None = None
+    #: The row's place in opening order (set by the projection that keeps it).
+    position: int = field(default=-1, compare=False, repr=False)
 
     def active_holds(self, moment: datetime) -> tuple[Hold, ...]:
         return active_holds(self.holds, moment)
@@ -97,40 +96,45 @@ class AccountBalance:
 
 
 class BalancesProjection:
-    """Account rows in the order accounts were opened; lookups by id in O(1)."""
+    """Account rows in the order accounts were opened; lookups by id in O(1).
+
+    A window keeps 100,000 rows for hours, so they are kept lean: each row knows its own place
+    in opening order (no second dict), the accounts of a customer with a single account are
+    that account's id (no list each), and rows of one customer share one customer id string.
+    """
 
     def __init__(self) -> None:
         self._rows: dict[str, AccountBalance] = {}
-        self._order: list[str] = []
-        self._index: dict[str, int] = {}
-        self._by_customer: dict[str, list[str]] = {}
+        self._order: list[AccountBalance] = []
+        #: customer id -> the id of its only account, or the ids of its accounts
+        self._by_customer: dict[str, str | list[str]] = {}
 
     def __len__(self) -> int:
         return len(self._order)
 
     def __iter__(self) -> Iterator[AccountBalance]:
-        rows = self._rows
-        return (rows[account_id] for account_id in self._order)
+        return iter(self._order)
 
     def get(self, account_id: str) -> AccountBalance | None:
         return self._rows.get(account_id)
 
     def at(self, index: int) -> AccountBalance:
         """The row at ``index`` in opening order (what a table model shows as row ``index``)."""
-        return self._rows[self._order[index]]
+        return self._order[index]
 
     def index_of(self, account_id: str) -> int:
         """The row of ``account_id`` in opening order; KeyError if unknown."""
-        return self._index[account_id]
+        return self._rows[account_id].position
 
     def accounts_of(self, customer_id: str) -> tuple[str, ...]:
         """The accounts opened for ``customer_id``, in opening order."""
-        return tuple(self._by_customer.get(customer_id, ()))
+        accounts = self._by_customer.get(customer_id, ())
+        return (accounts,) if type(accounts) is str else tuple(accounts)
 
     def name_customer(self, customer_id: str, name: str | None) -> list[str]:
         """Show ``name`` on every account of the customer; the accounts whose name changed."""
         changed = []
-        for account_id in self._by_customer.get(customer_id, ()):
+        for account_id in self.accounts_of(customer_id):
             row = self._rows[account_id]
             if row.customer_name != name:
                 row.customer_name = name
@@ -181,18 +185,55 @@ class BalancesProjection:
         customer = f.text(event, data, "customerId")
         initial = f.money(event, data, "initialBalance")
         opened_at = f.moment(event, data, "openedAt")
-        self._rows[stream_id] = AccountBalance(
-            stream_id, customer, initial, True, opened_at, None, opened_at, event.stream_position
-        )
-        if event.stream_position != 1:  # something came before the opening: not applied
-            self._rows[stream_id].unrecognized = (
-                f"{event.stream_position - 1} event(s) before the opening at position "
-                f"{event.stream_position}"
+        self.add_row(
+            AccountBalance(
+                stream_id,
+                customer,
+                initial,
+                True,
+                opened_at,
+                None,
+                opened_at,
+                event.stream_position,
             )
-        self._index[stream_id] = len(self._order)
-        self._order.append(stream_id)
-        self._by_customer.setdefault(customer, []).append(stream_id)
+        )
         return OPENED
+
+    def add_row(self, row: AccountBalance) -> None:
+        """A newly opened account's row (its revision is the opening's stream position)."""
+        if row.revision != 1:  # something came before the opening: not applied
+            row.unrecognized = (
+                f"{row.revision - 1} event(s) before the opening at position {row.revision}"
+            )
+        self._keep(row)
+
+    def _keep(self, row: AccountBalance) -> None:
+        account_id, customer_id = row.account_id, row.customer_id
+        row.position = len(self._order)
+        self._rows[account_id] = row
+        self._order.append(row)
+        by_customer = self._by_customer
+        accounts = by_customer.get(customer_id)
+        if accounts is None:
+            by_customer[customer_id] = account_id
+            return
+        if isinstance(accounts, str):
+            first = accounts
+            by_customer[customer_id] = [accounts, account_id]
+        else:
+            first = accounts[0]
+            accounts.append(account_id)
+        row.customer_id = self._rows[first].customer_id  # one string per customer
+
+    def same_id(self, account_id: str) -> str:
+        """The account id string a row keeps, if ``account_id`` names a row (else itself):
+        what others keep of an account's id need not be another copy of it."""
+        row = self._rows.get(account_id)
+        return account_id if row is None else row.account_id
+
+    def rows_by_id(self) -> dict[str, AccountBalance]:
+        """The rows by account id, for a fold to update in place (never to add to)."""
+        return self._rows
 
     def _deposited(self, event: RecordedEvent) -> int:
         row = self._rows.get(event.stream_id)
@@ -285,90 +326,76 @@ class BalancesProjection:
             )
             row.holds = (*row.holds, hold)
 
-    def snapshot_state(self) -> list[list[Any]]:
-        """Rows as lists (bump the read model's snapshot version when the layout changes)."""
-        return [
-            [
-                r.account_id,
-                r.customer_id,
-                r.balance,
-                r.is_open,
-                r.opened_at.isoformat(),
-                r.closed_at.isoformat() if r.closed_at else None,
-                r.last_activity_at.isoformat(),
-                r.revision,
-                r.unrecognized,
-            ]
-            for r in self
-        ]
+    def snapshot_state(self) -> dict[str, list[Any]]:
+        """The rows as the columns :data:`COLUMNS` (bump the read model's snapshot version when
+        they change): lists of the values the rows hold, times left for the encoder."""
+        rows = self._order
+        column = {name: list(map(attrgetter(attribute), rows)) for name, attribute in _FIELDS}
+        for name in ("opened", "closed", "last"):
+            column[name] = checked.times_for_json(column[name])
+        return column
 
     @classmethod
-    def from_snapshot_state(cls, rows: list[list[Any]]) -> BalancesProjection:
+    def from_snapshot_state(cls, state: Any) -> BalancesProjection:
         """Rows back from a snapshot, every value checked: ValueError names the first bad one.
 
         The checks run a column at a time at C speed (a start restores 100,000 rows); only
         when they fail are the rows checked one by one, to name the value.
         """
-        if type(rows) is not list:
-            raise ValueError("the balances are not a list of rows")
+        values = checked.columns(state, COLUMNS, "balances")
         try:
-            projection = cls._from_rows(rows)
+            projection = cls._from_columns(*values)
         except (ValueError, TypeError, ArithmeticError):
             projection = None
         if projection is None:
-            cls._check_rows(rows)  # raises, naming the row and value
+            cls._check_rows(values)  # raises, naming the row and value
             raise ValueError("the balances are not valid rows")  # pragma: no cover
         return projection
 
     @classmethod
-    def _from_rows(cls, rows: list[list[Any]]) -> BalancesProjection | None:
+    def _from_columns(  # noqa: PLR0917 - one parameter per column
+        cls,
+        ids: list[Any],
+        customers: list[Any],
+        balances: list[Any],
+        opens: list[Any],
+        opened: list[Any],
+        closed: list[Any],
+        last: list[Any],
+        revisions: list[Any],
+        marks: list[Any],
+    ) -> BalancesProjection | None:
         """The projection, or None when a column check fails (TypeError/ValueError too)."""
-        if rows:  # each column once, at C speed (zip(*rows) costs twice as much)
-            ids, customers, balances, opens, revisions, marks = (
-                tuple(map(itemgetter(column), rows)) for column in (0, 1, 2, 3, 7, 8)
-            )
-            if not (
-                checked.texts_plausible(ids)
-                and len(set(ids)) == len(ids)
-                and checked.texts_plausible(customers)
-                and checked.amounts_plausible(balances)
-                and checked.column_types(opens) == {bool}
-                and checked.revisions_plausible(revisions)
-                and checked.column_types(marks) <= {str, type(None)}
-            ):
-                return None
+        if not (
+            checked.texts_plausible(ids)
+            and len(set(ids)) == len(ids)
+            and checked.texts_plausible(customers)
+            and checked.amounts_plausible(balances)
+            and checked.column_types(opens) <= {bool}
+            and checked.revisions_plausible(revisions)
+            and checked.column_types(marks) <= {str, type(None)}
+        ):
+            return None
+        opened_at, last_at = checked.moments(opened), checked.moments(last)
+        closed_at = checked.optional_moments(closed)
         projection = cls()
-        fromiso = datetime.fromisoformat
-        for account_id, customer, balance, is_open, opened, closed, last, revision, mark in rows:
-            projection._rows[account_id] = AccountBalance(
-                account_id,
-                customer,
-                balance if type(balance) is Decimal else Decimal(balance),
-                is_open,
-                fromiso(opened),
-                fromiso(closed) if closed is not None else None,
-                fromiso(last),
-                revision,
-                mark,
-            )
-            projection._index[account_id] = len(projection._order)
-            projection._order.append(account_id)
-            projection._by_customer.setdefault(customer, []).append(account_id)
-        built = projection._rows.values()
-        if None in set(map(_OPENED_ZONE, built)) or None in set(map(_LAST_ZONE, built)):
-            return None
-        if None in {r.closed_at.tzinfo for r in built if r.closed_at is not None}:
-            return None
+        keep = projection._keep
+        for values in zip(
+            ids, customers, balances, opens, opened_at, closed_at, last_at, revisions, marks,
+            strict=True,
+        ):  # fmt: skip
+            row = AccountBalance(*values)
+            if type(row.balance) is not Decimal:
+                row.balance = Decimal(row.balance)
+            keep(row)
         return projection
 
     @staticmethod
-    def _check_rows(rows: list[list[Any]]) -> None:
+    def _check_rows(values: list[list[Any]]) -> None:
         """Check row by row; raises ValueError naming the first value that is not valid."""
         seen: set[str] = set()
-        for number, row in enumerate(rows, 1):
+        for number, row in enumerate(zip(*values, strict=True), 1):
             where = f"balances row {number}"
-            if type(row) is not list or len(row) != 9:
-                raise ValueError(f"{where} is not a row of 9 values")
             account_id, customer, balance, is_open, opened, closed, last, revision, mark = row
             checked.text(account_id, f"{where}: the account id")
             if account_id in seen:
@@ -383,3 +410,19 @@ class BalancesProjection:
             checked.moment(last, f"{where}: the last activity")
             checked.revision(revision, f"{where}: the revision")
             checked.optional_text(mark, f"{where}: the unrecognized-history mark")
+
+
+#: Snapshot column -> the row attribute it holds, in the order of AccountBalance's fields.
+_FIELDS: Final = (
+    ("ids", "account_id"),
+    ("customers", "customer_id"),
+    ("balances", "balance"),
+    ("open", "is_open"),
+    ("opened", "opened_at"),
+    ("closed", "closed_at"),
+    ("last", "last_activity_at"),
+    ("revisions", "revision"),
+    ("marks", "unrecognized"),
+)
+#: The columns of a balances snapshot.
+COLUMNS: Final = tuple(name for name, _ in _FIELDS)

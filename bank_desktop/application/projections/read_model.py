@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from bank_desktop.application.bulk import collector_paused
 from bank_desktop.application.errors import MalformedEventError
@@ -29,6 +29,7 @@ from bank_desktop.application.projections.balances import (
     BalancesProjection,
     unchanged,
 )
+from bank_desktop.application.projections.bulk_fold import BulkFold, fold_fields
 from bank_desktop.application.projections.customers import CUSTOMER_CHANGED, CustomersProjection
 from bank_desktop.application.projections.transfers import TransfersProjection
 from bank_desktop.application.request_claims import CLAIM_EVENT_TYPE
@@ -37,19 +38,27 @@ from bank_desktop.domain.national_ids import NATIONAL_ID_EVENT_TYPES
 from bank_desktop.domain.policy import POLICY_EVENT_TYPES
 from bank_desktop.domain.staff import STAFF_EVENT_TYPES
 from bank_desktop.eventstore.errors import EventStoreError, SnapshotDamagedError
-from bank_desktop.eventstore.port import EventStore, RecordedEvent, Snapshot, SnapshotStore
+from bank_desktop.eventstore.port import (
+    EventStore,
+    FoldReader,
+    RecordedEvent,
+    Snapshot,
+    SnapshotStore,
+)
 
 _log = logging.getLogger(__name__)
 
 DUAL_CONTROL_EVENT_TYPES: Final = (*STAFF_EVENT_TYPES, *POLICY_EVENT_TYPES, *APPROVAL_EVENT_TYPES)
 
 SNAPSHOT_NAME: Final = "read-model"
+#: 5: balances and transfers are kept as columns (times written by the encoder itself, no row
+#: lists), so saving 100,000 rows leaves no litter behind in the window's heap.
 #: 4: holds (and available balances), customers and their names on balance rows; an earlier
 #: snapshot marks accounts with holds as unreadable and has no customers.
 #: 3: balance rows carry their ``unrecognized`` mark (an earlier snapshot may hide one).
 #: 2: snapshots carry the store's identity, and earlier ones of ``serve`` may hold webhook
 #: rows the store never had (deliveries were applied as facts then): none of them is used.
-SNAPSHOT_VERSION: Final = 4
+SNAPSHOT_VERSION: Final = 5
 #: Save a snapshot after loading when at least this many events had to be replayed.
 SAVE_AFTER_EVENTS: Final = 1_000
 
@@ -145,7 +154,7 @@ class ReadModel:
                     changed.add(event.stream_id)
                 elif outcome == OPENED:
                     opened.append(event.stream_id)
-                    self._name_account(event.stream_id)
+                    self.name_account(event.stream_id)
                 else:
                     self._other_change(outcome, event.stream_id, changes)
         if last is not None:
@@ -163,7 +172,12 @@ class ReadModel:
         else:
             changes.changed_transfers.add(stream_id)
 
-    def _name_account(self, account_id: str) -> None:
+    def handlers(self) -> dict[str, Callable[[RecordedEvent], int]]:
+        """Event type → the projections' step for it (what ``apply`` dispatches on)."""
+        return self._handlers
+
+    def name_account(self, account_id: str) -> None:
+        """Show the registered name of the account's customer on its row, if any."""
         row = self.balances.get(account_id) if len(self.customers) else None
         if row is not None:
             row.customer_name = self.customers.name_of(row.customer_id)
@@ -221,7 +235,7 @@ class ReadModel:
             row.customer_name = customers.name_of(row.customer_id)
         return cls(
             balances,
-            TransfersProjection.from_snapshot_state(state["transfers"]),
+            TransfersProjection.from_snapshot_state(state["transfers"], balances.same_id),
             customers,
             checkpoint=checkpoint,
             checkpoint_event_id=snapshot.checkpoint_event_id,
@@ -348,12 +362,37 @@ def _sentence(text: str) -> str:
 
 
 def catch_up(model: ReadModel, store: EventStore, *, batch_size: int = 5000) -> int:
-    """Apply every event after the model's checkpoint; returns how many were read."""
+    """Apply every event after the model's checkpoint; returns how many were read.
+
+    A store that reads events for a fold (``FoldReader``: SQLite, memory) is folded page by
+    page by :class:`BulkFold`, which ends where ``apply`` would at several times its speed.
+    """
     total = 0
     with collector_paused():
+        if isinstance(store, FoldReader):
+            return _fold_all(model, store, batch_size)
         while True:
             events = store.read_all(after=model.checkpoint, limit=batch_size, with_metadata=False)
             if not events:
                 return total
             model.apply(events)
             total += len(events)
+
+
+def _fold_all(model: ReadModel, store: FoldReader, batch_size: int) -> int:
+    reader = cast(EventStore, store)
+    if model.checkpoint == 0 and model.store_identity is None:
+        first = reader.read_all(limit=1, with_metadata=False)
+        model.store_identity = first[0].event_id if first else None
+
+    def whole(global_position: int) -> RecordedEvent:
+        return reader.read_all(after=global_position - 1, limit=1, with_metadata=False)[0]
+
+    fields = fold_fields(model)
+    fold = BulkFold(model, whole)
+    total = 0
+    while True:
+        page = store.read_for_fold(after=model.checkpoint, limit=batch_size, fields=fields)
+        if not page.rows:
+            return total
+        total += fold.fold(page)

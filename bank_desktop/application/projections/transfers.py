@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from operator import attrgetter, itemgetter
-from typing import Any
+from operator import attrgetter
+from typing import Any, Final
 
 from bank_desktop.application import wire_fields as f
 from bank_desktop.application.projections import snapshot_rows as checked
@@ -35,9 +35,6 @@ class TransferSummary:
 
 
 _STATUSES = frozenset(("requested", "debited", "completed", "rejected", "reversed"))
-#: The zones of a row's times, read at C speed when a snapshot is checked.
-_REQUESTED_ZONE = attrgetter("requested_at.tzinfo")
-_UPDATED_ZONE = attrgetter("updated_at.tzinfo")
 
 
 class TransfersProjection:
@@ -52,6 +49,10 @@ class TransfersProjection:
 
     def get(self, transfer_id: str) -> TransferSummary | None:
         return self._rows.get(transfer_id)
+
+    def rows_by_id(self) -> dict[str, TransferSummary]:
+        """The rows by transfer id, for a fold to add to and update in place."""
+        return self._rows
 
     def unfinished(self) -> list[TransferSummary]:
         return [row for row in self._rows.values() if not row.is_finished]
@@ -103,86 +104,81 @@ class TransfersProjection:
 
         return apply
 
-    def snapshot_state(self) -> list[list[Any]]:
-        return [
-            [
-                r.transfer_id,
-                r.from_account_id,
-                r.to_account_id,
-                r.amount,
-                r.description,
-                r.status,
-                r.requested_at.isoformat(),
-                r.updated_at.isoformat(),
-                r.reason,
-                r.revision,
-            ]
-            for r in self._rows.values()
-        ]
+    def snapshot_state(self) -> dict[str, list[Any]]:
+        """The rows as the columns :data:`COLUMNS` (bump the read model's snapshot version when
+        they change): lists of the values the rows hold, times left for the encoder."""
+        rows = list(self._rows.values())
+        column = {name: list(map(attrgetter(attribute), rows)) for name, attribute in _FIELDS}
+        for name in ("requested", "updated"):
+            column[name] = checked.times_for_json(column[name])
+        return column
 
     @classmethod
-    def from_snapshot_state(cls, rows: list[list[Any]]) -> TransfersProjection:
+    def from_snapshot_state(
+        cls, state: Any, same: Callable[[str], str] | None = None
+    ) -> TransfersProjection:
         """Rows back from a snapshot, every value checked: ValueError names the first bad one
-        (column checks at C speed first, row by row only to name what failed)."""
-        if type(rows) is not list:
-            raise ValueError("the transfers are not a list of rows")
+        (column checks at C speed first, row by row only to name what failed). ``same(id)``
+        may return an equal account id string already kept elsewhere, to keep one copy."""
+        values = checked.columns(state, COLUMNS, "transfers")
         try:
-            projection = cls._from_rows(rows)
+            projection = cls._from_columns(values, same)
         except (ValueError, TypeError, ArithmeticError):
             projection = None
         if projection is None:
-            cls._check_rows(rows)  # raises, naming the row and value
+            cls._check_rows(values)  # raises, naming the row and value
             raise ValueError("the transfers are not valid rows")  # pragma: no cover
         return projection
 
     @classmethod
-    def _from_rows(cls, rows: list[list[Any]]) -> TransfersProjection | None:
-        if rows:  # each column once, at C speed
-            ids, sources, targets, amounts, statuses, revisions = (
-                tuple(map(itemgetter(column), rows)) for column in (0, 1, 2, 3, 5, 9)
-            )
-            if not (
-                checked.texts_plausible(ids)
-                and len(set(ids)) == len(ids)
-                and checked.texts_plausible(sources)
-                and checked.texts_plausible(targets)
-                and checked.amounts_plausible(amounts)
-                and set(statuses) <= _STATUSES
-                and checked.revisions_plausible(revisions)
-            ):
-                return None
-        projection = cls()
-        fromiso = datetime.fromisoformat
-        for tid, src, dst, amount, desc, status, requested, updated, reason, revision in rows:
-            if not (desc is None or type(desc) is str) or not (
-                reason is None or type(reason) is str
-            ):
-                return None
-            projection._rows[tid] = TransferSummary(
-                tid,
-                src,
-                dst,
-                amount if type(amount) is Decimal else Decimal(amount),
-                desc,
-                status,
-                fromiso(requested),
-                fromiso(updated),
-                reason,
-                revision,
-            )
-        built = projection._rows.values()
-        if None in set(map(_REQUESTED_ZONE, built)) or None in set(map(_UPDATED_ZONE, built)):
+    def _from_columns(
+        cls, values: list[list[Any]], same: Callable[[str], str] | None
+    ) -> TransfersProjection | None:
+        (
+            ids,
+            sources,
+            targets,
+            amounts,
+            texts,
+            statuses,
+            requested,
+            updated,
+            reasons,
+            revs,
+        ) = values
+        if not (
+            checked.texts_plausible(ids)
+            and len(set(ids)) == len(ids)
+            and checked.texts_plausible(sources)
+            and checked.texts_plausible(targets)
+            and checked.amounts_plausible(amounts)
+            and checked.column_types(texts) <= {str, type(None)}
+            and set(statuses) <= _STATUSES
+            and checked.column_types(reasons) <= {str, type(None)}
+            and checked.revisions_plausible(revs)
+        ):
             return None
+        if same is not None:
+            sources, targets = list(map(same, sources)), list(map(same, targets))
+        requested_at, updated_at = checked.moments(requested), checked.moments(updated)
+        projection = cls()
+        rows = projection._rows
+        for row in map(
+            TransferSummary,
+            ids, sources, targets, amounts, texts, statuses, requested_at, updated_at,
+            reasons, revs,
+        ):  # fmt: skip
+            if type(row.amount) is not Decimal:
+                row.amount = Decimal(row.amount)
+            rows[row.transfer_id] = row
         return projection
 
     @staticmethod
-    def _check_rows(rows: list[list[Any]]) -> None:
+    def _check_rows(values: list[list[Any]]) -> None:
         """Check row by row; raises ValueError naming the first value that is not valid."""
         seen: set[str] = set()
-        for number, row in enumerate(rows, 1):
+        for number, row in enumerate(zip(*values, strict=True), 1):
             where = f"transfers row {number}"
-            if type(row) is not list or len(row) != 10:
-                raise ValueError(f"{where} is not a row of 10 values")
             tid, src, dst, amount, desc, status, requested, updated, reason, revision = row
             checked.text(tid, f"{where}: the transfer id")
             if tid in seen:
@@ -198,3 +194,20 @@ class TransfersProjection:
             checked.moment(updated, f"{where}: the last update")
             checked.optional_text(reason, f"{where}: the reason")
             checked.revision(revision, f"{where}: the revision")
+
+
+#: Snapshot column -> the row attribute it holds, in the order of TransferSummary's fields.
+_FIELDS: Final = (
+    ("ids", "transfer_id"),
+    ("from", "from_account_id"),
+    ("to", "to_account_id"),
+    ("amounts", "amount"),
+    ("descriptions", "description"),
+    ("statuses", "status"),
+    ("requested", "requested_at"),
+    ("updated", "updated_at"),
+    ("reasons", "reason"),
+    ("revisions", "revision"),
+)
+#: The columns of a transfers snapshot.
+COLUMNS: Final = tuple(name for name, _ in _FIELDS)

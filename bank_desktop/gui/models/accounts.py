@@ -324,8 +324,12 @@ class AccountsModel(QAbstractTableModel):
         # model never answers are turned away before any lookup.
         if role not in ANSWERED_ROLES or not index.isValid() or not 0 <= index.row() < self._count:
             return None
-        row = self._balances.at(index.row())
-        column = index.column()
+        return self.cell(index.row(), index.column(), role)
+
+    def cell(self, source_row: int, column: int, role: int) -> Any:
+        """What ``data`` answers for a valid row and column (the proxy asks here directly,
+        without making a source index for each of a repaint's thousand questions)."""
+        row = self._balances.at(source_row)
         if role == Qt.ItemDataRole.DisplayRole:
             return _display(row, column)
         if role == ACCOUNT_ID_ROLE:

@@ -36,6 +36,10 @@ from bank_desktop.gui.models.accounts import sort_key as _sort_key
 from bank_desktop.gui.models.presorted import picked, sorted_list_of
 
 _SOURCE_ROW: Final = itemgetter(1)  #: of a sorted entry (key, source row)
+#: What ``QAbstractTableModel`` says of every valid cell (``AccountsModel`` does not change it).
+_CELL_FLAGS: Final = (
+    Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemNeverHasChildren
+)
 
 
 class AccountsProxy(QAbstractProxyModel):
@@ -73,18 +77,23 @@ class AccountsProxy(QAbstractProxyModel):
         self._sorted: SortedList = SortedList()
         self._shown: set[int] | None = None
         self._in_order: list[int] | None = None  #: the source rows of ``_all``, in its order
+        #: Sorted: the source rows shown, in the view's order (built on the first question
+        #: after a change): a repaint maps a thousand cells, each then one list lookup.
+        self._display: list[int] | None = None
+        self._model: AccountsModel | None = None
 
     # ── wiring ────────────────────────────────────────────────────────────────────────────
 
     def accounts(self) -> AccountsModel:
-        model = self.sourceModel()
-        assert isinstance(model, AccountsModel)
+        model = self._model
+        assert model is not None
         return model
 
     def setSourceModel(self, source: QAbstractTableModel) -> None:  # type: ignore[override]
         self.beginResetModel()
         super().setSourceModel(source)
         assert isinstance(source, AccountsModel)
+        self._model = source
         source.modelReset.connect(self._reset)
         source.rowsInserted.connect(self._inserted)
         source.dataChanged.connect(self._changed)
@@ -111,9 +120,12 @@ class AccountsProxy(QAbstractProxyModel):
     def _source_row(self, proxy_row: int) -> int:
         if self._column is None:
             return self._rows[proxy_row]
-        at = len(self._sorted) - 1 - proxy_row if self._descending else proxy_row
-        row: int = self._sorted[at][1]
-        return row
+        display = self._display
+        if display is None:
+            display = self._display = list(map(_SOURCE_ROW, self._sorted))
+            if self._descending:
+                display.reverse()
+        return display[proxy_row]
 
     def _proxy_row(self, source_row: int) -> int | None:
         if self._column is None:
@@ -180,6 +192,7 @@ class AccountsProxy(QAbstractProxyModel):
     def _arrange(self, rows: list[int], wanted: bytearray | None = None) -> None:
         """Show ``rows`` (ascending) in the current order; ``wanted``, when given, marks
         the same rows per source row (the filter's own mask: no Python step per row)."""
+        self._display = None
         if self._column is None:
             self._rows = sorted(rows)
             self._all, self._entry_of, self._keyed_by = SortedList(), [], None
@@ -207,6 +220,7 @@ class AccountsProxy(QAbstractProxyModel):
         flags = picked(wanted, self._rows_in_order())
         self._sorted = sorted_list_of(list(compress(self._all, flags)))
         self._shown = set(rows)
+        self._display = None
 
     def _rows_in_order(self) -> list[int]:
         """The source rows of ``_all``'s entries, in its order (kept until ``_all`` changes)."""
@@ -250,6 +264,7 @@ class AccountsProxy(QAbstractProxyModel):
         """A filter that shows every row shares ``_all``; before a row is left out, the rows
         shown become a list of their own."""
         if self._column is not None and self._shown is None and self._needle:
+            self._display = None
             self._sorted = sorted_list_of(list(self._all))
             self._shown = set(range(len(self._entry_of)))
 
@@ -258,7 +273,7 @@ class AccountsProxy(QAbstractProxyModel):
         entry = (_sort_key(self.accounts().account_at(row), self._column or 0), row)
         assert row == len(self._entry_of), (row, len(self._entry_of))
         self._entry_of.append(entry)
-        self._in_order = None
+        self._in_order = self._display = None
         if not shown:
             self._all.add(entry)
             return
@@ -270,6 +285,7 @@ class AccountsProxy(QAbstractProxyModel):
         if self._shown is not None:
             self._sorted.add(entry)
             self._shown.add(row)
+        self._in_order = self._display = None
         self.endInsertRows()
 
     def _moved(self, rows: list[int]) -> None:
@@ -289,7 +305,6 @@ class AccountsProxy(QAbstractProxyModel):
         shown = self._shown
 
         def reposition() -> None:
-            self._in_order = None
             for row, new in moves.items():
                 old = entry_of[row]
                 self._all.remove(old)
@@ -298,6 +313,7 @@ class AccountsProxy(QAbstractProxyModel):
                     self._sorted.remove(old)
                     self._sorted.add(new)
                 entry_of[row] = new
+            self._in_order = self._display = None
 
         if shown is None or any(row in shown for row in moves):
             self._relayout(reposition)
@@ -326,6 +342,7 @@ class AccountsProxy(QAbstractProxyModel):
                     self._sorted.remove(self._entry_of[row])
                     assert self._shown is not None  # a filter is set
                     self._shown.discard(row)
+                self._display = None
                 self.endRemoveRows()
 
     def _show(self, row: int) -> None:
@@ -344,6 +361,7 @@ class AccountsProxy(QAbstractProxyModel):
         self._sorted.add(entry)
         assert self._shown is not None  # a filter is set
         self._shown.add(row)
+        self._display = None
         self.endInsertRows()
 
     def _changed(self, top_left: QModelIndex, bottom_right: QModelIndex, roles: Any = ()) -> None:
@@ -381,6 +399,13 @@ class AccountsProxy(QAbstractProxyModel):
             return QModelIndex()
         return self.createIndex(row, column)
 
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        """The source's flags, which are the same for every cell: answered without mapping the
+        index (Qt asks once per cell on every repaint)."""
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return _CELL_FLAGS
+
     def parent(self, child: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]  # noqa: B008
         return QModelIndex()
 
@@ -401,7 +426,10 @@ class AccountsProxy(QAbstractProxyModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role not in ANSWERED_ROLES:
             return None  # without mapping the index: most of a repaint's questions
-        return self.accounts().data(self.mapToSource(index), role)
+        row, column = index.row(), index.column()
+        if not (0 <= row < self._count() and 0 <= column < len(HEADERS)):
+            return None  # an invalid index has row -1
+        return self.accounts().cell(self._source_row(row), column, role)
 
     def account_id_at(self, row: int) -> str | None:
         if not 0 <= row < self._count():
