@@ -30,6 +30,8 @@ from bank_desktop.application.chain import (
     PREV_KEY,
     event_digest,
 )
+from bank_desktop.application.projections import ReadModel
+from bank_desktop.application.projections.bulk_fold import fold_fields
 from bank_desktop.application.verification import (
     Finding,
     Progress,
@@ -42,7 +44,9 @@ from bank_desktop.application.verification.chain_pass import (
     LinkedPage,
     LinkedPages,
     check_chains,
+    part_of,
 )
+from bank_desktop.application.verification.money import MoneyCheck
 from bank_desktop.eventstore import (
     EventStore,
     EventStoreError,
@@ -53,13 +57,16 @@ from bank_desktop.eventstore import (
     open_store_for_verification,
     redact_url,
 )
-from bank_desktop.eventstore.canonical import StoredReading, fast_digest
-from bank_desktop.eventstore.port import StoredRowReader
+from bank_desktop.eventstore.canonical import Link, StoredReading, fast_digest
+from bank_desktop.eventstore.port import FoldFields, StoredRow, StoredRowReader
 from bank_desktop.eventstore.urls import sqlite_path
 from bank_desktop.private_files import make_private_dirs, write_atomically
 
 _log = logging.getLogger(__name__)
 
+#: What the verification pass reads of each event's data for its folds: what a rebuild's
+#: fold reads, and what the money fold sums.
+VERIFICATION_FOLD_FIELDS: Final = MoneyCheck.fold_fields(fold_fields(ReadModel()))
 #: The chain digest through msgspec: equal to the reference, faster (eventstore/canonical.py).
 DIGEST: Final = fast_digest(CHAIN_TAG, COVERED_METADATA, (PREV_KEY, HASH_KEY), event_digest)
 
@@ -111,7 +118,7 @@ def run_verification(
             findings=[] if problem is None else [Finding("store", problem)],
             progress=progress,
             chains=chains,
-            read=linked_reader(store),
+            read=linked_reader(store, links=chains is None, fields=VERIFICATION_FOLD_FIELDS),
         )
     finally:
         if chains is not None:
@@ -252,7 +259,7 @@ def _check_chains_of_part(  # noqa: PLR0917 - a process target's arguments
                 parts=parts,
                 keep_heads=keep_heads,
                 progress=progress,
-                read=linked_reader(store, events=False),
+                read=linked_reader(store, events=False, part=part, parts=parts),
                 with_self_check=part == 0,
             )
         finally:
@@ -266,24 +273,47 @@ def _check_chains_of_part(  # noqa: PLR0917 - a process target's arguments
         sender.close()
 
 
-def linked_reader(store: EventStore, *, events: bool = True) -> LinkedPages | None:
-    """Pages read as stored, each row hashed as it is decoded (``eventstore.canonical``),
-    where the store can hand over its rows as stored; None elsewhere (the events are read as
-    usual and hashed by the chain check). ``events``: decode every event for the other checks
-    too (without metadata), else only those the careful path needs."""
+def linked_reader(
+    store: EventStore,
+    *,
+    links: bool = True,
+    fields: FoldFields | None = None,
+    events: bool = True,
+    part: int = 0,
+    parts: int = 1,
+) -> LinkedPages | None:
+    """Pages read as stored (``eventstore.canonical``), where the store can hand over its rows
+    as stored; None elsewhere (the events are read as usual and hashed by the chain check).
+    ``links``: hash each row as it is decoded, for the chain checks (with ``part`` of
+    ``parts``, only the rows of the streams of that part: the others are checked elsewhere);
+    ``fields``: give the page as a rebuild folds it (each payload just these fields), else
+    (with ``events``) every event without metadata. Whole events are built as the careful
+    paths ask for them."""
     if not isinstance(store, StoredRowReader):
         return None
     reader = store
     reading = StoredReading(CHAIN_TAG, COVERED_METADATA, (PREV_KEY, HASH_KEY))
     event_of = reading.event
 
+    def linked(rows: list[StoredRow]) -> list[Link | None] | None:
+        if not links:
+            return None
+        if parts == 1:
+            return reading.links(rows)
+        mine = [index for index, row in enumerate(rows) if part_of(row[1], parts) == part]
+        found: list[Link | None] = [None] * len(rows)
+        for index, link in zip(mine, reading.links([rows[i] for i in mine]), strict=True):
+            found[index] = link
+        return found
+
     def read(after: int, limit: int) -> LinkedPage:
         rows = reader.read_stored(after=after, limit=limit)
         return LinkedPage(
             rows,
-            reading.links(rows),
+            linked(rows),
             lambda index: event_of(rows[index]),
-            reading.events(rows) if events else None,
+            reading.events(rows) if events and fields is None else None,
+            None if fields is None else reading.fold_page(rows, fields),
         )
 
     return read

@@ -9,9 +9,10 @@ change in the machine's load hits both:
 - verify: ``auditing.run_verification``, exactly what ``bank-desktop verify`` runs (the store
   opened for verification, no snapshot to compare): every stored row read once, its digest
   computed as it is decoded (``eventstore.canonical.StoredReading``) and checked with its link
-  and positions, the same read-model fold, the money fold and its comparison, and SQLite's
-  page check beside it. With the chains in another process, that process reads and hashes
-  the rows while this one folds; the same work in one process is timed too.
+  and positions; the same rows as a rebuild folds them (``BulkFold`` over payloads of just
+  the fields it reads) and the money fold from the same payloads, compared at the end; and
+  SQLite's page check beside it. With the chains in another process, that process reads and
+  hashes the rows while this one folds; the same work in one process is timed too.
 
 Each run's CPU seconds are printed beside its wall time (this process and, for the chains in
 other processes, theirs): on a machine shared with other work the wall time swings with the
@@ -88,12 +89,14 @@ def verify(path: Path, parallel: bool) -> tuple[float, float, Any]:
 
 def breakdown(path: Path) -> list[list[str]]:
     """The verification pass's stages, each timed on its own (CPU time) over every page."""
+    from bank_desktop.application.bulk import collector_paused
     from bank_desktop.application.chain import CHAIN_TAG, COVERED_METADATA, HASH_KEY, PREV_KEY
     from bank_desktop.application.projections import ReadModel, catch_up
+    from bank_desktop.application.projections.bulk_fold import BulkFold
     from bank_desktop.application.verification.chain_pass import ChainVerifier, LinkedPage
     from bank_desktop.application.verification.findings import Findings
     from bank_desktop.application.verification.money import MoneyCheck
-    from bank_desktop.auditing import DIGEST
+    from bank_desktop.auditing import DIGEST, VERIFICATION_FOLD_FIELDS
     from bank_desktop.eventstore import open_store_for_verification
     from bank_desktop.eventstore.canonical import StoredReading
 
@@ -107,19 +110,23 @@ def breakdown(path: Path) -> list[list[str]]:
         return result
 
     try:
-        reading = StoredReading(CHAIN_TAG, COVERED_METADATA, (PREV_KEY, HASH_KEY))
-        chains, money, model = ChainVerifier(DIGEST), MoneyCheck(Findings()), ReadModel()
-        after = count = 0
-        while rows := timed("read the stored rows", store.read_stored, after=after, limit=5000):
-            links = timed("decode and hash (links)", reading.links, rows)
-            page = LinkedPage(rows, links, lambda i, rows=rows: reading.event(rows[i]))
-            timed("chain and position checks", chains.feed_linked, page)
-            events = timed("events for the folds (no metadata)", reading.events, rows)
-            timed("money fold", money.fold, events)
-            timed("read-model fold (apply)", model.apply, events)
-            after, count = rows[-1][0], count + len(rows)
-        timed("file and guard check (quick_check)", store.self_check)
-        timed("for comparison: rebuild (catch_up)", catch_up, ReadModel(), store)
+        with collector_paused():  # as the verification pass runs
+            reading = StoredReading(CHAIN_TAG, COVERED_METADATA, (PREV_KEY, HASH_KEY))
+            chains, money, model = ChainVerifier(DIGEST), MoneyCheck(Findings()), ReadModel()
+            fold = BulkFold(model, lambda at: store.read_all(after=at - 1, limit=1)[0])
+            after = count = 0
+            while rows := timed("read the stored rows", store.read_stored, after=after, limit=5000):
+                links = timed("decode and hash (links)", reading.links, rows)
+                page = LinkedPage(rows, links, lambda i, rows=rows: reading.event(rows[i]))
+                timed("chain and position checks", chains.feed_linked, page)
+                folded = timed(
+                    "payloads for the folds", reading.fold_page, rows, VERIFICATION_FOLD_FIELDS
+                )
+                timed("money fold", money.fold_rows, folded.rows, folded.payloads, page.event_at)
+                timed("read-model fold (BulkFold)", fold.fold, folded)
+                after, count = rows[-1][0], count + len(rows)
+            timed("file and guard check (quick_check)", store.self_check)
+            timed("for comparison: rebuild (catch_up)", catch_up, ReadModel(), store)
     finally:
         store.close()
     return [

@@ -13,7 +13,7 @@ this module. ``tests/eventstore/test_canonical.py`` proves the two agree on any 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from functools import partial
 from typing import Any, Final
@@ -21,7 +21,8 @@ from typing import Any, Final
 import msgspec
 
 from bank_desktop.eventstore.exact_json import decode_metadata, decode_payload, fast_decode
-from bank_desktop.eventstore.port import RecordedEvent, StoredRow
+from bank_desktop.eventstore.fold_reading import fold_payloads
+from bank_desktop.eventstore.port import FoldFields, FoldPage, RecordedEvent, StoredRow
 
 #: (prev hash, stream id, stream position, event id, type, data, metadata) → hex digest
 Digest = Callable[[str, str, int, str, str, Any, Mapping[str, Any]], str]
@@ -205,6 +206,22 @@ class StoredReading:
         return out
 
     @staticmethod
+    def fold_page(rows: Sequence[StoredRow], fields: FoldFields) -> FoldPage:
+        """The rows as a ``FoldReader`` page (what a rebuild folds): each payload decoded into
+        just the fields ``fields`` name, and every event the fold must see whole (a type not
+        named, data that is not a JSON object) as the row's event without metadata."""
+        raw = [
+            (at, stream_id, position, type_, text)
+            for at, stream_id, position, _, type_, text, _, _ in rows
+        ]
+
+        def whole(positions: Iterable[int]) -> dict[int, RecordedEvent]:
+            wanted = set(positions)
+            return {row[0]: lean(row) for row in rows if row[0] in wanted}
+
+        return FoldPage(raw, fold_payloads(raw, fields, whole), rows[-1][3] if rows else None)
+
+    @staticmethod
     def event(row: StoredRow) -> RecordedEvent:
         """The row's event, as ``read_all`` delivers it."""
         global_position, stream_id, position, event_id, type_, text, meta, created = row
@@ -265,3 +282,13 @@ def fast_digest(
         return sha256(text).hexdigest()
 
     return digest
+
+
+def lean(row: StoredRow) -> RecordedEvent:
+    """The row's event as ``read_all(..., with_metadata=False)`` delivers it."""
+    global_position, stream_id, position, event_id, type_, text, _, created = row
+    try:
+        data = fast_decode(text)
+    except ValueError:
+        data = decode_payload(text, stream_id, position)
+    return RecordedEvent(event_id, type_, data, stream_id, position, global_position, created, None)

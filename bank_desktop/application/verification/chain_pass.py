@@ -21,7 +21,13 @@ from bank_desktop.application.verification.chains import ChainCheck, ChainSummar
 from bank_desktop.application.verification.findings import Finding, Findings
 from bank_desktop.application.verification.seals import Seal, SealCheck
 from bank_desktop.eventstore.errors import EventStoreError, StoreUnavailableError
-from bank_desktop.eventstore.port import EventStore, RecordedEvent, StoredRow, StoreSelfCheck
+from bank_desktop.eventstore.port import (
+    EventStore,
+    FoldPage,
+    RecordedEvent,
+    StoredRow,
+    StoreSelfCheck,
+)
 
 #: Events read per page.
 PAGE: Final = 5000
@@ -29,14 +35,16 @@ PAGE: Final = 5000
 
 @dataclass(frozen=True, slots=True)
 class LinkedPage:
-    """Events read as stored, hashed as they were decoded: the rows, each one's link, and
-    each one's event as ``read_all`` delivers it (all of them when the reader decoded them for
-    the other checks too, else built when the careful path needs one)."""
+    """Events read as stored, hashed as they were decoded: the rows, each one's link (when
+    the chains are checked here), and each one's event as ``read_all`` delivers it, built when
+    the careful path needs one; for the folds, either every event (without metadata) or the
+    page as a rebuild folds it (``fold``: each payload just the fields the fold reads)."""
 
     rows: Sequence[StoredRow]
-    links: Sequence[Link | None]
+    links: Sequence[Link | None] | None
     event_at: Callable[[int], RecordedEvent]
     events: Sequence[RecordedEvent] | None = None
+    fold: FoldPage | None = None
 
 
 #: Reads the page after a global position, up to a limit (a composition root's reader).
@@ -108,6 +116,7 @@ class ChainVerifier:
     def feed_linked(self, page: LinkedPage) -> None:
         """:meth:`feed` for a page read as stored, each row with its link."""
         rows, links, event_at = page.rows, page.links, page.event_at
+        assert links is not None, "a page read without its links"
         if self.identity is None and rows:
             self.identity = rows[0][3]
         chains, parts, part = self._chains, self._parts, self._part
@@ -138,6 +147,7 @@ class ChainVerifier:
             for event in events:
                 chains.check_global(event)
                 sealing.note(event)
+        assert page.links is not None, "a page read without its links"
         for event, link in zip(events, page.links, strict=True):
             if parts != 1 and part_of(event.stream_id, parts) != part:
                 continue

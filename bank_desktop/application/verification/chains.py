@@ -65,10 +65,11 @@ class ChainCheck:
         #: Where each stream's chain stands (see also ``_clean``).
         self.streams: dict[str, StreamChain] = {}
         #: Streams chained from their first event with nothing wrong so far, checked from
-        #: links (:meth:`check_rows`): stream → (position, head), the head also the computed
-        #: head. The everyday stream costs a tuple here instead of a StreamChain's fields; the
-        #: first event that needs more moves its stream to ``streams`` for good.
-        self._clean: dict[str, tuple[int, str]] = {}
+        #: links (:meth:`check_rows`): stream → [position, head], the head also the computed
+        #: head. The everyday stream costs two items set in place here instead of a
+        #: StreamChain's fields; the first event that needs more moves its stream to
+        #: ``streams`` for good.
+        self._clean: dict[str, list[Any]] = {}
         self.last_global = 0
         self.chained_events = 0
 
@@ -79,7 +80,7 @@ class ChainCheck:
             chain = self.streams[stream_id] = StreamChain()
             clean = self._clean.pop(stream_id, None)
             if clean is not None:
-                chain.position, chain.head = clean
+                chain.position, chain.head = clean[0], clean[1]
                 chain.computed = chain.head
                 chain.first_chained = 1
         return chain
@@ -87,7 +88,7 @@ class ChainCheck:
     def heads(self) -> dict[str, tuple[int, str]]:
         """Each stream's position and computed head (what a seal records)."""
         heads = {sid: (c.position, c.computed) for sid, c in self.streams.items()}
-        heads.update(self._clean)
+        heads.update((sid, (state[0], state[1])) for sid, state in self._clean.items())
         return heads
 
     def check(self, event: RecordedEvent) -> StreamChain:
@@ -176,14 +177,15 @@ class ChainCheck:
                 state = in_clean(stream_id)
                 if state is not None:  # the everyday event: its stream's next, all right
                     if link[0] == state[1] and link[1] == link[2] and row[2] == state[0] + 1:
-                        clean[stream_id] = (row[2], link[1])
+                        state[0] = row[2]
+                        state[1] = link[1]
                         chained += 1
                         continue
                 else:
                     chain = in_streams(stream_id)
                     if chain is None:  # a new stream
                         if row[2] == 1 and link[0] == GENESIS and link[1] == link[2]:
-                            clean[stream_id] = (1, link[1])
+                            clean[stream_id] = [1, link[1]]
                             chained += 1
                             continue
                     elif (
