@@ -30,6 +30,8 @@ from bank_desktop.application.chain import (
     PREV_KEY,
     event_digest,
 )
+from bank_desktop.application.projections import ReadModel
+from bank_desktop.application.projections.bulk_fold import fold_fields
 from bank_desktop.application.verification import (
     Finding,
     Progress,
@@ -37,7 +39,14 @@ from bank_desktop.application.verification import (
     VerificationReport,
     verify_store,
 )
-from bank_desktop.application.verification.chain_pass import ChainsResult, check_chains
+from bank_desktop.application.verification.chain_pass import (
+    ChainsResult,
+    LinkedPage,
+    LinkedPages,
+    check_chains,
+    part_of,
+)
+from bank_desktop.application.verification.money import MoneyCheck
 from bank_desktop.eventstore import (
     EventStore,
     EventStoreError,
@@ -48,13 +57,16 @@ from bank_desktop.eventstore import (
     open_store_for_verification,
     redact_url,
 )
-from bank_desktop.eventstore.canonical import fast_digest, hashing_events
-from bank_desktop.eventstore.port import RecordedEvent, StoredRowReader
+from bank_desktop.eventstore.canonical import Link, StoredReading, fast_digest
+from bank_desktop.eventstore.port import FoldFields, StoredRow, StoredRowReader
 from bank_desktop.eventstore.urls import sqlite_path
 from bank_desktop.private_files import make_private_dirs, write_atomically
 
 _log = logging.getLogger(__name__)
 
+#: What the verification pass reads of each event's data for its folds: what a rebuild's
+#: fold reads, and what the money fold sums.
+VERIFICATION_FOLD_FIELDS: Final = MoneyCheck.fold_fields(fold_fields(ReadModel()))
 #: The chain digest through msgspec: equal to the reference, faster (eventstore/canonical.py).
 DIGEST: Final = fast_digest(CHAIN_TAG, COVERED_METADATA, (PREV_KEY, HASH_KEY), event_digest)
 
@@ -106,6 +118,7 @@ def run_verification(
             findings=[] if problem is None else [Finding("store", problem)],
             progress=progress,
             chains=chains,
+            read=linked_reader(store, links=chains is None, fields=VERIFICATION_FOLD_FIELDS),
         )
     finally:
         if chains is not None:
@@ -194,7 +207,13 @@ class ProcessChains:
                         f"The chain check ({child.name}) ended without an answer "
                         f"(exit code {child.exitcode})."
                     )
-            kind, value = receiver.recv()
+            try:
+                kind, value = receiver.recv()
+            except EOFError:  # it ended (was killed) before answering
+                raise StoreUnavailableError(
+                    f"The chain check ({child.name}) ended without an answer "
+                    f"(exit code {child.exitcode})."
+                ) from None
             if kind == "error":
                 raise value
             out.append(value)
@@ -240,7 +259,7 @@ def _check_chains_of_part(  # noqa: PLR0917 - a process target's arguments
                 parts=parts,
                 keep_heads=keep_heads,
                 progress=progress,
-                read=_hashing_reader(store),
+                read=linked_reader(store, events=False, part=part, parts=parts),
                 with_self_check=part == 0,
             )
         finally:
@@ -254,15 +273,48 @@ def _check_chains_of_part(  # noqa: PLR0917 - a process target's arguments
         sender.close()
 
 
-def _hashing_reader(store: EventStore) -> Callable[[int, int], list[RecordedEvent]] | None:
-    """Pages of events decoded for hashing only (``eventstore.canonical.hashing_events``),
-    where the store can hand over its stored text: half the cost of the everyday decoding."""
+def linked_reader(
+    store: EventStore,
+    *,
+    links: bool = True,
+    fields: FoldFields | None = None,
+    events: bool = True,
+    part: int = 0,
+    parts: int = 1,
+) -> LinkedPages | None:
+    """Pages read as stored (``eventstore.canonical``), where the store can hand over its rows
+    as stored; None elsewhere (the events are read as usual and hashed by the chain check).
+    ``links``: hash each row as it is decoded, for the chain checks (with ``part`` of
+    ``parts``, only the rows of the streams of that part: the others are checked elsewhere);
+    ``fields``: give the page as a rebuild folds it (each payload just these fields), else
+    (with ``events``) every event without metadata. Whole events are built as the careful
+    paths ask for them."""
     if not isinstance(store, StoredRowReader):
         return None
     reader = store
+    reading = StoredReading(CHAIN_TAG, COVERED_METADATA, (PREV_KEY, HASH_KEY))
+    event_of = reading.event
 
-    def read(after: int, limit: int) -> list[RecordedEvent]:
-        return hashing_events(reader.read_stored(after=after, limit=limit))
+    def linked(rows: list[StoredRow]) -> list[Link | None] | None:
+        if not links:
+            return None
+        if parts == 1:
+            return reading.links(rows)
+        mine = [index for index, row in enumerate(rows) if part_of(row[1], parts) == part]
+        found: list[Link | None] = [None] * len(rows)
+        for index, link in zip(mine, reading.links([rows[i] for i in mine]), strict=True):
+            found[index] = link
+        return found
+
+    def read(after: int, limit: int) -> LinkedPage:
+        rows = reader.read_stored(after=after, limit=limit)
+        return LinkedPage(
+            rows,
+            linked(rows),
+            lambda index: event_of(rows[index]),
+            reading.events(rows) if events and fields is None else None,
+            None if fields is None else reading.fold_page(rows, fields),
+        )
 
     return read
 

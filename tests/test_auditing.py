@@ -68,3 +68,18 @@ def test_processes_find_what_one_process_finds(
 def test_a_store_that_cannot_be_read_fails_in_both(tmp_path: Path) -> None:
     with pytest.raises(StoreUnavailableError):
         run_verification(f"sqlite://{tmp_path / 'none.db'}", tmp_path, parallel=True)
+
+
+def test_a_chain_process_that_dies_is_a_store_error(url: str) -> None:
+    """A chain check killed before it answers (out of memory, a crash) fails the verification
+    as a store that could not be read, never with a stray EOFError."""
+    chains = auditing.ProcessChains(url, against=None, keep_heads=False, parts=1)
+    try:
+        chains.start(10)
+        child, _ = chains._children[0]
+        child.kill()
+        child.join()
+        with pytest.raises(StoreUnavailableError, match="ended without an answer"):
+            chains.results()
+    finally:
+        chains.stop()

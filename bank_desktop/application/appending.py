@@ -17,7 +17,11 @@ from collections.abc import Sequence
 from typing import Final
 
 from bank_desktop.application.chain import (
+    CHAIN_TAG,
+    COVERED_METADATA,
     GENESIS,
+    HASH_KEY,
+    PREV_KEY,
     ChainDigest,
     chained,
     event_digest,
@@ -32,6 +36,7 @@ from bank_desktop.eventstore.port import (
     STREAM_EXISTS,
     AppendRequest,
     AppendResult,
+    ChainDigestSource,
     DecideTail,
     DecidingAppender,
     EventStore,
@@ -47,6 +52,15 @@ _ANY_ATTEMPTS: Final = 20
 _PAGE: Final = 5000
 
 
+def default_digest(store: EventStore) -> ChainDigest:
+    """The chain digest to append with: the store's byte-identical fast one when it offers
+    one (``ChainDigestSource``: SHA-256 over msgspec's encoding, a few times faster than the
+    reference's string building), else the reference :func:`event_digest`."""
+    if isinstance(store, ChainDigestSource):
+        return store.chain_digest(CHAIN_TAG, COVERED_METADATA, (PREV_KEY, HASH_KEY), event_digest)
+    return event_digest
+
+
 class ChainedAppender:
     """Appends to one store with each event linked into its stream's hash chain.
 
@@ -57,11 +71,11 @@ class ChainedAppender:
         self,
         store: EventStore,
         *,
-        digest: ChainDigest = event_digest,
+        digest: ChainDigest | None = None,
         cache_size: int = 10_000,
     ) -> None:
         self._store = store
-        self._digest = digest
+        self._digest = digest or default_digest(store)
         self._heads: LockedLru[str, tuple[int, str]] = LockedLru(cache_size)
 
     @property

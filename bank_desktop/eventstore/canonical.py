@@ -13,13 +13,16 @@ this module. ``tests/eventstore/test_canonical.py`` proves the two agree on any 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
+from functools import partial
 from typing import Any, Final
 
 import msgspec
 
-from bank_desktop.eventstore.port import RecordedEvent, StoredRow
+from bank_desktop.eventstore.exact_json import decode_metadata, decode_payload, fast_decode
+from bank_desktop.eventstore.fold_reading import fold_payloads
+from bank_desktop.eventstore.port import FoldFields, FoldPage, RecordedEvent, StoredRow
 
 #: (prev hash, stream id, stream position, event id, type, data, metadata) → hex digest
 Digest = Callable[[str, str, int, str, str, Any, Mapping[str, Any]], str]
@@ -99,46 +102,143 @@ def _unraw(value: Any) -> Any:
     return value
 
 
-# ── events decoded for hashing ────────────────────────────────────────────────────────────
-
-
 def _number(text: str) -> msgspec.Raw:
     """A JSON number with a fraction or an exponent, as its canonical text (``number_text``)."""
+    if text[-1] != "0" and "e" not in text and "E" not in text:
+        return msgspec.Raw(text.encode())  # already canonical: the usual case
     if "e" in text or "E" in text:
         return msgspec.Raw(number_text(Decimal(text)).encode())
     stripped = text.rstrip("0").rstrip(".") if "." in text else text
     return msgspec.Raw(("0" if stripped in ("-0", "") else stripped).encode())
 
 
-_hashing_decoder: Final = msgspec.json.Decoder(float_hook=_number)
-_metadata_decoder: Final = msgspec.json.Decoder(float_hook=Decimal)
+#: Decodes JSON for hashing only: every number with a fraction or an exponent kept as its
+#: canonical text.
+_canonical_numbers: Final = msgspec.json.Decoder(float_hook=_number).decode
 
 
-def _metadata(text: str) -> dict[str, Any]:
-    try:
-        value = _metadata_decoder.decode(text)
-    except msgspec.DecodeError:
-        return {}
-    return value if type(value) is dict else {}
+# ── events read as stored, hashed as they are decoded ──────────────────────────────────────
+
+#: What the chain check needs of a chained event read as stored: (its ``prevHash``, its
+#: ``hash``, the digest of its content), or None where this path cannot vouch for the digest
+#: (then the check computes it from the event itself, the careful way).
+Link = tuple[str, str, str]
+
+_FAILURES: Final = (ValueError, TypeError, msgspec.EncodeError)
 
 
-def hashing_events(rows: Sequence[StoredRow]) -> list[RecordedEvent]:
-    """Stored rows as events for the chain checks only: ``data`` with every number kept as its
-    canonical text (not usable for anything else), metadata decoded. What cannot be decoded is
-    ``None`` (data) or empty (metadata), as the adapters deliver it: its hash will not match."""
-    out: list[RecordedEvent] = []
-    append = out.append
-    decode = _hashing_decoder.decode
-    for global_position, stream_id, position, event_id, type_, data_text, meta_text in rows:
+class StoredReading:
+    """Stored rows read for verification: each row's :data:`Link` and its event.
+
+    A digest is vouched for only when its bytes are the canonical encoding for sure: the
+    metadata decodes into the covered keys with text values (a msgspec struct: other keys are
+    skipped in C, any other value type is refused), the envelope has the types the encoding
+    knows, and the data is encoded as decoded, every number as its canonical text. Anything
+    else has no link, and the chain check takes the careful path for that event, the row's
+    :meth:`event`: exactly what ``read_all`` delivers (data decoded with exact numbers,
+    metadata decoded when first asked for).
+    """
+
+    def __init__(self, tag: str, covered_keys: Sequence[str], link_keys: tuple[str, str]) -> None:
+        prev_key, hash_key = link_keys
+        unset = msgspec.UNSET
+        fields: list[tuple[str, Any, Any]] = [
+            (f"c{index}", str | msgspec.UnsetType, msgspec.field(default=unset, name=key))
+            for index, key in enumerate(covered_keys)
+        ]
+        fields += [
+            ("prev", str | msgspec.UnsetType, msgspec.field(default=unset, name=prev_key)),
+            ("own", str | msgspec.UnsetType, msgspec.field(default=unset, name=hash_key)),
+        ]
+        self._tag = tag
+        self._metadata: Callable[[str | bytes], Any] = msgspec.json.Decoder(
+            msgspec.defstruct("ChainMetadata", fields, gc=False)
+        ).decode
+
+    def links(self, rows: Sequence[StoredRow]) -> list[Link | None]:
+        """Each row's link, its data decoded for hashing only."""
+        tag, metadata, encode, sha256 = self._tag, self._metadata, _encoder.encode, hashlib.sha256
+        decode, unset, failures = _canonical_numbers, msgspec.UNSET, _FAILURES
+        found: list[Link | None] = []
+        add = found.append
+        for _, stream_id, position, event_id, type_, text, meta, _ in rows:
+            link = None
+            if (
+                type(position) is int
+                and type(stream_id) is str
+                and type(event_id) is str
+                and type(type_) is str
+            ):
+                try:
+                    chain = metadata(meta)
+                    prev, own = chain.prev, chain.own
+                    if type(prev) is str and type(own) is str:
+                        chain.prev = chain.own = unset
+                        content = encode(
+                            (tag, prev, stream_id, position, event_id, type_, decode(text), chain)
+                        )
+                        link = (prev, own, sha256(content).hexdigest())
+                except failures:
+                    pass
+            add(link)
+        return found
+
+    @staticmethod
+    def events(rows: Sequence[StoredRow]) -> list[RecordedEvent]:
+        """The rows' events as ``read_all(..., with_metadata=False)`` delivers them (for the
+        checks that read no metadata; decoding the data again is cheaper than sharing one
+        decoding with the digest, whose numbers are then Decimals to write)."""
+        decode, event = fast_decode, RecordedEvent
+        try:  # one comprehension, the fastest loop Python has
+            return [
+                event(event_id, type_, decode(text), stream_id, position, at, created, None)
+                for at, stream_id, position, event_id, type_, text, _, created in rows
+            ]
+        except ValueError:  # a damaged payload: row by row, as read_all does
+            pass
+        out: list[RecordedEvent] = []
+        for at, stream_id, position, event_id, type_, text, _, created in rows:
+            try:
+                data = decode(text)
+            except ValueError:
+                data = decode_payload(text, stream_id, position)
+            out.append(event(event_id, type_, data, stream_id, position, at, created, None))
+        return out
+
+    @staticmethod
+    def fold_page(rows: Sequence[StoredRow], fields: FoldFields) -> FoldPage:
+        """The rows as a ``FoldReader`` page (what a rebuild folds): each payload decoded into
+        just the fields ``fields`` name, and every event the fold must see whole (a type not
+        named, data that is not a JSON object) as the row's event without metadata."""
+        raw = [
+            (at, stream_id, position, type_, text)
+            for at, stream_id, position, _, type_, text, _, _ in rows
+        ]
+
+        def whole(positions: Iterable[int]) -> dict[int, RecordedEvent]:
+            wanted = set(positions)
+            return {row[0]: lean(row) for row in rows if row[0] in wanted}
+
+        return FoldPage(raw, fold_payloads(raw, fields, whole), rows[-1][3] if rows else None)
+
+    @staticmethod
+    def event(row: StoredRow) -> RecordedEvent:
+        """The row's event, as ``read_all`` delivers it."""
+        global_position, stream_id, position, event_id, type_, text, meta, created = row
         try:
-            data = decode(data_text)
-        except msgspec.DecodeError:
-            data = None
-        metadata = _metadata(meta_text)
-        append(
-            RecordedEvent(event_id, type_, data, stream_id, position, global_position, "", metadata)
+            data = fast_decode(text)
+        except ValueError:
+            data = decode_payload(text, stream_id, position)
+        return RecordedEvent(
+            event_id,
+            type_,
+            data,
+            stream_id,
+            position,
+            global_position,
+            created,
+            partial(decode_metadata, meta, stream_id, position),
         )
-    return out
 
 
 def fast_digest(
@@ -182,3 +282,13 @@ def fast_digest(
         return sha256(text).hexdigest()
 
     return digest
+
+
+def lean(row: StoredRow) -> RecordedEvent:
+    """The row's event as ``read_all(..., with_metadata=False)`` delivers it."""
+    global_position, stream_id, position, event_id, type_, text, _, created = row
+    try:
+        data = fast_decode(text)
+    except ValueError:
+        data = decode_payload(text, stream_id, position)
+    return RecordedEvent(event_id, type_, data, stream_id, position, global_position, created, None)

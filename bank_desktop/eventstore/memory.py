@@ -20,6 +20,7 @@ from bank_desktop.eventstore.backwards import (
 )
 from bank_desktop.eventstore.batches import Row as BatchRow
 from bank_desktop.eventstore.batches import Write
+from bank_desktop.eventstore.canonical import fast_digest
 from bank_desktop.eventstore.errors import ConcurrencyError, EventStoreError
 from bank_desktop.eventstore.exact_json import decode_metadata, decode_payload, utc_now
 from bank_desktop.eventstore.fold_reading import fold_payloads
@@ -85,6 +86,9 @@ class _Row:
 
 class MemoryEventStore:
     """A thread-safe event store that lives and dies with the process."""
+
+    #: The chain digest through msgspec (capability ``ChainDigestSource``).
+    chain_digest = staticmethod(fast_digest)
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
@@ -234,6 +238,7 @@ class MemoryEventStore:
                 r.type,
                 r.data,
                 r.metadata,
+                r.created_at,
             )
             for r in rows
         ]

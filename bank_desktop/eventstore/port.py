@@ -256,20 +256,45 @@ class StoreWithNotices(Protocol):
 
 
 #: An event as stored, undecoded: global position, stream id, stream position, event id, type,
-#: data JSON text, metadata JSON text.
-StoredRow = tuple[int, str, int, str, str, str, str]
+#: data JSON text, metadata JSON text, and when it was recorded (as ``RecordedEvent`` takes it).
+StoredRow = tuple[int, str, int, str, str, str, str, datetime | str]
 
 
 @runtime_checkable
 class StoredRowReader(Protocol):
     """Optional capability: events as stored, their JSON undecoded, in global order.
 
-    For verification's hash checks, which decode the text their own way (numbers kept as
-    written, for the canonical encoding) instead of paying for the everyday decoding twice.
+    For verification, which decodes each event once for all its checks and hashes the
+    metadata without building a dict of it.
     """
 
     def read_stored(self, *, after: int = 0, limit: int = 1000) -> list[StoredRow]:
         """Up to ``limit`` events with global position > ``after``, in global order."""
+        ...
+
+
+#: (prev hash, stream id, stream position, event id, type, data, metadata) → hex digest
+ChainDigestFunction = Callable[[str, str, int, str, str, Any, Mapping[str, Any]], str]
+
+
+@runtime_checkable
+class ChainDigestSource(Protocol):
+    """Optional capability: the application's hash-chain digest at C speed.
+
+    The application defines the chain's encoding in plain Python and may not import the
+    adapters' faster, byte-identical one (``eventstore.canonical``); a store that offers this
+    hands it over, built from the reference's tag, covered metadata keys, link keys and
+    digest (the fallback for what the fast path cannot write).
+    """
+
+    def chain_digest(
+        self,
+        tag: str,
+        covered_keys: Sequence[str],
+        link_keys: Sequence[str],
+        reference: ChainDigestFunction,
+    ) -> ChainDigestFunction:
+        """A digest equal to ``reference`` for every event."""
         ...
 
 

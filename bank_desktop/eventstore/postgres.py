@@ -54,6 +54,7 @@ from bank_desktop.eventstore.backwards import (
 )
 from bank_desktop.eventstore.batches import Row as BatchRow
 from bank_desktop.eventstore.batches import Write, settle
+from bank_desktop.eventstore.canonical import fast_digest
 from bank_desktop.eventstore.errors import (
     ConcurrencyError,
     EventStoreError,
@@ -145,6 +146,9 @@ _TRANSIENT_REFUSALS: Final = (
 
 class PostgresEventStore:
     """Event store on a PostgreSQL database (``postgresql://user@host:5432/db``)."""
+
+    #: The chain digest through msgspec (capability ``ChainDigestSource``).
+    chain_digest = staticmethod(fast_digest)
 
     def __init__(
         self,
@@ -629,8 +633,9 @@ class PostgresEventStore:
         check_read_args(after, limit, limit_required=True)
         return self._query(
             "read events",
-            "SELECT global_position, stream_id, stream_position, event_id, type, data, metadata "
-            "FROM bank_events WHERE global_position > %s ORDER BY global_position LIMIT %s",
+            "SELECT global_position, stream_id, stream_position, event_id, type, data, metadata, "
+            "created_at FROM bank_events WHERE global_position > %s ORDER BY global_position "
+            "LIMIT %s",
             (after, limit),
         )
 

@@ -49,6 +49,7 @@ from bank_desktop.eventstore.backwards import (
 )
 from bank_desktop.eventstore.batches import Row as BatchRow
 from bank_desktop.eventstore.batches import Write, settle
+from bank_desktop.eventstore.canonical import fast_digest
 from bank_desktop.eventstore.errors import (
     ConcurrencyError,
     EventStoreError,
@@ -147,6 +148,9 @@ Row = tuple[int, str, int, str, str, str, str, str]
 
 class SqliteEventStore:
     """Event store on a local SQLite file (``sqlite:///path/to/bank.db``)."""
+
+    #: The chain digest through msgspec (capability ``ChainDigestSource``).
+    chain_digest = staticmethod(fast_digest)
 
     def __init__(
         self,
@@ -799,8 +803,8 @@ class SqliteEventStore:
                 self._connection()
                 .execute(
                     "SELECT global_position, stream_id, stream_position, event_id, type, data, "
-                    "metadata FROM events WHERE global_position > ? ORDER BY global_position "
-                    "LIMIT ?",
+                    "metadata, created_at FROM events WHERE global_position > ? "
+                    "ORDER BY global_position LIMIT ?",
                     (after, limit),
                 )
                 .fetchall()

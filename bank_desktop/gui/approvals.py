@@ -263,7 +263,7 @@ class ApprovalsDesk(QObject):
         QTimer.singleShot(RELOAD_MS, self._reload)
 
     def _reload(self) -> None:
-        if self._view is None:
+        if self._view is None and not self._context.closed:
             self._load()
 
     def _view_loaded(self, view: DualControlView) -> None:
@@ -278,8 +278,8 @@ class ApprovalsDesk(QObject):
     def _applied(self, changes: SessionChanges, batch: list[RecordedEvent]) -> None:
         view = self._view
         if view is None:
-            if self._waiting is not None:
-                self._waiting.append(batch)
+            if self._waiting is not None:  # held until the load is in (only what counts)
+                self._waiting.append([e for e in batch if DualControlView.concerns(e)])
             return
         before = self.sees_queue, self.decides
         moved = view.apply(batch)
@@ -298,8 +298,14 @@ class ApprovalsDesk(QObject):
             self._show_limit()
         if moved.approvals:
             self._show_queue()
-            self._show_requests()
-            self._tell_outcomes(moved.approvals)
+            if any(self._mine(approval_id) for approval_id in moved.approvals):
+                self._show_requests()
+                self._tell_outcomes(moved.approvals)
+
+    def _mine(self, approval_id: str) -> bool:
+        view = self._view
+        summary = view.get(approval_id) if view is not None else None
+        return summary is not None and summary.requested_by == self.clerk_id
 
     def _tell_roles(self, before: tuple[bool, bool]) -> None:
         now = self.sees_queue, self.decides

@@ -12,13 +12,16 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Final
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from bank_desktop import __version__
 from bank_desktop.eventstore import EventStore, open_snapshot_store, remember_store
@@ -38,6 +41,8 @@ from bank_desktop.http.read_side import LiveReadModel
 from bank_desktop.http.wire import ExactJSONResponse
 
 _log = logging.getLogger("bank_desktop.http")
+#: The deposit and withdraw endpoints (http/commands.py).
+_MONEY_PATH: Final = re.compile(r"/accounts/[^/]+/(?:deposit|withdraw)")
 
 DESCRIPTION = """\
 The seed tutorial's banking API on Bank Desktop's event store: the same domain, rules and
@@ -160,10 +165,22 @@ def _guard(app: FastAPI, api: ApiContext, settings: ServeSettings) -> None:
     unless open), from where (Host and Origin), and one access-log line for each."""
     if not settings.open:  # inside the host guard: a foreign Host is refused before a lookup
         app.add_middleware(
-            ClerkAuth, authenticate=api.authenticate, exempt={webhook.PATH}, blocking=api.blocking
+            ClerkAuth,
+            authenticate=api.authenticate,
+            exempt={webhook.PATH},
+            blocking=api.blocking,
+            deferrable=_money_command,
         )
     app.add_middleware(HostGuard, allowed_hosts=tuple(settings.allowed_hosts))
     app.add_middleware(AccessLog)  # outermost: refused requests are logged too
+
+
+def _money_command(scope: Scope) -> bool:
+    """A deposit or withdrawal: its handler runs the command through ``ApiContext.run``,
+    which makes the token lookup ClerkAuth defers (one thread hop for both)."""
+    return (
+        scope.get("method") == "POST" and _MONEY_PATH.fullmatch(scope.get("path", "")) is not None
+    )
 
 
 async def _webhook_disabled() -> Response:

@@ -25,7 +25,7 @@ from bank_desktop.application.lru import LockedLru
 from bank_desktop.domain.errors import ValidationError
 from bank_desktop.domain.text import required_text
 from bank_desktop.eventstore import EventStore, SnapshotStore
-from bank_desktop.http.clerk_auth import authenticated_clerk
+from bank_desktop.http.clerk_auth import authenticated_clerk, owed_token_check
 from bank_desktop.http.errors import ApiError, field_error
 from bank_desktop.http.host_guard import LOOPBACK_NAMES
 from bank_desktop.http.read_side import LiveReadModel
@@ -192,8 +192,11 @@ class ApiContext:
         (anyio's): a hand-off there costs about twice the CPU, once per request. Commands
         running at once share the store's commits (group commit)."""
         written = self._written_position
+        check = owed_token_check.get()  # the token's lookup, when ClerkAuth deferred it here
 
         def call() -> tuple[T, int]:
+            if check is not None:
+                check()
             before = written() if written is not None else None
             result = command()
             if written is not None:

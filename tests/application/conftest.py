@@ -48,6 +48,7 @@ class CountingStore:
         self.appends = 0
         self.before_append: Callable[[str], None] | None = None
         self.optimistic_only = False  # hide append_decided/_many, like a store without (DeltaBase)
+        self.no_fast_digest = False  # hide chain_digest, like a store that lends none
 
     @property
     def url(self) -> str:
@@ -96,6 +97,8 @@ class CountingStore:
 
     def __getattr__(self, name: str) -> Any:
         if name in ("append_decided", "append_many") and self.optimistic_only:
+            raise AttributeError(name)
+        if name == "chain_digest" and self.no_fast_digest:
             raise AttributeError(name)
         if name == "append_many":
             return self._append_many

@@ -5,13 +5,15 @@ transfers, request claims, demo data, and streams begun before the chain existed
 from __future__ import annotations
 
 from collections import defaultdict
+from decimal import Decimal
 
 import pytest
 
 from bank_desktop.application import BankService
-from bank_desktop.application.appending import ChainedAppender
+from bank_desktop.application.appending import ChainedAppender, default_digest
 from bank_desktop.application.chain import (
     GENESIS,
+    event_digest,
     head_after,
     implied_hash,
     stored_link,
@@ -135,3 +137,26 @@ def test_any_and_stream_exists_are_resolved_to_the_position(store: EventStore) -
 def test_demo_data_is_chained(store: EventStore) -> None:
     summary = fill_demo_data(store, events=600, chunk=97)
     assert assert_fully_chained(store) == summary.events
+
+
+def test_stores_lend_their_fast_digest_and_its_links_verify_by_the_reference(
+    store: EventStore,
+) -> None:
+    appender = ChainedAppender(store)
+    assert default_digest(store) is not event_digest  # msgspec's, from eventstore.canonical
+    awkward = [
+        NewEvent("t", {"amount": Decimal("50.00"), "big": Decimal("1E+3")}, {"clerkId": "é"}),
+        NewEvent("t", {"nested": {"z": [1, Decimal("-0.0"), None, True]}, "a": '\u2028"'}, {}),
+        NewEvent("t", {"text": "\U0001f4b6 naïve"}, {"commandId": "c-1", "appVersion": "1"}),
+    ]
+    appender.append("acc-1", awkward, ANY)
+    appender.append("acc-1", awkward[:1], 3)
+    assert assert_fully_chained(store) == 4
+
+
+def test_a_store_without_a_fast_digest_appends_with_the_reference(store: EventStore) -> None:
+    counting = CountingStore(store)
+    counting.no_fast_digest = True
+    assert default_digest(counting) is event_digest
+    ChainedAppender(counting).append("acc-1", [NewEvent("t", {"n": Decimal("1.10")}, {})], ANY)
+    assert assert_fully_chained(store) == 1

@@ -101,3 +101,23 @@ def test_an_empty_store_has_no_limit_and_no_roles(store: EventStore) -> None:
     assert view.roles_of("anyone") == {"teller"}
     assert view.pending() == []
     assert not DualControlView().apply([])
+
+
+def test_concerns_names_what_apply_reads(staffed: EventStore) -> None:
+    teller = clerk(staffed, "teller-1")
+    acct = teller.open_account("cust-1", "9000")
+    ask(lambda: teller.withdraw(acct, "6000"))
+    everything = staffed.read_all(after=0, limit=10_000)
+    kept = [e for e in everything if DualControlView.concerns(e)]
+    assert {e.type for e in kept} == {
+        "staff.role_granted",
+        "policy.approval_limit_set",
+        "approval.requested",
+    }
+    view = DualControlView()
+    view.apply(kept)
+    whole = DualControlView()
+    whole.apply(everything)
+    assert view.pending() == whole.pending()
+    assert view.roles_of("sup-1") == whole.roles_of("sup-1")
+    assert view.approval_limit == whole.approval_limit

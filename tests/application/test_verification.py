@@ -7,6 +7,8 @@ dropping the append-only guards.
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,6 +16,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bank_desktop.application import BankService
 from bank_desktop.application.appending import ChainedAppender
@@ -26,6 +30,7 @@ from bank_desktop.application.verification import (
     VerificationReport,
     verify_store,
 )
+from bank_desktop.auditing import VERIFICATION_FOLD_FIELDS, linked_reader
 from bank_desktop.eventstore import NewEvent, open_store
 from bank_desktop.eventstore.port import EventStore
 from bank_desktop.eventstore.snapshots import FileSnapshotStore, MemorySnapshotStore
@@ -69,11 +74,31 @@ def filled(path: Path) -> Iterator[dict[str, str]]:
 
 
 def verify(path: Path, **kwargs: object) -> VerificationReport:
+    """Verify the file every way: the events read as usual and hashed by the chain check; the
+    stored rows hashed as they are decoded, folded from their events; and folded as a rebuild
+    folds them (what ``bank-desktop verify`` runs). All must find exactly the same, seal the
+    same heads, and count the same."""
     store = SqliteEventStore(path, verification=True)
     try:
-        return verify_store(store, now=LATER, **kwargs)  # type: ignore[arg-type]
+        plain = verify_store(store, now=LATER, **kwargs)  # type: ignore[arg-type]
+        reports = [
+            verify_store(store, now=LATER, read=reader, **kwargs)  # type: ignore[arg-type]
+            for reader in (
+                linked_reader(store),
+                linked_reader(store, fields=VERIFICATION_FOLD_FIELDS),
+            )
+        ]
     finally:
         store.close()
+    for linked in reports:
+        assert [f.to_json() for f in linked.findings] == [f.to_json() for f in plain.findings]
+        assert (linked.chains, linked.money, linked.events) == (
+            plain.chains,
+            plain.money,
+            plain.events,
+        )
+        assert (linked.seal and linked.seal.streams) == (plain.seal and plain.seal.streams)
+    return reports[-1]
 
 
 def tamper(path: Path, *statements: str) -> None:
@@ -82,10 +107,29 @@ def tamper(path: Path, *statements: str) -> None:
         raw.execute("DROP TRIGGER IF EXISTS events_refuse_update")
         raw.execute("DROP TRIGGER IF EXISTS events_refuse_delete")
         for statement in statements:
+            changed = raw.total_changes
             raw.execute(statement)
+            assert raw.total_changes > changed, f"no event matched: {statement}"
         raw.commit()
     finally:
         raw.close()
+
+
+def edited(path: Path, column: str, edit: str, stream_id: str, position: int = 2) -> None:
+    """Tamper with one event's column (and make sure the edit changed it)."""
+    where = f"WHERE stream_id = '{stream_id}' AND stream_position = {position}"
+    raw = sqlite3.connect(path)
+    try:
+        (before,) = raw.execute(f"SELECT {column} FROM events {where}").fetchone()
+    finally:
+        raw.close()
+    tamper(path, f"UPDATE events SET {column} = {edit} {where}")
+    raw = sqlite3.connect(path)
+    try:
+        (after,) = raw.execute(f"SELECT {column} FROM events {where}").fetchone()
+    finally:
+        raw.close()
+    assert after != before, edit
 
 
 # ── clean ─────────────────────────────────────────────────────────────────────────────────
@@ -140,6 +184,53 @@ def test_an_edited_amount_is_named(path: Path, filled: dict[str, str]) -> None:
     (finding,) = [f for f in report.findings if f.kind == "chain"]
     assert "changed after it was written" in finding.message
     assert finding.global_position is not None
+
+
+@pytest.mark.parametrize(
+    ("edit", "kind"),
+    [
+        ("replace(data, '\"amount\":50.00', '\"amount\":50.01')", "data"),  # a cent more
+        ("replace(data, 'Paycheck', 'Paycheque')", "data"),
+        ("replace(data, '\"amount\":50.00,', '')", "data"),  # a field removed
+        ("replace(data, '}', ',\"note\":\"x\"}')", "data"),  # a field added
+        ("replace(metadata, 'clerk-7', 'clerk-8')", "metadata"),  # who did it
+        ('replace(metadata, \'"commandId":"req-1"\', \'"commandId":1\')', "metadata"),
+    ],
+)
+def test_every_edit_of_what_is_hashed_is_named(
+    path: Path, filled: dict[str, str], edit: str, kind: str
+) -> None:
+    a = filled["a"]
+    column = "data" if kind == "data" else "metadata"
+    edited(path, column, edit, a)
+    assert ("chain", a, 2) in problems(verify(path))
+
+
+@pytest.mark.parametrize(
+    ("column", "edit"),
+    [
+        # the same values spelled otherwise: keys reordered, a number and a string respelled,
+        # spaces; and metadata the chain does not cover
+        (
+            "data",
+            '\'{"description":"Paycheck","amount":50.0,"accountId":\' || '
+            "json_quote(json_extract(data, '$.accountId')) || ', \"depositedAt\": ' || "
+            "json_quote(json_extract(data, '$.depositedAt')) || '}'",
+        ),
+        ("data", "replace(data, 'Paycheck', 'P\\u0061ycheck')"),
+        ("data", "replace(data, '50.00', '5.000e1')"),
+        ("metadata", "json_set(metadata, '$.storeNote', 'added by a replica')"),
+    ],
+)
+def test_the_same_values_spelled_otherwise_are_no_tampering(
+    path: Path, filled: dict[str, str], column: str, edit: str
+) -> None:
+    """A store may hand back what it was given in another spelling (DeltaBase does): the
+    hash is over the values, so nothing is wrong."""
+    a = filled["a"]
+    edited(path, column, edit, a)
+    report = verify(path)
+    assert [f.kind for f in report.findings if f.problem] == ["store"]  # the guards dropped
 
 
 def test_a_deleted_event_is_named(path: Path, filled: dict[str, str]) -> None:
@@ -420,3 +511,117 @@ def test_a_check_far_in_the_past_is_unaffected_by_time(store: EventStore) -> Non
     """Settled transfers never depend on the clock."""
     branch_day(store)
     assert verify_store(store, now=lambda: datetime(2026, 11, 2, tzinfo=UTC) - timedelta(days=1)).ok
+
+
+# ── every path, whatever was done to the money events ─────────────────────────────────────
+
+_DATA_EDITS = [
+    "json_set(data, '$.amount', -5)",
+    "json_set(data, '$.amount', 7)",  # a whole number
+    "json_set(data, '$.amount', '12.50')",  # text
+    "json_set(data, '$.amount', 1e300)",
+    "json_set(data, '$.amount', json('0.000'))",
+    "json_remove(data, '$.amount')",
+    "json_set(data, '$.transferId', 'transfer-nowhere')",
+    "json_remove(data, '$.transferId')",
+    "json_set(data, '$.reversesEventId', json('null'))",
+    "json_set(data, '$.reversal', json('true'))",
+    "replace(data, '\"amount\"', '\"\\u0061mount\"')",  # a key spelled with an escape
+    "replace(data, '\"transferId\"', '\"\\u0074ransferId\"')",
+    "'[1]'",
+    "'{not json'",
+]
+_OTHER_EDITS = [
+    "type = 'money.withdrawn'",
+    "type = 'money.deposited'",
+    "type = 'account.closed'",
+    "stream_id = 'account-elsewhere'",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    edits=st.lists(
+        st.tuples(
+            st.integers(min_value=1, max_value=26),
+            st.sampled_from([f"data = {edit}" for edit in _DATA_EDITS] + _OTHER_EDITS + ["DELETE"]),
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_every_path_finds_the_same_in_tampered_money(
+    day_file: Path, tmp_path_factory: pytest.TempPathFactory, edits: list[tuple[int, str]]
+) -> None:
+    """The money fold over events, and over payloads decoded for a fold with the stored data
+    beside them, find the same whatever was done to a cash movement, a transfer leg, an
+    opening or a closing (``verify`` runs every path and compares)."""
+    path = tmp_path_factory.mktemp("tampered") / "bank.db"
+    shutil.copy(day_file, path)
+    _edited(path, edits)
+    verify(path)
+
+
+@pytest.mark.parametrize("edit", [f"data = {edit}" for edit in _DATA_EDITS] + _OTHER_EDITS)
+def test_every_path_finds_the_same_for_each_edit_of_each_money_event(
+    day_file: Path, tmp_path: Path, edit: str
+) -> None:
+    """Each edit above, alone, on each money event of the day (cash, transfer legs, the
+    reversal, openings, the closing)."""
+    raw = sqlite3.connect(day_file)
+    try:
+        positions = [
+            at
+            for (at,) in raw.execute(
+                "SELECT global_position FROM events WHERE type IN ('money.deposited', "
+                "'money.withdrawn', 'account.opened', 'account.closed') ORDER BY 1"
+            )
+        ]
+    finally:
+        raw.close()
+    for at in positions:
+        path = tmp_path / f"bank-{at}.db"
+        shutil.copy(day_file, path)
+        _edited(path, [(at, edit)])
+        verify(path)
+
+
+def _edited(path: Path, edits: list[tuple[int, str]]) -> None:
+    raw = sqlite3.connect(path)
+    try:
+        raw.execute("DROP TRIGGER events_refuse_update")
+        raw.execute("DROP TRIGGER events_refuse_delete")
+        for at, edit in edits:
+            with contextlib.suppress(sqlite3.IntegrityError, sqlite3.OperationalError):
+                # a position another event of the stream has; json_set on what is not JSON
+                if edit == "DELETE":
+                    raw.execute("DELETE FROM events WHERE global_position = ?", (at,))
+                else:
+                    raw.execute(f"UPDATE events SET {edit} WHERE global_position = ?", (at,))
+        raw.commit()
+    finally:
+        raw.close()
+
+
+@pytest.fixture(scope="module")
+def day_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A branch day with transfers, a reversal and a closing (26 events)."""
+    path = tmp_path_factory.mktemp("day") / "bank.db"
+    store = open_store(f"sqlite://{path}")
+    try:
+        ids = branch_day(store)
+        a = ids["a"]
+        deposit = next(e for e in store.read_stream(a) if e.type == "money.deposited")
+        undo = {"accountId": a, "amount": Decimal("50.00"), "withdrawnAt": "2026-11-02T10:00:00Z"}
+        forged(
+            store,
+            a,
+            store.stream_position(a),
+            ("money.withdrawn", {**undo, "reversesEventId": deposit.event_id}),
+        )
+        bank = BankService(store, clerk_id="clerk-7", clock=StepClock())
+        bank.deposit(ids["b"], "10.10")
+        bank.transfer(ids["b"], a, "5")
+    finally:
+        store.close()
+    return path

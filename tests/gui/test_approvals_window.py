@@ -30,6 +30,7 @@ from tests.gui.conftest import (
     press,
     type_text,
 )
+from tests.gui.test_reversals_window import to_ledger_line
 
 ALT = Qt.KeyboardModifier.AltModifier
 
@@ -348,3 +349,34 @@ def test_f1_lists_the_decision_keys_and_the_tabs(
     assert listed["My requests tab"] == "Alt+R"
     press(qtbot, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: gone(dialog))
+
+
+def test_a_reversal_above_the_limit_is_sent_for_approval(
+    qtbot: QtBot, make_window: Callable[..., MainWindow], desks: Desks
+) -> None:
+    account = desks.teller.open_account("cust-1", "100")
+    desks.teller.deposit(account, "6000", description="Keyed 6000 instead of 60")
+    window = make_window()
+    loaded(qtbot, window.approvals)
+    qtbot.waitUntil(lambda: window.select_account(account))
+    qtbot.waitUntil(lambda: window.ledger_model.rowCount() == 2)
+
+    to_ledger_line(qtbot, window, 1)
+    press(qtbot, Qt.Key.Key_R, CTRL)
+    form = active_dialog(qtbot)
+    assert form.objectName() == "reversalForm"
+    focused(qtbot, "reasonEdit")
+    type_text(qtbot, "Keyed 6000 instead of 60")
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: gone(form))
+    qtbot.waitUntil(lambda: "Sent for approval (#approval-" in status(window))
+    assert "Reversal of the deposit of $6,000.00" in status(window)
+    qtbot.waitUntil(lambda: window.approvals.mine_model.rowCount() == 1)
+    (request,) = ids(window.approvals.requests_page.table)
+    assert my_request_status(window, request) == "Waiting for a supervisor"
+    assert balance(window, account) == Decimal("6100.00")
+
+    desks.sup.approve(request)
+    qtbot.waitUntil(lambda: "approved by sup-1 and carried out" in status(window))
+    assert "reversal of $6,000.00" in status(window)
+    qtbot.waitUntil(lambda: balance(window, account) == Decimal("100.00"))

@@ -102,6 +102,38 @@ def test_tokens_issued_or_revoked_elsewhere_count_at_once(
     assert secured.get("/accounts", headers=bearer(replaced)).status_code == 401
 
 
+def test_a_deposit_checks_its_token_in_the_commands_own_hop_and_stops_once_revoked(
+    secured: Server, admin: BankService
+) -> None:
+    token = admin.issue_token("teller-1")
+    auth = bearer(token)
+    opened = secured.post("/accounts", {"customerId": "c", "initialBalance": 10}, headers=auth)
+    account = opened.json()["accountId"]
+    for _ in range(2):  # the second is checked where the deposit runs (the token is known)
+        assert secured.post(f"/accounts/{account}/deposit", {"amount": 1}, headers=auth).is_success
+    forged = {**auth, "X-Clerk-Id": "root"}
+    assert (
+        secured.post(f"/accounts/{account}/deposit", {"amount": 1}, headers=forged).status_code
+        == 403
+    )
+    replaced = admin.issue_token("teller-1")  # elsewhere: the known token is no longer current
+    before = secured.store.head_position()
+    for path in ("deposit", "withdraw"):
+        refused = secured.post(f"/accounts/{account}/{path}", {"amount": 1}, headers=auth)
+        assert refused.status_code == 401, refused.text
+        assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+        assert "staff token" in refused.json()["error"]
+    assert secured.store.head_position() == before
+    fresh = bearer(replaced)
+    assert secured.post(f"/accounts/{account}/withdraw", {"amount": 1}, headers=fresh).is_success
+    admin.revoke_token("teller-1")
+    refused = secured.post(f"/accounts/{account}/withdraw", {"amount": 1}, headers=fresh)
+    assert refused.status_code == 401
+    assert secured.get(f"/accounts/{account}", headers=fresh).status_code == 401
+    balance = BankService(secured.store).get_account(account).balance
+    assert balance == 11
+
+
 def test_the_api_documents_the_bearer_token(secured: Server, admin: BankService) -> None:
     document = secured.get("/openapi.json", headers=bearer(admin.issue_token("x"))).json()
     assert document["components"]["securitySchemes"]["clerkToken"]["scheme"] == "bearer"

@@ -93,6 +93,16 @@ class DualControlView:
 
     # ── folding ───────────────────────────────────────────────────────────────────────────
 
+    @staticmethod
+    def concerns(event: RecordedEvent) -> bool:
+        """Whether :meth:`apply` would look at ``event`` (to hold back only those)."""
+        kind = event.type
+        return (
+            kind in APPROVAL_EVENT_TYPES
+            or (event.stream_id == STAFF_STREAM and kind in ROLE_EVENT_TYPES)
+            or event.stream_id == POLICY_STREAM
+        )
+
     def apply(self, events: Iterable[RecordedEvent]) -> DualControlChanges:
         """Fold events in global order (other kinds are passed over, repeats skipped)."""
         changes = DualControlChanges()

@@ -17,14 +17,38 @@ from typing import Final, Protocol
 
 from bank_desktop.application.bulk import collector_paused
 from bank_desktop.application.chain import ChainDigest
-from bank_desktop.application.verification.chains import ChainCheck, ChainSummary
+from bank_desktop.application.verification.chains import ChainCheck, ChainSummary, Link
 from bank_desktop.application.verification.findings import Finding, Findings
 from bank_desktop.application.verification.seals import Seal, SealCheck
 from bank_desktop.eventstore.errors import EventStoreError, StoreUnavailableError
-from bank_desktop.eventstore.port import EventStore, RecordedEvent, StoreSelfCheck
+from bank_desktop.eventstore.port import (
+    EventStore,
+    FoldPage,
+    RecordedEvent,
+    StoredRow,
+    StoreSelfCheck,
+)
 
 #: Events read per page.
 PAGE: Final = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedPage:
+    """Events read as stored, hashed as they were decoded: the rows, each one's link (when
+    the chains are checked here), and each one's event as ``read_all`` delivers it, built when
+    the careful path needs one; for the folds, either every event (without metadata) or the
+    page as a rebuild folds it (``fold``: each payload just the fields the fold reads)."""
+
+    rows: Sequence[StoredRow]
+    links: Sequence[Link | None] | None
+    event_at: Callable[[int], RecordedEvent]
+    events: Sequence[RecordedEvent] | None = None
+    fold: FoldPage | None = None
+
+
+#: Reads the page after a global position, up to a limit (a composition root's reader).
+LinkedPages = Callable[[int, int], LinkedPage]
 
 
 def part_of(stream_id: str, parts: int) -> int:
@@ -89,15 +113,52 @@ class ChainVerifier:
             chain = check(event)
             sealing.check(event, chain)
 
+    def feed_linked(self, page: LinkedPage) -> None:
+        """:meth:`feed` for a page read as stored, each row with its link."""
+        rows, links, event_at = page.rows, page.links, page.event_at
+        assert links is not None, "a page read without its links"
+        if self.identity is None and rows:
+            self.identity = rows[0][3]
+        chains, parts, part = self._chains, self._parts, self._part
+        if self._sealing is not None:
+            self._feed_sealed(page)
+            return
+        if part == 0:
+            chains.check_order(rows, event_at)
+        if parts == 1:
+            self.events += len(rows)
+            chains.check_rows(rows, links, event_at)
+            return
+        mine = [index for index, row in enumerate(rows) if part_of(row[1], parts) == part]
+        self.events += len(mine)
+        chains.check_rows(
+            [rows[i] for i in mine],
+            [links[i] for i in mine],
+            lambda index: event_at(mine[index]),
+        )
+
+    def _feed_sealed(self, page: LinkedPage) -> None:
+        """With a seal to check against, event by event (each stream compared as it passes)."""
+        sealing = self._sealing
+        assert sealing is not None
+        chains, parts, part = self._chains, self._parts, self._part
+        events = [page.event_at(index) for index in range(len(page.rows))]
+        if part == 0:
+            for event in events:
+                chains.check_global(event)
+                sealing.note(event)
+        assert page.links is not None, "a page read without its links"
+        for event, link in zip(events, page.links, strict=True):
+            if parts != 1 and part_of(event.stream_id, parts) != part:
+                continue
+            self.events += 1
+            sealing.check(event, chains.take(event, link))
+
     def result(self, head: int, *, keep_heads: bool) -> ChainsResult:
         """What was found, once every page up to ``head`` was fed."""
         if self._sealing is not None:
             self._sealing.finish(head, self.identity)
-        heads = (
-            {sid: (c.position, c.computed) for sid, c in self._chains.streams.items()}
-            if keep_heads
-            else None
-        )
+        heads = self._chains.heads() if keep_heads else None
         return ChainsResult(self.findings, self._chains.finish(), self.events, heads)
 
 
@@ -118,27 +179,28 @@ def check_chains(
     parts: int = 1,
     keep_heads: bool = False,
     progress: Callable[[int], None] | None = None,
-    read: Callable[[int, int], list[RecordedEvent]] | None = None,
+    read: LinkedPages | None = None,
     with_self_check: bool = False,
 ) -> ChainsResult:
     """Read ``store`` up to ``head`` and run the chain checks of one part of its streams.
 
-    ``read(after, limit)`` reads a page (default ``store.read_all``; a composition root may
-    read the stored text and decode it for hashing only). A store that fails half-way is a
-    finding (as in the read-model pass, which names it too); one that fails at once raises
+    ``read(after, limit)`` reads a page and its links (default ``store.read_all``, no links;
+    a composition root may read the stored rows and hash them as it decodes them). A store
+    that fails half-way is a finding (as in the read-model pass, which names it too); one
+    that fails at once raises
     StoreUnavailableError. ``with_self_check``: also report what the store finds wrong with
     itself (the first part does, when the chains are checked in other processes)."""
     verifier = ChainVerifier(digest, against=against, part=part, parts=parts)
     if with_self_check:
         verifier.findings.extend(self_check(store))
-    pages = read or (lambda after, limit: store.read_all(after=after, limit=limit))
     with collector_paused():
-        after = _feed_all(pages, head, verifier, progress)
+        after = _feed_all(store, read, head, verifier, progress)
     return verifier.result(after, keep_heads=keep_heads)
 
 
 def _feed_all(
-    read: Callable[[int, int], list[RecordedEvent]],
+    store: EventStore,
+    read: LinkedPages | None,
     head: int,
     verifier: ChainVerifier,
     progress: Callable[[int], None] | None,
@@ -146,20 +208,36 @@ def _feed_all(
     after = 0
     while after < head:
         try:
-            page = read(after, min(PAGE, head - after))
+            reached = _feed_page(store, read, after, min(PAGE, head - after), verifier)
         except StoreUnavailableError:
             if after == 0:
                 raise
             break
         except EventStoreError:
             break  # the read-model pass reports where the store could not be read
-        if not page:
+        if reached is None:
             break
-        verifier.feed(page)
-        after = page[-1].global_position
+        after = reached
         if progress is not None:
             progress(after)
     return after
+
+
+def _feed_page(
+    store: EventStore, read: LinkedPages | None, after: int, limit: int, verifier: ChainVerifier
+) -> int | None:
+    """Check the page after ``after``; the global position reached (None: nothing there)."""
+    if read is None:
+        events = store.read_all(after=after, limit=limit)
+        if not events:
+            return None
+        verifier.feed(events)
+        return events[-1].global_position
+    page = read(after, limit)
+    if not page.rows:
+        return None
+    verifier.feed_linked(page)
+    return page.rows[-1][0]
 
 
 class ChainRunner(Protocol):

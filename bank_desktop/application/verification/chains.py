@@ -16,13 +16,18 @@ It finds:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bank_desktop.application.chain import GENESIS, HASH_KEY, PREV_KEY, ChainDigest
 from bank_desktop.application.verification.findings import Findings
-from bank_desktop.eventstore.port import RecordedEvent
+from bank_desktop.eventstore.port import RecordedEvent, StoredRow
+
+#: A chained event's (``prevHash``, ``hash``, the digest of its content) as computed when it
+#: was read (``eventstore.canonical.stored_reading``), or None where the reader could not
+#: vouch for the digest.
+Link = tuple[str, str, str]
 
 #: Up to this many streams with an unchained prefix are named one by one.
 _NAMED_PREFIXES = 20
@@ -57,9 +62,34 @@ class ChainCheck:
     def __init__(self, findings: Findings, digest: ChainDigest) -> None:
         self._findings = findings
         self._digest = digest
+        #: Where each stream's chain stands (see also ``_clean``).
         self.streams: dict[str, StreamChain] = {}
+        #: Streams chained from their first event with nothing wrong so far, checked from
+        #: links (:meth:`check_rows`): stream → [position, head], the head also the computed
+        #: head. The everyday stream costs two items set in place here instead of a
+        #: StreamChain's fields; the first event that needs more moves its stream to
+        #: ``streams`` for good.
+        self._clean: dict[str, list[Any]] = {}
         self.last_global = 0
         self.chained_events = 0
+
+    def _chain(self, stream_id: str) -> StreamChain:
+        """The stream's state as a StreamChain (made, or moved from ``_clean``)."""
+        chain = self.streams.get(stream_id)
+        if chain is None:
+            chain = self.streams[stream_id] = StreamChain()
+            clean = self._clean.pop(stream_id, None)
+            if clean is not None:
+                chain.position, chain.head = clean[0], clean[1]
+                chain.computed = chain.head
+                chain.first_chained = 1
+        return chain
+
+    def heads(self) -> dict[str, tuple[int, str]]:
+        """Each stream's position and computed head (what a seal records)."""
+        heads = {sid: (c.position, c.computed) for sid, c in self.streams.items()}
+        heads.update((sid, (state[0], state[1])) for sid, state in self._clean.items())
+        return heads
 
     def check(self, event: RecordedEvent) -> StreamChain:
         """Check one event (the next of its stream in global order); returns its stream's
@@ -70,9 +100,7 @@ class ChainCheck:
         """
         stream_id = event.stream_id
         position = event.stream_position
-        chain = self.streams.get(stream_id)
-        if chain is None:
-            chain = self.streams[stream_id] = StreamChain()
+        chain = self.streams.get(stream_id) or self._chain(stream_id)
         gap = position != chain.position + 1 and self._stream_gap(event, chain)
         metadata: Any = event.metadata
         prev = metadata.get(PREV_KEY)
@@ -100,13 +128,10 @@ class ChainCheck:
         streams = self.streams
         digest = self._digest
         careful = self.check
-        fresh = StreamChain
         chained = 0
         for event in events:
             stream_id = event.stream_id
-            chain = streams.get(stream_id)
-            if chain is None:
-                chain = streams[stream_id] = fresh()
+            chain = streams.get(stream_id) or self._chain(stream_id)
             position = event.stream_position
             metadata: Any = event.metadata
             prev = metadata.get(PREV_KEY)
@@ -128,6 +153,89 @@ class ChainCheck:
             else:
                 careful(event)
         self.chained_events += chained
+
+    def check_rows(
+        self,
+        rows: Sequence[StoredRow],
+        links: Sequence[Link | None],
+        event_at: Callable[[int], RecordedEvent],
+    ) -> None:
+        """:meth:`check_all` for stored rows whose digest was computed as they were read (see
+        :data:`Link`). A row without a link, or whose link is not right in its place, goes
+        through :meth:`check` as its event (``event_at(index)``), the digest computed again
+        the careful way: both paths find the same."""
+        streams = self.streams
+        clean = self._clean
+        in_clean, in_streams = clean.get, streams.get
+        careful = self.check
+        chained = 0
+        index = -1
+        for row, link in zip(rows, links, strict=True):
+            index += 1
+            if link is not None:
+                stream_id = row[1]
+                state = in_clean(stream_id)
+                if state is not None:  # the everyday event: its stream's next, all right
+                    if link[0] == state[1] and link[1] == link[2] and row[2] == state[0] + 1:
+                        state[0] = row[2]
+                        state[1] = link[1]
+                        chained += 1
+                        continue
+                else:
+                    chain = in_streams(stream_id)
+                    if chain is None:  # a new stream
+                        if row[2] == 1 and link[0] == GENESIS and link[1] == link[2]:
+                            clean[stream_id] = [1, link[1]]
+                            chained += 1
+                            continue
+                    elif (
+                        row[2] == chain.position + 1
+                        and link[2] == link[1]
+                        and link[0] == chain.head
+                        and link[0] == chain.computed
+                    ):
+                        chain.head = chain.computed = link[1]
+                        chain.position = row[2]
+                        if not chain.first_chained:
+                            chain.first_chained = row[2]
+                        chained += 1
+                        continue
+            careful(event_at(index))
+        self.chained_events += chained
+
+    def check_order(
+        self, rows: Sequence[StoredRow], event_at: Callable[[int], RecordedEvent]
+    ) -> None:
+        """:meth:`check_global` for stored rows."""
+        last = self.last_global
+        for index, row in enumerate(rows):
+            if row[0] == last + 1:
+                last += 1
+            else:
+                self.last_global = last
+                self._global_gap(event_at(index))
+                last = self.last_global
+        self.last_global = last
+
+    def take(self, event: RecordedEvent, link: Link | None) -> StreamChain:
+        """:meth:`check` for one event whose link was computed as it was read (the seal
+        check's loop, which compares each stream's chain as it passes)."""
+        chain = self._chain(event.stream_id)
+        position = event.stream_position
+        if (
+            link is None
+            or position != chain.position + 1
+            or link[2] != link[1]
+            or link[0] != chain.head
+            or link[0] != chain.computed
+        ):
+            return self.check(event)
+        chain.head = chain.computed = link[1]
+        chain.position = position
+        if not chain.first_chained:
+            chain.first_chained = position
+        self.chained_events += 1
+        return chain
 
     def _where(self, event: RecordedEvent) -> dict[str, Any]:
         return {
@@ -247,7 +355,13 @@ class ChainCheck:
                 streams += 1
                 if len(named) <= _NAMED_PREFIXES:
                     named.append((stream_id, chain.unchained, chain.first_chained))
-        return ChainSummary(len(self.streams), self.chained_events, events, streams, tuple(named))
+        return ChainSummary(
+            len(self.streams) + len(self._clean),
+            self.chained_events,
+            events,
+            streams,
+            tuple(named),
+        )
 
 
 def merged(summaries: list[ChainSummary]) -> ChainSummary:

@@ -8,7 +8,7 @@ the auditor's own sum of the same events, and the two are compared at the end.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -19,7 +19,7 @@ from bank_desktop.application.verification.findings import Findings
 from bank_desktop.domain import accounts as acc
 from bank_desktop.domain import format_money
 from bank_desktop.domain.money import MAX_AMOUNT
-from bank_desktop.eventstore.port import RecordedEvent
+from bank_desktop.eventstore.port import FoldFields, FoldRow, RecordedEvent
 
 ZERO: Final = Decimal("0.00")
 _LOWEST: Final = -MAX_AMOUNT
@@ -33,6 +33,17 @@ CLOSED: Final = acc.AccountClosed.type
 REFUSED: Final = acc.WithdrawalRefused.type
 #: The event types this check reads; everything else passes by.
 MONEY_TYPES: Final = frozenset({OPENED, DEPOSITED, WITHDRAWN, CLOSED, REFUSED})
+_CASH: Final = frozenset({DEPOSITED, WITHDRAWN})
+#: What :meth:`MoneyCheck.fold_rows` reads of the payloads.
+_FIELDS: Final = {
+    OPENED: ("initialBalance",),
+    DEPOSITED: ("amount", "transferId", "reversal"),
+    WITHDRAWN: ("amount", "transferId"),
+}
+#: Stored data that holds either is taken whole: it names a reversal (whose presence counts,
+#: even as null), or it spells something with an escape (a key the needle would miss).
+_NEEDLES: Final = ('"reversesEventId"', "\\")
+_BYTE_NEEDLES: Final = tuple(needle.encode() for needle in _NEEDLES)
 
 
 class _Account:
@@ -102,10 +113,127 @@ class MoneyCheck:
             REFUSED: self._refused,
         }
 
-    @property
-    def handlers(self) -> dict[str, Callable[[RecordedEvent], None]]:
-        """Event type → step, for the verifier's one dispatch per event."""
-        return self._handlers
+    def fold(self, events: Iterable[RecordedEvent]) -> None:
+        """Every event of a page, in global order: the everyday deposit and withdrawal (cash,
+        within bounds, into an open account that stays above zero) is summed here, in a few
+        lookups; everything else goes to its step above, which says what is wrong."""
+        accounts = self._accounts
+        handlers = self._handlers
+        deposits = withdrawals = ZERO
+        for event in events:
+            kind = event.type
+            if kind in _CASH:
+                data = event.data
+                if (
+                    type(data) is dict
+                    and "transferId" not in data
+                    and "reversesEventId" not in data
+                ):
+                    amount = data.get("amount")
+                    account = accounts.get(event.stream_id)
+                    if (
+                        type(amount) is Decimal
+                        and ZERO < amount <= MAX_AMOUNT
+                        and account is not None
+                        and not account.closed_at
+                    ):
+                        if kind == DEPOSITED:
+                            account.balance += amount
+                            deposits += amount
+                            continue
+                        balance = account.balance - amount
+                        if balance >= 0:
+                            account.balance = balance
+                            withdrawals += amount
+                            continue
+            step = handlers.get(kind)
+            if step is not None:
+                step(event)
+        self.deposits += deposits
+        self.withdrawals += withdrawals
+
+    @staticmethod
+    def fold_fields(fields: FoldFields) -> FoldFields:
+        """``fields`` (what the read model's fold reads) with what :meth:`fold_rows` reads."""
+        out = dict(fields)
+        for kind, names in _FIELDS.items():
+            out[kind] = tuple(dict.fromkeys((*out.get(kind, ()), *names)))
+        return out
+
+    def fold_rows(
+        self,
+        rows: Sequence[FoldRow],
+        payloads: Sequence[Any],
+        event_at: Callable[[int], RecordedEvent],
+    ) -> None:
+        """:meth:`fold` over a page read for a fold (``FoldPage``, read with
+        :meth:`fold_fields`: the payloads hold what is summed, the data is kept as stored).
+        The everyday opening, cash movement, transfer leg and closing are taken from their
+        payloads when nothing about them needs a second look (no reversal named in the stored
+        data, no key spelled with an escape); every other money event is taken whole
+        (``event_at(index)``) to its step above."""
+        accounts, legs, handlers = self._accounts, self._legs, self._handlers
+        deposits = withdrawals = ZERO
+        index = -1
+        for row, payload in zip(rows, payloads, strict=True):
+            index += 1
+            kind = row[3]
+            if kind not in MONEY_TYPES:
+                continue
+            if payload is not None and type(payload) is not RecordedEvent:
+                if kind in _CASH:
+                    text = row[4]
+                    needles = _NEEDLES if type(text) is str else _BYTE_NEEDLES
+                    amount = payload.amount
+                    account = accounts.get(row[1])
+                    if (
+                        type(amount) is Decimal
+                        and ZERO < amount <= MAX_AMOUNT
+                        and account is not None
+                        and not account.closed_at
+                        and needles[0] not in text
+                        and needles[1] not in text
+                    ):
+                        transfer_id = payload.transferId
+                        if kind == DEPOSITED:
+                            account.balance += amount
+                            if type(transfer_id) is not str:
+                                deposits += amount
+                                continue
+                            leg = legs.get(transfer_id) or legs.setdefault(transfer_id, _Legs())
+                            side = leg.refunds if payload.reversal is True else leg.credits
+                            side.append((row[1], amount, row[2]))
+                            continue
+                        balance = account.balance - amount
+                        if balance >= 0:
+                            account.balance = balance
+                            if type(transfer_id) is not str:
+                                withdrawals += amount
+                                continue
+                            leg = legs.get(transfer_id) or legs.setdefault(transfer_id, _Legs())
+                            leg.debits.append((row[1], amount, row[2]))
+                            continue
+                elif self._opened_or_closed(kind, row, payload):
+                    continue
+            handlers[kind](event_at(index))
+        self.deposits += deposits
+        self.withdrawals += withdrawals
+
+    def _opened_or_closed(self, kind: str, row: FoldRow, payload: Any) -> bool:
+        """An everyday opening or closing from its payload (False: take it whole)."""
+        accounts = self._accounts
+        if kind == OPENED:
+            amount = payload.initialBalance
+            if type(amount) is Decimal and ZERO <= amount <= MAX_AMOUNT and row[1] not in accounts:
+                accounts[row[1]] = _Account(amount)
+                self.openings += amount
+                return True
+        elif kind == CLOSED:
+            account = accounts.get(row[1])
+            if account is not None and not account.closed_at and account.balance == 0:
+                account.closed_at = row[2]
+                return True
+        return False
 
     def _where(self, event: RecordedEvent) -> dict[str, Any]:
         return {

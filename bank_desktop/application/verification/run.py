@@ -26,9 +26,12 @@ from typing import Any, Final
 from bank_desktop.application.bulk import collector_paused
 from bank_desktop.application.chain import ChainDigest, event_digest
 from bank_desktop.application.projections import ReadModel
+from bank_desktop.application.projections.bulk_fold import BulkFold
 from bank_desktop.application.verification.chain_pass import (
     ChainRunner,
     ChainVerifier,
+    LinkedPage,
+    LinkedPages,
     self_check,
 )
 from bank_desktop.application.verification.chains import (
@@ -43,6 +46,7 @@ from bank_desktop.application.verification.seals import Seal
 from bank_desktop.eventstore.errors import EventStoreError, StoreUnavailableError
 from bank_desktop.eventstore.port import (
     EventStore,
+    FoldPage,
     RecordedEvent,
     Snapshot,
     SnapshotStore,
@@ -186,12 +190,16 @@ def verify_store(
     progress: Progress | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     chains: ChainRunner | None = None,
+    read: LinkedPages | None = None,
 ) -> VerificationReport:
     """Verify ``store`` (see the module docstring); raises StoreUnavailableError only when it
     cannot be read at all. ``findings``: what the caller found about the store beforehand
     (what this computer remembers of it); ``digest``: the chain digest (the reference, or an
     equal faster one); ``seal``: also make a seal of what was verified; ``chains``: run the
-    chain checks there (other processes) instead of in this pass (:mod:`.chain_pass`)."""
+    chain checks there (other processes) instead of in this pass (:mod:`.chain_pass`);
+    ``read(after, limit)``: how this pass reads a page as stored (a composition root's
+    reader: with each event's link computed as it was decoded when the chains are checked
+    here, and the page as a rebuild folds it), instead of ``store.read_all``."""
     started = now()
     found = Findings()
     for finding in findings:
@@ -202,7 +210,7 @@ def verify_store(
     checking = ThreadPoolExecutor(1, "verify-self-check") if chains is None else None
     checked = checking.submit(self_check, store) if checking is not None else None
     local = ChainVerifier(digest, against=against) if chains is None else None
-    verification = _Pass(store, found, load_snapshot(snapshots, found), local)
+    verification = _Pass(store, found, load_snapshot(snapshots, found), local, read)
     if chains is not None:
         chains.start(head)
         progress = _slowest(progress, chains)
@@ -280,12 +288,16 @@ class _Pass:
         found: Findings,
         snapshot: Snapshot | None,
         chains: ChainVerifier | None,
+        read: LinkedPages | None,
     ) -> None:
         self.store = store
+        self.read_linked = read
         self.found = found
         self.chains = chains
         self.money = MoneyCheck(found)
         self.model = ReadModel()
+        self._bulk = BulkFold(self.model, self._whole)
+        self._current: LinkedPage | None = None
         self.snapshot = snapshot
         self.events = 0
 
@@ -293,31 +305,29 @@ class _Pass:
         """Every event up to ``head``, page by page; a store failing half-way is a finding."""
         self._compare_at(0)
         after = 0
-        money = self.money.handlers
         while after < head:
             page = self._page(after, head)
             if not page:
                 break
-            if self.chains is not None:
-                self.chains.feed(page)
-            for event in page:
-                step = money.get(event.type)
-                if step is not None:
-                    step(event)
-            self._apply(page)
-            self.events += len(page)
-            after = page[-1].global_position
+            if isinstance(page, LinkedPage):
+                self._fold_linked(page)
+                after = page.rows[-1][0]
+                self.events += len(page.rows)
+            else:
+                self.money.fold(page)
+                self._apply(page)
+                after = page[-1].global_position
+                self.events += len(page)
             if progress is not None:
                 progress(after, head)
         if self.snapshot is not None:  # beyond the store's end
             compare(self.snapshot, self.model, self.found, _identity(self.model, self.store))
 
-    def _page(self, after: int, head: int) -> list[RecordedEvent]:
-        lean = self.chains is None  # the chains are checked elsewhere: no metadata needed here
+    def _page(self, after: int, head: int) -> Sequence[RecordedEvent] | LinkedPage:
+        """The page after ``after``, its chains checked when they are checked here."""
+        limit = min(PAGE, head - after)
         try:
-            page = self.store.read_all(
-                after=after, limit=min(PAGE, head - after), with_metadata=not lean
-            )
+            page = self._read(after, limit)
         except StoreUnavailableError:
             if after == 0:
                 raise
@@ -335,15 +345,63 @@ class _Pass:
                 global_position=after + 1,
             )
             return []
-        if not page:
+        if not (page.rows if isinstance(page, LinkedPage) else page):
             self.found.problem(
                 "position",
                 f"the store said its last event is at position {head:,}, but nothing follows "
                 f"position {after:,}",
             )
+            return []
         return page
 
-    def _apply(self, page: list[RecordedEvent]) -> None:
+    def _read(self, after: int, limit: int) -> Sequence[RecordedEvent] | LinkedPage:
+        chains = self.chains
+        if self.read_linked is not None:
+            linked = self.read_linked(after, limit)
+            if chains is not None:
+                chains.feed_linked(linked)
+            if linked.fold is not None:
+                return linked
+            if linked.events is not None:
+                return linked.events
+            return [linked.event_at(index) for index in range(len(linked.rows))]
+        if chains is None:  # checked elsewhere: no metadata needed here
+            return self.store.read_all(after=after, limit=limit, with_metadata=False)
+        events = self.store.read_all(after=after, limit=limit)
+        chains.feed(events)
+        return events
+
+    def _fold_linked(self, linked: LinkedPage) -> None:
+        """The money fold and the read model's (as a rebuild folds: ``BulkFold``) over a page
+        read as stored, stopping at the snapshot's checkpoint to compare."""
+        fold, rows = linked.fold, linked.rows
+        assert fold is not None
+        self._current = linked
+        self.money.fold_rows(fold.rows, fold.payloads, linked.event_at)
+        model = self.model
+        if model.checkpoint == 0 and model.store_identity is None:  # as ReadModel.apply does
+            model.store_identity = next((row[3] for row in rows if row[0] == 1), None)
+        snapshot = self.snapshot
+        if snapshot is None or not snapshot.checkpoint <= rows[-1][0]:
+            self._bulk.fold(fold)
+            return
+        cut = sum(1 for row in rows if row[0] <= snapshot.checkpoint)
+        self._bulk.fold(
+            FoldPage(fold.rows[:cut], fold.payloads[:cut], rows[cut - 1][3] if cut else None)
+        )
+        self._compare_at(snapshot.checkpoint)
+        self._bulk.fold(FoldPage(fold.rows[cut:], fold.payloads[cut:], fold.last_event_id))
+
+    def _whole(self, global_position: int) -> RecordedEvent:
+        """An event of the page being folded, whole (BulkFold's careful path)."""
+        linked = self._current
+        assert linked is not None
+        for index, row in enumerate(linked.rows):
+            if row[0] == global_position:
+                return linked.event_at(index)
+        raise LookupError(f"no event at global position {global_position} in this page")
+
+    def _apply(self, page: Sequence[RecordedEvent]) -> None:
         """Fold the page into the read model, stopping at the snapshot's checkpoint to compare."""
         snapshot = self.snapshot
         if snapshot is None or not snapshot.checkpoint <= page[-1].global_position:

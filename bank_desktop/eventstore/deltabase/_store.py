@@ -35,6 +35,7 @@ from collections.abc import Callable, Collection, Sequence
 
 import httpx
 
+from bank_desktop.eventstore.canonical import fast_digest
 from bank_desktop.eventstore.deltabase._append import Appender
 from bank_desktop.eventstore.deltabase._http import DeltaBaseHttp
 from bank_desktop.eventstore.deltabase._live import FeedMode, WebSocketFeed
@@ -64,6 +65,9 @@ from bank_desktop.eventstore.validation import check_new_events, check_read_args
 
 class DeltaBaseEventStore:
     """An event store on one DeltaBase event store, over an (injectable) ``httpx.Client``."""
+
+    #: The chain digest through msgspec (capability ``ChainDigestSource``).
+    chain_digest = staticmethod(fast_digest)
 
     def __init__(
         self,
