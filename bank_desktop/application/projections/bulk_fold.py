@@ -159,10 +159,10 @@ class BulkFold:
                     if usual:  # in cents: an int, unless a fraction of a cent is in it
                         change = amount * 100
                         whole = int(change)
-                        if whole == change:
-                            change = whole
-                        cents = row.cents
-                        row.cents = cents + change if kind == _DEPOSITED else cents - change
+                        exact = whole == change  # (a fraction kept plus whole cents stays one)
+                        step = whole if exact else change
+                        cents = row.cents + step if kind == _DEPOSITED else row.cents - step
+                        row.cents = cents if exact else whole_cents(cents)
                         row.last_activity_at = at
                         row.revision = stream_position
                     elif not self._movement(row, kind, stream_position, payload):
