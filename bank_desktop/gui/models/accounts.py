@@ -23,11 +23,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from enum import IntEnum
 from operator import attrgetter
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
+    QModelRoleData,
+    QModelRoleDataSpan,
     QObject,
     QPersistentModelIndex,
     Qt,
@@ -74,6 +76,14 @@ _CLOSED: Final = QColor(120, 120, 120)
 _HELD: Final = QColor(150, 80, 0)  #: an available balance that holds have lowered
 
 Index = QModelIndex | QPersistentModelIndex
+RoleData = QModelRoleDataSpan | QModelRoleData
+
+
+def role_items(span: RoleData) -> Iterable[QModelRoleData]:
+    """The roles ``multiData`` is asked for (a span iterates; its stub does not say so)."""
+    return (span,) if isinstance(span, QModelRoleData) else cast(Iterable[QModelRoleData], span)
+
+
 _POSITION: Final = attrgetter("position")
 ANSWERED_ROLES: Final = frozenset(
     {
@@ -337,7 +347,22 @@ class AccountsModel(QAbstractTableModel):
     def cell(self, source_row: int, column: int, role: int) -> Any:
         """What ``data`` answers for a valid row and column (the proxy asks here directly,
         without making a source index for each of a repaint's thousand questions)."""
+        return self._answer(self._balances.at(source_row), column, role)
+
+    def fill(self, source_row: int, column: int, span: RoleData) -> None:
+        """Answer every role of ``span`` for a valid row and column at once: a view's delegate
+        asks for seven roles per cell in one ``multiData`` call."""
         row = self._balances.at(source_row)
+        answer = self._answer
+        for item in role_items(span):
+            role = item.role()
+            value = answer(row, column, role) if role in ANSWERED_ROLES else None
+            if value is None:
+                item.clearData()
+            else:
+                item.setData(value)
+
+    def _answer(self, row: AccountBalance, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return _display(row, column)
         if role == ACCOUNT_ID_ROLE:
