@@ -73,14 +73,23 @@ def fold_payloads(
     reads the events at those global positions whole (without metadata), for every row the
     fold must see whole."""
     get = fold_decoders(fields).get
+    asked: list[None] = []  # one entry per row to be read whole (none, nearly always)
+
+    def whole(_: bytes | str) -> Any:
+        asked.append(None)
+        return _WHOLE
+
     try:  # one comprehension, the fastest loop Python has
-        payloads = [get(event_type, _whole)(data) for _, _, _, event_type, data in raw]
+        payloads = [get(event_type, whole)(data) for _, _, _, event_type, data in raw]
     except ValueError:  # a payload that is not a JSON object, or not JSON: row by row
-        payloads = [_payload(get(row[3], _whole), row[4]) for row in raw]
-    whole = [index for index, payload in enumerate(payloads) if payload is _WHOLE]
-    if whole:
-        events = careful([raw[index][0] for index in whole])
-        for index in whole:
+        payloads = [_payload(get(row[3], whole), row[4]) for row in raw]
+        asked.append(None)
+    if not asked:
+        return payloads
+    whole_rows = [index for index, payload in enumerate(payloads) if payload is _WHOLE]
+    if whole_rows:
+        events = careful([raw[index][0] for index in whole_rows])
+        for index in whole_rows:
             payloads[index] = events[raw[index][0]]
     return payloads
 
@@ -94,10 +103,6 @@ def _payload(decode: Callable[[bytes | str], Any], data: bytes | str) -> Any:
 
 def _nothing(_: bytes | str) -> None:
     return None
-
-
-def _whole(_: bytes | str) -> Any:
-    return _WHOLE
 
 
 _WHOLE: Final[Any] = object()

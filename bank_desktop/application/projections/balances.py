@@ -20,8 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from itertools import compress, repeat
-from operator import attrgetter, is_
+from operator import attrgetter
 from typing import Any, Final
 
 from bank_desktop.application import wire_fields as f
@@ -44,7 +43,6 @@ def unchanged(_: RecordedEvent) -> int:
 
 _fromiso = datetime.fromisoformat
 _LOWEST: Final = -MAX_AMOUNT
-_CENTS: Final = attrgetter("cents")
 
 
 def _amount_and_time(event: RecordedEvent, time_field: str) -> tuple[Decimal, datetime]:
@@ -88,8 +86,7 @@ class AccountBalance:
 
     account_id: str
     customer_id: str
-    #: The balance in cents: an int, or a Decimal when it is not a whole number of cents (and,
-    #: for a moment, while a bulk fold adds to it: ``compact`` makes it an int again).
+    #: The balance in cents: an int, or a Decimal when it is not a whole number of cents.
     cents: int | Decimal
     is_open: bool
     opened_at: datetime
@@ -174,12 +171,6 @@ class BalancesProjection:
         """The sum of the balances that are known (marked rows left out: see unreadable())."""
         cents = sum(row.cents for row in self._order if row.unrecognized is None)
         return Decimal(cents).scaleb(-2)
-
-    def compact(self) -> None:
-        """Keep as ints the cents a bulk fold left as Decimals (those that are whole)."""
-        rows = self._order
-        for row in compress(rows, map(is_, map(type, map(_CENTS, rows)), repeat(Decimal))):
-            row.cents = whole_cents(row.cents)
 
     def unreadable(self) -> int:
         """How many accounts are marked: their balance ignores part of their history."""

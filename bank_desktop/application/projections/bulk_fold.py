@@ -61,6 +61,8 @@ _INLINE: Final[Mapping[str, tuple[int, tuple[str, ...]]]] = {
     tr.TransferCompleted.type: (_COMPLETED, ("completedAt",)),
 }
 _KINDS: Final = {event_type: kind for event_type, (kind, _) in _INLINE.items()}
+#: How many distinct transfer descriptions a fold keeps one copy of (then it starts over).
+_TEXTS_KEPT: Final = 10_000
 
 
 def fold_fields(model: ReadModel) -> FoldFields:
@@ -113,6 +115,7 @@ class BulkFold:
         self._balances = model.balances
         self._accounts = model.balances.rows_by_id()
         self._transfers = model.transfers.rows_by_id()
+        self._texts: dict[str, str] = {}
         self._steps: dict[int, Callable[[str, int, Any], bool]] = {
             _OPENED: self._opened,
             _CLOSED: self._closed,
@@ -156,10 +159,10 @@ class BulkFold:
                     if usual:  # in cents: an int, unless a fraction of a cent is in it
                         change = amount * 100
                         whole = int(change)
-                        if whole == change:
-                            change = whole
-                        cents = row.cents
-                        row.cents = cents + change if kind == _DEPOSITED else cents - change
+                        exact = whole == change  # (a fraction kept plus whole cents stays one)
+                        step = whole if exact else change
+                        cents = row.cents + step if kind == _DEPOSITED else row.cents - step
+                        row.cents = cents if exact else whole_cents(cents)
                         row.last_activity_at = at
                         row.revision = stream_position
                     elif not self._movement(row, kind, stream_position, payload):
@@ -248,10 +251,14 @@ class BulkFold:
             or at is None
         ):
             return False
+        if description is not None:  # one copy of each of a history's few descriptions
+            description = self._texts.setdefault(description, description)
+            if len(self._texts) > _TEXTS_KEPT:
+                self._texts.clear()
         same = self._balances.same_id  # one copy of an account's id
         self._transfers[stream_id] = TransferSummary(
-            stream_id, same(source), same(target), amount, description, "requested", at, at,
-            None, stream_position,
+            stream_id, same(source), same(target), cents_of(amount), description, "requested",
+            at, at, None, stream_position,
         )  # fmt: skip
         return True
 

@@ -11,23 +11,36 @@ from typing import Any, Final
 
 from bank_desktop.application import wire_fields as f
 from bank_desktop.application.projections import snapshot_rows as checked
-from bank_desktop.application.projections.balances import TRANSFER_CHANGED, UNCHANGED
+from bank_desktop.application.projections.balances import (
+    TRANSFER_CHANGED,
+    UNCHANGED,
+    cents_of,
+    whole_cents,
+)
 from bank_desktop.domain import transfers as tr
 from bank_desktop.eventstore.port import RecordedEvent
 
 
 @dataclass(slots=True)
 class TransferSummary:
+    """Where one transfer stands. The amount is kept in cents, as balances are (an int; a
+    Decimal only for a fraction of a cent); :attr:`amount` reads it as money."""
+
     transfer_id: str
     from_account_id: str
     to_account_id: str
-    amount: Decimal
+    cents: int | Decimal
     description: str | None
     status: tr.TransferStatus
     requested_at: datetime
     updated_at: datetime
     reason: str | None
     revision: int
+
+    @property
+    def amount(self) -> Decimal:
+        cents = self.cents
+        return (cents if type(cents) is Decimal else Decimal(cents)).scaleb(-2)
 
     @property
     def is_finished(self) -> bool:
@@ -76,7 +89,7 @@ class TransfersProjection:
             event.stream_id,
             f.text(event, data, "fromAccountId"),
             f.text(event, data, "toAccountId"),
-            f.money(event, data, "amount"),
+            cents_of(f.money(event, data, "amount")),
             f.optional_text(event, data, "description"),
             "requested",
             at,
@@ -168,8 +181,8 @@ class TransfersProjection:
             ids, sources, targets, amounts, texts, statuses, requested_at, updated_at,
             reasons, revs,
         ):  # fmt: skip
-            if type(row.amount) is not Decimal:
-                row.amount = Decimal(row.amount)
+            if type(row.cents) is not int:
+                row.cents = whole_cents(row.cents)
             rows[row.transfer_id] = row
         return projection
 
@@ -186,7 +199,7 @@ class TransfersProjection:
             seen.add(tid)
             checked.text(src, f"{where}: the source account")
             checked.text(dst, f"{where}: the target account")
-            checked.amount(amount, f"{where}: the amount")
+            checked.amount(amount, f"{where}: the amount in cents")
             checked.optional_text(desc, f"{where}: the description")
             if status not in _STATUSES:
                 raise ValueError(f"{where}: unknown transfer status {status!r}")
@@ -201,7 +214,7 @@ _FIELDS: Final = (
     ("ids", "transfer_id"),
     ("from", "from_account_id"),
     ("to", "to_account_id"),
-    ("amounts", "amount"),
+    ("cents", "cents"),
     ("descriptions", "description"),
     ("statuses", "status"),
     ("requested", "requested_at"),

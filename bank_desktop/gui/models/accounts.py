@@ -16,11 +16,13 @@ index (case and accents ignored; ``bench/accounts_filter.py``).
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import IntEnum
+from operator import attrgetter
 from typing import Any, Final
 
 from PySide6.QtCore import (
@@ -72,6 +74,7 @@ _CLOSED: Final = QColor(120, 120, 120)
 _HELD: Final = QColor(150, 80, 0)  #: an available balance that holds have lowered
 
 Index = QModelIndex | QPersistentModelIndex
+_POSITION: Final = attrgetter("position")
 ANSWERED_ROLES: Final = frozenset(
     {
         Qt.ItemDataRole.DisplayRole,
@@ -245,6 +248,11 @@ class AccountsModel(QAbstractTableModel):
 
     def account_at(self, row: int) -> AccountBalance:
         return self._balances.at(row)
+
+    def all_rows(self) -> list[int]:
+        """Every row announced, ascending: the rows' own position ints (a list of 100,000
+        fresh ones would cost 3 MB for as long as the proxy shows them)."""
+        return list(map(_POSITION, itertools.islice(self._balances, self._count)))
 
     @property
     def search_keys(self) -> list[str]:

@@ -77,9 +77,9 @@ class AccountsProxy(QAbstractProxyModel):
         self._sorted: SortedList = SortedList()
         self._shown: set[int] | None = None
         self._in_order: list[int] | None = None  #: the source rows of ``_all``, in its order
-        #: Sorted: the source rows shown, in the view's order (built on the first question
-        #: after a change): a repaint maps a thousand cells, each then one list lookup.
-        self._display: list[int] | None = None
+        #: Sorted: proxy row -> source row, for the rows asked since the last change: a repaint
+        #: asks about each visible row some forty times, one lookup each after the first.
+        self._display: dict[int, int] = {}
         self._model: AccountsModel | None = None
 
     # ── wiring ────────────────────────────────────────────────────────────────────────────
@@ -120,12 +120,11 @@ class AccountsProxy(QAbstractProxyModel):
     def _source_row(self, proxy_row: int) -> int:
         if self._column is None:
             return self._rows[proxy_row]
-        display = self._display
-        if display is None:
-            display = self._display = list(map(_SOURCE_ROW, self._sorted))
-            if self._descending:
-                display.reverse()
-        return display[proxy_row]
+        row = self._display.get(proxy_row)
+        if row is None:
+            at = len(self._sorted) - 1 - proxy_row if self._descending else proxy_row
+            row = self._display[proxy_row] = self._sorted[at][1]
+        return row
 
     def _proxy_row(self, source_row: int) -> int | None:
         if self._column is None:
@@ -170,7 +169,12 @@ class AccountsProxy(QAbstractProxyModel):
         self.endResetModel()
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        rows = [self._source_row(i) for i in range(self._count())]
+        if self._column is None:
+            rows = list(self._rows)
+        else:
+            rows = list(map(_SOURCE_ROW, self._sorted))
+            if self._descending:
+                rows.reverse()
         self._relayout(lambda: self._set_order(column, order, rows))
 
     def _set_order(self, column: int, order: Qt.SortOrder, rows: list[int]) -> None:
@@ -184,7 +188,7 @@ class AccountsProxy(QAbstractProxyModel):
         needle = self._needle
         source = self.accounts()
         if not needle:
-            self._arrange(list(range(len(source.search_keys))))
+            self._arrange(source.all_rows())
             return
         wanted = source.matching_mask(needle)
         self._arrange(rows_of(wanted), wanted)
@@ -192,7 +196,7 @@ class AccountsProxy(QAbstractProxyModel):
     def _arrange(self, rows: list[int], wanted: bytearray | None = None) -> None:
         """Show ``rows`` (ascending) in the current order; ``wanted``, when given, marks
         the same rows per source row (the filter's own mask: no Python step per row)."""
-        self._display = None
+        self._display.clear()
         if self._column is None:
             self._rows = sorted(rows)
             self._all, self._entry_of, self._keyed_by = SortedList(), [], None
@@ -201,9 +205,7 @@ class AccountsProxy(QAbstractProxyModel):
         self._rows = []
         if self._keyed_by != self._column:
             source, column = self.accounts(), self._column
-            entries = [
-                (_sort_key(source.account_at(r), column), r) for r in range(source.rowCount())
-            ]
+            entries = [(_sort_key(source.account_at(r), column), r) for r in source.all_rows()]
             self._all, self._entry_of, self._keyed_by = SortedList(entries), entries, column
             self._in_order = None
         if not self._needle or len(rows) == len(self._all):
@@ -220,7 +222,7 @@ class AccountsProxy(QAbstractProxyModel):
         flags = picked(wanted, self._rows_in_order())
         self._sorted = sorted_list_of(list(compress(self._all, flags)))
         self._shown = set(rows)
-        self._display = None
+        self._display.clear()
 
     def _rows_in_order(self) -> list[int]:
         """The source rows of ``_all``'s entries, in its order (kept until ``_all`` changes)."""
@@ -264,7 +266,7 @@ class AccountsProxy(QAbstractProxyModel):
         """A filter that shows every row shares ``_all``; before a row is left out, the rows
         shown become a list of their own."""
         if self._column is not None and self._shown is None and self._needle:
-            self._display = None
+            self._display.clear()
             self._sorted = sorted_list_of(list(self._all))
             self._shown = set(range(len(self._entry_of)))
 
@@ -273,7 +275,8 @@ class AccountsProxy(QAbstractProxyModel):
         entry = (_sort_key(self.accounts().account_at(row), self._column or 0), row)
         assert row == len(self._entry_of), (row, len(self._entry_of))
         self._entry_of.append(entry)
-        self._in_order = self._display = None
+        self._in_order = None
+        self._display.clear()
         if not shown:
             self._all.add(entry)
             return
@@ -285,7 +288,8 @@ class AccountsProxy(QAbstractProxyModel):
         if self._shown is not None:
             self._sorted.add(entry)
             self._shown.add(row)
-        self._in_order = self._display = None
+        self._in_order = None
+        self._display.clear()
         self.endInsertRows()
 
     def _moved(self, rows: list[int]) -> None:
@@ -313,7 +317,8 @@ class AccountsProxy(QAbstractProxyModel):
                     self._sorted.remove(old)
                     self._sorted.add(new)
                 entry_of[row] = new
-            self._in_order = self._display = None
+            self._in_order = None
+            self._display.clear()
 
         if shown is None or any(row in shown for row in moves):
             self._relayout(reposition)
@@ -342,7 +347,7 @@ class AccountsProxy(QAbstractProxyModel):
                     self._sorted.remove(self._entry_of[row])
                     assert self._shown is not None  # a filter is set
                     self._shown.discard(row)
-                self._display = None
+                self._display.clear()
                 self.endRemoveRows()
 
     def _show(self, row: int) -> None:
@@ -361,7 +366,7 @@ class AccountsProxy(QAbstractProxyModel):
         self._sorted.add(entry)
         assert self._shown is not None  # a filter is set
         self._shown.add(row)
-        self._display = None
+        self._display.clear()
         self.endInsertRows()
 
     def _changed(self, top_left: QModelIndex, bottom_right: QModelIndex, roles: Any = ()) -> None:
