@@ -9,8 +9,13 @@ live store keeps growing; what came later is for the next run), and hands each e
   checkpoint the fold is compared with the snapshot (:mod:`.drift`);
 - the auditor's money fold (:mod:`.money`), compared with the read model at the end.
 
-It uses only the port's reads, so it runs on every store, and never writes to it. A store that
-fails half-way is reported where it failed; the findings made so far still count.
+It uses only the port's reads, so it runs on every store, and never writes to it. Where the
+composition root can read the stored rows (``read``: SQLite, PostgreSQL, memory), each row is
+read once: hashed as it is decoded (its link, for the chain checks) and given to the folds as
+a rebuild folds it (``BulkFold`` over payloads of just the fields read, the money fold from the
+same payloads); every event either path cannot take at a glance is built whole for the
+careful path, so every way of reading finds the same. A store that fails half-way is reported
+where it failed; the findings made so far still count.
 """
 
 from __future__ import annotations
