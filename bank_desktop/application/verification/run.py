@@ -303,6 +303,7 @@ class _Pass:
         self.model = ReadModel()
         self._bulk = BulkFold(self.model, self._whole)
         self._current: LinkedPage | None = None
+        self._indexes: dict[int, int] | None = None  #: the current page's rows by position
         self.snapshot = snapshot
         self.events = 0
 
@@ -381,7 +382,7 @@ class _Pass:
         read as stored, stopping at the snapshot's checkpoint to compare."""
         fold, rows = linked.fold, linked.rows
         assert fold is not None
-        self._current = linked
+        self._current, self._indexes = linked, None
         self.money.fold_rows(fold.rows, fold.payloads, linked.event_at)
         model = self.model
         if model.checkpoint == 0 and model.store_identity is None:  # as ReadModel.apply does
@@ -401,10 +402,12 @@ class _Pass:
         """An event of the page being folded, whole (BulkFold's careful path)."""
         linked = self._current
         assert linked is not None
-        for index, row in enumerate(linked.rows):
-            if row[0] == global_position:
-                return linked.event_at(index)
-        raise LookupError(f"no event at global position {global_position} in this page")
+        if self._indexes is None:
+            self._indexes = {row[0]: index for index, row in enumerate(linked.rows)}
+        index = self._indexes.get(global_position)
+        if index is None:
+            raise LookupError(f"no event at global position {global_position} in this page")
+        return linked.event_at(index)
 
     def _apply(self, page: Sequence[RecordedEvent]) -> None:
         """Fold the page into the read model, stopping at the snapshot's checkpoint to compare."""
