@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import linecache
 import sys
 from pathlib import Path
 
@@ -58,8 +59,17 @@ def create_main_window(
     )
     window = MainWindow(context)
     if start:
+        _drop_source_lines()
         window.start()
     return window
+
+
+def _drop_source_lines() -> None:
+    """PySide6's import hook (for ``from __feature__ import ...``) reads the source of every
+    module imported after it into ``linecache``: some 8 MB of line strings here, kept for
+    nothing. They go before the read model loads into the heap (a traceback that needs a line
+    reads it again)."""
+    linecache.clearcache()
 
 
 def run(settings: Settings, *, demo_events: int = 0, accept_store_reset: bool = False) -> int:

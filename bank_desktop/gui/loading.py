@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Final
 
 from bank_desktop.application.projections import ReadModel
@@ -13,6 +14,7 @@ from bank_desktop.gui.models.accounts import customer_text
 
 Widest = tuple[list[str], list[str], list[str]]
 ID_SAMPLE: Final = 1000
+_CENTS: Final = attrgetter("cents")
 
 
 def widest_texts(model: ReadModel) -> Widest:
@@ -22,14 +24,14 @@ def widest_texts(model: ReadModel) -> Widest:
     rows = list(model.balances)
     if not rows:
         return [], [], []
-    balances = [row.balance for row in rows]
+    lowest, highest = min(rows, key=_CENTS), max(rows, key=_CENTS)
     # Ids: the longest by length, and a sample (Qt's own ResizeToContents looks at 1,000 rows),
     # because a letter's width varies where a digit's does not.
     sample = rows[:ID_SAMPLE]
     ids = [max((row.account_id for row in rows), key=len)] + [r.account_id for r in sample]
     names = [customer_text(row) for row in rows]
     customers = [max(names, key=len), *names[:ID_SAMPLE]]
-    return [format_money(min(balances)), format_money(max(balances))], ids, customers
+    return [format_money(lowest.balance), format_money(highest.balance)], ids, customers
 
 
 @dataclass(frozen=True, slots=True)

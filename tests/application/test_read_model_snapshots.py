@@ -176,3 +176,39 @@ def test_times_keep_their_exact_offset_through_a_saved_snapshot(tmp_path: Path) 
     assert restored.balances.get("account-odd").opened_at.isoformat() == (  # type: ignore[union-attr]
         "2026-11-02T10:00:00.250000+05:30:15"
     )
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_balances_are_kept_in_cents_and_fractions_of_a_cent_exactly(
+    tmp_path: Path, kind: str
+) -> None:
+    """Rows keep cents as ints (what a clerk can enter); an amount another tool wrote with
+    fractions of a cent is kept exactly, whichever way it was folded and through a snapshot."""
+    store = open_store("memory://" if kind == "memory" else f"sqlite://{tmp_path / 'bank.db'}")
+    opened = {"customerId": "c", "initialBalance": Decimal("10.50"), "openedAt": "2026-11-02"}
+    store.append("account-a", [NewEvent("account.opened", opened)], 0)
+    store.append("account-b", [NewEvent("account.opened", opened)], 0)
+    at = "2026-11-02T10:00:00Z"
+    for amount in (Decimal("0.001"), Decimal("2.25"), 7):
+        deposited = NewEvent("money.deposited", {"amount": amount, "depositedAt": at})
+        store.append("account-a", [deposited], store.stream_position("account-a"))
+    withdrawn = NewEvent("money.withdrawn", {"amount": Decimal("0.50"), "withdrawnAt": at})
+    store.append("account-b", [withdrawn], 1)
+
+    bulk = ReadModel()
+    catch_up(bulk, store)
+    live = ReadModel()
+    live.apply(store.read_all(limit=100))
+    snapshots = FileSnapshotStore(tmp_path / "snapshots")
+    bulk.save(snapshots)
+    restored, problem = restore_read_model(snapshots, store)
+
+    assert problem is None
+    assert restored is not None
+    for model in (bulk, live, restored):
+        a, b = model.balances.get("account-a"), model.balances.get("account-b")
+        assert a is not None
+        assert b is not None
+        assert (a.balance, a.cents) == (Decimal("19.751"), Decimal("1975.100"))
+        assert (b.balance, b.cents, type(b.cents)) == (Decimal("10.00"), 1000, int)
+        assert model.balances.total() == Decimal("29.751")

@@ -343,7 +343,9 @@ def test_a_damaged_snapshot_is_drift(path: Path, filled: dict[str, str], tmp_pat
     finally:
         store.close()
     (file,) = (tmp_path / "snapshots").iterdir()
-    file.write_bytes(file.read_bytes().replace(b"80.00", b"81.00"))
+    raw = file.read_bytes()
+    assert b'"cents":[8000,' in raw  # the balance of $80.00, kept in cents
+    file.write_bytes(raw.replace(b'"cents":[8000,', b'"cents":[8100,'))
     assert [f.kind for f in verify(path, snapshots=snapshots).findings if f.problem] == ["drift"]
 
 

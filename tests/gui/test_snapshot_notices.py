@@ -22,7 +22,9 @@ def test_a_tampered_snapshot_is_rebuilt_and_the_status_bar_says_why(
     ReadModelSession(store, snapshots, save_after=1).load()  # saves the snapshot
     store.close()
     (saved,) = Path(tmp_path / "data" / "projections").glob("*/read-model.snapshot.json")
-    saved.write_bytes(saved.read_bytes().replace(b"50.00", b"99.00"))
+    raw = saved.read_bytes()
+    assert b'"cents":[5000]' in raw  # the balance, kept in cents
+    saved.write_bytes(raw.replace(b'"cents":[5000]', b'"cents":[9900]'))
 
     window = make_window()
 

@@ -60,10 +60,10 @@ def test_serve_rebuilds_a_tampered_snapshot_and_reports_it(
         assert client.get("/health").json()["status"] == "ok"
     snapshot = _snapshot(data_dir)
     body = snapshot.read_bytes()
-    # The balance is a bare number in its row; times are quoted (and one whose seconds read
-    # "50.00…" holds the same text, which made a plain b"50.00" match more than the balance).
-    assert body.count(b",50.00,") == 1
-    snapshot.write_bytes(body.replace(b",50.00,", b"," + replacement + b","))
+    # The balance is kept in cents, in the balances' column of them; times are quoted (and one
+    # whose seconds read "50.00…" holds text like a balance's, so the column is named).
+    assert body.count(b'"cents":[5000]') == 1
+    snapshot.write_bytes(body.replace(b'"cents":[5000]', b'"cents":[' + replacement + b"]"))
 
     with serving(db, data_dir) as client:
         listing = client.get("/accounts")

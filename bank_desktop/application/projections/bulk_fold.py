@@ -23,7 +23,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
-from bank_desktop.application.projections.balances import AccountBalance, unchanged
+from bank_desktop.application.projections.balances import (
+    AccountBalance,
+    cents_of,
+    unchanged,
+    whole_cents,
+)
 from bank_desktop.application.projections.transfers import TransferSummary
 from bank_desktop.domain import accounts as acc
 from bank_desktop.domain import transfers as tr
@@ -148,9 +153,13 @@ class BulkFold:
                         )
                     except (TypeError, ValueError, ArithmeticError):
                         usual = False
-                    if usual:
-                        balance = row.balance
-                        row.balance = balance + amount if kind == _DEPOSITED else balance - amount
+                    if usual:  # in cents: an int, unless a fraction of a cent is in it
+                        change = amount * 100
+                        whole = int(change)
+                        if whole == change:
+                            change = whole
+                        cents = row.cents
+                        row.cents = cents + change if kind == _DEPOSITED else cents - change
                         row.last_activity_at = at
                         row.revision = stream_position
                     elif not self._movement(row, kind, stream_position, payload):
@@ -170,7 +179,8 @@ class BulkFold:
         at = _moment(payload.depositedAt if kind == _DEPOSITED else payload.withdrawnAt)
         if amount is None or at is None:
             return False
-        row.balance = row.balance + amount if kind == _DEPOSITED else row.balance - amount
+        change = amount * 100
+        row.cents = whole_cents(row.cents + change if kind == _DEPOSITED else row.cents - change)
         row.last_activity_at = at
         row.revision = stream_position
         return True
@@ -195,7 +205,14 @@ class BulkFold:
             return False
         self._balances.add_row(
             AccountBalance(
-                stream_id, customer, initial, True, opened_at, None, opened_at, stream_position
+                stream_id,
+                customer,
+                cents_of(initial),
+                True,
+                opened_at,
+                None,
+                opened_at,
+                stream_position,
             )
         )
         if len(self._model.customers):  # a name to show: the customer may be registered

@@ -391,8 +391,12 @@ def _fold_all(model: ReadModel, store: FoldReader, batch_size: int) -> int:
     fields = fold_fields(model)
     fold = BulkFold(model, whole)
     total = 0
-    while True:
-        page = store.read_for_fold(after=model.checkpoint, limit=batch_size, fields=fields)
-        if not page.rows:
-            return total
-        total += fold.fold(page)
+    try:
+        while True:
+            page = store.read_for_fold(after=model.checkpoint, limit=batch_size, fields=fields)
+            if not page.rows:
+                return total
+            total += fold.fold(page)
+    finally:
+        if total:
+            model.balances.compact()  # the fold adds Decimal cents: ints again where whole

@@ -400,7 +400,7 @@ def sort_key(row: AccountBalance, column: int) -> Any:
         case Column.CUSTOMER:
             return fold(customer_text(row))
         case Column.BALANCE:
-            return row.balance
+            return row.cents  # the row's own int: no Decimal made per row while sorted
         case Column.AVAILABLE:
             return available_now(row)
         case Column.STATUS:
