@@ -326,8 +326,6 @@ class _Pass:
                 self.events += len(page)
             if progress is not None:
                 progress(after, head)
-        if self._current is not None:  # folded as a rebuild folds: compacted as it is
-            self.model.balances.compact()
         if self.snapshot is not None:  # beyond the store's end
             compare(self.snapshot, self.model, self.found, _identity(self.model, self.store))
 
