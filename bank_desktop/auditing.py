@@ -144,15 +144,16 @@ PARALLEL_FROM: Final = 50_000
 
 
 def chain_processes() -> int:
-    """How many processes check chains: the cores idle over the last minute, but the one the
-    read model is folded on. On a machine already busy, other processes only compete for the
-    same cores (and read the store once more each): then none."""
+    """How many processes check chains: the cores idle over the last minute (to the nearest
+    whole core), but the one the read model is folded on. The two halves of the work are about
+    equal, so a second core nearly halves the time; on a machine already busy, other processes
+    only compete for the same cores (and read the store once more each): then none."""
     cpus = os.cpu_count() or 1
     try:
         busy = os.getloadavg()[0]
     except OSError:  # no load average here: assume the machine is ours
         busy = 0.0
-    return max(0, min(int(cpus - busy) - 1, 4))
+    return max(0, min(round(cpus - busy) - 1, 4))
 
 
 def _parallel_pays(url: str, store: EventStore) -> bool:

@@ -83,3 +83,15 @@ def test_a_chain_process_that_dies_is_a_store_error(url: str) -> None:
             chains.results()
     finally:
         chains.stop()
+
+
+@pytest.mark.parametrize(
+    ("cpus", "load", "processes"),
+    [(2, 0.3, 1), (2, 0.6, 0), (2, 5.0, 0), (4, 0.2, 3), (16, 1.0, 4), (1, 0.0, 0)],
+)
+def test_chain_processes_take_the_idle_cores_but_one(
+    monkeypatch: pytest.MonkeyPatch, cpus: int, load: float, processes: int
+) -> None:
+    monkeypatch.setattr(auditing.os, "cpu_count", lambda: cpus)
+    monkeypatch.setattr(auditing.os, "getloadavg", lambda: (load, load, load))
+    assert auditing.chain_processes() == processes

@@ -37,14 +37,14 @@ def _store_with_a_snapshot(path: Path) -> tuple[str, ...]:
     text = run(*store, "open", "--customer", "cust-a", "--initial", "50")[1]
     assert re.search(r"account-\w+", text)
     assert run(*store, "accounts")[0] == 0  # saves the snapshot
-    assert b"50.00" in _snapshot_file().read_bytes()
+    assert b'"cents":[5000]' in _snapshot_file().read_bytes()
     return store
 
 
 def _edit(old: bytes, new: bytes) -> None:
-    """Replace the balance ``old`` (a bare number in its row; times are quoted, and one whose
-    seconds read "50.00…" holds the same text) with ``new``."""
-    old, new = b"," + old + b",", b"," + new + b","
+    """Replace the balance ``old`` (in cents, in the balances' column of them: a bare number
+    elsewhere could be a time's seconds or a revision) with ``new``."""
+    old, new = b'"cents":[' + old + b"]", b'"cents":[' + new + b"]"
     path = _snapshot_file()
     body = path.read_bytes()
     assert body.count(old) == 1, body
@@ -54,10 +54,10 @@ def _edit(old: bytes, new: bytes) -> None:
 @pytest.mark.parametrize(
     ("old", "new"),
     [
-        pytest.param(b"50.00", b"1000100.00", id="edited balance"),
-        pytest.param(b"50.00", b"58.00", id="one digit flipped"),
-        pytest.param(b"50.00", b'"NaN"', id="NaN balance"),
-        pytest.param(b"50.00", b'"Infinity"', id="infinite balance"),
+        pytest.param(b"5000", b"100010000", id="edited balance"),
+        pytest.param(b"5000", b"5800", id="one digit flipped"),
+        pytest.param(b"5000", b'"NaN"', id="NaN balance"),
+        pytest.param(b"5000", b'"Infinity"', id="infinite balance"),
     ],
 )
 def test_a_tampered_snapshot_is_rebuilt_from_the_store_with_a_notice(

@@ -4,8 +4,9 @@ Hashing every event is most of a verification's cost. On one core it rides along
 pass (:mod:`.run`, one read of the store). Where the store can be opened again by another
 process (SQLite, PostgreSQL) and there are cores to spare, the composition root runs
 :func:`check_chains` in other processes instead, each for one part of the streams (split by a
-stable hash of the stream id), while the read-model pass reads the store as lean as a rebuild
-does; the parts' results are merged. Either way the same checks find the same things.
+stable hash of the stream id; each hashes only its own streams' rows), while the read-model
+pass reads the rows for the folds alone; the parts' results are merged. Either way the same
+checks find the same things.
 """
 
 from __future__ import annotations

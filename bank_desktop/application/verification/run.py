@@ -9,8 +9,13 @@ live store keeps growing; what came later is for the next run), and hands each e
   checkpoint the fold is compared with the snapshot (:mod:`.drift`);
 - the auditor's money fold (:mod:`.money`), compared with the read model at the end.
 
-It uses only the port's reads, so it runs on every store, and never writes to it. A store that
-fails half-way is reported where it failed; the findings made so far still count.
+It uses only the port's reads, so it runs on every store, and never writes to it. Where the
+composition root can read the stored rows (``read``: SQLite, PostgreSQL, memory), each row is
+read once: hashed as it is decoded (its link, for the chain checks) and given to the folds as
+a rebuild folds it (``BulkFold`` over payloads of just the fields read, the money fold from the
+same payloads); every event either path cannot take at a glance is built whole for the
+careful path, so every way of reading finds the same. A store that fails half-way is reported
+where it failed; the findings made so far still count.
 """
 
 from __future__ import annotations
@@ -298,6 +303,7 @@ class _Pass:
         self.model = ReadModel()
         self._bulk = BulkFold(self.model, self._whole)
         self._current: LinkedPage | None = None
+        self._indexes: dict[int, int] | None = None  #: the current page's rows by position
         self.snapshot = snapshot
         self.events = 0
 
@@ -376,7 +382,7 @@ class _Pass:
         read as stored, stopping at the snapshot's checkpoint to compare."""
         fold, rows = linked.fold, linked.rows
         assert fold is not None
-        self._current = linked
+        self._current, self._indexes = linked, None
         self.money.fold_rows(fold.rows, fold.payloads, linked.event_at)
         model = self.model
         if model.checkpoint == 0 and model.store_identity is None:  # as ReadModel.apply does
@@ -396,10 +402,12 @@ class _Pass:
         """An event of the page being folded, whole (BulkFold's careful path)."""
         linked = self._current
         assert linked is not None
-        for index, row in enumerate(linked.rows):
-            if row[0] == global_position:
-                return linked.event_at(index)
-        raise LookupError(f"no event at global position {global_position} in this page")
+        if self._indexes is None:
+            self._indexes = {row[0]: index for index, row in enumerate(linked.rows)}
+        index = self._indexes.get(global_position)
+        if index is None:
+            raise LookupError(f"no event at global position {global_position} in this page")
+        return linked.event_at(index)
 
     def _apply(self, page: Sequence[RecordedEvent]) -> None:
         """Fold the page into the read model, stopping at the snapshot's checkpoint to compare."""
