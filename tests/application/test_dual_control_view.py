@@ -4,6 +4,7 @@ what the service reads (roles, the limit, every request and where it stands)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -121,3 +122,20 @@ def test_concerns_names_what_apply_reads(staffed: EventStore) -> None:
     assert view.pending() == whole.pending()
     assert view.roles_of("sup-1") == whole.roles_of("sup-1")
     assert view.approval_limit == whole.approval_limit
+
+
+def test_requests_in_the_same_millisecond_queue_in_the_order_they_arrived(
+    staffed: EventStore,
+) -> None:
+    """Event times keep milliseconds, so two desks (or one quick one) can ask within the same
+    one: the queue then follows the store's order, never the random approval ids."""
+    instant = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+    teller = BankService(staffed, clerk_id="teller-1", clock=lambda: instant)
+    acct = teller.open_account("cust-1", "90000")
+    asked = [ask(lambda n=n: teller.withdraw(acct, str(6000 + n))) for n in range(8)]
+    sup = clerk(staffed, "sup-1")
+
+    assert [p.approval_id for p in load_dual_control(staffed).pending()] == asked
+    assert [p.approval_id for p in sup.pending_approvals()] == asked
+    mine = load_dual_control(staffed).requested_by("teller-1")
+    assert [r.approval_id for r in mine] == asked[::-1]  # newest first

@@ -95,6 +95,9 @@ class ApprovalsProjection:
     def __init__(self) -> None:
         self._states: dict[str, ap.ApprovalState] = {}
         self._revisions: dict[str, int] = {}
+        #: Where each request's first event stands in the store: the queue's order among
+        #: requests asked within the same millisecond (event times keep no finer).
+        self._arrived: dict[str, int] = {}
         #: The global position of the last approval event applied.
         self.checkpoint = 0
 
@@ -121,6 +124,7 @@ class ApprovalsProjection:
             state = self._states.get(stream, ap.initial_state())
             self._states[stream] = ap.evolve(state, event)
             self._revisions[stream] = recorded.stream_position
+            self._arrived.setdefault(stream, recorded.global_position)
             changed.add(stream)
         return changed
 
@@ -135,7 +139,7 @@ class ApprovalsProjection:
             for state in self._states.values()
             if state.status == "requested" and state.held is not None
         ]
-        return sorted(rows, key=lambda row: (row.requested_at, row.approval_id))
+        return sorted(rows, key=self._arrival)
 
     def requested_by(self, clerk_id: str) -> list[ApprovalSummary]:
         """Every request ``clerk_id`` made, newest first, whatever became of it."""
@@ -144,7 +148,10 @@ class ApprovalsProjection:
             for state in self._states.values()
             if state.requested_by == clerk_id and state.held is not None
         ]
-        return sorted(rows, key=lambda row: (row.requested_at, row.approval_id), reverse=True)
+        return sorted(rows, key=self._arrival, reverse=True)
+
+    def _arrival(self, row: ApprovalSummary) -> tuple[datetime, int]:
+        return row.requested_at, self._arrived.get(row.approval_id, 0)
 
     def approved_unfinished(self) -> dict[str, datetime]:
         """Approved requests not yet carried out (id → approved at): recovery's work."""
