@@ -15,6 +15,7 @@ import logging
 import multiprocessing
 import os
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -105,9 +106,10 @@ def run_verification(
     try:
         problem = known_store_problem(store, data_directory)
         if parallel is None:
-            parallel = _parallel_pays(url, store)
-        if parallel:
-            parts = max(1, chain_processes())
+            parts = _chain_parts(url, store)
+        else:
+            parts = max(1, chain_processes()) if parallel else 0
+        if parts:
             chains = ProcessChains(url, against=against, keep_heads=seal, parts=parts)
         report = verify_store(
             store,
@@ -144,26 +146,59 @@ PARALLEL_FROM: Final = 50_000
 
 
 def chain_processes() -> int:
-    """How many processes check chains: the cores idle over the last minute (to the nearest
-    whole core), but the one the read model is folded on. The two halves of the work are about
-    equal, so a second core nearly halves the time; on a machine already busy, other processes
-    only compete for the same cores (and read the store once more each): then none."""
+    """How many processes check chains: the cores idle now (to the nearest whole core), but
+    the one the read model is folded on. The two halves of the work are about equal, so a
+    second core nearly halves the time; on a machine already busy, other processes only
+    compete for the same cores (and read the store once more each): then none."""
     cpus = os.cpu_count() or 1
+    return max(0, min(round(idle_cores(cpus)) - 1, 4))
+
+
+def idle_cores(cpus: int, *, sample: float = 0.2) -> float:
+    """The cores no process uses, measured over ``sample`` seconds where the kernel tells
+    (``/proc/stat``), else from the one-minute load average. The load average lags: right
+    after a busy minute (a rebuild, the window's own start) it still counts the cores that
+    have since gone idle, and verification then ran on one core beside an idle one."""
+    first = _cpu_times()
+    if first is not None:
+        time.sleep(sample)
+        second = _cpu_times()
+        if second is not None and second[1] > first[1]:
+            return cpus * (second[0] - first[0]) / (second[1] - first[1])
     try:
-        busy = os.getloadavg()[0]
-    except OSError:  # no load average here: assume the machine is ours
-        busy = 0.0
-    return max(0, min(round(cpus - busy) - 1, 4))
+        return cpus - os.getloadavg()[0]
+    except OSError:  # no load average here either: assume the machine is ours
+        return float(cpus)
 
 
-def _parallel_pays(url: str, store: EventStore) -> bool:
+def _cpu_times() -> tuple[int, int] | None:
+    """(idle, total) clock ticks of all CPUs since boot, or None where there is no
+    ``/proc/stat``."""
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            fields = handle.readline().split()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if len(fields) < 5 or fields[0] != "cpu":
+        return None
+    try:
+        # user nice system idle iowait irq softirq steal (guest time is inside user)
+        ticks = [int(value) for value in fields[1:9]]
+    except ValueError:
+        return None
+    return ticks[3] + ticks[4], sum(ticks)
+
+
+def _chain_parts(url: str, store: EventStore) -> int:
+    """Processes to check chains in beside this one (0: none pays)."""
     scheme = url.strip().split(":", 1)[0].lower()
-    return (
-        scheme in ("sqlite", "postgresql", "postgres")
-        and not getattr(sys, "frozen", False)  # a bundle cannot start Python processes
-        and chain_processes() >= 1
-        and store.head_position() >= PARALLEL_FROM
-    )
+    if (
+        scheme not in ("sqlite", "postgresql", "postgres")
+        or getattr(sys, "frozen", False)  # a bundle cannot start Python processes
+        or store.head_position() < PARALLEL_FROM
+    ):
+        return 0
+    return chain_processes()
 
 
 class ProcessChains:

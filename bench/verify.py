@@ -151,15 +151,15 @@ def main() -> None:
     path, info = demo_fixture(args.events, args.accounts, args.seed, fresh=args.fresh)
     warm_file(path)
 
-    from bank_desktop.auditing import PARALLEL_FROM, chain_processes
+    from bank_desktop.auditing import PARALLEL_FROM, chain_processes, idle_cores
 
     parts = chain_processes()
     parallel = parts >= 1 and info["events"] >= PARALLEL_FROM
     print(
         f"bank-desktop verify checks the chains of this store in "
         f"{f'{parts} other process(es)' if parallel else 'its own process'} "
-        f"({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}: "
-        "other processes only when cores are idle)"
+        f"({os.cpu_count()} CPUs, {idle_cores(os.cpu_count() or 1):.1f} idle now, "
+        f"load {os.getloadavg()[0]:.1f}: other processes only on cores idle now)"
     )
     section("rounds (rebuild, verify in one process, verify with the chains in other processes)")
     rebuilds: list[float] = []
@@ -180,7 +180,7 @@ def main() -> None:
             f"round {round_number}: rebuild {secs(seconds)} ({count:,} events), "
             f"verify {secs(seconds_single)} in one process ({report.events:,} events, "
             f"{report.problems} problems), {secs(seconds_other)} with the chains in "
-            f"{max(1, chain_processes())} other process(es); load {os.getloadavg()[0]:.1f}"
+            f"{max(1, parts)} other process(es); load {os.getloadavg()[0]:.1f}"
         )
     rebuild_s, single_s, other_s = median(rebuilds), median(singles), median(others)
     verify_s = other_s if parallel else single_s

@@ -85,13 +85,53 @@ def test_a_chain_process_that_dies_is_a_store_error(url: str) -> None:
         chains.stop()
 
 
+def cpu_ticks(monkeypatch: pytest.MonkeyPatch, *samples: tuple[int, int] | None) -> None:
+    """``/proc/stat`` as it reads at each call: (idle, total) ticks; no pause between."""
+    readings = iter(samples)
+    monkeypatch.setattr(auditing, "_cpu_times", lambda: next(readings))
+    monkeypatch.setattr(auditing.time, "sleep", lambda _seconds: None)
+
+
+@pytest.mark.parametrize(
+    ("cpus", "idle_share", "processes"),
+    [(2, 0.9, 1), (2, 0.6, 0), (2, 0.0, 0), (4, 0.95, 3), (16, 0.9, 4), (1, 1.0, 0)],
+)
+def test_chain_processes_take_the_idle_cores_but_one(
+    monkeypatch: pytest.MonkeyPatch, cpus: int, idle_share: float, processes: int
+) -> None:
+    monkeypatch.setattr(auditing.os, "cpu_count", lambda: cpus)
+    cpu_ticks(monkeypatch, (1000, 5000), (1000 + round(1000 * idle_share), 6000))
+    assert auditing.chain_processes() == processes
+
+
+def test_cores_idle_now_count_though_the_last_minute_was_busy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Right after a rebuild (or any busy minute) the load average still says one core is
+    taken; the cores are idle now, so the chains go to the second one."""
+    monkeypatch.setattr(auditing.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(auditing.os, "getloadavg", lambda: (1.2, 0.9, 0.5))
+    cpu_ticks(monkeypatch, (1000, 5000), (1195, 5200))
+    assert auditing.chain_processes() == 1
+
+
 @pytest.mark.parametrize(
     ("cpus", "load", "processes"),
     [(2, 0.3, 1), (2, 0.6, 0), (2, 5.0, 0), (4, 0.2, 3), (16, 1.0, 4), (1, 0.0, 0)],
 )
-def test_chain_processes_take_the_idle_cores_but_one(
+def test_without_proc_stat_the_load_average_decides(
     monkeypatch: pytest.MonkeyPatch, cpus: int, load: float, processes: int
 ) -> None:
     monkeypatch.setattr(auditing.os, "cpu_count", lambda: cpus)
     monkeypatch.setattr(auditing.os, "getloadavg", lambda: (load, load, load))
+    cpu_ticks(monkeypatch, None)
     assert auditing.chain_processes() == processes
+
+
+def test_proc_stat_reads_as_idle_and_total_ticks() -> None:
+    ticks = auditing._cpu_times()
+    if ticks is None:
+        pytest.skip("no /proc/stat here")
+    idle, total = ticks
+    assert 0 <= idle <= total
+    assert 0.0 <= auditing.idle_cores(2, sample=0.05) <= 2.0
