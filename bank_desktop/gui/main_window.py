@@ -95,6 +95,10 @@ def _as_list(value: object) -> list[object]:
 EMPTY_STORE_HINT: Final = (
     "The store is empty: press Ctrl+N to open an account, or File › Fill with demo data."
 )
+#: The same hint for a store that holds events but no account yet (staff set up first).
+NO_ACCOUNTS_HINT: Final = (
+    "No accounts yet: press Ctrl+N to open an account, or File › Fill with demo data."
+)
 
 
 class MainWindow(QMainWindow):
@@ -324,7 +328,8 @@ class MainWindow(QMainWindow):
         if loaded.session.notices:  # a snapshot refused and rebuilt, or one not saved
             self.statusBar().showMessage(" ".join(loaded.session.notices), NOTICE_MS)
         elif len(model.balances) == 0:
-            self.statusBar().showMessage(EMPTY_STORE_HINT, 15_000)
+            hint = EMPTY_STORE_HINT if model.checkpoint == 0 else NO_ACCOUNTS_HINT
+            self.statusBar().showMessage(hint, 15_000)
         self._recover(timedelta(0))
         self._recovery_timer.start()
         self.accounts_table.setFocus()
@@ -348,7 +353,10 @@ class MainWindow(QMainWindow):
         changed = changes.model.changed_accounts
         self.accounts_model.sync(changed)
         self.accounts_page.fit_account_columns(*texts_to_fit(model, changes.model))
-        if changes.model.opened_accounts and self.statusBar().currentMessage() == EMPTY_STORE_HINT:
+        if changes.model.opened_accounts and self.statusBar().currentMessage() in (
+            EMPTY_STORE_HINT,
+            NO_ACCOUNTS_HINT,
+        ):
             self.statusBar().clearMessage()  # an account arrived: the store is empty no more
         self._ledger_changed(changes.ledgers)
         self.event_log.append_events(batch)

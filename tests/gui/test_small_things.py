@@ -151,6 +151,30 @@ def test_the_empty_store_hint_goes_when_another_desk_opens_an_account(
     assert "store is empty" not in window.statusBar().currentMessage()
 
 
+def test_a_store_with_only_staff_events_is_not_called_empty(
+    qtbot: QtBot, make_window: Callable[..., MainWindow], store_url: str
+) -> None:
+    """A bank's first events are often its staff (an admin granting roles, issuing tokens)
+    before any account: the window then says there are no accounts yet, not that the store is
+    empty (a clerk who knows the admin set it up would think the wrong store is open)."""
+    store = open_store(store_url)
+    try:
+        admin = BankService(store, clerk_id="admin-1")
+        admin.grant_role("admin-1", "admin")
+        admin.grant_role("sup-1", "supervisor")
+    finally:
+        store.close()
+    window = make_window()
+    qtbot.waitUntil(lambda: "Ctrl+N" in window.statusBar().currentMessage())
+    message = window.statusBar().currentMessage()
+    assert "empty" not in message
+    assert message.startswith("No accounts yet")
+    other_desk = BankService(window._context.store, clerk_id="clerk-8")
+    other_desk.open_account("cust-1", "10.00")
+    qtbot.waitUntil(lambda: window.accounts_model.rowCount() == 1)
+    assert "Ctrl+N" not in window.statusBar().currentMessage()
+
+
 def mnemonic(text: str) -> str:
     at = text.replace("&&", "").find("&")
     return "" if at < 0 else text.replace("&&", "")[at + 1].upper()
