@@ -12,6 +12,9 @@ speed drifts from minute to minute weighs on all of them alike.
 - raw commit: the floor, no application at all: one autocommit INSERT of a deposit-sized row
   into a table of our schema (WAL, synchronous=FULL), rows prepared beforehand: one durable
   single-row commit. ``ours / raw`` is the share of the disk's commit rate a command keeps.
+- ours, SQL only: the statements of one of our deposits with no application around them
+  (``BEGIN IMMEDIATE``, the head query, the INSERT, ``COMMIT``), rows prepared beforehand:
+  what our transaction costs the disk and SQLite; ``ours`` minus this is our Python.
 - eventsourcing: ``Bank.deposit`` = ``repository.get`` + ``BankAccount.deposit`` + ``save``
   on ``PERSISTENCE_MODULE=eventsourcing.sqlite`` with synchronous forced to FULL; run with
   the library's defaults (no aggregate cache: every command replays the account's events)
@@ -54,7 +57,7 @@ from _common import (
 )
 
 FSYNCS = ("fsync", "fdatasync")
-OURS, KEYED, RAW = "ours", "ours keyed", "raw commit"
+OURS, KEYED, RAW, OUR_SQL = "ours", "ours keyed", "raw commit", "ours, SQL only"
 
 
 class Ours:
@@ -122,6 +125,25 @@ class RawCommit:
         self.conn.close()
         sync = f"journal_mode={mode}, synchronous={'FULL' if value == 2 else value}"
         return {"ok": count == commands, "sync": sync, "commits": 1.0}
+
+
+class OurSql(RawCommit):
+    """Our deposit's transaction as the store sends it, with nothing decided or encoded."""
+
+    def __init__(self, path: Path, accounts: int, commands: int) -> None:
+        from bank_desktop.eventstore.sqlite import _HEADS, _INSERT
+
+        super().__init__(path, accounts, commands)
+        self.heads, self.insert = _HEADS, _INSERT
+
+    def __call__(self, i: int) -> None:
+        conn = self.conn
+        stream, _, event_id, type_, data, metadata, created = self.rows[i]
+        conn.execute("BEGIN IMMEDIATE")
+        head, known = conn.execute(self.heads, (stream,)).fetchone()
+        row = ((head or 0) + 1, stream, (known or 0) + 1, event_id, type_, data, created, metadata)
+        conn.execute(self.insert, row)
+        conn.execute("COMMIT")
 
 
 def raw_row(i: int, accounts: int) -> tuple[Any, ...]:
@@ -223,6 +245,7 @@ def main() -> None:
         OURS: lambda d: Ours(d / "ours.db", args.accounts, args.warmup, keyed=False),
         KEYED: lambda d: Ours(d / "keyed.db", args.accounts, args.warmup, keyed=True),
         RAW: lambda d: RawCommit(d / "raw.db", args.accounts, args.commands),
+        OUR_SQL: lambda d: OurSql(d / "our-sql.db", args.accounts, args.commands),
         "eventsourcing": lambda d: EsBank(d / "es.db", args.accounts, args.warmup, None),
     }
     if args.es_cache > 0:
@@ -294,6 +317,11 @@ def main() -> None:
     ours, es, raw = rates[OURS], rates["eventsourcing"], rates[RAW]
     share = ours / raw
     print(f"ours / raw durable commit limit: {share:.0%} (keyed: {rates[KEYED] / raw:.0%})")
+    sql_ms, ours_ms = pooled[OUR_SQL].mean * 1000, pooled[OURS].mean * 1000
+    print(
+        f"our SQL alone / raw: {rates[OUR_SQL] / raw:.0%}; a deposit's mean {ours_ms:.3f} ms = "
+        f"{sql_ms:.3f} ms of our SQL + {ours_ms - sql_ms:.3f} ms of the application"
+    )
     target_line(f"ours >= 85% of the raw durable commit limit ({share:.0%})", share >= 0.85)
     ratio_line("commands/s", ours, es, "higher")
     ratio_line("p99 latency", pooled[OURS].p99, pooled["eventsourcing"].p99, "lower")
