@@ -20,7 +20,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QByteArray,
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    Qt,
+    Signal,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -419,6 +427,52 @@ def table(object_name: str, model: Any, samples: Sequence[str | None]) -> QTable
         view.setColumnWidth(column, width)
     if stretch is None:
         header.setStretchLastSection(True)
-    else:
+    elif stretch == len(samples) - 1:  # nothing after it to hide
         header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    else:
+        RoomyColumn(view, stretch, DESCRIPTION_MIN)
     return view
+
+
+class RoomyColumn(QObject):
+    """A column in the middle of a table (a ledger's description) that takes the room the
+    others leave, but never less than ``minimum``: the columns after it scroll into view
+    instead. (Qt's Stretch mode shrinks such a column to a sliver once the others fill the
+    view, and a transaction's description then cannot be read.) A width the clerk drags it
+    to holds until the view or another column changes size."""
+
+    def __init__(self, view: QTableView, column: int, minimum: int) -> None:
+        super().__init__(view)
+        self._view = view
+        self._column = column
+        self._minimum = minimum
+        self._fitting = False
+        view.viewport().installEventFilter(self)
+        view.horizontalHeader().sectionResized.connect(self._resized)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            self.fit()
+        return False
+
+    def _resized(self, column: int, _old: int, _new: int) -> None:
+        if column != self._column:
+            self.fit()
+
+    def fit(self) -> None:
+        if self._fitting:
+            return
+        view, column = self._view, self._column
+        header = view.horizontalHeader()
+        others = sum(
+            header.sectionSize(at)
+            for at in range(header.count())
+            if at != column and not header.isSectionHidden(at)
+        )
+        width = max(self._minimum, view.viewport().width() - others)
+        if header.sectionSize(column) != width:
+            self._fitting = True
+            try:
+                header.resizeSection(column, width)
+            finally:
+                self._fitting = False

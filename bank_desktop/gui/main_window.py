@@ -25,11 +25,12 @@ from typing import Any, Final
 
 from PySide6.QtCore import (
     QSettings,
+    QSize,
     Qt,
     QThreadPool,
     QTimer,
 )
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QLabel,
@@ -92,6 +93,28 @@ def _as_list(value: object) -> list[object]:
     return list(value) if isinstance(value, list | tuple) else []
 
 
+#: The window's first size (before the clerk's own is saved): on a full-HD desk, room for
+#: every column of the accounts and of the ledger; the compact size everything is laid out
+#: to fit where the screen is smaller; never larger than the screen.
+ROOMY_SIZE: Final = (1480, 860)
+COMPACT_SIZE: Final = (1280, 820)
+_SCREEN_MARGIN: Final = 40
+
+
+def first_size(available: QSize | None) -> QSize:
+    """The window's size at its first start on a screen with ``available`` room."""
+    if available is None:
+        return QSize(*COMPACT_SIZE)
+    for width, height in (ROOMY_SIZE, COMPACT_SIZE):
+        if (
+            available.width() >= width + _SCREEN_MARGIN
+            and available.height() >= height + _SCREEN_MARGIN
+        ):
+            return QSize(width, height)
+    width, height = COMPACT_SIZE
+    return QSize(min(width, available.width()), min(height, available.height()))
+
+
 EMPTY_STORE_HINT: Final = (
     "The store is empty: press Ctrl+N to open an account, or File › Fill with demo data."
 )
@@ -118,7 +141,8 @@ class MainWindow(QMainWindow):
         self.session.status.connect(self._on_status)
         self.setWindowTitle(f"Bank Desktop – {context.clerk_id}")
         self.setWindowIcon(assets.app_icon())
-        self.resize(1280, 820)
+        screen = QGuiApplication.primaryScreen()
+        self.resize(first_size(screen.availableGeometry().size() if screen else None))
 
         self.accounts_model = AccountsModel(self)
         self.accounts_proxy = AccountsProxy(self)

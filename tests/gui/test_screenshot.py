@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from bank_desktop.gui.main_window import MainWindow
+from bank_desktop.gui.main_window import ROOMY_SIZE, MainWindow
 
 EMBEDDED = ".local/share/bank-desktop/bank.db"
 
@@ -32,7 +32,7 @@ def test_screenshot_with_demo_data(
     qtbot: QtBot, make_window: Callable[..., MainWindow], tmp_path: Path
 ) -> None:
     window = make_window(demo_events=3_000)
-    window.resize(1280, 820)  # the window's default size
+    window.resize(*ROOMY_SIZE)  # the first size on a full-HD desk
     qtbot.waitUntil(lambda: len(window.accounts_model.projection) == 300, timeout=20_000)
     assert window.store_label.text() == f"Store: sqlite://~/{EMBEDDED}"
     busiest = max(window.accounts_model.projection, key=lambda row: row.revision)
