@@ -34,6 +34,8 @@ from bank_desktop.http.errors import ApiError, field_error
 from bank_desktop.http.queries import After, WaitHeader
 from bank_desktop.http.schemas import no_surrounding_space, parse_request
 from bank_desktop.http.teller_schemas import (
+    ChangeCustomerRequest,
+    ChangeCustomerResponse,
     CustomerModel,
     HoldRequest,
     HoldResponse,
@@ -140,6 +142,69 @@ async def register_customer(
         position,
         201,
     )
+
+
+#: Body fields of a change → ``change_customer_details`` keywords, and which may be removed.
+_DETAILS: Final = {
+    "fullName": ("full_name", False),
+    "nationalId": ("national_id", False),
+    "dateOfBirth": ("date_of_birth", True),
+    "phone": ("phone", True),
+    "address": ("address", True),
+}
+
+
+@router.patch(
+    "/customers/{customer_id}",
+    response_model=ChangeCustomerResponse,
+    responses=_WRITE_ERRORS,
+    openapi_extra=json_body(ChangeCustomerRequest),
+    summary="Change a customer's details (recorded; null removes an optional detail)",
+)
+async def change_customer(
+    request: Request,
+    api: Api,
+    customer_id: PathId,
+    clerk: Clerk = None,
+    key: IdempotencyKey = None,
+) -> Response:
+    body = parse_request(ChangeCustomerRequest, await _body(request))
+    changes: dict[str, Any] = {}
+    clear: list[str] = []
+    for field in sorted(body.model_fields_set & _DETAILS.keys()):
+        name, removable = _DETAILS[field]
+        value = getattr(body, field)
+        if value is not None:
+            changes[name] = value
+        elif removable:
+            clear.append(name)
+        else:
+            raise field_error(field, "cannot be removed: give the new value")
+    bank = api.acting(request, clerk)
+    command_id = api.command_id(key)
+
+    def change() -> dict[str, Any]:
+        state = bank.change_customer_details(
+            customer_id, **changes, clear=clear, command_id=command_id
+        )
+        answer: dict[str, Any] = {
+            "customerId": state.customer_id,
+            "fullName": state.full_name,
+            "nationalId": state.national_id,
+        }
+        if state.date_of_birth is not None:
+            answer["dateOfBirth"] = state.date_of_birth.isoformat()
+        if state.phone is not None:
+            answer["phone"] = state.phone
+        if state.address is not None:
+            answer["address"] = state.address
+        if state.changed_at is not None:
+            answer["changedAt"] = wire_time(state.changed_at)
+        answer["message"] = "Customer details changed"
+        return answer
+
+    answer, position = await api.run(change)
+    return _written(answer, position)
 
 
 @router.get(

@@ -17,6 +17,17 @@ class RegisterCustomerRequest(_Body):
     address: str | None = Field(default=None, max_length=300)
 
 
+class ChangeCustomerRequest(_Body):
+    """A change of details (PATCH): a field given changes, ``null`` removes an optional detail
+    (``dateOfBirth``, ``phone``, ``address``), a field left out stays as it is."""
+
+    fullName: str | None = Field(default=None, min_length=1, max_length=120)
+    nationalId: str | None = Field(default=None, min_length=1, max_length=32)
+    dateOfBirth: str | None = Field(default=None, max_length=40, examples=["1990-12-10"])
+    phone: str | None = Field(default=None, max_length=32)
+    address: str | None = Field(default=None, max_length=300)
+
+
 class ReversalRequest(_Body):
     eventId: AccountIdField = Field(
         min_length=1, max_length=200, description="The event id of the deposit or withdrawal"
@@ -51,6 +62,17 @@ class RegisterCustomerResponse(BaseModel):
     customerId: str
     fullName: str
     nationalId: str
+    message: str
+
+
+class ChangeCustomerResponse(BaseModel):
+    customerId: str
+    fullName: str
+    nationalId: str
+    dateOfBirth: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    changedAt: str
     message: str
 
 

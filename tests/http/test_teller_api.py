@@ -68,6 +68,64 @@ def test_customers_register_look_up_and_search(server: Server) -> None:
     }  # fmt: skip
 
 
+def test_customer_details_change_over_patch(server: Server) -> None:
+    """What the window (Ctrl+Shift+C) and ``customers change`` do, over HTTP: a field given
+    changes, ``null`` clears an optional detail, a field left out stays; recorded, never
+    overwritten, and safe to retry with the same Idempotency-Key."""
+    ada = server.post(
+        "/customers",
+        {"fullName": "Ada Byron", "nationalId": "AB123456", "phone": "555-0100"},
+    ).json()["customerId"]
+    grace = server.post("/customers", {"fullName": "Grace Hopper", "nationalId": "GH1906"})
+    assert grace.status_code == 201
+
+    changed = server.patch(
+        f"/customers/{ada}",
+        {"fullName": "Ada Lovelace", "address": "12 St James's Square", "phone": None},
+        headers={"Idempotency-Key": "change-1", "X-Clerk-Id": "ann"},
+    )
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert (body["customerId"], body["fullName"], body["nationalId"]) == (
+        ada, "Ada Lovelace", "AB123456"
+    )  # fmt: skip
+    assert body["address"] == "12 St James's Square"
+    assert "phone" not in body
+    position = changed.headers["X-Event-Position"]
+    shown = server.get(f"/customers/{ada}", params={"after": position}).json()
+    assert (shown["fullName"], shown.get("phone"), shown["address"]) == (
+        "Ada Lovelace", None, "12 St James's Square"
+    )  # fmt: skip
+    assert server.get("/customers", params={"q": "lovelace"}).json()[0]["customerId"] == ada
+
+    again = server.patch(
+        f"/customers/{ada}",
+        {"fullName": "Ada Lovelace", "address": "12 St James's Square", "phone": None},
+        headers={"Idempotency-Key": "change-1"},
+    )
+    assert (again.status_code, again.json()["fullName"]) == (200, "Ada Lovelace")
+    other_body = server.patch(
+        f"/customers/{ada}", {"fullName": "Someone Else"}, headers={"Idempotency-Key": "change-1"}
+    )
+    assert other_body.status_code == 422
+
+    taken = server.patch(f"/customers/{ada}", {"nationalId": "gh 1906"})
+    assert taken.status_code == 409
+    assert grace.json()["customerId"] in taken.json()["error"]
+    assert server.patch(f"/customers/{ada}", {"fullName": None}).status_code == 400
+    assert server.patch(f"/customers/{ada}", {"nationalId": None}).status_code == 400
+    nothing = server.patch(f"/customers/{ada}", {})
+    assert nothing.status_code == 400
+    same = server.patch(f"/customers/{ada}", {"fullName": "Ada Lovelace"})
+    assert same.status_code == 400
+    assert server.patch(f"/customers/{ada}", {"dateOfBirth": "not a date"}).status_code == 400
+    assert server.patch(f"/customers/{ada}", [1, 2]).status_code == 400
+    unknown = server.patch("/customers/customer-nobody", {"fullName": "Nobody"})
+    assert unknown.status_code == 404
+    final = server.get(f"/customers/{ada}").json()
+    assert (final["fullName"], final["nationalId"]) == ("Ada Lovelace", "AB123456")
+
+
 def test_reversals(server: Server) -> None:
     account = _account(server, initial=50)
     server.post(f"/accounts/{account}/deposit", {"amount": 500})
