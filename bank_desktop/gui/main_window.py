@@ -94,8 +94,8 @@ def _as_list(value: object) -> list[object]:
 
 
 #: The window's first size (before the clerk's own is saved): on a full-HD desk, room for
-#: every column of the accounts and of the ledger; the compact size everything is laid out
-#: to fit where the screen is smaller; never larger than the screen.
+#: every column of the accounts and of the ledger; elsewhere the compact size everything is
+#: laid out to fit (a smaller screen's window manager fits it to the screen, as before).
 ROOMY_SIZE: Final = (1480, 860)
 COMPACT_SIZE: Final = (1280, 820)
 _SCREEN_MARGIN: Final = 40
@@ -103,16 +103,14 @@ _SCREEN_MARGIN: Final = 40
 
 def first_size(available: QSize | None) -> QSize:
     """The window's size at its first start on a screen with ``available`` room."""
-    if available is None:
-        return QSize(*COMPACT_SIZE)
-    for width, height in (ROOMY_SIZE, COMPACT_SIZE):
-        if (
-            available.width() >= width + _SCREEN_MARGIN
-            and available.height() >= height + _SCREEN_MARGIN
-        ):
-            return QSize(width, height)
-    width, height = COMPACT_SIZE
-    return QSize(min(width, available.width()), min(height, available.height()))
+    width, height = ROOMY_SIZE
+    if (
+        available is not None
+        and available.width() >= width + _SCREEN_MARGIN
+        and available.height() >= height + _SCREEN_MARGIN
+    ):
+        return QSize(width, height)
+    return QSize(*COMPACT_SIZE)
 
 
 EMPTY_STORE_HINT: Final = (
