@@ -648,7 +648,7 @@ class MainWindow(QMainWindow):
         self.demo_action.setEnabled(False)
         self.statusBar().showMessage(f"Writing {events:,} demo events…")
         self._jobs.run(
-            lambda: fill_demo_data(store, events=events),
+            lambda: fill_demo_data(store, events=events, customers=True),
             receiver=self,
             on_success=lambda summary: self.statusBar().showMessage(
                 f"Demo data: {summary.accounts:,} accounts, {summary.events:,} events.", 10_000

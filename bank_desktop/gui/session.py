@@ -87,7 +87,7 @@ class WindowSession(QObject):
             store, snapshots = opened = context.reopen()
         try:
             if context.demo_events and store.head_position() == 0:
-                fill_demo_data(store, events=context.demo_events)
+                fill_demo_data(store, events=context.demo_events, customers=True)
             session = ReadModelSession(store, snapshots)
             session.load()
         except BaseException:

@@ -201,3 +201,19 @@ def test_every_tab_mnemonic_reaches_its_tab(qtbot: QtBot, window: MainWindow) ->
         key = mnemonic(window.tabs.tabText(at))
         press(qtbot, getattr(Qt.Key, f"Key_{key}"), ALT)
         qtbot.waitUntil(lambda at=at: window.tabs.currentIndex() == at)
+
+
+def test_demo_data_in_the_window_has_named_customers(
+    qtbot: QtBot, make_window: Callable[..., MainWindow]
+) -> None:
+    """The window's sample history shows the teller's day: most holders are registered
+    customers, so the table shows names and Ctrl+F finds them (as ``demo --customers``)."""
+    window = make_window(demo_events=600)
+    qtbot.waitUntil(lambda: len(window.accounts_model.projection) == 60, timeout=20_000)
+    rows = list(window.accounts_model.projection)
+    named = [row for row in rows if row.customer_name]
+    assert len(named) >= len(rows) // 2
+    window.fill_demo(300)
+    qtbot.waitUntil(lambda: len(window.accounts_model.projection) == 90, timeout=20_000)
+    later = [row for row in window.accounts_model.projection if row not in rows]
+    assert sum(1 for row in later if row.customer_name) >= len(later) // 2
