@@ -31,7 +31,8 @@ _PHONE: Final = re.compile(r"\+?[0-9 ()./-]+")
 
 def checked_full_name(value: str) -> str:
     """Trimmed, inner runs of spaces made one, with at least one letter."""
-    name = _SPACES.sub(" ", required_text(value, "Full name", max_length=NAME_LIMIT))
+    text = required_text(value, "Full name", max_length=NAME_LIMIT, joiners=True)
+    name = _SPACES.sub(" ", text)
     if not any(unicodedata.category(ch).startswith("L") for ch in name):
         raise ValidationError("Full name must contain letters.", {"field": "Full name"})
     return name
@@ -96,7 +97,7 @@ def checked_phone(value: str | None) -> str | None:
 
 def checked_address(value: str | None) -> str | None:
     """One line of text (a comma where a form would break the line)."""
-    address = optional_text(value, "Address", max_length=ADDRESS_LIMIT)
+    address = optional_text(value, "Address", max_length=ADDRESS_LIMIT, joiners=True)
     return None if address is None else _SPACES.sub(" ", address)
 
 

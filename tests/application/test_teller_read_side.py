@@ -133,6 +133,19 @@ def test_search_is_case_and_accent_insensitive(bank: BankService, store: EventSt
     assert fold("  Zoë\tÅngström ") == "zoe angstrom"
 
 
+def test_search_ignores_zero_width_joiners(bank: BankService, store: EventStore) -> None:
+    """A Persian name is written with a zero-width non-joiner inside ("Mohammad‌Reza"); a
+    clerk types it with or without one, and finds the customer either way."""
+    joined = "\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627 \u0627\u062d\u0645\u062f\u06cc"
+    mohammad = bank.register_customer(joined, "IR 0012345678")
+    customers = _model(store).customers
+
+    assert customers.get(mohammad).full_name == joined  # kept as written
+    assert customers.matching("\u0645\u062d\u0645\u062f\u0631\u0636\u0627") == [mohammad]
+    assert customers.matching("\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627") == [mohammad]
+    assert fold("a\u200cb\u200dc") == "abc"
+
+
 def test_search_follows_changed_details(bank: BankService, store: EventStore) -> None:
     ada = bank.register_customer("Ada Lovelace", "AB123456")
     bank.change_customer_details(ada, full_name="Ada King", national_id="EF000111")

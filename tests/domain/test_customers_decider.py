@@ -127,6 +127,30 @@ class TestRegistering:
         assert caught.value.message == message
 
     @pytest.mark.parametrize(
+        "name",
+        [
+            # Persian: Mohammad-Reza Ahmadi, a non-joiner inside the first name
+            "\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627 \u0627\u062d\u0645\u062f\u06cc",
+            "\u0d28\u0d3f\u0d24\u0d4d\u200d\u0d2f \u0d2e\u0d47\u0d28\u0d4b\u0d7a",  # Malayalam
+            "\u0dc1\u0dca\u200d\u0dbb\u0dd3 \u0dbd\u0d82\u0d9a\u0dcf",  # Sinhala: a rakaaraansaya
+            "\u0915\u094d\u200d\u0937 Rao",  # Devanagari half form
+        ],
+    )
+    def test_names_in_scripts_that_join_letters_are_kept_whole(self, name: str) -> None:
+        """Persian, Malayalam, Sinhala and Devanagari names are spelled with zero-width
+        (non-)joiners between letters: a teller must be able to register them as written."""
+        assert given().when(register(full_name=name)) == [registered(full_name=name, phone=None)]
+
+    @pytest.mark.parametrize(
+        "name",
+        ["Ada\u200dLovelace", "\u200cAda Lovelace", "Ada Lovelace\u200d", "Ada \u200c Lovelace"],
+    )
+    def test_a_joiner_between_latin_letters_or_at_an_edge_is_refused(self, name: str) -> None:
+        """Latin letters never join: there a joiner only makes a look-alike of another name."""
+        with pytest.raises(ValidationError, match=r"^Full name must not contain invisible"):
+            given().when(register(full_name=name))
+
+    @pytest.mark.parametrize(
         ("national_id", "message"),
         [
             ("", "National id is required."),
