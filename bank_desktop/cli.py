@@ -440,8 +440,12 @@ def _deploy(
         store, created = prepare_store(url)
     except EventStoreError as exc:
         return report_store_failure(exc)
+    done: list[tuple[str, str]] = list(getattr(store, "prepared", ()))
     store.close()
-    print(f"{'created' if created else 'unchanged'}: Bank Desktop schema in {shown}", file=out)
+    if created or not done:
+        print(f"{'created' if created else 'unchanged'}: Bank Desktop schema in {shown}", file=out)
+    for outcome, what in [] if created else done:  # a repair is logged with what to do
+        print(f"{outcome}: {what} in {shown}", file=out)
     return 0
 
 

@@ -6,6 +6,7 @@ import io
 import os
 import re
 import shlex
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from bank_desktop import __version__
 from bank_desktop.cli import build_parser, main
+from bank_desktop.eventstore.sqlite_guards import GUARDS
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -105,6 +107,37 @@ def test_deploy_prepares_postgresql_once(postgres_url: str) -> None:
     code, text = run("--store", postgres_url, "open", "--customer", "cust-1", "--initial", "5")
     assert code == 0
     assert run("--store", postgres_url, "deploy", "--dry-run")[1].startswith("plan:")
+
+
+def test_deploy_says_what_it_did_to_a_sqlite_store(tmp_path: Path) -> None:
+    """IT reads deploy's output: a store an earlier version made gets the append-only guards
+    added, and deploy must say so (it said "unchanged"); guards someone dropped are put back
+    and named; a store that needs nothing is unchanged."""
+    path = tmp_path / "bank.db"
+    url = f"sqlite://{path}"
+    code, text = run("--store", url, "deploy")
+    assert (code, text.split(":")[0]) == (0, "created")
+    assert run("--store", url, "deploy")[1].startswith("unchanged:")
+
+    def sql(*statements: str) -> None:
+        conn = sqlite3.connect(path, isolation_level=None)
+        try:
+            for statement in statements:
+                conn.execute(statement)
+        finally:
+            conn.close()
+
+    sql(*(f"DROP TRIGGER {name}" for name in GUARDS), "PRAGMA user_version=1")
+    code, text = run("--store", url, "deploy")
+    assert code == 0
+    assert text.startswith("upgraded: added the append-only guards"), text
+    assert run("--store", url, "deploy")[1].startswith("unchanged:")
+    dropped = next(iter(GUARDS))
+    sql(f"DROP TRIGGER {dropped}")
+    code, text = run("--store", url, "deploy")
+    assert code == 0
+    assert text.startswith(f"repaired: put back the append-only guards ({dropped})"), text
+    assert run("--store", url, "deploy")[1].startswith("unchanged:")
 
 
 def test_deploy_names_a_missing_schema(capsys: pytest.CaptureFixture[str]) -> None:

@@ -183,6 +183,8 @@ class SqliteEventStore:
         self._verification = verification
         self._version = 0  #: the schema version (``PRAGMA user_version``) found or written
         self._guard_notice: str | None = None  #: guards found removed (see sqlite_guards)
+        #: What opening did to an existing file, as (outcome, what): ``deploy`` reports it.
+        self.prepared: list[tuple[str, str]] = []
         self._read_only: str | None
         if verification:
             if not self._path.is_file():
@@ -398,11 +400,18 @@ class SqliteEventStore:
         self._version = SCHEMA_VERSION
         if kind == "legacy":
             _log.info("Marked %s as a Bank Desktop store (made by an earlier version)", self)
+            self.prepared.append(
+                ("upgraded", "marked as a Bank Desktop store, with the append-only guards")
+            )
         elif kind == "ours" and version < sqlite_guards.GUARDED_VERSION and put_back:
             _log.info("Added the append-only guards to %s (made by an earlier version)", self)
+            self.prepared.append(("upgraded", "added the append-only guards"))
         elif kind == "ours" and put_back:
             self._guard_notice = self._guards_missing_message(put_back, put_back=True)
             _log.error("%s", self._guard_notice)
+            self.prepared.append(
+                ("repaired", f"put back the append-only guards ({', '.join(put_back)})")
+            )
 
     def _guards_missing_message(self, names: list[str], *, put_back: bool) -> str:
         done = "they were put back" if put_back else "the store is read-only, so they stay off"
