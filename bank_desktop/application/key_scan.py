@@ -34,6 +34,22 @@ class KeyScan:
         self._text = ""
         self._starts: list[int] = []  #: where each joined key starts in ``_text``
 
+    @property
+    def keys(self) -> list[str]:
+        """The list this scan reads (the caller's own, not a copy)."""
+        return self._keys
+
+    @property
+    def is_current(self) -> bool:
+        """Whether the joined text covers every key: the next scan joins nothing first."""
+        return len(self._starts) == len(self._keys)
+
+    def prepare(self) -> KeyScan:
+        """Join the keys now (a loading worker does, so that a clerk's first keystroke does
+        not pay ~0.1 s for 100k keys); returns the scan."""
+        self._joined()
+        return self
+
     def invalidate(self) -> None:
         self._text, self._starts = "", []
 

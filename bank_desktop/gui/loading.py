@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Final
 
+from bank_desktop.application.key_scan import KeyScan
 from bank_desktop.application.projections import ReadModel
 from bank_desktop.application.read_model_session import ReadModelSession
 from bank_desktop.domain import format_money
@@ -42,6 +43,9 @@ class Loaded:
     keys: list[str]
     widest: Widest
     opened: tuple[EventStore, SnapshotStore] | None  #: a store that was not open until now
+    scan: KeyScan | None = None  #: over ``keys``, joined on the worker (see ``KeyScan``)
+    #: Per row, its customer's place in the customers projection (-1: none), for the filter.
+    owner_positions: list[int] | None = None
 
     @property
     def model(self) -> ReadModel:

@@ -334,7 +334,9 @@ class MainWindow(QMainWindow):
         if loaded.opened is not None:
             self.statusBar().showMessage("The store is open.", 5_000)
         model, keys, (balances, ids, customers) = loaded.model, loaded.keys, loaded.widest
-        self.accounts_model.set_projection(model.balances, keys, model.customers)
+        self.accounts_model.set_projection(
+            model.balances, keys, model.customers, loaded.scan, loaded.owner_positions
+        )
         self.accounts_page.fit_account_columns(balances, customers, ids)
         self.accounts_page.fit_accounts()
         # The loaded rows live as long as the window: keep the cyclic collector from walking

@@ -20,6 +20,7 @@ from typing import Final
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from bank_desktop.application.demo_data import fill_demo_data
+from bank_desktop.application.key_scan import KeyScan
 from bank_desktop.application.projections import Ledger, LedgerBook, ReadModel
 from bank_desktop.application.read_model_session import ReadModelSession, SessionChanges
 from bank_desktop.backoff import Backoff
@@ -96,7 +97,10 @@ class WindowSession(QObject):
             raise
         model = session.model
         # Built here, not on the GUI thread: the filter's keys and the widest figures.
-        return Loaded(session, search_keys_of(model.balances), widest_texts(model), opened)
+        keys = search_keys_of(model.balances)
+        scan = KeyScan(keys).prepare()
+        owners = model.customers.positions_of(row.customer_id for row in model.balances)
+        return Loaded(session, keys, widest_texts(model), opened, scan, owners)
 
     def _loaded(self, loaded: Loaded) -> None:
         if loaded.opened is not None:

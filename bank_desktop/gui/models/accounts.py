@@ -165,18 +165,26 @@ class AccountsModel(QAbstractTableModel):
         balances: BalancesProjection,
         search_keys: list[str] | None = None,
         customers: CustomersProjection | None = None,
+        scan: KeyScan | None = None,
+        owner_positions: list[int] | None = None,
     ) -> None:
         """Show another projection (once, when the read model has loaded). ``search_keys``
-        may come precomputed from the loading worker (see :func:`search_keys`); ``customers``
-        (the same read model's) lets the filter find accounts by their customer's name."""
+        may come precomputed from the loading worker (see :func:`search_keys`), and ``scan``
+        over them, already joined, and ``owner_positions`` (see :meth:`_owner_positions`);
+        ``customers`` (the same read model's) lets the filter find accounts by their
+        customer's name."""
         self.beginResetModel()
         self._balances = balances
         self._customers = customers
         self._count = len(balances)
         self._search = search_keys if search_keys is not None else search_keys_of(balances)
-        self._search_scan = KeyScan(self._search)
+        reuse = scan is not None and scan.keys is self._search
+        self._search_scan = scan if reuse and scan is not None else KeyScan(self._search)
         self._owners = [row.customer_id for row in balances]
         self._owner_position, self._positions_for = [], -1
+        ready = owner_positions is not None and len(owner_positions) == len(self._owners)
+        if customers is not None and owner_positions is not None and ready:
+            self._owner_position, self._positions_for = owner_positions, len(customers)
         self._names = [row.customer_name for row in balances]
         self._renamed.clear()
         self._highlight_until.clear()
@@ -263,6 +271,11 @@ class AccountsModel(QAbstractTableModel):
         """Every row announced, ascending: the rows' own position ints (a list of 100,000
         fresh ones would cost 3 MB for as long as the proxy shows them)."""
         return list(map(_POSITION, itertools.islice(self._balances, self._count)))
+
+    @property
+    def search_scan(self) -> KeyScan:
+        """The scan the filter matches ids with (joined on the loading worker)."""
+        return self._search_scan
 
     @property
     def search_keys(self) -> list[str]:
