@@ -25,6 +25,7 @@ from bank_desktop.application.journal import Journal, JournalLine, journal_from_
 from bank_desktop.application.projections import ReadModel
 from bank_desktop.application.projections.customers import CustomerRow
 from bank_desktop.domain import ValidationError, format_money
+from bank_desktop.domain.customers import CustomerState
 from bank_desktop.http.account_history import hold_body
 from bank_desktop.http.approvals import HELD_FOR_APPROVAL
 from bank_desktop.http.body import COMMAND_BODY_LIMIT, decode_body, read_body, require_json
@@ -86,7 +87,8 @@ def _query_value(parse: Any, value: str | None, field: str) -> Any:
 # ── customers ─────────────────────────────────────────────────────────────────────────────
 
 
-def customer_body(row: CustomerRow, accounts: tuple[str, ...]) -> dict[str, Any]:
+def details_body(row: CustomerRow | CustomerState) -> dict[str, Any]:
+    """A customer's details as the API writes them (optional ones only when given)."""
     body: dict[str, Any] = {
         "customerId": row.customer_id,
         "fullName": row.full_name,
@@ -98,6 +100,11 @@ def customer_body(row: CustomerRow, accounts: tuple[str, ...]) -> dict[str, Any]
         body["phone"] = row.phone
     if row.address is not None:
         body["address"] = row.address
+    return body
+
+
+def customer_body(row: CustomerRow, accounts: tuple[str, ...]) -> dict[str, Any]:
+    body = details_body(row)
     body["registeredAt"] = wire_time(row.registered_at)
     body["changedAt"] = wire_time(row.changed_at)
     body["accounts"] = list(accounts)
@@ -187,17 +194,7 @@ async def change_customer(
         state = bank.change_customer_details(
             customer_id, **changes, clear=clear, command_id=command_id
         )
-        answer: dict[str, Any] = {
-            "customerId": state.customer_id,
-            "fullName": state.full_name,
-            "nationalId": state.national_id,
-        }
-        if state.date_of_birth is not None:
-            answer["dateOfBirth"] = state.date_of_birth.isoformat()
-        if state.phone is not None:
-            answer["phone"] = state.phone
-        if state.address is not None:
-            answer["address"] = state.address
+        answer = details_body(state)
         if state.changed_at is not None:
             answer["changedAt"] = wire_time(state.changed_at)
         answer["message"] = "Customer details changed"

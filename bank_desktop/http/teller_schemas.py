@@ -46,13 +46,16 @@ class HoldRequest(_Body):
     )
 
 
-class CustomerModel(BaseModel):
+class CustomerDetails(BaseModel):
     customerId: str
     fullName: str
     nationalId: str
     dateOfBirth: str | None = None
     phone: str | None = None
     address: str | None = None
+
+
+class CustomerModel(CustomerDetails):
     registeredAt: str
     changedAt: str
     accounts: list[str] = Field(description="Accounts opened for the customer")
@@ -65,13 +68,7 @@ class RegisterCustomerResponse(BaseModel):
     message: str
 
 
-class ChangeCustomerResponse(BaseModel):
-    customerId: str
-    fullName: str
-    nationalId: str
-    dateOfBirth: str | None = None
-    phone: str | None = None
-    address: str | None = None
+class ChangeCustomerResponse(CustomerDetails):
     changedAt: str
     message: str
 

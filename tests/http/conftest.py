@@ -34,21 +34,19 @@ class Server:
     def post(self, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
         """POST ``body``: bytes as they are, anything else as JSON (Decimals as numbers);
         ``Content-Type: application/json`` unless the caller says otherwise."""
-        kwargs["headers"] = {"Content-Type": "application/json", **kwargs.pop("headers", {})}
-        if body is not None and not isinstance(body, (bytes, str)):
-            body = _encoder.encode(body)
-        if body is not None:
-            kwargs["content"] = body
-        return self.client.post(path, **kwargs)
+        return self._send("POST", path, body, **kwargs)
 
     def patch(self, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
         """PATCH ``body``, sent as :meth:`post` sends it."""
+        return self._send("PATCH", path, body, **kwargs)
+
+    def _send(self, method: str, path: str, body: Any, **kwargs: Any) -> httpx.Response:
         kwargs["headers"] = {"Content-Type": "application/json", **kwargs.pop("headers", {})}
         if body is not None and not isinstance(body, (bytes, str)):
             body = _encoder.encode(body)
         if body is not None:
             kwargs["content"] = body
-        return self.client.patch(path, **kwargs)
+        return self.client.request(method, path, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.client.get(path, **kwargs)
