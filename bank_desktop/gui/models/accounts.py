@@ -178,12 +178,16 @@ class AccountsModel(QAbstractTableModel):
         self._customers = customers
         self._count = len(balances)
         self._search = search_keys if search_keys is not None else search_keys_of(balances)
-        reuse = scan is not None and scan.keys is self._search
-        self._search_scan = scan if reuse and scan is not None else KeyScan(self._search)
+        if scan is None or scan.keys is not self._search:
+            scan = KeyScan(self._search)
+        self._search_scan = scan
         self._owners = [row.customer_id for row in balances]
         self._owner_position, self._positions_for = [], -1
-        ready = owner_positions is not None and len(owner_positions) == len(self._owners)
-        if customers is not None and owner_positions is not None and ready:
+        if (
+            customers is not None
+            and owner_positions is not None
+            and len(owner_positions) == len(self._owners)
+        ):
             self._owner_position, self._positions_for = owner_positions, len(customers)
         self._names = [row.customer_name for row in balances]
         self._renamed.clear()
