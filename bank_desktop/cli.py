@@ -444,8 +444,9 @@ def _deploy(
     store.close()
     if created or not done:
         print(f"{'created' if created else 'unchanged'}: Bank Desktop schema in {shown}", file=out)
-    for outcome, what in [] if created else done:  # a repair is logged with what to do
-        print(f"{outcome}: {what} in {shown}", file=out)
+    else:  # upgraded or repaired (a repair is also logged, with what to do next)
+        for outcome, what in done:
+            print(f"{outcome}: {what} in {shown}", file=out)
     return 0
 
 

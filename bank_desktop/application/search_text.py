@@ -11,12 +11,11 @@ from __future__ import annotations
 import unicodedata
 from typing import Final
 
+from bank_desktop.domain.text import JOINERS
+
 #: Every combining mark (accents, and the vowel signs of some scripts) mapped to nothing, so
 #: ``str.translate`` strips them at C speed; built from the Unicode tables on first use.
 _MARKS: dict[int, None] = {}
-#: Zero-width non-joiner and joiner: how a name in a joining script is drawn, not spelled
-#: (a clerk may type it with or without them).
-_JOINERS: Final = (0x200C, 0x200D)
 #: Where combining marks are: none below U+0300 or above the supplementary planes' scripts.
 _MARK_RANGE: Final = range(0x300, 0x20000)
 
@@ -27,7 +26,9 @@ def fold(text: str) -> str:
         return " ".join(text.lower().split())
     if not _MARKS:
         _MARKS.update(dict.fromkeys(cp for cp in _MARK_RANGE if unicodedata.combining(chr(cp))))
-        _MARKS.update(dict.fromkeys(_JOINERS))
+        # The joiners say how a name in a joining script is drawn, not how it is spelled: a
+        # clerk may type it with or without them.
+        _MARKS.update(dict.fromkeys(map(ord, JOINERS)))
     bare = unicodedata.normalize("NFKD", text).translate(_MARKS)
     return " ".join(bare.casefold().split())
 
