@@ -102,25 +102,49 @@ _GUESS_EVERY: Final = 16
 _LOCK: Final = "SELECT pg_advisory_xact_lock(%s)"
 _HEAD: Final = "SELECT coalesce(max(global_position), 0) FROM bank_events"
 _STREAM_HEADS: Final = (
-    "SELECT stream_id, max(stream_position) FROM bank_events WHERE stream_id = ANY(%s) "
+    "SELECT stream_id, max(stream_position) FROM bank_events WHERE stream_id = ANY(%s::text[]) "
     "GROUP BY stream_id"
 )
 _NOTIFY: Final = "SELECT pg_notify(%s, %s)"
-_UNNEST: Final = (
-    "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::text[], "
-    "%s::text[], %s::timestamptz[], %s::text[])"
+_ROW_TYPES: Final = "bigint, text, bigint, text, text, text, timestamptz, text"
+_ARRAY_TYPES: Final = ", ".join(f"{name}[]" for name in _ROW_TYPES.split(", "))
+_INSERT: Final = f"INSERT INTO bank_events ({_WRITTEN})"
+#: The INSERT's WHERE: the store's head and the stream(s) where this process guessed them,
+#: read under the advisory lock (taken by the statement before, so nobody moves them after).
+_HEAD_IS: Final = "(SELECT coalesce(max(global_position), 0) FROM bank_events) = $9"
+#: When it wrote, the INSERT notifies the listeners of the new head in the same statement:
+#: one row answered (the notice) means the rows are in; none, that a guess was wrong and
+#: nothing was written. NOTIFY is transactional: listeners hear it once the COMMIT is durable.
+_NOTIFIED: Final = (
+    "RETURNING global_position) "
+    "SELECT pg_notify($12, max(global_position)::text) FROM written HAVING count(*) > 0"
 )
-#: The client never names db_role: its default and trigger set it on the server.
-_INSERT_ROWS: Final = f"INSERT INTO bank_events ({_WRITTEN}) {_UNNEST}"
-#: Inserts only if the store's head and every named stream are where this process guessed;
-#: read under the advisory lock (taken by the statement before), so nobody moves them after.
-_GUESSED_INSERT: Final = (
-    f"INSERT INTO bank_events ({_WRITTEN}) {_UNNEST} "
-    "WHERE (SELECT coalesce(max(global_position), 0) FROM bank_events) = %s "
-    "AND NOT EXISTS (SELECT 1 FROM unnest(%s::text[], %s::bigint[]) AS x(stream_id, position) "
-    "WHERE coalesce((SELECT max(e.stream_position) FROM bank_events e "
-    "WHERE e.stream_id = x.stream_id), 0) <> x.position)"
-)
+#: The statements a write executes, prepared once per connection (the client never names
+#: db_role: its default and trigger set it on the server). ``guessed_one`` is the usual
+#: commit, one event on one stream, with plain parameters; ``guessed_many`` any other guessed
+#: commit, in arrays; ``insert_rows`` the careful way's rows.
+_PREPARED: Final = {
+    "bank_guessed_one": (
+        f"({_ROW_TYPES}, bigint, text, bigint, text) AS WITH written AS ({_INSERT} "
+        f"SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE {_HEAD_IS} AND coalesce((SELECT "
+        "max(stream_position) FROM bank_events WHERE stream_id = $10), 0) = $11 "
+        f"{_NOTIFIED}"
+    ),
+    "bank_guessed_many": (
+        f"({_ARRAY_TYPES}, bigint, text[], bigint[], text) AS WITH written AS ({_INSERT} "
+        f"SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8) WHERE {_HEAD_IS} AND NOT EXISTS "
+        "(SELECT 1 FROM unnest($10, $11) AS x(stream_id, position) WHERE coalesce((SELECT "
+        "max(e.stream_position) FROM bank_events e WHERE e.stream_id = x.stream_id), 0) "
+        f"<> x.position) {_NOTIFIED}"
+    ),
+    "bank_insert_rows": f"({_ARRAY_TYPES}) AS {_INSERT} SELECT * FROM unnest($1, $2, $3, $4, "
+    "$5, $6, $7, $8)",
+}
+_PREPARE: Final = "; ".join(f"PREPARE {name} {sql}" for name, sql in _PREPARED.items())
+_ROW_PARAMS: Final = "%s, %s, %s, %s, %s, %s, %s, %s"
+_GUESSED_ONE: Final = f"EXECUTE bank_guessed_one({_ROW_PARAMS}, %s, %s, %s, %s)"
+_GUESSED_MANY: Final = f"EXECUTE bank_guessed_many({_ROW_PARAMS}, %s, %s, %s, %s)"
+_INSERT_ROWS: Final = f"EXECUTE bank_insert_rows({_ROW_PARAMS})"
 _STREAM_HEAD: Final = (
     "SELECT coalesce(max(stream_position), 0) FROM bank_events WHERE stream_id = %s"
 )
@@ -404,10 +428,11 @@ class PostgresEventStore:
     # Every append is a Write handed to the group commit (see ``group_commit``): alone it is
     # committed at once; with other threads writing, it shares their transaction. A commit is
     # one round trip in the usual case: BEGIN, the advisory lock, an INSERT whose WHERE checks
-    # the global head this process expects and every stream's expected position, NOTIFY and
-    # COMMIT, pipelined. When a guess was wrong (another process wrote meanwhile) the INSERT
-    # writes nothing and the commit is made again the careful way: the head and the streams'
-    # positions read under the lock, each write checked (and decided) in turn, then inserted.
+    # the global head this process expects and every stream's expected position (and which
+    # notifies the listeners when it wrote), and COMMIT, in one message. When a guess was
+    # wrong (another process wrote meanwhile) that transaction wrote nothing, and the commit
+    # is made again the careful way: the head and the streams' positions read under the lock,
+    # each write checked (and decided) in turn, then inserted, NOTIFY and COMMIT.
 
     def append(
         self, stream_id: str, events: Sequence[NewEvent], expected: ExpectedPosition
@@ -477,42 +502,66 @@ class PostgresEventStore:
             write.committed(now, db_role=self._recorded_role)
 
     def _commit_on(self, conn: psycopg.Connection[Any], writes: list[Write], now: datetime) -> int:
-        """Two round trips: the lock with the guessed INSERT (or with the reads the writes
-        need), then NOTIFY and COMMIT. COMMIT is sent only once the rows are in, so a link
-        that stalls before then leaves nothing written. Returns the new head.
+        """One round trip when this process guessed the store's head right: BEGIN, the lock,
+        the guessed INSERT and COMMIT in one message (an empty transaction when the guess was
+        wrong). Otherwise the careful way (:meth:`_insert_checked`). Returns the new head.
 
-        One pipeline, synced explicitly between the round trips: leaving a pipeline sends a
-        Flush after its Sync, which would disarm the server's idle-in-transaction timeout
-        while the transaction (and the append lock) is still open.
+        Every exchange is a single simple-protocol message, its parameters bound by the
+        client (the statements are prepared, so the server plans nothing). The server runs
+        none of a message until it has all of it, and between messages it is idle with its
+        idle-in-transaction timeout armed: a link that stalls anywhere never leaves the
+        append lock held by a transaction waiting for the rest of its statements (in a
+        pipeline, after a statement has run and before the next arrives, no timeout runs).
+        Nothing is half written; whether a COMMIT already sent was applied, no client can
+        know until it reads again: that is what command ids are for.
         """
+        cursor = self._cursor(conn)
         guess = self._guess(writes)
         rows = None if guess is None else guess.plan(writes)
-        with conn.pipeline() as pipeline:
-            conn.execute("BEGIN")
-            conn.execute(_LOCK, (self._lock_key,))
-            if rows is not None and guess is not None:
-                streams, at = list(guess.initial), list(guess.initial.values())
-                inserted = conn.execute(
-                    _GUESSED_INSERT, (*_columns(rows, now), guess.head, streams, at)
-                )
-                pipeline.sync()
-                if inserted.rowcount == len(rows):
-                    self._guess_misses = 0
-                    conn.execute(_NOTIFY, (self._channel, str(rows[-1][0])))
-                    conn.execute("COMMIT")
-                    return rows[-1][0]
-                self._guess_misses += 1  # another process wrote, or an expectation was stale
-            names = sorted({r.stream_id for write in writes for r in write.requests})
-            found_head = conn.execute(_HEAD)
-            found = conn.execute(_STREAM_HEADS, (names,))
-            pipeline.sync()
-            head = int(found_head.fetchone()[0])  # type: ignore[index]
-            if rows is not None and head == self._head_hint:
-                self._guess_misses = 0  # the head was guessed right: only a stream had moved
-            positions = {str(sid): int(position) for sid, position in found.fetchall()}
-            return self._insert_checked(
-                conn, pipeline, writes, now=now, head=head, positions=positions
+        if rows is not None and guess is not None:
+            statement, params = self._guessed_insert(rows, guess, now)
+            cursor.execute(f"BEGIN; {_LOCK}; {statement}; COMMIT", (self._lock_key, *params))
+            cursor.nextset()
+            cursor.nextset()  # the guessed INSERT's notice: one row if it wrote
+            if cursor.rowcount == 1:
+                self._guess_misses = 0
+                return rows[-1][0]
+            self._guess_misses += 1  # another process wrote, or an expectation was stale
+        names = sorted({r.stream_id for write in writes for r in write.requests})
+        cursor.execute(f"BEGIN; {_LOCK}; {_HEAD}; {_STREAM_HEADS}", (self._lock_key, names))
+        cursor.nextset()
+        cursor.nextset()
+        head = int(cursor.fetchone()[0])  # type: ignore[index]
+        cursor.nextset()
+        positions = {str(sid): int(position) for sid, position in cursor.fetchall()}
+        if rows is not None and head == self._head_hint:
+            self._guess_misses = 0  # the head was guessed right: only a stream had moved
+        return self._insert_checked(cursor, writes, now=now, head=head, positions=positions)
+
+    def _cursor(self, conn: psycopg.Connection[Any]) -> psycopg.ClientCursor[Any]:
+        """A cursor sending simple-protocol messages on ``conn``, whose session has the
+        write statements prepared (once per connection: one round trip)."""
+        if not getattr(conn, "bank_prepared", False):
+            conn.execute(_PREPARE)
+            conn.bank_prepared = True  # type: ignore[attr-defined]
+        return psycopg.ClientCursor(conn)
+
+    def _guessed_insert(
+        self, rows: list[BatchRow], guess: _Guess, now: datetime
+    ) -> tuple[str, tuple[Any, ...]]:
+        """The guessed INSERT for ``rows`` and its parameters (one row: no arrays)."""
+        if len(rows) == 1 and len(guess.initial) == 1:
+            position, stream_id, stream_position, event_id, type_, data, metadata = rows[0]
+            row = (position, stream_id, stream_position, event_id, type_, data, now, metadata)
+            return _GUESSED_ONE, (
+                *row,
+                guess.head,
+                stream_id,
+                guess.initial[stream_id],
+                self._channel,
             )
+        streams, at = list(guess.initial), list(guess.initial.values())
+        return _GUESSED_MANY, (*_columns(rows, now), guess.head, streams, at, self._channel)
 
     def _guess(self, writes: list[Write]) -> _Guess | None:
         """Whether to try the guessed INSERT: not when other processes keep proving the
@@ -527,8 +576,7 @@ class PostgresEventStore:
 
     def _insert_checked(
         self,
-        conn: psycopg.Connection[Any],
-        pipeline: psycopg.Pipeline,
+        cursor: psycopg.ClientCursor[Any],
         writes: list[Write],
         *,
         now: datetime,
@@ -536,17 +584,28 @@ class PostgresEventStore:
         positions: dict[str, int],
     ) -> int:
         """Check (and decide) each write in turn on what was read under the lock, insert its
-        rows, NOTIFY and COMMIT; returns the new head."""
+        rows, NOTIFY and COMMIT; returns the new head. Rows wait to be sent with the next
+        message: a tail read (for a later write that decides) or the COMMIT."""
         for write in writes:
             write.outcome = None
+        pending: list[BatchRow] = []
+
+        def after_pending(statement: str, *params: Any) -> tuple[str, list[Any]]:
+            """``statement`` preceded by the INSERT of the rows not sent yet."""
+            if not pending:
+                return statement, list(params)
+            sent = [*_columns(pending, now), *params]
+            pending.clear()
+            return f"{_INSERT_ROWS}; {statement}", sent
 
         def position_of(stream_id: str) -> int:
             return positions.get(stream_id, 0)
 
         def read_tail(stream_id: str, after: int) -> list[RecordedEvent]:
-            tail = conn.execute(self._stream_tail, (stream_id, after))
-            pipeline.sync()  # the inserts queued before it run first: the tail shows them
-            return _recorded(tail.fetchall())
+            cursor.execute(*after_pending(self._stream_tail, stream_id, after))
+            while cursor.nextset():  # the tail is the last result: the rows went in first
+                pass
+            return _recorded(cursor.fetchall())
 
         written = False
         for write in writes:
@@ -558,14 +617,15 @@ class PostgresEventStore:
                 write.refused(exc)
                 continue
             if rows:
-                conn.execute(_INSERT_ROWS, _columns(rows, now))
+                pending.extend(rows)
                 head = rows[-1][0]
                 written = True
                 for _, stream_id, stream_position, *_ in rows:
                     positions[stream_id] = stream_position
         if written:
-            conn.execute(_NOTIFY, (self._channel, str(head)))
-        conn.execute("COMMIT")
+            cursor.execute(*after_pending(f"{_NOTIFY}; COMMIT", self._channel, str(head)))
+        else:
+            cursor.execute("COMMIT")
         return head
 
     # ── reading ───────────────────────────────────────────────────────────────────────────
