@@ -148,6 +148,7 @@ def create_app(store: EventStore, settings: ServeSettings) -> FastAPI:
 
 
 def _routes(app: FastAPI, *, webhook_on: bool) -> None:
+    app.router.routes[0:0] = commands.money_routes()  # matched first: serve's hot path
     app.include_router(commands.router)
     app.include_router(queries.router)
     app.include_router(teller_routes.router)
